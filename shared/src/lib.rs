@@ -1,1 +1,30 @@
-//! placeholder
+//! `wiremesh-shared`: the pure domain of wiremesh.
+//!
+//! What it is: identifiers ([`ids`]), validated names ([`names`]), endpoints ([`endpoint`]),
+//! duration strings ([`timestring`]), the CIDR tree and its rules ([`cidr`]), IP allocation
+//! ([`alloc`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
+//! peer list into a minimal device update ([`diff`]), the `/v1` wire types ([`wire`]) and the
+//! invitation, client and server file formats ([`config`]).
+//!
+//! What it is not: it does no IO at all — no files, sockets, clocks, DNS or processes. Time
+//! is passed in as an argument; name resolution is the caller's job. It knows nothing of
+//! tokio, clap, dialoguer, SQLite or HTTP.
+
+pub mod acl;
+pub mod alloc;
+pub mod cidr;
+pub mod config;
+pub mod diff;
+pub mod endpoint;
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
+pub mod ids;
+pub mod names;
+pub mod timestring;
+pub mod wire;
+
+pub use endpoint::{Endpoint, EndpointError, Host};
+pub use ids::{AssociationId, CidrId, PeerId};
+pub use names::{Hostname, HostnameError};
+pub use timestring::{Timestring, TimestringError};
+pub use wireguard_control::{InterfaceName, InterfaceNameError, PublicKey};

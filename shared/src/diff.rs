@@ -1,0 +1,169 @@
+//! The peer diff: from the peers a host should have and what its interface has now, the
+//! minimal device update (spec §6.2).
+//!
+//! Rules:
+//! - desired peers that are disabled, or carry the interface's own key, are skipped (they
+//!   are neither added nor removed: a disabled entry from the offline cache must not be
+//!   resurrected);
+//! - a desired peer missing from the interface is added with allowed IPs exactly
+//!   `ip/32` (`ip/128`), its keepalive (none → off) and its endpoint;
+//! - a peer on both gets only what differs: allowed IPs, keepalive, endpoint;
+//! - the endpoint is only touched when the peer has not completed a handshake within
+//!   [`RECENT_HANDSHAKE`] — a working tunnel is never re-pointed;
+//! - an unconnected peer whose endpoint is already right but who has NAT candidates is
+//!   still listed (a "NAT traversal reattempt") with no field change;
+//! - an interface peer whose key is not in the desired list at all is removed.
+//!
+//! Endpoint strings may be DNS names; resolving them is IO, so the caller passes a
+//! `resolve` function.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use ipnet::IpNet;
+use wireguard_control::{DeviceUpdate, PeerConfig, PeerInfo, PeerUpdate, PublicKey};
+
+use crate::wire::Peer;
+use crate::Endpoint;
+
+/// WireGuard's REJECT_AFTER_TIME: a handshake younger than this means the tunnel is up.
+pub const RECENT_HANDSHAKE: Duration = Duration::from_secs(180);
+
+/// What happens to one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    /// Nothing changes on the interface, but NAT traversal should try the peer's candidates.
+    NatReattempt,
+    Removed,
+}
+
+/// One peer's entry in the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerChange<'a> {
+    pub kind: ChangeKind,
+    /// The desired peer (absent for removals).
+    pub peer: Option<&'a Peer>,
+    /// The peer as it was on the interface (absent for additions).
+    pub old: Option<&'a PeerInfo>,
+    /// The update to send (empty of fields for a NAT reattempt).
+    pub update: PeerUpdate,
+}
+
+impl PeerChange<'_> {
+    pub fn public_key(&self) -> &PublicKey {
+        &self.update.public_key
+    }
+}
+
+/// The allowed IPs a mesh peer gets: exactly its own address.
+pub fn peer_allowed_ip(peer: &Peer) -> IpNet {
+    IpNet::from(peer.ip)
+}
+
+/// Computes the changes that bring `current` (the interface's peers) to `desired`.
+///
+/// `own_key` is the interface's public key; `now` is the time to judge handshakes by.
+pub fn diff_peers<'a>(
+    desired: &'a [Peer],
+    current: &'a [PeerInfo],
+    own_key: Option<&PublicKey>,
+    now: SystemTime,
+    resolve: impl Fn(&Endpoint) -> Option<SocketAddr>,
+) -> Vec<PeerChange<'a>> {
+    let on_interface: HashMap<&PublicKey, &PeerInfo> = current
+        .iter()
+        .map(|info| (&info.config.public_key, info))
+        .collect();
+    let mut changes = Vec::new();
+
+    for peer in desired {
+        if peer.is_disabled || Some(&peer.public_key) == own_key {
+            continue;
+        }
+        let allowed = peer_allowed_ip(peer);
+        let keepalive = peer.persistent_keepalive_interval.filter(|&s| s > 0);
+        match on_interface.get(&peer.public_key) {
+            None => {
+                let mut update = PeerUpdate::new(peer.public_key)
+                    .replace_allowed_ips([allowed])
+                    .set_persistent_keepalive_interval(keepalive.unwrap_or(0));
+                update.endpoint = peer.endpoint.as_ref().and_then(&resolve);
+                changes.push(PeerChange {
+                    kind: ChangeKind::Added,
+                    peer: Some(peer),
+                    old: None,
+                    update,
+                });
+            }
+            Some(&info) => {
+                let config: &PeerConfig = &info.config;
+                let mut update = PeerUpdate::new(peer.public_key);
+                let mut modified = false;
+                if config.allowed_ips.as_slice() != [allowed] {
+                    update = update.replace_allowed_ips([allowed]);
+                    modified = true;
+                }
+                if config.persistent_keepalive_interval.filter(|&s| s > 0) != keepalive {
+                    update = update.set_persistent_keepalive_interval(keepalive.unwrap_or(0));
+                    modified = true;
+                }
+                let connected = info.handshake_within(RECENT_HANDSHAKE, now);
+                let mut reattempt = false;
+                if !connected {
+                    let wanted = peer.endpoint.as_ref().and_then(&resolve);
+                    match wanted {
+                        Some(addr) if config.endpoint != Some(addr) => {
+                            update.endpoint = Some(addr);
+                            modified = true;
+                        }
+                        _ => reattempt = !peer.candidates.is_empty(),
+                    }
+                }
+                let kind = if modified {
+                    ChangeKind::Modified
+                } else if reattempt {
+                    ChangeKind::NatReattempt
+                } else {
+                    continue;
+                };
+                changes.push(PeerChange {
+                    kind,
+                    peer: Some(peer),
+                    old: Some(info),
+                    update,
+                });
+            }
+        }
+    }
+
+    let wanted: HashSet<&PublicKey> = desired.iter().map(|peer| &peer.public_key).collect();
+    for info in current {
+        let key = &info.config.public_key;
+        if !wanted.contains(key) {
+            changes.push(PeerChange {
+                kind: ChangeKind::Removed,
+                peer: None,
+                old: Some(info),
+                update: PeerUpdate::remove(*key),
+            });
+        }
+    }
+    changes
+}
+
+/// The device update for a diff: every change except NAT reattempts, which change nothing.
+pub fn device_update(changes: &[PeerChange<'_>]) -> DeviceUpdate {
+    DeviceUpdate::new().add_peers(
+        changes
+            .iter()
+            .filter(|change| change.kind != ChangeKind::NatReattempt)
+            .map(|change| change.update.clone()),
+    )
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;
