@@ -34,7 +34,9 @@ impl std::str::FromStr for BackendKind {
         match s {
             "kernel" => Ok(Self::Kernel),
             "userspace" => Ok(Self::Userspace),
-            other => Err(format!("unknown backend {other:?}: expected \"kernel\" or \"userspace\"")),
+            other => Err(format!(
+                "unknown backend {other:?}: expected \"kernel\" or \"userspace\""
+            )),
         }
     }
 }
@@ -109,6 +111,8 @@ pub struct Device {
 impl Device {
     /// The peer with this key, if configured.
     pub fn peer(&self, key: &PublicKey) -> Option<&PeerInfo> {
-        self.peers.iter().find(|peer| &peer.config.public_key == key)
+        self.peers
+            .iter()
+            .find(|peer| &peer.config.public_key == key)
     }
 }

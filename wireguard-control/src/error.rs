@@ -25,19 +25,33 @@ pub enum Error {
         "no userspace WireGuard implementation found: looked for {program:?} \
          (from {origin}); install wireguard-go or set WG_USERSPACE_IMPLEMENTATION to its path"
     )]
-    ImplementationNotFound { program: String, origin: &'static str },
+    ImplementationNotFound {
+        program: String,
+        origin: &'static str,
+    },
 
     /// The userspace implementation was launched but did not come up.
     #[error("userspace WireGuard {program:?} failed to create {iface}: {reason}")]
-    Launch { iface: InterfaceName, program: String, reason: String },
+    Launch {
+        iface: InterfaceName,
+        program: String,
+        reason: String,
+    },
 
     /// The UAPI socket answered with a non-zero errno.
     #[error("WireGuard interface {iface} refused the {operation} request (errno {errno})")]
-    Uapi { iface: InterfaceName, operation: &'static str, errno: i32 },
+    Uapi {
+        iface: InterfaceName,
+        operation: &'static str,
+        errno: i32,
+    },
 
     /// The UAPI socket sent something that is not the protocol.
     #[error("malformed UAPI answer from {iface}: {detail}")]
-    Protocol { iface: InterfaceName, detail: String },
+    Protocol {
+        iface: InterfaceName,
+        detail: String,
+    },
 
     /// A socket path could not be used.
     #[error("failed to {action} UAPI socket {path}: {source}")]
@@ -57,13 +71,37 @@ pub enum Error {
         source: netlink_request::Error,
     },
 
+    /// A netlink exchange that concerns no single interface (listing links or addresses) failed.
+    #[error("failed to {action} through netlink: {source}")]
+    NetlinkList {
+        action: &'static str,
+        #[source]
+        source: netlink_request::Error,
+    },
+
+    /// The running kernel cannot create WireGuard links (no `wireguard` module).
+    #[error(
+        "failed to create {iface}: this kernel has no WireGuard support; load the module \
+         (`modprobe wireguard`) or use the userspace backend"
+    )]
+    KernelModuleMissing { iface: InterfaceName },
+
     /// The kernel sent a netlink message this crate cannot understand.
     #[error("malformed netlink answer about {iface}: {detail}")]
-    NetlinkDecode { iface: InterfaceName, detail: String },
+    NetlinkDecode {
+        iface: InterfaceName,
+        detail: String,
+    },
 
     /// One peer does not fit into a single netlink message (too many allowed IPs).
-    #[error("peer {peer} of {iface} has {allowed_ips} allowed IPs, too many to fit one netlink message")]
-    PeerTooLarge { iface: InterfaceName, peer: PublicKey, allowed_ips: usize },
+    #[error(
+        "peer {peer} of {iface} has {allowed_ips} allowed IPs, too many to fit one netlink message"
+    )]
+    PeerTooLarge {
+        iface: InterfaceName,
+        peer: PublicKey,
+        allowed_ips: usize,
+    },
 
     /// The backend is not available on this platform.
     #[error("the {backend} backend is not supported on this platform")]

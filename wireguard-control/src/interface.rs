@@ -36,7 +36,10 @@ impl FromStr for InterfaceName {
         }
         if name.len() > MAX_INTERFACE_NAME_LEN {
             let shown: String = name.chars().take(32).collect();
-            return Err(InterfaceNameError::TooLong { name: shown, len: name.len() });
+            return Err(InterfaceNameError::TooLong {
+                name: shown,
+                len: name.len(),
+            });
         }
         let bad = name.bytes().find_map(|b| match b {
             0 => Some("a NUL byte"),
@@ -45,7 +48,10 @@ impl FromStr for InterfaceName {
             _ => None,
         });
         match bad {
-            Some(what) => Err(InterfaceNameError::BadCharacter { name: name.to_owned(), what }),
+            Some(what) => Err(InterfaceNameError::BadCharacter {
+                name: name.to_owned(),
+                what,
+            }),
             None => Ok(Self(name.to_owned())),
         }
     }

@@ -30,25 +30,37 @@ fn decode_base64(input: &str) -> Result<[u8; KEY_LEN], KeyError> {
     // rejected before decoding so that over-long input costs nothing.
     if input.len() != 44 {
         return match STANDARD.decode(input.as_bytes()) {
-            Ok(bytes) => Err(KeyError::Length { input: input.to_owned(), len: bytes.len() }),
-            Err(_) => Err(KeyError::Base64 { input: truncate(input) }),
+            Ok(bytes) => Err(KeyError::Length {
+                input: input.to_owned(),
+                len: bytes.len(),
+            }),
+            Err(_) => Err(KeyError::Base64 {
+                input: truncate(input),
+            }),
         };
     }
     let bytes = STANDARD
         .decode(input.as_bytes())
-        .map_err(|_| KeyError::Base64 { input: truncate(input) })?;
-    bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| KeyError::Length { input: truncate(input), len: bytes.len() })
+        .map_err(|_| KeyError::Base64 {
+            input: truncate(input),
+        })?;
+    bytes.as_slice().try_into().map_err(|_| KeyError::Length {
+        input: truncate(input),
+        len: bytes.len(),
+    })
 }
 
 fn decode_hex(input: &str) -> Result<[u8; KEY_LEN], KeyError> {
     if input.len() != 2 * KEY_LEN {
-        return Err(KeyError::Length { input: truncate(input), len: input.len() / 2 });
+        return Err(KeyError::Length {
+            input: truncate(input),
+            len: input.len() / 2,
+        });
     }
     let mut out = [0u8; KEY_LEN];
-    hex::decode_to_slice(input, &mut out).map_err(|_| KeyError::Hex { input: truncate(input) })?;
+    hex::decode_to_slice(input, &mut out).map_err(|_| KeyError::Hex {
+        input: truncate(input),
+    })?;
     Ok(out)
 }
 
@@ -210,8 +222,14 @@ mod tests {
         check(&"A".repeat(44));
         check(&format!("{VECTOR_PUBLIC}AAAA"));
         check(&"é".repeat(100));
-        assert!(matches!(PublicKey::from_hex("zz"), Err(KeyError::Length { .. })));
-        assert!(matches!(PublicKey::from_hex(&"zz".repeat(32)), Err(KeyError::Hex { .. })));
+        assert!(matches!(
+            PublicKey::from_hex("zz"),
+            Err(KeyError::Length { .. })
+        ));
+        assert!(matches!(
+            PublicKey::from_hex(&"zz".repeat(32)),
+            Err(KeyError::Hex { .. })
+        ));
     }
 
     #[test]

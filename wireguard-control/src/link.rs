@@ -1,1 +1,376 @@
-//! placeholder
+//! Interface plumbing through rtnetlink: addresses, MTU and link state, routes, link lookup
+//! and deletion, and the list of local addresses. Works on any link, not only WireGuard ones.
+//!
+//! Every function is blocking and opens its own netlink socket (see `netlink-request`).
+//! A missing link is [`Error::NotFound`]; other kernel refusals are [`Error::Netlink`] with
+//! the errno inside.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_request::request_route;
+
+use crate::{Error, InterfaceName, Result};
+
+/// Whether [`add_route`] added the route or found it there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAdded {
+    Added,
+    AlreadyExisted,
+}
+
+/// One address configured on a local link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAddress {
+    /// Name of the link carrying the address.
+    pub iface: String,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// The link is administratively up (`IFF_UP`).
+    pub link_up: bool,
+    /// The link is a loopback device (`IFF_LOOPBACK`).
+    pub loopback: bool,
+    /// The address has global scope (not link-local, host or site scope).
+    pub universe_scope: bool,
+}
+
+/// Maps a failed exchange about `iface`: no such device becomes [`Error::NotFound`].
+pub(crate) fn netlink_error<'a>(
+    iface: &'a InterfaceName,
+    action: &'static str,
+) -> impl FnOnce(netlink_request::Error) -> Error + 'a {
+    move |source| {
+        if source.is_no_device() {
+            Error::NotFound {
+                iface: iface.clone(),
+            }
+        } else {
+            Error::Netlink {
+                iface: iface.clone(),
+                action,
+                source,
+            }
+        }
+    }
+}
+
+/// The link called `iface`, or `None` when there is none.
+pub(crate) fn find_link(iface: &InterfaceName) -> Result<Option<LinkMessage>> {
+    let mut query = LinkMessage::default();
+    query
+        .attributes
+        .push(LinkAttribute::IfName(iface.as_str().to_owned()));
+    match request_route(RouteNetlinkMessage::GetLink(query), 0) {
+        Ok(answers) => Ok(answers.into_iter().find_map(|answer| match answer {
+            RouteNetlinkMessage::NewLink(link) => Some(link),
+            _ => None,
+        })),
+        Err(source) if source.is_no_device() => Ok(None),
+        Err(source) => Err(Error::Netlink {
+            iface: iface.clone(),
+            action: "look up link",
+            source,
+        }),
+    }
+}
+
+/// The link kind (`IFLA_INFO_KIND`) of a link, if it reports one.
+pub(crate) fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
+    link.attributes.iter().find_map(|attr| match attr {
+        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|info| match info {
+            LinkInfo::Kind(kind) => Some(kind),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// The name (`IFLA_IFNAME`) of a link, if it reports one.
+pub(crate) fn link_name(link: &LinkMessage) -> Option<&str> {
+    link.attributes.iter().find_map(|attr| match attr {
+        LinkAttribute::IfName(name) => Some(name.as_str()),
+        _ => None,
+    })
+}
+
+fn link_index(iface: &InterfaceName) -> Result<u32> {
+    match find_link(iface)? {
+        Some(link) => Ok(link.header.index),
+        None => Err(Error::NotFound {
+            iface: iface.clone(),
+        }),
+    }
+}
+
+/// Sets `addr` (address and prefix) on `iface`, replacing it if present (RTM_NEWADDR with
+/// CREATE|REPLACE, scope universe).
+pub fn set_address(iface: &InterfaceName, addr: IpNet) -> Result<()> {
+    let index = link_index(iface)?;
+    request_route(
+        RouteNetlinkMessage::NewAddress(address_message(index, addr)),
+        NLM_F_CREATE | NLM_F_REPLACE,
+    )
+    .map_err(netlink_error(iface, "set address on"))?;
+    Ok(())
+}
+
+/// Brings `iface` up and sets its MTU.
+pub fn set_up(iface: &InterfaceName, mtu: u32) -> Result<()> {
+    let mut link = LinkMessage::default();
+    link.header.flags = LinkFlags::Up;
+    link.header.change_mask = LinkFlags::Up;
+    link.attributes
+        .push(LinkAttribute::IfName(iface.as_str().to_owned()));
+    link.attributes.push(LinkAttribute::Mtu(mtu));
+    request_route(RouteNetlinkMessage::SetLink(link), 0)
+        .map_err(netlink_error(iface, "bring up"))?;
+    Ok(())
+}
+
+/// Routes `cidr` through `iface` (main table, proto boot, scope link, unicast).
+/// A route that exists already is [`RouteAdded::AlreadyExisted`], not an error.
+pub fn add_route(iface: &InterfaceName, cidr: IpNet) -> Result<RouteAdded> {
+    let index = link_index(iface)?;
+    match request_route(
+        RouteNetlinkMessage::NewRoute(route_message(index, cidr)),
+        NLM_F_CREATE | NLM_F_EXCL,
+    ) {
+        Ok(_) => Ok(RouteAdded::Added),
+        Err(source) if source.is_exists() => Ok(RouteAdded::AlreadyExisted),
+        Err(source) => Err(netlink_error(iface, "add route through")(source)),
+    }
+}
+
+/// Deletes the link `iface`, whatever its kind.
+pub fn delete_link(iface: &InterfaceName) -> Result<()> {
+    let mut link = LinkMessage::default();
+    link.attributes
+        .push(LinkAttribute::IfName(iface.as_str().to_owned()));
+    request_route(RouteNetlinkMessage::DelLink(link), 0).map_err(netlink_error(iface, "delete"))?;
+    Ok(())
+}
+
+/// Whether a link called `iface` exists, whatever its kind.
+pub fn link_exists(iface: &InterfaceName) -> Result<bool> {
+    Ok(find_link(iface)?.is_some())
+}
+
+/// Every address on every link of this network namespace.
+pub fn local_addresses() -> Result<Vec<LocalAddress>> {
+    let list_err = |action| move |source| Error::NetlinkList { action, source };
+    let links = request_route(
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        NLM_F_DUMP,
+    )
+    .map_err(list_err("list links"))?;
+    let links: HashMap<u32, (String, LinkFlags)> = links
+        .into_iter()
+        .filter_map(|answer| match answer {
+            RouteNetlinkMessage::NewLink(link) => {
+                let name = link_name(&link)?.to_owned();
+                Some((link.header.index, (name, link.header.flags)))
+            }
+            _ => None,
+        })
+        .collect();
+    let addresses = request_route(
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        NLM_F_DUMP,
+    )
+    .map_err(list_err("list addresses"))?;
+    Ok(addresses
+        .into_iter()
+        .filter_map(|answer| match answer {
+            RouteNetlinkMessage::NewAddress(address) => {
+                let (name, flags) = links.get(&address.header.index)?;
+                local_address(&address, name, *flags)
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+fn local_address(address: &AddressMessage, iface: &str, flags: LinkFlags) -> Option<LocalAddress> {
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on point-to-point
+    // links (and the same as IFA_LOCAL elsewhere). IPv6 usually sends only IFA_ADDRESS.
+    let find = |want_local: bool| {
+        address.attributes.iter().find_map(|attr| match attr {
+            AddressAttribute::Local(ip) if want_local => Some(*ip),
+            AddressAttribute::Address(ip) if !want_local => Some(*ip),
+            _ => None,
+        })
+    };
+    let addr = find(true).or_else(|| find(false))?;
+    Some(LocalAddress {
+        iface: iface.to_owned(),
+        addr,
+        prefix_len: address.header.prefix_len,
+        link_up: flags.contains(LinkFlags::Up),
+        loopback: flags.contains(LinkFlags::Loopback),
+        universe_scope: address.header.scope == AddressScope::Universe,
+    })
+}
+
+/// RTM_NEWADDR body: IPv4 carries both IFA_LOCAL and IFA_ADDRESS, IPv6 only IFA_ADDRESS.
+fn address_message(index: u32, addr: IpNet) -> AddressMessage {
+    let mut message = AddressMessage::default();
+    message.header.family = family(&addr);
+    message.header.prefix_len = addr.prefix_len();
+    message.header.scope = AddressScope::Universe;
+    message.header.index = index;
+    let ip = addr.addr();
+    if ip.is_ipv4() {
+        message.attributes.push(AddressAttribute::Local(ip));
+    }
+    message.attributes.push(AddressAttribute::Address(ip));
+    message
+}
+
+/// RTM_NEWROUTE body for `cidr` (host bits cleared) through link `index`.
+fn route_message(index: u32, cidr: IpNet) -> RouteMessage {
+    let cidr = cidr.trunc();
+    let mut message = RouteMessage::default();
+    message.header.address_family = family(&cidr);
+    message.header.destination_prefix_length = cidr.prefix_len();
+    message.header.table = RouteHeader::RT_TABLE_MAIN;
+    message.header.protocol = RouteProtocol::Boot;
+    message.header.scope = RouteScope::Link;
+    message.header.kind = RouteType::Unicast;
+    message
+        .attributes
+        .push(RouteAttribute::Destination(RouteAddress::from(
+            cidr.network(),
+        )));
+    message.attributes.push(RouteAttribute::Oif(index));
+    message
+}
+
+fn family(net: &IpNet) -> AddressFamily {
+    match net {
+        IpNet::V4(_) => AddressFamily::Inet,
+        IpNet::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(text: &str) -> IpNet {
+        text.parse().expect("test CIDR")
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("test address")
+    }
+
+    fn check_address(addr: &str, family: AddressFamily, attributes: Vec<AddressAttribute>) {
+        let message = address_message(7, net(addr));
+        assert_eq!(message.header.family, family, "{addr}");
+        assert_eq!(message.header.prefix_len, net(addr).prefix_len(), "{addr}");
+        assert_eq!(message.header.scope, AddressScope::Universe, "{addr}");
+        assert_eq!(message.header.index, 7, "{addr}");
+        assert_eq!(message.attributes, attributes, "{addr}");
+    }
+
+    #[test]
+    fn builds_address_messages() {
+        use AddressAttribute::{Address, Local};
+        check_address(
+            "10.42.0.1/16",
+            AddressFamily::Inet,
+            vec![Local(ip("10.42.0.1")), Address(ip("10.42.0.1"))],
+        );
+        check_address(
+            "fd00:42::1/64",
+            AddressFamily::Inet6,
+            vec![Address(ip("fd00:42::1"))],
+        );
+    }
+
+    fn check_route(cidr: &str, family: AddressFamily, destination: &str) {
+        let message = route_message(3, net(cidr));
+        let header = &message.header;
+        assert_eq!(header.address_family, family, "{cidr}");
+        assert_eq!(
+            header.destination_prefix_length,
+            net(cidr).prefix_len(),
+            "{cidr}"
+        );
+        assert_eq!(header.table, RouteHeader::RT_TABLE_MAIN, "{cidr}");
+        assert_eq!(header.protocol, RouteProtocol::Boot, "{cidr}");
+        assert_eq!(header.scope, RouteScope::Link, "{cidr}");
+        assert_eq!(header.kind, RouteType::Unicast, "{cidr}");
+        assert_eq!(
+            message.attributes,
+            vec![
+                RouteAttribute::Destination(RouteAddress::from(ip(destination))),
+                RouteAttribute::Oif(3)
+            ],
+            "{cidr}"
+        );
+    }
+
+    #[test]
+    fn builds_route_messages() {
+        check_route("10.42.0.0/16", AddressFamily::Inet, "10.42.0.0");
+        // host bits are cleared: the kernel refuses a destination with them set
+        check_route("10.42.7.9/16", AddressFamily::Inet, "10.42.0.0");
+        check_route("fd00:42::1/48", AddressFamily::Inet6, "fd00:42::");
+    }
+
+    #[test]
+    fn picks_local_over_peer_address() {
+        let mut message = AddressMessage::default();
+        message.header.prefix_len = 32;
+        message.header.scope = AddressScope::Link;
+        message
+            .attributes
+            .push(AddressAttribute::Address(ip("10.0.0.2")));
+        message
+            .attributes
+            .push(AddressAttribute::Local(ip("10.0.0.1")));
+        let found = local_address(&message, "tun0", LinkFlags::Up).expect("has an address");
+        assert_eq!(found.addr, ip("10.0.0.1"));
+        assert!(found.link_up && !found.loopback && !found.universe_scope);
+        assert_eq!(
+            local_address(&AddressMessage::default(), "x", LinkFlags::empty()),
+            None
+        );
+    }
+
+    /// Needs no privilege: every process may read its namespace's addresses.
+    #[test]
+    fn lists_loopback_address() {
+        let addresses = local_addresses().expect("address dump");
+        let loopback = addresses
+            .iter()
+            .find(|a| a.addr == ip("127.0.0.1"))
+            .expect("127.0.0.1 is configured");
+        assert_eq!(loopback.iface, "lo");
+        assert!(loopback.loopback);
+        assert_eq!(loopback.prefix_len, 8);
+    }
+
+    #[test]
+    fn missing_link_is_not_found() {
+        let iface: InterfaceName = "wmnx-absent1".parse().expect("valid name");
+        assert!(!link_exists(&iface).expect("lookup works without root"));
+        assert!(matches!(
+            set_address(&iface, net("10.9.9.9/32")),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            add_route(&iface, net("10.9.0.0/16")),
+            Err(Error::NotFound { .. })
+        ));
+    }
+}

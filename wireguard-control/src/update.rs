@@ -44,7 +44,10 @@ impl PeerUpdate {
 
     /// Removes the peer with this key.
     pub fn remove(public_key: PublicKey) -> Self {
-        Self { remove: true, ..Self::new(public_key) }
+        Self {
+            remove: true,
+            ..Self::new(public_key)
+        }
     }
 
     /// Adds or replaces a peer so that it ends up exactly as `config` says.
