@@ -4,10 +4,12 @@
 mod fake_dns;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fake_dns::{answer, reply_to, FakeDns};
-use hickory_proto::op::ResponseCode;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, TXT};
 use hickory_proto::rr::{DNSClass, RData, RecordType};
 use publicip::{query, Error, Family, PublicIp, QueryClass, QueryType, Resolver};
@@ -186,18 +188,16 @@ fn no_reply_times_out_quickly() {
     let err = query(&a_at(server.addr), TIMEOUT).unwrap_err();
     let elapsed = started.elapsed();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    assert!(
-        elapsed >= TIMEOUT && elapsed < Duration::from_secs(1),
-        "{elapsed:?}"
-    );
+    // The query waited for its timeout (no upper bound: a loaded machine may be slow).
+    assert!(elapsed >= TIMEOUT, "{elapsed:?}");
 }
 
 #[test]
 fn closed_port_fails_fast() {
-    let started = Instant::now();
-    let err = query(&a_at(closed_port()), Duration::from_secs(5)).unwrap_err();
+    // The port-unreachable answer ends the query with a receive error; waiting out the
+    // 60 s timeout would give `Error::Timeout` instead.
+    let err = query(&a_at(closed_port()), Duration::from_secs(60)).unwrap_err();
     assert!(matches!(err, Error::Receive { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
@@ -256,31 +256,39 @@ fn all_failed_lists_every_error() {
 
 #[test]
 fn both_families_are_looked_up_concurrently() {
-    let v4 = FakeDns::start(|query| {
-        std::thread::sleep(Duration::from_millis(200));
-        vec![answer(query, a("203.0.113.7"))]
-    });
-    let v6 = FakeDns::start(|query| {
-        std::thread::sleep(Duration::from_millis(200));
-        vec![answer(query, aaaa("2001:db8::7"))]
-    });
+    // Each fake server answers only once the other one has been asked: a sequential lookup
+    // would leave the first server waiting for a query that never comes, and it would time
+    // out. No timing is measured.
+    let asked_v4 = Arc::new(AtomicBool::new(false));
+    let asked_v6 = Arc::new(AtomicBool::new(false));
+    let rendezvous = |mine: Arc<AtomicBool>, other: Arc<AtomicBool>, data: RData| {
+        move |query: &Message| {
+            mine.store(true, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while !other.load(Ordering::SeqCst) {
+                if Instant::now() > deadline {
+                    return Vec::new();
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            vec![answer(query, data.clone())]
+        }
+    };
+    let v4 = FakeDns::start(rendezvous(
+        asked_v4.clone(),
+        asked_v6.clone(),
+        a("203.0.113.7"),
+    ));
+    let v6 = FakeDns::start(rendezvous(asked_v6, asked_v4, aaaa("2001:db8::7")));
     let finder = PublicIp::with_resolvers([a_at(v4.addr), aaaa_at(v6.addr)])
-        .with_timeout(Duration::from_millis(400));
-
-    let started = Instant::now();
-    let both = finder.get_both();
-    let elapsed = started.elapsed();
+        .with_timeout(Duration::from_secs(5));
 
     assert_eq!(
-        both,
+        finder.get_both(),
         (
             Some("203.0.113.7".parse().unwrap()),
             Some("2001:db8::7".parse().unwrap())
         )
-    );
-    assert!(
-        elapsed < Duration::from_millis(380),
-        "sequential? took {elapsed:?}"
     );
 }
 

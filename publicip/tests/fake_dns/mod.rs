@@ -39,10 +39,13 @@ impl FakeDns {
                         continue;
                     };
                     let query = Message::from_vec(&buffer[..len]).unwrap();
-                    for datagram in respond(&query) {
+                    let datagrams = respond(&query);
+                    // Record the query before answering: the test reads the record as soon
+                    // as its answer arrives.
+                    queries.lock().unwrap().push(query);
+                    for datagram in datagrams {
                         socket.send_to(&datagram, peer).unwrap();
                     }
-                    queries.lock().unwrap().push(query);
                 }
             })
         };
