@@ -403,13 +403,8 @@ mod tests {
             .with_socket_dir(dir.path())
             .with_io_timeout(Duration::from_millis(100));
         let server = serve_once(dir.path(), "wghung", None);
-        let started = Instant::now();
+        // The timeout is what ends the call (a hang would block this test forever).
         let err = backend.get(&name("wghung")).unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_millis(450),
-            "{:?}",
-            started.elapsed()
-        );
         assert!(
             matches!(&err, Error::Io { source, .. } if source.kind() == io::ErrorKind::TimedOut),
             "{err}"
