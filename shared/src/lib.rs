@@ -3,8 +3,9 @@
 //! What it is: identifiers ([`ids`]), validated names ([`names`]), endpoints ([`endpoint`]),
 //! duration strings ([`timestring`]), the CIDR tree and its rules ([`cidr`]), IP allocation
 //! ([`alloc`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
-//! peer list into a minimal device update ([`diff`]), the `/v1` wire types ([`wire`]) and the
-//! invitation, client and server file formats ([`config`]).
+//! peer list into a minimal device update ([`diff`]), key pinning and the peer-cache merge
+//! ([`pinning`]), NAT candidate selection and trial order ([`nat`]), the `/v1` wire types
+//! ([`wire`]) and the invitation, client and server file formats ([`config`]).
 //!
 //! What it is not: it does no IO at all — no files, sockets, clocks, DNS or processes. Time
 //! is passed in as an argument; name resolution is the caller's job. It knows nothing of
@@ -20,6 +21,8 @@ pub mod endpoint;
 pub mod fixture;
 pub mod ids;
 pub mod names;
+pub mod nat;
+pub mod pinning;
 pub mod timestring;
 pub mod wire;
 
