@@ -1,0 +1,85 @@
+//! What a service operation can fail with; the HTTP layer maps each kind to a status.
+
+use wiremesh_shared::alloc::AllocError;
+use wiremesh_shared::cidr::CidrError;
+
+use crate::store::StoreError;
+
+/// Why a caller may not do something (always 401 on the wire; the reason is logged and sent
+/// in the error body for wiremesh clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    UnknownPeer,
+    Disabled,
+    NotRedeemed,
+    NotAdmin,
+    AlreadyRedeemed,
+    InviteExpired,
+    WrongServerKey,
+}
+
+impl Denied {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Denied::UnknownPeer => "no peer has this source address",
+            Denied::Disabled => "this peer is disabled",
+            Denied::NotRedeemed => "this peer has not redeemed its invitation yet",
+            Denied::NotAdmin => "this peer is not an admin",
+            Denied::AlreadyRedeemed => "this invitation was already redeemed",
+            Denied::InviteExpired => "this invitation has expired",
+            Denied::WrongServerKey => "the X-Innernet-Server-Key header does not name this server",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("unauthorized: {}", .0.reason())]
+    Denied(Denied),
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: i64 },
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
+    #[error(transparent)]
+    Alloc(#[from] AllocError),
+    /// A rule of the network was broken; the message says which.
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("too many candidates: {count}, at most {max} allowed")]
+    TooManyCandidates { count: usize, max: usize },
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Broken rules that are not about CIDR structure or addresses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("peers can only be added to leaf CIDRs; {cidr:?} has child CIDRs")]
+    NotALeaf { cidr: String },
+    #[error("the infra CIDR {cidr:?} holds only the server; choose another CIDR")]
+    InfraCidr { cidr: String },
+    #[error("the server peer {name:?} cannot be {action}")]
+    ServerPeer { name: String, action: &'static str },
+    #[error("a CIDR cannot be associated with itself")]
+    SelfAssociation,
+    #[error("an endpoint's port cannot be 0")]
+    ZeroPort,
+    #[error("the public key is the server's own key")]
+    ServerKey,
+    #[error("CIDR id {id} does not exist")]
+    UnknownCidr { id: i64 },
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { what } => ServiceError::Conflict { what },
+            StoreError::NotFound { what, id } => ServiceError::NotFound { what, id },
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -1,0 +1,193 @@
+//! The in-memory network: the single source of truth for reads.
+//!
+//! A [`Model`] is an immutable value: every committed change produces a new one with a
+//! higher revision, and readers hold an `Arc<Model>` for as long as they need it without
+//! blocking writers. It is rebuilt from the store at start (and whenever another process
+//! changed the database) and otherwise updated in the same step as each committed write.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::SystemTime;
+
+use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
+use wiremesh_shared::wire::{Association, Cidr, Peer, State};
+use wiremesh_shared::{CidrId, Endpoint, PeerId, PublicKey};
+
+use crate::store::Snapshot;
+
+/// A redeemed peer whose new key is not yet on the server's interface: the old key stays
+/// there until `due`, so the redeem response can still travel over the old tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingKeySwap {
+    pub old_key: PublicKey,
+    pub due: SystemTime,
+}
+
+/// The network at one revision.
+#[derive(Debug, Clone)]
+pub struct Model {
+    snapshot: Snapshot,
+    revision: u64,
+    /// Peer index by tunnel IP: how a request's source address becomes a caller.
+    by_ip: HashMap<IpAddr, usize>,
+    by_id: HashMap<PeerId, usize>,
+    /// Endpoints the server's WireGuard interface observed, by key (not persisted).
+    observed: HashMap<PublicKey, SocketAddr>,
+    pending_swaps: HashMap<PeerId, PendingKeySwap>,
+}
+
+impl Model {
+    pub fn new(snapshot: Snapshot, revision: u64) -> Self {
+        let mut model = Self {
+            snapshot,
+            revision,
+            by_ip: HashMap::new(),
+            by_id: HashMap::new(),
+            observed: HashMap::new(),
+            pending_swaps: HashMap::new(),
+        };
+        model.reindex();
+        model
+    }
+
+    fn reindex(&mut self) {
+        self.by_ip = self.snapshot.peers.iter().enumerate().map(|(i, p)| (p.ip, i)).collect();
+        self.by_id = self.snapshot.peers.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    }
+
+    /// A copy of this model with `edit` applied to its data and the revision bumped.
+    pub fn edited(&self, edit: impl FnOnce(&mut Snapshot)) -> Model {
+        let mut next = self.clone();
+        edit(&mut next.snapshot);
+        next.reindex();
+        next.pending_swaps.retain(|id, _| next.by_id.contains_key(id));
+        next.revision += 1;
+        next
+    }
+
+    /// A copy with the data replaced wholesale (after another process changed the database),
+    /// keeping observations and pending swaps.
+    pub fn reloaded(&self, snapshot: Snapshot) -> Model {
+        self.edited(|data| *data = snapshot)
+    }
+
+    /// A copy with new WireGuard observations.
+    pub fn with_observed(&self, observed: HashMap<PublicKey, SocketAddr>) -> Model {
+        let mut next = self.clone();
+        next.observed = observed;
+        next.revision += 1;
+        next
+    }
+
+    /// A copy with a pending key swap added or removed.
+    pub fn with_pending_swaps(&self, pending: HashMap<PeerId, PendingKeySwap>) -> Model {
+        let mut next = self.clone();
+        next.pending_swaps = pending;
+        next.revision += 1;
+        next
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn roles(&self) -> NetworkRoles {
+        self.snapshot.roles
+    }
+
+    pub fn peers(&self) -> &[Peer] {
+        &self.snapshot.peers
+    }
+
+    pub fn cidrs(&self) -> &[Cidr] {
+        &self.snapshot.cidrs
+    }
+
+    pub fn associations(&self) -> &[Association] {
+        &self.snapshot.associations
+    }
+
+    pub fn observed(&self) -> &HashMap<PublicKey, SocketAddr> {
+        &self.observed
+    }
+
+    pub fn pending_swaps(&self) -> &HashMap<PeerId, PendingKeySwap> {
+        &self.pending_swaps
+    }
+
+    pub fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.by_id.get(&id).map(|&i| &self.snapshot.peers[i])
+    }
+
+    pub fn peer_by_ip(&self, ip: IpAddr) -> Option<&Peer> {
+        self.by_ip.get(&ip).map(|&i| &self.snapshot.peers[i])
+    }
+
+    pub fn peer_by_name(&self, name: &str) -> Option<&Peer> {
+        self.snapshot.peers.iter().find(|p| p.name.as_str() == name)
+    }
+
+    pub fn cidr(&self, id: CidrId) -> Option<&Cidr> {
+        self.snapshot.cidrs.iter().find(|c| c.id == id)
+    }
+
+    pub fn cidr_by_name(&self, name: &str) -> Option<&Cidr> {
+        self.snapshot.cidrs.iter().find(|c| c.name == name)
+    }
+
+    pub fn server_peer(&self) -> Option<&Peer> {
+        self.peer(self.snapshot.roles.server_peer)
+    }
+
+    /// Every peer's tunnel address (disabled and invited peers included: addresses are
+    /// never reused while the row exists).
+    pub fn used_ips(&self) -> HashSet<IpAddr> {
+        self.by_ip.keys().copied().collect()
+    }
+
+    pub fn view(&self) -> NetworkView<'_> {
+        NetworkView {
+            cidrs: &self.snapshot.cidrs,
+            associations: &self.snapshot.associations,
+            peers: &self.snapshot.peers,
+            roles: self.snapshot.roles,
+        }
+    }
+
+    /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs.
+    pub fn state_for(&self, viewer: &Peer) -> State {
+        let peers = visible_peers(&self.view(), viewer).into_iter().map(|p| self.inject(p)).collect();
+        State { peers, cidrs: self.snapshot.cidrs.clone() }
+    }
+
+    /// `GET /v1/admin/peers`: every peer, endpoints injected.
+    pub fn admin_peers(&self) -> Vec<Peer> {
+        self.snapshot.peers.iter().map(|p| self.inject(p)).collect()
+    }
+
+    /// The peer as the API reports it (spec §1.9): the WireGuard-observed endpoint fills a
+    /// missing endpoint or the unspecified host of an override, and otherwise joins the
+    /// candidates.
+    pub fn inject(&self, peer: &Peer) -> Peer {
+        let mut out = peer.clone();
+        let observed: Option<Endpoint> = self.observed.get(&peer.public_key).map(|&addr| addr.into());
+        out.contents.endpoint = match (&peer.endpoint, &observed) {
+            (None, observed) => observed.clone(),
+            (Some(stored), Some(seen)) if stored.is_unspecified() => {
+                seen.host().ip().map(|ip| stored.with_host_ip(ip))
+            },
+            (Some(stored), None) if stored.is_unspecified() => None,
+            (Some(stored), _) => Some(stored.clone()),
+        };
+        if let Some(seen) = observed {
+            if out.endpoint.as_ref() != Some(&seen) && !out.candidates.contains(&seen) {
+                out.contents.candidates.push(seen);
+            }
+        }
+        out
+    }
+}

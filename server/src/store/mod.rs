@@ -1,0 +1,112 @@
+//! The network's durable state behind a small trait with domain-named methods.
+//!
+//! [`Store`] is what the service layer sees: whole-network snapshots for rebuilding the
+//! in-memory model, and one method per kind of change. Every method is one transaction: it
+//! either commits completely or changes nothing. Only [`sqlite`] names rusqlite; it maps
+//! constraint violations to [`StoreError::Conflict`] / [`StoreError::InUse`] so callers never
+//! see SQLite error codes. A replicated backend (PostgreSQL) would be another implementation.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use wiremesh_shared::acl::NetworkRoles;
+use wiremesh_shared::wire::{
+    Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
+};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, Hostname, PeerId, PublicKey};
+
+pub mod sqlite;
+
+/// Everything in the database, as the model is built from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Sorted by id.
+    pub cidrs: Vec<Cidr>,
+    /// Sorted by id.
+    pub peers: Vec<Peer>,
+    /// Sorted by id.
+    pub associations: Vec<Association>,
+    pub roles: NetworkRoles,
+}
+
+/// The fields of a peer that an update may change (spec §1.10: PUT applies exactly these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerFields {
+    pub name: Hostname,
+    pub endpoint: Option<Endpoint>,
+    pub is_admin: bool,
+    pub is_disabled: bool,
+    pub candidates: Vec<Endpoint>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (name, IP, key, network, association).
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    /// The row to change does not exist.
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: i64 },
+    /// The row is still referenced (peers, child CIDRs or associations point to it).
+    #[error("{what} {id} is still in use")]
+    InUse { what: &'static str, id: i64 },
+    /// The database file holds something this version cannot read.
+    #[error("database {path} has an unreadable {what} (row {id}): {detail}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        id: i64,
+        detail: String,
+    },
+    /// The database was written by a newer wiremesh-server.
+    #[error(
+        "database {path} has schema version {found}, newer than the {supported} this wiremesh-server \
+         understands; upgrade wiremesh-server"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// The database is not a wiremesh (or innernet) database.
+    #[error("database {path} is not a wiremesh or innernet server database: {detail}")]
+    NotANetwork { path: PathBuf, detail: String },
+    /// Any other SQLite failure.
+    #[error("failed to {action} database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Durable network state. Every method is blocking and transactional.
+pub trait Store: Send {
+    /// Reads the whole network.
+    fn snapshot(&mut self) -> Result<Snapshot>;
+
+    /// Whether another connection (another process: the server CLI while `serve` runs)
+    /// committed a change since the last call. The first call returns `false`.
+    fn changed_by_others(&mut self) -> Result<bool>;
+
+    fn insert_cidr(&mut self, contents: &CidrContents) -> Result<Cidr>;
+    fn rename_cidr(&mut self, id: CidrId, name: &str) -> Result<()>;
+    fn delete_cidr(&mut self, id: CidrId) -> Result<()>;
+
+    fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer>;
+    fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()>;
+    /// Marks an unredeemed peer redeemed with its new key. `NotFound` when the peer does not
+    /// exist or is already redeemed.
+    fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()>;
+    fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()>;
+    fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()>;
+    /// Deletes unredeemed invitations that expired before `now`; returns them.
+    fn delete_expired_invites(&mut self, now: SystemTime) -> Result<Vec<Peer>>;
+
+    fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association>;
+    fn delete_association(&mut self, id: AssociationId) -> Result<()>;
+}

@@ -1,0 +1,297 @@
+//! The SQLite store: one database file per network, readable by innernet-server 2.0.0.
+//!
+//! [`SqliteStore`] keeps innernet's three tables exactly as innernet defines them (spec §4) and
+//! adds only indexes and a `wiremesh_meta` table, so an existing innernet database can be
+//! served, and a wiremesh one handed back to innernet. Every connection runs with foreign keys
+//! on, WAL journaling and `synchronous = FULL`: a write returns only once it is durable.
+//!
+//! Submodules: `schema` (tables, settings, migrations), `rows` (row ↔ domain conversions),
+//! `ops` (the [`Store`](crate::store::Store) methods), `errors` (constraint → domain errors).
+
+use std::fs::{self, OpenOptions};
+use std::io::ErrorKind;
+use std::net::IpAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use wiremesh_shared::acl::NetworkRoles;
+use wiremesh_shared::{Endpoint, Hostname, PublicKey};
+
+use super::{Result, Snapshot, Store, StoreError};
+use errors::sqlite;
+
+mod errors;
+mod ops;
+mod rows;
+mod schema;
+
+#[cfg(test)]
+mod tests_files;
+#[cfg(test)]
+mod tests_migrations;
+#[cfg(test)]
+mod tests_peers;
+#[cfg(test)]
+mod tests_support;
+#[cfg(test)]
+mod tests_writes;
+
+pub use schema::SUPPORTED_VERSION;
+
+/// How long copying a database waits for another connection's lock before giving up.
+const COPY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `wiremesh-server new` puts into a fresh database (spec §4.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNetwork {
+    /// The network's name, given to the root CIDR (id 1).
+    pub name: String,
+    /// The whole network, kept as given.
+    pub root: IpNet,
+    /// Name of the infra CIDR (id 2) holding only the server; innernet uses `innernet-server`.
+    pub infra_name: String,
+    /// Name of the server peer (id 1).
+    pub server_name: Hostname,
+    /// The server's address inside `root`; the infra CIDR is this /32 or /128.
+    pub server_ip: IpAddr,
+    pub server_key: PublicKey,
+    /// Where peers reach the server.
+    pub external_endpoint: Endpoint,
+}
+
+/// A network's database file and one connection to it.
+///
+/// Owned by one thread at a time (it is `Send`, not `Sync`); every method blocks on SQLite.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    /// `PRAGMA data_version` when this connection last looked: it moves only when another
+    /// connection commits, which is how [`Store::changed_by_others`] notices the CLI's writes.
+    seen_data_version: i64,
+}
+
+impl SqliteStore {
+    /// Creates the database of a new network at `path`, which must not exist yet: a file only
+    /// its owner may read (mode 0600), innernet's tables plus wiremesh's, and the root CIDR,
+    /// infra CIDR and server peer, all in one transaction. On failure no file is left behind.
+    pub fn create(path: &Path, network: NewNetwork) -> Result<Self> {
+        create_private_file(path)?;
+        let created = Self::create_in(path, &network);
+        if created.is_err() {
+            remove_database_files(path);
+        }
+        created
+    }
+
+    fn create_in(path: &Path, network: &NewNetwork) -> Result<Self> {
+        let mut conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        schema::configure(&conn, path)?;
+        schema::make_durable(&conn, path)?;
+        let server_prefix = if network.server_ip.is_ipv4() { 32 } else { 128 };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(path, "create"))?;
+        schema::create_tables(&tx, path)?;
+        let roles = NetworkRoles::CREATED_BY_NEW;
+        tx.execute(
+            "INSERT INTO cidrs (id, name, ip, prefix, parent) VALUES (1, ?1, ?2, ?3, NULL)",
+            (
+                &network.name,
+                network.root.addr().to_string(),
+                network.root.prefix_len(),
+            ),
+        )
+        .map_err(sqlite(path, "create"))?;
+        tx.execute(
+            "INSERT INTO cidrs (id, name, ip, prefix, parent) VALUES (?1, ?2, ?3, ?4, 1)",
+            (
+                roles.infra_cidr.0,
+                &network.infra_name,
+                network.server_ip.to_string(),
+                server_prefix,
+            ),
+        )
+        .map_err(sqlite(path, "create"))?;
+        tx.execute(
+            "INSERT INTO peers (id, name, ip, cidr_id, public_key, endpoint, is_admin, \
+             is_disabled, is_redeemed, invite_expires, candidates) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, 1, NULL, '[]')",
+            (
+                roles.server_peer.0,
+                network.server_name.as_str(),
+                network.server_ip.to_string(),
+                roles.infra_cidr.0,
+                network.server_key.to_base64(),
+                network.external_endpoint.to_string(),
+            ),
+        )
+        .map_err(sqlite(path, "create"))?;
+        schema::record_roles(&tx, path, roles)?;
+        schema::set_user_version(&tx, path, SUPPORTED_VERSION)?;
+        tx.commit().map_err(sqlite(path, "create"))?;
+        Self::with_connection(conn, path)
+    }
+
+    /// Opens an existing wiremesh or innernet database and migrates it to the current schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        schema::configure(&conn, path)?;
+        schema::check_network(&conn, path)?;
+        schema::make_durable(&conn, path)?;
+        schema::migrate(&mut conn, path)?;
+        Self::with_connection(conn, path)
+    }
+
+    /// Copies the innernet database `src` (schema version 0 to 2) into a new wiremesh database
+    /// at `dest` (mode 0600) with SQLite's online backup, migrates the copy and reads it.
+    /// `src` is opened read-only and never modified; on failure `dest` is not left behind.
+    pub fn import_innernet(src: &Path, dest: &Path) -> Result<Snapshot> {
+        let source = open_existing(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        schema::configure(&source, src)?;
+        schema::check_network(&source, src)?;
+        create_private_file(dest)?;
+        let imported = copy_database(&source, src, dest).and_then(|()| {
+            let mut store = Self::open(dest)?;
+            store.snapshot()
+        });
+        if imported.is_err() {
+            remove_database_files(dest);
+        }
+        imported
+    }
+
+    /// Writes a consistent copy of the database to `dest` (which must not exist, created with
+    /// mode 0600) with SQLite's online backup; other connections may keep writing meanwhile.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        create_private_file(dest)?;
+        let copied = copy_database(&self.conn, &self.path, dest);
+        if copied.is_err() {
+            remove_database_files(dest);
+        }
+        copied
+    }
+
+    /// Whether SQLite's `PRAGMA integrity_check` finds the file sound.
+    pub fn integrity_check(&self) -> Result<bool> {
+        let mut statement = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(sqlite(&self.path, "check"))?;
+        let findings = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sqlite(&self.path, "check"))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(sqlite(&self.path, "check"))?;
+        Ok(findings == ["ok"])
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_connection(conn: Connection, path: &Path) -> Result<Self> {
+        let seen_data_version = data_version(&conn, path)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            seen_data_version,
+        })
+    }
+}
+
+/// `PRAGMA data_version` of this connection.
+fn data_version(conn: &Connection, path: &Path) -> Result<i64> {
+    conn.pragma_query_value(None, "data_version", |row| row.get(0))
+        .map_err(sqlite(path, "read"))
+}
+
+/// Opens a file that must already exist (SQLite would otherwise create an empty one).
+fn open_existing(path: &Path, access: OpenFlags) -> Result<Connection> {
+    match fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => {}
+        Ok(_) => {
+            return Err(StoreError::NotANetwork {
+                path: path.to_path_buf(),
+                detail: "it is not a regular file".to_owned(),
+            })
+        }
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Err(StoreError::NotANetwork {
+                path: path.to_path_buf(),
+                detail: "the file does not exist".to_owned(),
+            })
+        }
+        Err(error) => return Err(errors::io(path, "open", &error)),
+    }
+    Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(sqlite(path, "open"))
+}
+
+/// Creates an empty file only its owner may read and write; refuses an existing one.
+fn create_private_file(path: &Path) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|error| {
+            if error.kind() == ErrorKind::AlreadyExists {
+                StoreError::Conflict {
+                    what: format!("database {}", path.display()),
+                }
+            } else {
+                errors::io(path, "create", &error)
+            }
+        })?;
+    // The umask may have removed bits but never added any; make the mode exact regardless.
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|error| errors::io(path, "create", &error))
+}
+
+/// Removes a database this module created and failed to finish, with its journal files.
+fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        if let Err(error) = fs::remove_file(&file) {
+            if error.kind() != ErrorKind::NotFound {
+                tracing::warn!(path = ?file, %error, "failed to remove unfinished database");
+            }
+        }
+    }
+}
+
+/// Copies the whole database behind `source` into the (empty) file `dest` with SQLite's online
+/// backup, waiting up to [`COPY_TIMEOUT`] while another connection holds a lock.
+fn copy_database(source: &Connection, source_path: &Path, dest: &Path) -> Result<()> {
+    let mut target = open_existing(dest, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let backup = Backup::new(source, &mut target).map_err(sqlite(source_path, "back up"))?;
+    let started = Instant::now();
+    loop {
+        match backup.step(-1).map_err(sqlite(source_path, "back up"))? {
+            StepResult::Done => return Ok(()),
+            StepResult::More | StepResult::Busy | StepResult::Locked
+                if started.elapsed() < COPY_TIMEOUT =>
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            _ => {
+                return Err(StoreError::Sqlite {
+                    path: source_path.to_path_buf(),
+                    action: "back up",
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("another connection kept the database locked".to_owned()),
+                    ),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The [`Store`] methods of [`SqliteStore`]: each one transaction, constraint violations
+//! turned into [`StoreError::Conflict`], [`StoreError::NotFound`] or [`StoreError::InUse`].
+//!
+//! Writes take the write lock up front (`BEGIN IMMEDIATE`), so a transaction never fails
+//! half-way because another connection wrote first.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use wiremesh_shared::wire::{
+    Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
+};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey};
+
+use super::errors::{sqlite, violation, Violation};
+use super::rows::{
+    association_from_row, candidates_json, cidr_from_row, peer_from_row, query_all, query_one,
+    unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS,
+};
+use super::{data_version, schema, SqliteStore};
+use crate::store::{PeerFields, Result, Snapshot, Store, StoreError};
+
+impl SqliteStore {
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction and commits it.
+    fn write<T>(&mut self, write: impl FnOnce(&Transaction<'_>, &Path) -> Result<T>) -> Result<T> {
+        let path = &self.path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(path, "write to"))?;
+        let value = write(&tx, path)?;
+        tx.commit().map_err(sqlite(path, "commit to"))?;
+        Ok(value)
+    }
+}
+
+impl Store for SqliteStore {
+    fn snapshot(&mut self) -> Result<Snapshot> {
+        let path = &self.path;
+        // One read transaction, so the snapshot is consistent and its data_version matches it.
+        let tx = self.conn.transaction().map_err(sqlite(path, "read"))?;
+        let snapshot = Snapshot {
+            cidrs: query_all(
+                &tx,
+                path,
+                &format!("SELECT {CIDR_COLUMNS} FROM cidrs ORDER BY id"),
+                [],
+                cidr_from_row,
+            )?,
+            peers: query_all(
+                &tx,
+                path,
+                &format!("SELECT {PEER_COLUMNS} FROM peers ORDER BY id"),
+                [],
+                peer_from_row,
+            )?,
+            associations: query_all(
+                &tx,
+                path,
+                &format!("SELECT {ASSOCIATION_COLUMNS} FROM associations ORDER BY id"),
+                [],
+                association_from_row,
+            )?,
+            roles: schema::read_roles(&tx, path)?,
+        };
+        // Whatever others committed before this read is in the snapshot.
+        self.seen_data_version = data_version(&tx, path)?;
+        tx.commit().map_err(sqlite(path, "read"))?;
+        Ok(snapshot)
+    }
+
+    fn changed_by_others(&mut self) -> Result<bool> {
+        let now = data_version(&self.conn, &self.path)?;
+        let changed = now != self.seen_data_version;
+        self.seen_data_version = now;
+        Ok(changed)
+    }
+
+    fn insert_cidr(&mut self, contents: &CidrContents) -> Result<Cidr> {
+        self.write(|tx, path| {
+            if let Some(parent) = contents.parent {
+                require_cidr(tx, path, parent)?;
+            }
+            tx.execute(
+                "INSERT INTO cidrs (name, ip, prefix, parent) VALUES (?1, ?2, ?3, ?4)",
+                (
+                    &contents.name,
+                    contents.cidr.addr().to_string(),
+                    contents.cidr.prefix_len(),
+                    contents.parent.map(|parent| parent.0),
+                ),
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::Unique("cidrs.name")) => {
+                    conflict(format!("a CIDR named {:?}", contents.name))
+                }
+                Some(Violation::Unique(_)) => conflict(format!("CIDR {}", contents.cidr)),
+                Some(Violation::ForeignKey) => StoreError::NotFound {
+                    what: "CIDR",
+                    id: contents.parent.map_or(0, |parent| parent.0),
+                },
+                None => sqlite(path, "insert a CIDR into")(error),
+            })?;
+            let id = tx.last_insert_rowid();
+            read_back(tx, path, "CIDR", id, CIDR_COLUMNS, "cidrs", cidr_from_row)
+        })
+    }
+
+    fn rename_cidr(&mut self, id: CidrId, name: &str) -> Result<()> {
+        self.write(|tx, path| {
+            let n_updated = tx
+                .execute("UPDATE cidrs SET name = ?1 WHERE id = ?2", (name, id.0))
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique(_)) => conflict(format!("a CIDR named {name:?}")),
+                    _ => sqlite(path, "rename a CIDR in")(error),
+                })?;
+            updated_one(n_updated, "CIDR", id.0)
+        })
+    }
+
+    fn delete_cidr(&mut self, id: CidrId) -> Result<()> {
+        self.write(|tx, path| {
+            tx.execute("DELETE FROM cidrs WHERE id = ?1", [id.0])
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::ForeignKey) => StoreError::InUse {
+                        what: "CIDR",
+                        id: id.0,
+                    },
+                    _ => sqlite(path, "delete a CIDR from")(error),
+                })?;
+            Ok(())
+        })
+    }
+
+    fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer> {
+        self.write(|tx, path| {
+            require_cidr(tx, path, contents.cidr_id)?;
+            tx.execute(
+                &format!(
+                    "INSERT INTO peers ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    PEER_COLUMNS.trim_start_matches("id, ")
+                ),
+                (
+                    contents.name.as_str(),
+                    contents.ip.to_string(),
+                    contents.cidr_id.0,
+                    contents.public_key.to_base64(),
+                    contents.endpoint.as_ref().map(ToString::to_string),
+                    contents.is_admin,
+                    contents.is_disabled,
+                    contents.is_redeemed,
+                    contents.invite_expires.map(unix_secs),
+                    candidates_json(&contents.candidates),
+                ),
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::Unique(columns)) => peer_conflict(columns, contents),
+                Some(Violation::ForeignKey) => StoreError::NotFound {
+                    what: "CIDR",
+                    id: contents.cidr_id.0,
+                },
+                None => sqlite(path, "insert a peer into")(error),
+            })?;
+            let id = tx.last_insert_rowid();
+            read_back(tx, path, "peer", id, PEER_COLUMNS, "peers", peer_from_row)
+        })
+    }
+
+    fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()> {
+        self.write(|tx, path| {
+            let n_updated = tx
+                .execute(
+                    "UPDATE peers SET name = ?1, endpoint = ?2, is_admin = ?3, is_disabled = ?4, \
+                     candidates = ?5 WHERE id = ?6",
+                    (
+                        fields.name.as_str(),
+                        fields.endpoint.as_ref().map(ToString::to_string),
+                        fields.is_admin,
+                        fields.is_disabled,
+                        candidates_json(&fields.candidates),
+                        id.0,
+                    ),
+                )
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique(_)) => {
+                        conflict(format!("a peer named {:?}", fields.name.as_str()))
+                    }
+                    _ => sqlite(path, "update a peer in")(error),
+                })?;
+            updated_one(n_updated, "peer", id.0)
+        })
+    }
+
+    fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()> {
+        self.write(|tx, path| {
+            let n_updated = tx
+                .execute(
+                    "UPDATE peers SET is_redeemed = 1, public_key = ?1 \
+                     WHERE id = ?2 AND is_redeemed = 0",
+                    (new_key.to_base64(), id.0),
+                )
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique(_)) => conflict("a peer with this public key".into()),
+                    _ => sqlite(path, "redeem a peer in")(error),
+                })?;
+            updated_one(n_updated, "unredeemed peer", id.0)
+        })
+    }
+
+    fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()> {
+        self.write(|tx, path| {
+            let n_updated = tx
+                .execute(
+                    "UPDATE peers SET endpoint = ?1 WHERE id = ?2",
+                    (endpoint.map(ToString::to_string), id.0),
+                )
+                .map_err(sqlite(path, "set an endpoint in"))?;
+            updated_one(n_updated, "peer", id.0)
+        })
+    }
+
+    fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()> {
+        self.write(|tx, path| {
+            let n_updated = tx
+                .execute(
+                    "UPDATE peers SET candidates = ?1 WHERE id = ?2",
+                    (candidates_json(candidates), id.0),
+                )
+                .map_err(sqlite(path, "set candidates in"))?;
+            updated_one(n_updated, "peer", id.0)
+        })
+    }
+
+    fn delete_expired_invites(&mut self, now: SystemTime) -> Result<Vec<Peer>> {
+        const EXPIRED: &str = "is_redeemed = 0 AND invite_expires IS NOT NULL \
+                               AND invite_expires < ?1";
+        let now = unix_secs(now);
+        self.write(|tx, path| {
+            let expired = query_all(
+                tx,
+                path,
+                &format!("SELECT {PEER_COLUMNS} FROM peers WHERE {EXPIRED} ORDER BY id"),
+                [now],
+                peer_from_row,
+            )?;
+            tx.execute(&format!("DELETE FROM peers WHERE {EXPIRED}"), [now])
+                .map_err(sqlite(path, "delete expired invitations from"))?;
+            Ok(expired)
+        })
+    }
+
+    fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association> {
+        let (cidr_id_1, cidr_id_2) = (contents.cidr_id_1, contents.cidr_id_2);
+        self.write(|tx, path| {
+            require_cidr(tx, path, cidr_id_1)?;
+            require_cidr(tx, path, cidr_id_2)?;
+            if cidr_id_1 == cidr_id_2 {
+                // A CIDR's peers always see each other: that link exists implicitly.
+                return Err(conflict(format!(
+                    "an association between CIDR {cidr_id_1} and itself"
+                )));
+            }
+            let already: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM associations \
+                     WHERE (cidr_id_1 = ?1 AND cidr_id_2 = ?2) \
+                     OR (cidr_id_1 = ?2 AND cidr_id_2 = ?1))",
+                    [cidr_id_1.0, cidr_id_2.0],
+                    |row| row.get(0),
+                )
+                .map_err(sqlite(path, "read"))?;
+            if already {
+                return Err(conflict(ASSOCIATION_EXISTS.into()));
+            }
+            tx.execute(
+                "INSERT INTO associations (cidr_id_1, cidr_id_2) VALUES (?1, ?2)",
+                [cidr_id_1.0, cidr_id_2.0],
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::Unique(_)) => conflict(ASSOCIATION_EXISTS.into()),
+                _ => sqlite(path, "insert an association into")(error),
+            })?;
+            Ok(Association {
+                id: AssociationId(tx.last_insert_rowid()),
+                contents: contents.clone(),
+            })
+        })
+    }
+
+    fn delete_association(&mut self, id: AssociationId) -> Result<()> {
+        self.write(|tx, path| {
+            tx.execute("DELETE FROM associations WHERE id = ?1", [id.0])
+                .map_err(sqlite(path, "delete an association from"))?;
+            Ok(())
+        })
+    }
+}
+
+const ASSOCIATION_EXISTS: &str = "an association between these CIDRs";
+
+fn conflict(what: String) -> StoreError {
+    StoreError::Conflict { what }
+}
+
+/// Which of a peer's unique columns `columns` names, as a conflict.
+fn peer_conflict(columns: &str, contents: &PeerContents) -> StoreError {
+    conflict(match columns {
+        "peers.name" => format!("a peer named {:?}", contents.name.as_str()),
+        "peers.ip" => format!("a peer with IP {}", contents.ip),
+        "peers.public_key" => "a peer with this public key".to_owned(),
+        _ => format!("a peer with the same {columns}"),
+    })
+}
+
+/// `NotFound` unless exactly one row was updated (ids are primary keys: never more).
+fn updated_one(n_updated: usize, what: &'static str, id: i64) -> Result<()> {
+    if n_updated == 0 {
+        return Err(StoreError::NotFound { what, id });
+    }
+    Ok(())
+}
+
+/// `NotFound` unless CIDR `id` exists.
+fn require_cidr(conn: &Connection, path: &Path, id: CidrId) -> Result<()> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM cidrs WHERE id = ?1)",
+            [id.0],
+            |row| row.get(0),
+        )
+        .map_err(sqlite(path, "read"))?;
+    if !exists {
+        return Err(StoreError::NotFound {
+            what: "CIDR",
+            id: id.0,
+        });
+    }
+    Ok(())
+}
+
+/// Reads back the row just inserted, so callers get exactly what a snapshot would return.
+fn read_back<T>(
+    conn: &Connection,
+    path: &Path,
+    what: &'static str,
+    id: i64,
+    columns: &str,
+    table: &str,
+    convert: fn(&Path, &rusqlite::Row<'_>) -> Result<T>,
+) -> Result<T> {
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = ?1");
+    query_one(conn, path, &sql, [id], convert)?.ok_or(StoreError::NotFound { what, id })
+}

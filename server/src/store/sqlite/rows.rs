@@ -1,0 +1,218 @@
+//! Rows to domain types and back, per spec §4.1 of the innernet compatibility spec.
+//!
+//! Reading never panics: a value that cannot become its domain type fails the read with
+//! [`StoreError::Corrupt`] naming the table and row, except where innernet itself is lenient
+//! (an unparseable endpoint reads as none, a NULL candidate list as empty).
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ipnet::IpNet;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, Params, Row};
+use wiremesh_shared::wire::{
+    Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
+    PERSISTENT_KEEPALIVE_INTERVAL_SECS,
+};
+use wiremesh_shared::{Endpoint, Hostname, PublicKey};
+
+use super::errors::{corrupt, sqlite};
+use crate::store::Result;
+
+/// Columns of `peers`, in the order [`peer_from_row`] expects them by name.
+pub(super) const PEER_COLUMNS: &str = "id, name, ip, cidr_id, public_key, endpoint, is_admin, \
+                                       is_disabled, is_redeemed, invite_expires, candidates";
+/// Columns of `cidrs`.
+pub(super) const CIDR_COLUMNS: &str = "id, name, ip, prefix, parent";
+/// Columns of `associations`.
+pub(super) const ASSOCIATION_COLUMNS: &str = "id, cidr_id_1, cidr_id_2";
+
+/// One row being read: knows its table and id so every failure can name them.
+struct Fields<'a, 'r> {
+    row: &'a Row<'r>,
+    path: &'a Path,
+    what: &'static str,
+    id: i64,
+}
+
+impl<'a, 'r> Fields<'a, 'r> {
+    fn new(row: &'a Row<'r>, path: &'a Path, what: &'static str) -> Result<Self> {
+        let id = row.get("id").map_err(sqlite(path, "read"))?;
+        Ok(Self {
+            row,
+            path,
+            what,
+            id,
+        })
+    }
+
+    fn get<T: FromSql>(&self, column: &str) -> Result<T> {
+        self.row
+            .get(column)
+            .map_err(|error| self.corrupt(format!("column {column}: {error}")))
+    }
+
+    fn flag(&self, column: &str) -> Result<bool> {
+        Ok(self.get::<i64>(column)? != 0)
+    }
+
+    fn corrupt(&self, detail: String) -> crate::store::StoreError {
+        corrupt(self.path, self.what, self.id, detail)
+    }
+}
+
+/// Reads a `peers` row selected with [`PEER_COLUMNS`].
+pub(super) fn peer_from_row(path: &Path, row: &Row<'_>) -> Result<Peer> {
+    let fields = Fields::new(row, path, "peer")?;
+    let name: String = fields.get("name")?;
+    let name: Hostname = name
+        .parse()
+        .map_err(|error| fields.corrupt(format!("column name: {error}")))?;
+    let ip: String = fields.get("ip")?;
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
+    let public_key: String = fields.get("public_key")?;
+    let public_key = PublicKey::from_base64(&public_key)
+        .map_err(|error| fields.corrupt(format!("column public_key: {error}")))?;
+    // innernet reads an unparseable endpoint as none; so do we.
+    let endpoint = fields
+        .get::<Option<String>>("endpoint")?
+        .and_then(|text| text.parse::<Endpoint>().ok());
+    let invite_expires = match fields.get::<Option<i64>>("invite_expires")? {
+        None => None,
+        Some(secs) => Some(system_time(secs).ok_or_else(|| {
+            fields.corrupt(format!("column invite_expires: {secs} is out of range"))
+        })?),
+    };
+    let candidates = match fields.get::<Option<String>>("candidates")? {
+        None => Vec::new(),
+        Some(text) => parse_candidates(&text).ok_or_else(|| {
+            fields.corrupt("column candidates: not a JSON list of strings".into())
+        })?,
+    };
+    Ok(Peer {
+        id: fields.id.into(),
+        contents: PeerContents {
+            name,
+            ip,
+            cidr_id: fields.get::<i64>("cidr_id")?.into(),
+            public_key,
+            endpoint,
+            persistent_keepalive_interval: Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
+            is_admin: fields.flag("is_admin")?,
+            is_disabled: fields.flag("is_disabled")?,
+            is_redeemed: fields.flag("is_redeemed")?,
+            invite_expires,
+            candidates,
+        },
+    })
+}
+
+/// Reads a `cidrs` row selected with [`CIDR_COLUMNS`]; the network keeps its host bits.
+pub(super) fn cidr_from_row(path: &Path, row: &Row<'_>) -> Result<Cidr> {
+    let fields = Fields::new(row, path, "CIDR")?;
+    let ip: String = fields.get("ip")?;
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
+    let prefix: i64 = fields.get("prefix")?;
+    let cidr = u8::try_from(prefix)
+        .ok()
+        .and_then(|prefix| IpNet::new(ip, prefix).ok())
+        .ok_or_else(|| fields.corrupt(format!("column prefix: {prefix} is not valid for {ip}")))?;
+    Ok(Cidr {
+        id: fields.id.into(),
+        contents: CidrContents {
+            name: fields.get("name")?,
+            cidr,
+            parent: fields.get::<Option<i64>>("parent")?.map(Into::into),
+        },
+    })
+}
+
+/// Reads an `associations` row selected with [`ASSOCIATION_COLUMNS`].
+pub(super) fn association_from_row(path: &Path, row: &Row<'_>) -> Result<Association> {
+    let fields = Fields::new(row, path, "association")?;
+    Ok(Association {
+        id: fields.id.into(),
+        contents: AssociationContents {
+            cidr_id_1: fields.get::<i64>("cidr_id_1")?.into(),
+            cidr_id_2: fields.get::<i64>("cidr_id_2")?.into(),
+        },
+    })
+}
+
+/// Runs `sql` and converts every row with `convert`, failing on the first bad row.
+pub(super) fn query_all<T>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: impl Params,
+    convert: fn(&Path, &Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(sqlite(path, "read"))?;
+    let mut rows = statement.query(params).map_err(sqlite(path, "read"))?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite(path, "read"))? {
+        items.push(convert(path, row)?);
+    }
+    Ok(items)
+}
+
+/// Like [`query_all`] for a query that returns at most one row.
+pub(super) fn query_one<T>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: impl Params,
+    convert: fn(&Path, &Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    Ok(query_all(conn, path, sql, params, convert)?
+        .into_iter()
+        .next())
+}
+
+/// A time as whole UNIX seconds (innernet's `invite_expires`), rounded towards the past.
+pub(super) fn unix_secs(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => {
+            let before = before.duration();
+            let whole = before.as_secs() + u64::from(before.subsec_nanos() > 0);
+            i64::try_from(whole).map_or(i64::MIN, |secs| -secs)
+        }
+    }
+}
+
+/// The time `secs` UNIX seconds denote, if the platform can represent it.
+pub(super) fn system_time(secs: i64) -> Option<SystemTime> {
+    let magnitude = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        UNIX_EPOCH.checked_sub(magnitude)
+    }
+}
+
+/// Candidates as the JSON list of `host:port` strings innernet stores.
+pub(super) fn candidates_json(candidates: &[Endpoint]) -> String {
+    let list = candidates
+        .iter()
+        .map(|candidate| serde_json::Value::String(candidate.to_string()))
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// A stored candidate list; entries that are not endpoints are dropped, as an unparseable
+/// endpoint is. `None` when the text is not a JSON list of strings.
+fn parse_candidates(text: &str) -> Option<Vec<Endpoint>> {
+    let entries: Vec<String> = serde_json::from_str(text).ok()?;
+    Some(
+        entries
+            .iter()
+            .filter_map(|entry| entry.parse().ok())
+            .collect(),
+    )
+}

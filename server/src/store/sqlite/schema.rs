@@ -1,0 +1,279 @@
+//! The schema: innernet 2.0.0's three tables, wiremesh's additions, connection settings and
+//! the migrations numbered by `PRAGMA user_version`.
+//!
+//! | version | written by | change |
+//! |---|---|---|
+//! | 0 | innernet < 1.2 | `peers`, `cidrs`, `associations` |
+//! | 1 | innernet | adds `peers.invite_expires` |
+//! | 2 | innernet 2.0.0 | adds `peers.candidates` |
+//! | 3 | wiremesh | indexes for the foreign keys, `wiremesh_meta` (the network's roles) |
+//!
+//! innernet's tables are never altered beyond what innernet itself does, so innernet-server
+//! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
+//! is therefore idempotent and keeps roles it finds already recorded.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use wiremesh_shared::acl::NetworkRoles;
+
+use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
+use crate::store::{Result, StoreError};
+
+/// The schema version this code writes and reads.
+pub const SUPPORTED_VERSION: i64 = 3;
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// innernet 2.0.0's tables: same columns, types, defaults and constraints as its own `new`
+/// creates (both foreign keys on `cidrs.parent` included), in the same order.
+pub(super) const INNERNET_TABLES: &str = "
+CREATE TABLE peers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    ip TEXT NOT NULL UNIQUE,
+    public_key TEXT NOT NULL UNIQUE,
+    endpoint TEXT,
+    cidr_id INTEGER NOT NULL,
+    is_admin INTEGER DEFAULT 0 NOT NULL,
+    is_disabled INTEGER DEFAULT 0 NOT NULL,
+    is_redeemed INTEGER DEFAULT 0 NOT NULL,
+    invite_expires INTEGER,
+    candidates TEXT,
+    FOREIGN KEY (cidr_id) REFERENCES cidrs (id) ON UPDATE RESTRICT ON DELETE RESTRICT
+);
+CREATE TABLE associations (
+    id INTEGER PRIMARY KEY,
+    cidr_id_1 INTEGER NOT NULL,
+    cidr_id_2 INTEGER NOT NULL,
+    UNIQUE (cidr_id_1, cidr_id_2),
+    FOREIGN KEY (cidr_id_1) REFERENCES cidrs (id) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    FOREIGN KEY (cidr_id_2) REFERENCES cidrs (id) ON UPDATE RESTRICT ON DELETE RESTRICT
+);
+CREATE TABLE cidrs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    ip TEXT NOT NULL,
+    prefix INTEGER NOT NULL,
+    parent INTEGER REFERENCES cidrs,
+    UNIQUE (ip, prefix),
+    FOREIGN KEY (parent) REFERENCES cidrs (id) ON UPDATE RESTRICT ON DELETE RESTRICT
+);
+";
+
+/// wiremesh's additions (version 3). Indexes make the foreign-key checks on delete and the
+/// tree walks cheap; `wiremesh_meta` names the rows with a fixed role instead of assuming ids.
+const WIREMESH_ADDITIONS: &str = "
+CREATE INDEX IF NOT EXISTS wiremesh_peers_cidr_id ON peers (cidr_id);
+CREATE INDEX IF NOT EXISTS wiremesh_cidrs_parent ON cidrs (parent);
+CREATE INDEX IF NOT EXISTS wiremesh_associations_cidr_id_2 ON associations (cidr_id_2);
+CREATE TABLE IF NOT EXISTS wiremesh_meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+";
+
+const INFRA_CIDR_KEY: &str = "infra_cidr_id";
+const SERVER_PEER_KEY: &str = "server_peer_id";
+
+/// Settings every connection gets before anything else: wait for locks, enforce foreign keys.
+pub(super) fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(sqlite(path, "configure"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sqlite_or_not_a_database(path, "configure"))
+}
+
+/// Settings that write to the file (journal mode), applied once it is known to be a network:
+/// WAL so readers never block the writer, and a commit returns only once it is durable.
+pub(super) fn make_durable(conn: &Connection, path: &Path) -> Result<()> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(sqlite(path, "configure"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(path = %path.display(), %mode, "database refused WAL journal mode");
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sqlite(path, "configure"))
+}
+
+/// The schema version of an existing file, after checking it holds innernet's tables and is
+/// not newer than this code understands.
+pub(super) fn check_network(conn: &Connection, path: &Path) -> Result<i64> {
+    let version = user_version(conn, path)?;
+    if version > SUPPORTED_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SUPPORTED_VERSION,
+        });
+    }
+    if version < 0 {
+        return Err(not_a_network(
+            path,
+            format!("it has schema version {version}"),
+        ));
+    }
+    let n_tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('peers', 'cidrs', 'associations')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite_or_not_a_database(path, "read"))?;
+    if n_tables != 3 {
+        return Err(not_a_network(
+            path,
+            "it lacks the peers, cidrs and associations tables".to_owned(),
+        ));
+    }
+    Ok(version)
+}
+
+/// Brings the file to [`SUPPORTED_VERSION`], one step per transaction. Each step re-reads the
+/// version under the write lock, so two processes opening the file at once do not both migrate.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    if check_network(conn, path)? == SUPPORTED_VERSION {
+        return Ok(());
+    }
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite(path, "migrate"))?;
+        let version = check_network(&tx, path)?;
+        match version {
+            0 => tx
+                .execute_batch("ALTER TABLE peers ADD COLUMN invite_expires INTEGER")
+                .map_err(sqlite(path, "migrate"))?,
+            1 => tx
+                .execute_batch("ALTER TABLE peers ADD COLUMN candidates TEXT")
+                .map_err(sqlite(path, "migrate"))?,
+            2 => add_wiremesh_tables(&tx, path, NetworkRoles::CREATED_BY_NEW)?,
+            _ => return Ok(()),
+        }
+        set_user_version(&tx, path, version + 1)?;
+        tx.commit().map_err(sqlite(path, "migrate"))?;
+        tracing::info!(path = %path.display(), version = version + 1, "migrated database");
+    }
+}
+
+/// Creates all tables of a fresh database and records `roles` (inside the caller's transaction).
+pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
+    tx.execute_batch(INNERNET_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(WIREMESH_ADDITIONS)
+        .map_err(sqlite(path, "create"))
+}
+
+/// Version 3: indexes and `wiremesh_meta`. Roles already recorded are kept (the file went back
+/// to version 2 because innernet opened it); otherwise `roles` are recorded after checking
+/// their rows exist.
+fn add_wiremesh_tables(tx: &Transaction<'_>, path: &Path, roles: NetworkRoles) -> Result<()> {
+    tx.execute_batch(WIREMESH_ADDITIONS)
+        .map_err(sqlite(path, "migrate"))?;
+    let n_recorded: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM wiremesh_meta WHERE key IN (?1, ?2)",
+            [INFRA_CIDR_KEY, SERVER_PEER_KEY],
+            |row| row.get(0),
+        )
+        .map_err(sqlite(path, "migrate"))?;
+    if n_recorded == 2 {
+        return Ok(());
+    }
+    let exists = |sql: &str, id: i64| -> Result<bool> {
+        tx.query_row(sql, [id], |row| row.get(0))
+            .map_err(sqlite(path, "migrate"))
+    };
+    if !exists(
+        "SELECT EXISTS (SELECT 1 FROM cidrs WHERE id = ?1)",
+        roles.infra_cidr.0,
+    )? {
+        return Err(not_a_network(
+            path,
+            format!(
+                "it has no CIDR {} (the infra CIDR `new` creates)",
+                roles.infra_cidr
+            ),
+        ));
+    }
+    if !exists(
+        "SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)",
+        roles.server_peer.0,
+    )? {
+        return Err(not_a_network(
+            path,
+            format!(
+                "it has no peer {} (the server peer `new` creates)",
+                roles.server_peer
+            ),
+        ));
+    }
+    record_roles(tx, path, roles)
+}
+
+/// Records which rows play the fixed roles, keeping entries that already exist.
+pub(super) fn record_roles(tx: &Transaction<'_>, path: &Path, roles: NetworkRoles) -> Result<()> {
+    let mut insert = tx
+        .prepare("INSERT OR IGNORE INTO wiremesh_meta (key, value) VALUES (?1, ?2)")
+        .map_err(sqlite(path, "write"))?;
+    for (key, id) in [
+        (INFRA_CIDR_KEY, roles.infra_cidr.0),
+        (SERVER_PEER_KEY, roles.server_peer.0),
+    ] {
+        insert
+            .execute((key, id.to_string()))
+            .map_err(sqlite(path, "write"))?;
+    }
+    Ok(())
+}
+
+/// Reads the roles recorded in `wiremesh_meta`.
+pub(super) fn read_roles(conn: &Connection, path: &Path) -> Result<NetworkRoles> {
+    let read = |key: &str| -> Result<i64> {
+        let entry: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT rowid, value FROM wiremesh_meta WHERE key = ?1",
+                [key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(sqlite(path, "read"))?;
+        let (rowid, value) =
+            entry.ok_or_else(|| not_a_network(path, format!("wiremesh_meta has no {key}")))?;
+        value.trim().parse().map_err(|_| {
+            corrupt(
+                path,
+                "wiremesh_meta entry",
+                rowid,
+                format!("{key} is {value:?}, not a row id"),
+            )
+        })
+    };
+    Ok(NetworkRoles {
+        infra_cidr: read(INFRA_CIDR_KEY)?.into(),
+        server_peer: read(SERVER_PEER_KEY)?.into(),
+    })
+}
+
+/// `PRAGMA user_version`.
+pub(super) fn user_version(conn: &Connection, path: &Path) -> Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(sqlite_or_not_a_database(path, "read"))
+}
+
+/// Sets `PRAGMA user_version` (part of the transaction it runs in).
+pub(super) fn set_user_version(tx: &Transaction<'_>, path: &Path, version: i64) -> Result<()> {
+    tx.pragma_update(None, "user_version", version)
+        .map_err(sqlite(path, "write"))
+}
+
+fn not_a_network(path: &Path, detail: String) -> StoreError {
+    StoreError::NotANetwork {
+        path: path.to_path_buf(),
+        detail,
+    }
+}

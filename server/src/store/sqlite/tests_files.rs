@@ -1,0 +1,282 @@
+//! Tests of the database file: creating, opening, permissions, other connections' changes,
+//! backups and importing an innernet database.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use wiremesh_shared::fixture::{Family, Fixture};
+use wiremesh_shared::wire::CidrContents;
+
+use super::tests_support::{innernet_db, innernet_expected, new_network, outcome, raw, seeded};
+use super::{schema, SqliteStore};
+use crate::store::{Result, Store};
+
+/// Makes a file (or none) at the given path.
+type Make = fn(&Path);
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+fn extra_cidr(name: &str) -> CidrContents {
+    CidrContents {
+        name: name.to_owned(),
+        cidr: "10.99.0.0/16".parse().expect("network"),
+        parent: None,
+    }
+}
+
+#[test]
+fn create_writes_a_private_file_at_the_current_version() {
+    for family in Family::BOTH {
+        let (dir, mut store, fx) = seeded(family);
+        let path = dir.path().join("net.db");
+        assert_eq!(mode(&path), 0o600, "{family:?}");
+        assert_eq!(mode(Path::new(&format!("{}-wal", path.display()))), 0o600);
+        assert_eq!(
+            schema::user_version(&raw(&path), &path).expect("version"),
+            3
+        );
+        let journal: String = raw(&path)
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .expect("journal mode");
+        assert_eq!(journal, "wal");
+        let snapshot = store.snapshot().expect("snapshot");
+        let infra = &snapshot.cidrs[1];
+        assert_eq!(
+            infra.cidr.prefix_len(),
+            family.pick("32", "128").parse::<u8>().expect("n")
+        );
+        assert_eq!(infra.cidr.addr(), fx.peers[0].ip);
+        drop(store);
+        // Reopening changes nothing.
+        let reopened = SqliteStore::open(&path).and_then(|mut s| s.snapshot());
+        assert_eq!(reopened.expect("reopen"), snapshot, "{family:?}");
+    }
+}
+
+#[test]
+fn create_refuses_an_existing_file_and_leaves_nothing_on_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fx = Fixture::new(Family::V4);
+    let existing = dir.path().join("existing.db");
+    fs::write(&existing, b"precious").expect("write");
+    let result = SqliteStore::create(&existing, new_network(&fx));
+    assert_eq!(
+        outcome(&result),
+        format!("Conflict(database {})", existing.display())
+    );
+    assert_eq!(fs::read(&existing).expect("read"), b"precious");
+
+    // The infra CIDR would duplicate the root's network: the transaction fails, no file stays.
+    let mut clashing = new_network(&fx);
+    clashing.root = "10.80.0.1/32".parse().expect("network");
+    let path = dir.path().join("clash.db");
+    assert_eq!(
+        outcome(&SqliteStore::create(&path, clashing)),
+        "Sqlite(create)"
+    );
+    assert!(!path.exists());
+
+    let missing_dir = dir.path().join("no/such/dir.db");
+    let result = SqliteStore::create(&missing_dir, new_network(&fx));
+    assert_eq!(outcome(&result), "Sqlite(create)");
+}
+
+#[test]
+fn open_refuses_what_is_not_a_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&str, Make, &str); 5] = [
+        ("missing", |_| {}, "NotANetwork"),
+        (
+            "text file",
+            |p| fs::write(p, "hello, this is not SQLite at all").expect("w"),
+            "NotANetwork",
+        ),
+        (
+            "empty file",
+            |p| fs::write(p, b"").expect("w"),
+            "NotANetwork",
+        ),
+        (
+            "other database",
+            |p| raw(p).execute_batch("CREATE TABLE t (x)").expect("t"),
+            "NotANetwork",
+        ),
+        (
+            "newer schema",
+            |p| {
+                innernet_db(p, 2);
+                raw(p)
+                    .pragma_update(None, "user_version", 99)
+                    .expect("version");
+            },
+            "TooNew(99)",
+        ),
+    ];
+    for (n_case, (label, make, expected)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("case{n_case}.db"));
+        make(&path);
+        let before = fs::read(&path).ok();
+        assert_eq!(outcome(&SqliteStore::open(&path)), expected, "{label}");
+        assert_eq!(fs::read(&path).ok(), before, "{label}: file changed");
+    }
+}
+
+#[test]
+fn changed_by_others_sees_only_other_connections() {
+    let (dir, mut store, _) = seeded(Family::V4);
+    let path = dir.path().join("net.db");
+    assert!(!store.changed_by_others().expect("first"));
+    store.insert_cidr(&extra_cidr("own")).expect("own write");
+    assert!(!store.changed_by_others().expect("after own write"));
+
+    let mut other = SqliteStore::open(&path).expect("second connection");
+    assert!(!store.changed_by_others().expect("after other opened"));
+    other.rename_cidr(6.into(), "theirs").expect("other write");
+    assert!(store.changed_by_others().expect("after other write"));
+    assert!(!store.changed_by_others().expect("asked again"));
+
+    // A snapshot includes what others wrote before it, so it resets the question.
+    other
+        .rename_cidr(6.into(), "theirs-again")
+        .expect("other write");
+    let snapshot = store.snapshot().expect("snapshot");
+    assert_eq!(snapshot.cidrs[5].name, "theirs-again");
+    assert!(!store.changed_by_others().expect("after snapshot"));
+}
+
+#[test]
+fn backup_to_writes_an_openable_private_copy() {
+    let (dir, mut store, _) = seeded(Family::V6);
+    assert!(store.integrity_check().expect("integrity"));
+    let copy = dir.path().join("copy.db");
+    store.backup_to(&copy).expect("backup");
+    assert_eq!(mode(&copy), 0o600);
+    let mut restored = SqliteStore::open(&copy).expect("open copy");
+    assert!(restored.integrity_check().expect("copy integrity"));
+    assert_eq!(
+        restored.snapshot().expect("copy"),
+        store.snapshot().expect("original")
+    );
+
+    // Later writes do not reach the copy; an existing destination is refused.
+    store.insert_cidr(&extra_cidr("later")).expect("write");
+    assert_ne!(
+        restored.snapshot().expect("copy"),
+        store.snapshot().expect("original")
+    );
+    let again = store.backup_to(&copy);
+    assert_eq!(
+        outcome(&again),
+        format!("Conflict(database {})", copy.display())
+    );
+}
+
+#[test]
+fn integrity_check_reports_damage() {
+    let (dir, store, _) = seeded(Family::V4);
+    let path = dir.path().join("net.db");
+    assert!(store.integrity_check().expect("integrity"));
+    // An index that no longer matches its table.
+    let conn = raw(&path);
+    conn.execute_batch(
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET sql = 'CREATE INDEX wiremesh_peers_cidr_id ON peers (name)'
+           WHERE name = 'wiremesh_peers_cidr_id';
+         PRAGMA writable_schema = OFF;",
+    )
+    .expect("damage");
+    drop(conn);
+    let reopened = SqliteStore::open(&path).expect("open");
+    assert!(!reopened.integrity_check().expect("integrity"));
+}
+
+#[test]
+fn import_innernet_copies_every_version_and_leaves_the_source_alone() {
+    for version in 0..=2 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("innernet.db");
+        innernet_db(&src, version);
+        let src_bytes = fs::read(&src).expect("read source");
+        let dest = dir.path().join("wiremesh.db");
+
+        let snapshot = SqliteStore::import_innernet(&src, &dest).expect("import");
+        let (cidrs, peers, associations) = innernet_expected(version);
+        assert_eq!(snapshot.cidrs, cidrs, "v{version}");
+        assert_eq!(snapshot.peers, peers, "v{version}");
+        assert_eq!(snapshot.associations, associations, "v{version}");
+        assert_eq!(
+            fs::read(&src).expect("source"),
+            src_bytes,
+            "v{version}: source changed"
+        );
+        assert_eq!(mode(&dest), 0o600);
+        assert_eq!(
+            schema::user_version(&raw(&dest), &dest).expect("version"),
+            3
+        );
+        let reopened: Result<_> = SqliteStore::open(&dest).and_then(|mut s| s.snapshot());
+        assert_eq!(reopened.expect("reopen"), snapshot);
+
+        // A second import into the same destination is refused, the first one kept.
+        let dest_bytes = fs::read(&dest).expect("dest");
+        let again = SqliteStore::import_innernet(&src, &dest);
+        assert_eq!(
+            outcome(&again),
+            format!("Conflict(database {})", dest.display())
+        );
+        assert_eq!(fs::read(&dest).expect("dest"), dest_bytes);
+    }
+}
+
+#[test]
+fn import_innernet_leaves_nothing_behind_on_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&str, Make, &str); 3] = [
+        ("missing source", |_| {}, "NotANetwork"),
+        (
+            "not a network",
+            |p| fs::write(p, b"").expect("w"),
+            "NotANetwork",
+        ),
+        (
+            // Passes the first checks, then migration finds no server peer.
+            "no server peer",
+            |p| {
+                innernet_db(p, 2);
+                raw(p)
+                    .execute_batch("DELETE FROM peers WHERE id = 1")
+                    .expect("delete");
+            },
+            "NotANetwork",
+        ),
+    ];
+    for (n_case, (label, make, expected)) in cases.into_iter().enumerate() {
+        let src = dir.path().join(format!("src{n_case}.db"));
+        make(&src);
+        let dest = dir.path().join(format!("dest{n_case}.db"));
+        assert_eq!(
+            outcome(&SqliteStore::import_innernet(&src, &dest)),
+            expected,
+            "{label}"
+        );
+        assert!(!dest.exists(), "{label}: destination left behind");
+    }
+}
+
+#[test]
+fn import_reads_a_database_in_wal_mode_open_or_closed() {
+    let (dir, mut store, _) = seeded(Family::V4);
+    let src = dir.path().join("net.db");
+    let expected = store.snapshot().expect("snapshot");
+    let dest = dir.path().join("while-open.db");
+    let snapshot = SqliteStore::import_innernet(&src, &dest).expect("import while open");
+    assert_eq!(snapshot, expected);
+    drop(store);
+    assert!(!dir.path().join("net.db-wal").exists());
+    let dest = dir.path().join("while-closed.db");
+    let snapshot = SqliteStore::import_innernet(&src, &dest).expect("import while closed");
+    assert_eq!(snapshot, expected);
+}
