@@ -1,0 +1,283 @@
+//! A host of the suite: run a command on it, read its output, start a daemon on it.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::{Daemon, Shared};
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub argv: Vec<String>,
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    fn from_output(argv: Vec<String>, output: Output) -> Self {
+        Ran {
+            argv,
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Fails with everything the command printed unless it succeeded.
+    pub fn ok(self) -> Result<Ran> {
+        if !self.success {
+            bail!(
+                "{:?} failed (exit {:?}):\n{}{}",
+                self.argv,
+                self.code,
+                self.stdout,
+                self.stderr
+            );
+        }
+        Ok(self)
+    }
+
+    /// Fails unless the command failed, returning what it said.
+    pub fn failed(self) -> Result<Ran> {
+        if self.success {
+            bail!(
+                "{:?} succeeded but was expected to fail:\n{}",
+                self.argv,
+                self.stdout
+            );
+        }
+        Ok(self)
+    }
+
+    /// stdout and stderr together.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// One host: its own network stack and its own directory for config, data and logs.
+#[derive(Clone)]
+pub struct Host {
+    pub name: String,
+    /// The driver's name of the host (the namespace).
+    pub id: String,
+    /// The host's address on the network it is plugged into, once it has one.
+    pub address: Option<IpAddr>,
+    pub dir: PathBuf,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Host {
+    fn env(&self) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "WG_USERSPACE_IMPLEMENTATION".into(),
+            self.shared.userspace.clone(),
+        );
+        env.insert("RUST_LOG".into(), "info".into());
+        env.insert("NO_COLOR".into(), "1".into());
+        env
+    }
+
+    /// Runs a command on the host.
+    pub fn run(&self, argv: &[&str]) -> Result<Ran> {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let output = self.shared.driver.output(&self.id, &argv, &self.env())?;
+        Ok(Ran::from_output(argv, output))
+    }
+
+    /// Runs a command and fails unless it succeeds.
+    pub fn ok(&self, argv: &[&str]) -> Result<Ran> {
+        self.run(argv)?
+            .ok()
+            .with_context(|| format!("on host {}", self.name))
+    }
+
+    fn bin(&self, name: &str) -> String {
+        self.shared
+            .bin_dir
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    pub fn config_dir(&self, program: &str) -> PathBuf {
+        self.dir.join(program).join("etc")
+    }
+
+    pub fn data_dir(&self, program: &str) -> PathBuf {
+        self.dir.join(program).join("lib")
+    }
+
+    pub fn hosts_file(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
+
+    /// The argv of a wiremesh-family program with this host's directories and the
+    /// userspace backend.
+    pub fn tool_argv(&self, program: &str, args: &[&str]) -> Vec<String> {
+        let path = if program.contains('/') {
+            program.to_owned()
+        } else {
+            self.bin(program)
+        };
+        let mut argv = vec![
+            path,
+            "-c".to_owned(),
+            self.config_dir(program).to_string_lossy().into_owned(),
+            "-d".to_owned(),
+            self.data_dir(program).to_string_lossy().into_owned(),
+        ];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    /// Runs `wiremesh-server` (with this host's directories).
+    pub fn server(&self, args: &[&str]) -> Result<Ran> {
+        let argv = self.tool_argv("wiremesh-server", args);
+        self.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Runs `wiremesh` (with this host's directories).
+    pub fn client(&self, args: &[&str]) -> Result<Ran> {
+        let argv = self.tool_argv("wiremesh", args);
+        self.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Starts a daemon; its output goes to `<run dir>/<host>-<label>.log`. With `restart`,
+    /// it is restarted a second after it exits, like systemd's `Restart=always`.
+    pub fn spawn(&self, label: &str, argv: Vec<String>, restart: bool) -> Result<Daemon> {
+        let log = self.shared.dir.join(format!("{}-{label}.log", self.name));
+        let child = self
+            .shared
+            .driver
+            .spawn(&self.id, &argv, &self.env(), &log)?;
+        let daemon = Daemon {
+            label: format!("{}/{label}", self.name),
+            log,
+            state: Arc::new(Mutex::new(super::DaemonState {
+                child: Some(child),
+                stopped: false,
+            })),
+        };
+        if restart {
+            let (driver, id, env, state, log) = (
+                self.shared.driver.clone(),
+                self.id.clone(),
+                self.env(),
+                daemon.state.clone(),
+                daemon.log.clone(),
+            );
+            std::thread::spawn(move || supervise(driver, id, argv, env, state, log));
+        }
+        self.shared
+            .daemons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(daemon.clone());
+        Ok(daemon)
+    }
+
+    /// `wg show <iface> dump` on this host.
+    pub fn wg_dump(&self, iface: &str) -> Result<String> {
+        Ok(self.ok(&["wg", "show", iface, "dump"])?.stdout)
+    }
+
+    /// Public keys of the peers on `iface`.
+    pub fn wg_peer_keys(&self, iface: &str) -> Result<Vec<String>> {
+        let dump = self.wg_dump(iface)?;
+        Ok(dump
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next().map(str::to_owned))
+            .collect())
+    }
+
+    /// Whether `target` answers one ping within 2 s.
+    pub fn ping(&self, target: IpAddr) -> Result<bool> {
+        let target = target.to_string();
+        Ok(self.run(&["ping", "-c", "1", "-W", "2", &target])?.success)
+    }
+
+    /// Pings until it works or `timeout` passes.
+    pub fn ping_within(&self, target: IpAddr, timeout: Duration) -> Result<()> {
+        wait_until(&format!("{} pings {target}", self.name), timeout, || {
+            self.ping(target)
+        })
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.join(file)
+    }
+
+    pub fn read(&self, path: &Path) -> Result<String> {
+        std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+    }
+}
+
+fn supervise(
+    driver: Arc<dyn super::driver::Driver>,
+    id: String,
+    argv: Vec<String>,
+    env: BTreeMap<String, String>,
+    state: Arc<Mutex<super::DaemonState>>,
+    log: PathBuf,
+) {
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.stopped {
+            return;
+        }
+        let exited = match guard.child.as_mut().map(Child::try_wait) {
+            Some(Ok(Some(_))) | None => true,
+            _ => false,
+        };
+        if exited {
+            drop(guard);
+            std::thread::sleep(Duration::from_secs(1));
+            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.stopped {
+                return;
+            }
+            if let Ok(child) = driver.spawn(&id, &argv, &env, &log) {
+                guard.child = Some(child);
+            }
+        }
+    }
+}
+
+/// Polls `check` every 200 ms until it returns true or `timeout` passes.
+pub fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    let start = Instant::now();
+    let mut last_error = None;
+    loop {
+        match check() {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last_error = Some(e),
+        }
+        if start.elapsed() > timeout {
+            match last_error {
+                Some(e) => {
+                    bail!("timed out after {timeout:?} waiting until {what} (last error: {e:#})")
+                }
+                None => bail!("timed out after {timeout:?} waiting until {what}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

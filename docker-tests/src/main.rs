@@ -1,0 +1,123 @@
+//! `wiremesh-e2e`: the end-to-end suite. Every host is a network namespace running the real
+//! `wiremesh-server` / `wiremesh` binaries over userspace WireGuard.
+//!
+//! Usage: `wiremesh-e2e [--list] [--keep] [FILTER...]` (as root; `docker-tests/run.sh` builds
+//! everything first). Scenarios whose name contains any FILTER run; none given runs all.
+//! Namespaces, links and processes are removed on success, failure and Ctrl-C; on failure
+//! the logs of every daemon and the `wg show` of every interface are printed.
+
+mod harness;
+mod scenarios;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+
+use harness::Settings;
+
+fn main() {
+    match run() {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+fn run() -> Result<bool> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = scenarios::all();
+    if args.iter().any(|a| a == "--list") {
+        for scenario in &all {
+            println!("{}", scenario.name);
+        }
+        return Ok(true);
+    }
+    let keep = args.iter().any(|a| a == "--keep");
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the end-to-end suite needs root (it creates network namespaces)");
+    }
+    let userspace =
+        std::env::var("WG_USERSPACE_IMPLEMENTATION").unwrap_or_else(|_| "wireguard-go".into());
+    let missing: Vec<&str> = [userspace.as_str(), "wg", "ip", "nft", "ping"]
+        .into_iter()
+        .filter(|p| !on_path(p))
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing programs: {} (install wireguard-go wireguard-tools iproute2 nftables iputils-ping)", missing.join(", "));
+    }
+    let bin_dir = match std::env::var_os("WIREMESH_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::current_exe()?
+            .parent()
+            .context("executable has no directory")?
+            .to_path_buf(),
+    };
+    for binary in ["wiremesh", "wiremesh-server"] {
+        if !bin_dir.join(binary).is_file() {
+            bail!(
+                "{} not found in {}: build it first (docker-tests/run.sh does)",
+                binary,
+                bin_dir.display()
+            );
+        }
+    }
+    let work_dir = std::env::temp_dir().join(format!("wiremesh-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir)?;
+    let settings = Settings {
+        bin_dir,
+        userspace,
+        work_dir: work_dir.clone(),
+        keep,
+    };
+    harness::install_interrupt_cleanup();
+
+    let selected: Vec<&scenarios::Scenario> = all
+        .iter()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .collect();
+    let suite_start = Instant::now();
+    let (mut passed, mut failed) = (0, Vec::new());
+    for scenario in selected {
+        let start = Instant::now();
+        println!("=== {}", scenario.name);
+        match (scenario.run)(&settings) {
+            Ok(()) => {
+                passed += 1;
+                println!(
+                    "--- ok   {} ({:.1} s)",
+                    scenario.name,
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            Err(e) => {
+                println!(
+                    "--- FAIL {} ({:.1} s)\n{e:#}",
+                    scenario.name,
+                    start.elapsed().as_secs_f64()
+                );
+                failed.push(scenario.name);
+            }
+        }
+    }
+    println!("\nsuite took {:.0} s", suite_start.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        println!("failed: {}", failed.join(", "));
+    } else if !keep {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    println!("{passed} passed, {} failed", failed.len());
+    Ok(failed.is_empty())
+}

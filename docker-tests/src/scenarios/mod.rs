@@ -1,0 +1,66 @@
+//! The scenarios of the suite, each run on a fresh world and, where it makes sense, for an
+//! IPv4 and an IPv6 mesh network.
+
+pub mod basic;
+pub mod mesh;
+pub mod nat;
+pub mod resilience;
+
+use anyhow::{anyhow, Result};
+
+use crate::harness::{Settings, World};
+
+/// One named scenario.
+pub struct Scenario {
+    pub name: &'static str,
+    pub run: fn(&Settings) -> Result<()>,
+}
+
+/// Runs `body` on a new world; on failure the error carries the world's logs and
+/// WireGuard state, and the world is cleaned up either way (unless `--keep`).
+pub fn in_world(
+    settings: &Settings,
+    name: &str,
+    body: impl FnOnce(&mut World) -> Result<()>,
+) -> Result<()> {
+    let mut world = World::new(settings, name)?;
+    match body(&mut world) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let report = world.report();
+            if settings.keep {
+                world.keep();
+            }
+            Err(anyhow!("{error:#}\n{report}"))
+        }
+    }
+}
+
+macro_rules! both_families {
+    ($($name:literal => $f:path),* $(,)?) => {
+        vec![$(
+            Scenario { name: concat!($name, "-v4"), run: |s| $f(s, mesh::Family::V4) },
+            Scenario { name: concat!($name, "-v6"), run: |s| $f(s, mesh::Family::V6) },
+        )*]
+    };
+}
+
+/// Every scenario, in the order they run.
+pub fn all() -> Vec<Scenario> {
+    let mut out = both_families![
+        "1-bootstrap" => basic::bootstrap,
+        "2-admin-from-peer" => basic::admin_from_peer,
+        "3-acl" => basic::acl,
+        "4-disable-enable" => basic::disable_enable,
+    ];
+    out.push(Scenario {
+        name: "5-invitations-v4",
+        run: |s| basic::invitations(s, mesh::Family::V4),
+    });
+    out.extend(both_families![
+        "6-nat" => nat::nat,
+        "7-server-outage" => resilience::server_outage,
+        "8-restart-durability" => resilience::restart_durability,
+    ]);
+    out
+}
