@@ -102,12 +102,25 @@ impl Host {
             .with_context(|| format!("on host {}", self.name))
     }
 
-    fn bin(&self, name: &str) -> String {
-        self.shared
-            .bin_dir
-            .join(name)
-            .to_string_lossy()
-            .into_owned()
+    /// The path of a program: wiremesh's own from the build directory, others (innernet's
+    /// binaries for the interoperability scenarios) from `PATH`.
+    fn program_path(&self, program: &str) -> String {
+        if program.starts_with("wiremesh") {
+            return self
+                .shared
+                .bin_dir
+                .join(program)
+                .to_string_lossy()
+                .into_owned();
+        }
+        std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(program))
+                    .find(|p| p.is_file())
+            })
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.to_owned())
     }
 
     pub fn config_dir(&self, program: &str) -> PathBuf {
@@ -125,13 +138,8 @@ impl Host {
     /// The argv of a wiremesh-family program with this host's directories and the
     /// userspace backend.
     pub fn tool_argv(&self, program: &str, args: &[&str]) -> Vec<String> {
-        let path = if program.contains('/') {
-            program.to_owned()
-        } else {
-            self.bin(program)
-        };
         let mut argv = vec![
-            path,
+            self.program_path(program),
             "-c".to_owned(),
             self.config_dir(program).to_string_lossy().into_owned(),
             "-d".to_owned(),

@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 pub use driver::{Driver, NetnsDriver};
-pub use host::{wait_until, Host};
+pub use host::{wait_until, Host, Ran};
 
 /// State shared by a world and its hosts and daemons.
 pub struct Shared {

@@ -2,6 +2,7 @@
 //! IPv4 and an IPv6 mesh network.
 
 pub mod basic;
+pub mod interop;
 pub mod mesh;
 pub mod nat;
 pub mod resilience;
@@ -61,6 +62,8 @@ pub fn all() -> Vec<Scenario> {
         "6-nat" => nat::nat,
         "7-server-outage" => resilience::server_outage,
         "8-restart-durability" => resilience::restart_durability,
+        "9-innernet-client-on-wiremesh-server" => interop::innernet_client_on_wiremesh_server,
+        "9-wiremesh-client-on-innernet-server" => interop::wiremesh_client_on_innernet_server,
     ]);
     out
 }

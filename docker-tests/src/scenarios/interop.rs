@@ -1,0 +1,335 @@
+//! Scenario 9: interoperability with innernet 2.0.0 (crates.io `innernet`, `innernet-server`)
+//! in both directions, including admin commands where innernet supports them.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context as _, Result};
+
+use super::in_world;
+use super::mesh::{start_daemon, Family, Mesh, Peer, LISTEN_PORT};
+use crate::harness::{wait_until, Host, Settings};
+
+const SYNC: Duration = Duration::from_secs(20);
+
+/// innernet's client only sees a userspace interface on Linux when a `.name` file exists
+/// next to the socket (spec §10.2); write it the way wireguard-go would on macOS.
+fn write_name_file(iface: &str) -> Result<()> {
+    for dir in ["/var/run/wireguard", "/run/wireguard"] {
+        if std::path::Path::new(dir).is_dir() {
+            std::fs::write(format!("{dir}/{iface}.name"), format!("{iface}\n"))?;
+            return Ok(());
+        }
+    }
+    anyhow::bail!("no userspace WireGuard socket directory")
+}
+
+/// Runs the innernet client on `host` with the userspace backend and its own directories.
+fn innernet(host: &Host, args: &[&str]) -> Result<crate::harness::Ran> {
+    let mut full = vec!["--backend", "userspace"];
+    full.extend_from_slice(args);
+    let argv = host.tool_argv("innernet", &full);
+    host.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Installs an invitation with the innernet client and keeps it syncing.
+fn innernet_install(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
+    let hosts = host.hosts_file().to_string_lossy().into_owned();
+    innernet(
+        host,
+        &[
+            "install",
+            "--name",
+            iface,
+            "--delete-invite",
+            "--hosts-path",
+            &hosts,
+            &invitation.to_string_lossy(),
+        ],
+    )?
+    .ok()?;
+    write_name_file(iface)?;
+    let argv = host.tool_argv(
+        "innernet",
+        &[
+            "--backend",
+            "userspace",
+            "up",
+            iface,
+            "--daemon",
+            "--interval",
+            "2",
+            "--hosts-path",
+            &hosts,
+        ],
+    );
+    let daemon = host.spawn(&format!("innernet-{iface}"), argv, true)?;
+    let config = host.config_dir("innernet").join(format!("{iface}.conf"));
+    let text = host.read(&config)?;
+    let parsed = wiremesh_shared::config::ClientConfig::from_toml_str(&text)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Peer {
+        host: host.clone(),
+        iface: iface.to_owned(),
+        ip: parsed.interface.address.addr(),
+        daemon: Some(daemon),
+    })
+}
+
+/// An innernet 2.0.0 client joins a wiremesh server, pings wiremesh peers, and administers
+/// the network through wiremesh's `/v1`.
+pub fn innernet_client_on_wiremesh_server(settings: &Settings, family: Family) -> Result<()> {
+    in_world(settings, "interop-a", |world| {
+        let mesh = Mesh::start(world, family)?;
+        let wm_invite = mesh.invite("wmpeer", "humans", false, "30d")?;
+        let wm_host = world.public_host("wmpeer")?;
+        let wm_iface = world.iface("w");
+        let wm_peer = mesh.install(&wm_host, &wm_invite, &wm_iface)?;
+
+        let in_invite = mesh.invite("inpeer", "humans", true, "30d")?;
+        let in_host = world.public_host("inpeer")?;
+        let in_iface = world.iface("i");
+        let in_peer = innernet_install(&in_host, &in_invite, &in_iface)?;
+
+        wait_until("the innernet peer sees the wiremesh peer", SYNC, || {
+            in_peer.sees(&wm_peer)
+        })?;
+        wait_until("the wiremesh peer sees the innernet peer", SYNC, || {
+            wm_peer.sees(&in_peer)
+        })?;
+        in_peer.host.ping_within(wm_peer.ip, SYNC)?;
+        wm_peer.host.ping_within(in_peer.ip, SYNC)?;
+        in_peer.host.ping_within(mesh.server_ip()?, SYNC)?;
+
+        // innernet's admin commands against wiremesh's /v1.
+        innernet(
+            &in_host,
+            &[
+                "add-cidr",
+                &in_iface,
+                "--name",
+                "robots",
+                "--cidr",
+                &family.child(2),
+                "--parent",
+                &mesh.net,
+                "--yes",
+            ],
+        )?
+        .ok()?;
+        let robot_invite = in_host.path("robot.toml");
+        innernet(
+            &in_host,
+            &[
+                "add-peer",
+                &in_iface,
+                "--name",
+                "robot",
+                "--cidr",
+                "robots",
+                "--admin",
+                "false",
+                "--auto-ip",
+                "--save-config",
+                &robot_invite.to_string_lossy(),
+                "--invite-expires",
+                "30d",
+                "--yes",
+            ],
+        )?
+        .ok()?;
+        let robot_host = world.public_host("robot")?;
+        let robot_iface = world.iface("r");
+        let robot = mesh.install(&robot_host, &robot_invite, &robot_iface)?;
+        innernet(
+            &in_host,
+            &["add-association", &in_iface, "humans", "robots", "--yes"],
+        )?
+        .ok()?;
+        wait_until("the robot sees the innernet peer", SYNC, || {
+            robot.sees(&in_peer)
+        })?;
+        robot.host.ping_within(in_peer.ip, SYNC)?;
+        let listing = innernet(&in_host, &["list-associations", &in_iface])?
+            .ok()?
+            .stdout;
+        ensure!(
+            listing.contains("humans") && listing.contains("robots"),
+            "innernet list-associations:\n{listing}"
+        );
+        innernet(
+            &in_host,
+            &["disable-peer", &in_iface, "--name", "robot", "--yes"],
+        )?
+        .ok()?;
+        wait_until("the disabled robot leaves the wiremesh peer", SYNC, || {
+            Ok(!wm_peer.sees(&robot)?)
+        })?;
+        let server_list = mesh.server.server(&["list", &mesh.net])?.ok()?.stdout;
+        ensure!(
+            server_list.contains("robot"),
+            "server list lacks robot:\n{server_list}"
+        );
+        Ok(())
+    })
+}
+
+/// A wiremesh client joins an innernet 2.0.0 server, pings, and administers it.
+pub fn wiremesh_client_on_innernet_server(settings: &Settings, family: Family) -> Result<()> {
+    in_world(settings, "interop-b", |world| {
+        let server = world.public_host("inserver")?;
+        let net = world.iface("s");
+        let endpoint = format!(
+            "{}:{LISTEN_PORT}",
+            server.address.context("server address")?
+        );
+        let tool = |args: &[&str]| -> Result<crate::harness::Ran> {
+            let argv = server.tool_argv("innernet-server", args);
+            server.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        tool(&[
+            "new",
+            "--network-name",
+            &net,
+            "--network-cidr",
+            family.root(),
+            "--external-endpoint",
+            &endpoint,
+            "--listen-port",
+            LISTEN_PORT,
+        ])?
+        .ok()?;
+        tool(&[
+            "add-cidr",
+            &net,
+            "--name",
+            "humans",
+            "--cidr",
+            &family.child(1),
+            "--parent",
+            &net,
+            "--yes",
+        ])?
+        .ok()?;
+        let admin_invite = server.path("admin.toml");
+        tool(&[
+            "add-peer",
+            &net,
+            "--name",
+            "admin",
+            "--cidr",
+            "humans",
+            "--admin",
+            "true",
+            "--auto-ip",
+            "--save-config",
+            &admin_invite.to_string_lossy(),
+            "--invite-expires",
+            "30d",
+            "--yes",
+        ])?
+        .ok()?;
+        let argv = server.tool_argv(
+            "innernet-server",
+            &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
+        );
+        let _serve = server.spawn("innernet-serve", argv, true)?;
+        wait_until("innernet-server is up", SYNC, || {
+            Ok(server.run(&["wg", "show", &net])?.success)
+        })?;
+
+        let admin_host = world.public_host("wmadmin")?;
+        let admin_iface = world.iface("a");
+        let hosts = admin_host.hosts_file().to_string_lossy().into_owned();
+        admin_host
+            .client(&[
+                "--backend",
+                "userspace",
+                "install",
+                "--name",
+                &admin_iface,
+                "--delete-invite",
+                "--hosts-path",
+                &hosts,
+                &admin_invite.to_string_lossy(),
+            ])?
+            .ok()?;
+        let mut admin = Peer::load(&admin_host, &admin_iface)?;
+        admin.daemon = Some(start_daemon(&admin_host, &admin_iface)?);
+        let server_ip: ipnet::IpNet = family.root().parse()?;
+        let server_ip = wiremesh_shared::alloc::first_free_ip(&server_ip, &Default::default())?;
+        admin.host.ping_within(server_ip, SYNC)?;
+
+        // wiremesh's admin commands against innernet-server.
+        let wm = |args: &[&str]| -> Result<()> {
+            let mut full = vec!["--backend", "userspace"];
+            full.extend_from_slice(args);
+            admin_host.client(&full)?.ok()?;
+            Ok(())
+        };
+        wm(&[
+            "add-cidr",
+            &admin_iface,
+            "--name",
+            "robots",
+            "--cidr",
+            &family.child(2),
+            "--parent",
+            &net,
+            "--yes",
+        ])?;
+        let robot_invite = admin_host.path("robot.toml");
+        wm(&[
+            "add-peer",
+            &admin_iface,
+            "--name",
+            "robot",
+            "--cidr",
+            "robots",
+            "--admin",
+            "false",
+            "--auto-ip",
+            "--save-config",
+            &robot_invite.to_string_lossy(),
+            "--invite-expires",
+            "30d",
+            "--yes",
+        ])?;
+        wm(&["add-association", &admin_iface, "humans", "robots", "--yes"])?;
+        let robot_host = world.public_host("wmrobot")?;
+        let robot_iface = world.iface("r");
+        let hosts = robot_host.hosts_file().to_string_lossy().into_owned();
+        robot_host
+            .client(&[
+                "--backend",
+                "userspace",
+                "install",
+                "--name",
+                &robot_iface,
+                "--delete-invite",
+                "--hosts-path",
+                &hosts,
+                &robot_invite.to_string_lossy(),
+            ])?
+            .ok()?;
+        let mut robot = Peer::load(&robot_host, &robot_iface)?;
+        robot.daemon = Some(start_daemon(&robot_host, &robot_iface)?);
+        wait_until("admin and robot see each other", SYNC, || {
+            Ok(admin.sees(&robot)? && robot.sees(&admin)?)
+        })?;
+        robot.host.ping_within(admin.ip, SYNC)?;
+        admin.host.ping_within(robot.ip, SYNC)?;
+        let listing = admin_host
+            .client(&["--backend", "userspace", "list-associations", &admin_iface])?
+            .ok()?
+            .stdout;
+        ensure!(
+            listing.contains("humans") && listing.contains("robots"),
+            "list-associations:\n{listing}"
+        );
+        wm(&["disable-peer", &admin_iface, "--name", "robot", "--yes"])?;
+        wait_until("the disabled robot leaves admin", SYNC, || {
+            Ok(!admin.sees(&robot)?)
+        })?;
+        Ok(())
+    })
+}
