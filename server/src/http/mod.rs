@@ -1,0 +1,123 @@
+//! The `/v1` HTTP API, wire-compatible with innernet 2.0.0 (spec §1).
+//!
+//! [`router`] builds the whole API as one axum fallback handler, the dispatcher: it splits the
+//! path, builds the session before routing (so unknown `/v1` routes still need a valid
+//! session), checks admin capability for every `/v1/admin/...` path, resolves the route and
+//! hands it to a thin handler. [`serve`] runs a router on a listener until a shutdown signal,
+//! passing each connection's address to the dispatcher, which identifies callers by it.
+//!
+//! Modules: `auth` (server-key header and caller lookup), `routes` (the route table),
+//! `handlers` (one service call per route), `body` (request body rules), `error`
+//! ([`ApiError`], the only place that knows status codes).
+//!
+//! What it is not: the rules of the network live in [`crate::service`]; this layer only
+//! translates between HTTP and service calls.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use wireguard_control::PublicKey;
+
+use crate::service::Service;
+
+mod auth;
+mod body;
+mod error;
+mod handlers;
+mod routes;
+
+pub use auth::SERVER_KEY_HEADER;
+pub use error::ApiError;
+
+/// What every request needs.
+#[derive(Debug)]
+struct App {
+    service: Arc<Service>,
+    /// The server's own public key, which clients must name in `X-Innernet-Server-Key`.
+    server_key: PublicKey,
+}
+
+/// Builds the `/v1` API. Requests must carry a [`ConnectInfo<SocketAddr>`] extension (see
+/// [`serve`]); without one every `/v1` request fails with 500.
+pub fn router(service: Arc<Service>, server_key: PublicKey) -> Router {
+    let app = Arc::new(App {
+        service,
+        server_key,
+    });
+    Router::new().fallback(dispatch).with_state(app)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish. Each connection's peer address is given to the dispatcher.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Answers one request and logs it: at debug, or at error for a 5xx.
+async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut caller_name: Option<String> = None;
+    let outcome = answer(&app, &method, &path, request, &mut caller_name).await;
+    let caller = caller_name.as_deref().unwrap_or("-");
+    match outcome {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            tracing::debug!(%method, %path, caller, status, "request");
+            response
+        }
+        Err(error) => {
+            let status = error.status();
+            if status.is_server_error() {
+                tracing::error!(%method, %path, caller, status = status.as_u16(), "request failed: {error}");
+            } else {
+                tracing::debug!(%method, %path, caller, status = status.as_u16(), "request refused: {error}");
+            }
+            error.into_response()
+        }
+    }
+}
+
+/// The steps of spec §1.3–1.4 in order: `v1` (404), session (401), scope (404), admin
+/// capability (401), route (404), handler.
+async fn answer(
+    app: &App,
+    method: &Method,
+    path: &str,
+    request: Request,
+    caller_name: &mut Option<String>,
+) -> Result<Response, ApiError> {
+    let segments = routes::segments(path);
+    if segments.first() != Some(&"v1") {
+        return Err(ApiError::NoRoute);
+    }
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+        .ok_or_else(|| ApiError::Internal("the request has no connection address".to_owned()))?;
+    let (parts, body) = request.into_parts();
+    let caller = auth::authenticate(&app.service, &parts.headers, &app.server_key, source)?;
+    *caller_name = Some(caller.name.to_string());
+    let scope = routes::scope(segments.get(1).copied()).ok_or(ApiError::NoRoute)?;
+    if scope == routes::Scope::Admin {
+        Service::require_admin(&caller)?;
+    }
+    let rest = segments.get(2..).unwrap_or_default();
+    let route = routes::resolve(method, scope, rest).ok_or(ApiError::NoRoute)?;
+    handlers::handle(&app.service, route, caller, &parts.headers, body).await
+}

@@ -1,0 +1,174 @@
+//! The `/v1` route table (spec §1.4–1.5) as a pure function of method and path segments.
+//!
+//! axum's path router cannot express innernet's rules (extra components ignored after a
+//! route, but not after a collection; 404 instead of 405; a session before routing), so the
+//! dispatcher splits the path itself and asks [`scope`] and [`resolve`] what it names.
+
+use axum::http::Method;
+use wiremesh_shared::{AssociationId, CidrId, PeerId};
+
+/// The second path component: which half of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `/v1/user/...`: each route checks its own capability.
+    User,
+    /// `/v1/admin/...`: the caller must be admin-capable before any routing.
+    Admin,
+}
+
+/// One operation of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    State,
+    Capabilities,
+    Redeem,
+    Endpoint,
+    Candidates,
+    ListPeers,
+    CreatePeer,
+    UpdatePeer(PeerId),
+    DisablePeer(PeerId),
+    ListCidrs,
+    CreateCidr,
+    RenameCidr(CidrId),
+    DeleteCidr(CidrId),
+    ListAssociations,
+    CreateAssociation,
+    DeleteAssociation(AssociationId),
+}
+
+/// Splits a path into components: one leading `/` dropped, then split on `/` (so a
+/// trailing slash yields an empty last component).
+pub fn segments(path: &str) -> Vec<&str> {
+    path.strip_prefix('/').unwrap_or(path).split('/').collect()
+}
+
+/// Which scope the component after `v1` names, if any.
+pub fn scope(segment: Option<&str>) -> Option<Scope> {
+    match segment {
+        Some("user") => Some(Scope::User),
+        Some("admin") => Some(Scope::Admin),
+        _ => None,
+    }
+}
+
+/// The route for `method` and the components after the scope; `None` is a 404.
+pub fn resolve(method: &Method, scope: Scope, rest: &[&str]) -> Option<Route> {
+    match scope {
+        Scope::User => resolve_user(method, rest),
+        Scope::Admin => resolve_admin(method, rest),
+    }
+}
+
+fn resolve_user(method: &Method, rest: &[&str]) -> Option<Route> {
+    // Components after the route's own are ignored: `/v1/user/state/x` is the state.
+    let route = match (method, rest.first().copied()?) {
+        (&Method::GET, "state") => Route::State,
+        (&Method::GET, "capabilities") => Route::Capabilities,
+        (&Method::POST, "redeem") => Route::Redeem,
+        (&Method::PUT, "endpoint") => Route::Endpoint,
+        (&Method::PUT, "candidates") => Route::Candidates,
+        _ => return None,
+    };
+    Some(route)
+}
+
+fn resolve_admin(method: &Method, rest: &[&str]) -> Option<Route> {
+    match rest {
+        // A collection route matches only with nothing after it (no trailing slash).
+        [collection] => match (method, *collection) {
+            (&Method::GET, "peers") => Some(Route::ListPeers),
+            (&Method::POST, "peers") => Some(Route::CreatePeer),
+            (&Method::GET, "cidrs") => Some(Route::ListCidrs),
+            (&Method::POST, "cidrs") => Some(Route::CreateCidr),
+            (&Method::GET, "associations") => Some(Route::ListAssociations),
+            (&Method::POST, "associations") => Some(Route::CreateAssociation),
+            _ => None,
+        },
+        // An item route takes an i64 id; anything after it is ignored.
+        [collection, id, ..] => {
+            let id: i64 = id.parse().ok()?;
+            match (method, *collection) {
+                (&Method::PUT, "peers") => Some(Route::UpdatePeer(PeerId(id))),
+                (&Method::DELETE, "peers") => Some(Route::DisablePeer(PeerId(id))),
+                (&Method::PUT, "cidrs") => Some(Route::RenameCidr(CidrId(id))),
+                (&Method::DELETE, "cidrs") => Some(Route::DeleteCidr(CidrId(id))),
+                (&Method::DELETE, "associations") => {
+                    Some(Route::DeleteAssociation(AssociationId(id)))
+                }
+                _ => None,
+            }
+        }
+        [] => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(method: Method, path: &str, expected: Option<Route>) {
+        let parts = segments(path);
+        assert_eq!(parts.first().copied(), Some("v1"), "{path}");
+        let route = scope(parts.get(1).copied())
+            .and_then(|scope| resolve(&method, scope, parts.get(2..).unwrap_or(&[])));
+        assert_eq!(route, expected, "{method} {path}");
+    }
+
+    #[test]
+    fn routes() {
+        check(Method::GET, "/v1/user/state", Some(Route::State));
+        check(Method::GET, "/v1/user/state/extra", Some(Route::State));
+        check(Method::GET, "/v1/user/state/", Some(Route::State));
+        check(Method::POST, "/v1/user/state", None);
+        check(Method::GET, "/v1/user", None);
+        check(Method::GET, "/v1/user/", None);
+        check(Method::GET, "/v1/user/nothing", None);
+        check(Method::GET, "/v1/other/state", None);
+        check(Method::GET, "/v1/admin/peers", Some(Route::ListPeers));
+        check(Method::GET, "/v1/admin/peers/", None);
+        check(Method::POST, "/v1/admin/peers/", None);
+        check(
+            Method::PUT,
+            "/v1/admin/peers/3",
+            Some(Route::UpdatePeer(PeerId(3))),
+        );
+        check(
+            Method::PUT,
+            "/v1/admin/peers/3/x",
+            Some(Route::UpdatePeer(PeerId(3))),
+        );
+        check(Method::PUT, "/v1/admin/peers/abc", None);
+        check(Method::PUT, "/v1/admin/peers/", None);
+        check(Method::GET, "/v1/admin/peers/3", None);
+        check(Method::PATCH, "/v1/admin/peers/3", None);
+        check(
+            Method::DELETE,
+            "/v1/admin/peers/-4",
+            Some(Route::DisablePeer(PeerId(-4))),
+        );
+        check(
+            Method::DELETE,
+            "/v1/admin/cidrs/7",
+            Some(Route::DeleteCidr(CidrId(7))),
+        );
+        check(
+            Method::PUT,
+            "/v1/admin/cidrs/7",
+            Some(Route::RenameCidr(CidrId(7))),
+        );
+        check(Method::PUT, "/v1/admin/associations/7", None);
+        check(
+            Method::DELETE,
+            "/v1/admin/associations/7",
+            Some(Route::DeleteAssociation(AssociationId(7))),
+        );
+        check(
+            Method::POST,
+            "/v1/admin/associations",
+            Some(Route::CreateAssociation),
+        );
+        check(Method::GET, "/v1/admin", None);
+        check(Method::GET, "/v1/admin/", None);
+    }
+}
