@@ -1,5 +1,20 @@
 //! `wiremesh-server`: the coordination server library.
 //!
-//! The store, the service rules, the HTTP API and the server's WireGuard
-//! interface arrive with the coordination-server issue; until then this crate
-//! only fixes its place in the workspace (see `ARCHITECTURE.md`).
+//! The store, the service rules, the HTTP API and the server's WireGuard interface; the
+//! binary in `main.rs` only parses arguments and calls into here.
+//!
+//! Modules: [`store`] (SQLite), [`model`] (the in-memory network), [`service`] (every rule),
+//! [`http`] (the `/v1` API), [`paths`] (file locations and the config file), [`init`]
+//! (`new` and `import`), [`interface`] (the server's WireGuard interface), [`serve`] (the
+//! runtime), [`admin`] (the admin subcommands), [`error`] (service errors).
+
+pub mod admin;
+pub mod error;
+pub mod http;
+pub mod init;
+pub mod interface;
+pub mod model;
+pub mod paths;
+pub mod serve;
+pub mod service;
+pub mod store;

@@ -1,6 +1,65 @@
-//! The `wiremesh-server` binary (not yet functional; see the coordination-server issue).
+//! The `wiremesh-server` binary: parses the command line, resolves prompts and calls the
+//! library; an error becomes a message on stderr and exit status 1 (2 for usage errors).
 
-fn main() {
-    eprintln!("wiremesh-server: not built yet; this release ships only the foundation crates");
-    std::process::exit(1);
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+mod cli;
+
+use cli::prompt::UsageError;
+use cli::{Cli, Command};
+
+/// Log filter of `serve` when `RUST_LOG` is unset: our crates at info, the rest at warn.
+const SERVE_LOG_FILTER: &str =
+    "warn,wiremesh_server=info,wiremesh_shared=info,wireguard_control=info,hostsfile=info,publicip=info";
+/// Log filter of the other commands when `RUST_LOG` is unset: they print their own results.
+const COMMAND_LOG_FILTER: &str = "warn";
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let default_filter = match cli.command {
+        Command::Serve(_) => SERVE_LOG_FILTER,
+        _ => COMMAND_LOG_FILTER,
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match cli::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text the message already
+/// contains (library errors repeat their source in their own message).
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

@@ -51,8 +51,20 @@ impl Model {
     }
 
     fn reindex(&mut self) {
-        self.by_ip = self.snapshot.peers.iter().enumerate().map(|(i, p)| (p.ip, i)).collect();
-        self.by_id = self.snapshot.peers.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+        self.by_ip = self
+            .snapshot
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.ip, i))
+            .collect();
+        self.by_id = self
+            .snapshot
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect();
     }
 
     /// A copy of this model with `edit` applied to its data and the revision bumped.
@@ -60,7 +72,8 @@ impl Model {
         let mut next = self.clone();
         edit(&mut next.snapshot);
         next.reindex();
-        next.pending_swaps.retain(|id, _| next.by_id.contains_key(id));
+        next.pending_swaps
+            .retain(|id, _| next.by_id.contains_key(id));
         next.revision += 1;
         next
     }
@@ -160,8 +173,14 @@ impl Model {
 
     /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs.
     pub fn state_for(&self, viewer: &Peer) -> State {
-        let peers = visible_peers(&self.view(), viewer).into_iter().map(|p| self.inject(p)).collect();
-        State { peers, cidrs: self.snapshot.cidrs.clone() }
+        let peers = visible_peers(&self.view(), viewer)
+            .into_iter()
+            .map(|p| self.inject(p))
+            .collect();
+        State {
+            peers,
+            cidrs: self.snapshot.cidrs.clone(),
+        }
     }
 
     /// `GET /v1/admin/peers`: every peer, endpoints injected.
@@ -174,12 +193,13 @@ impl Model {
     /// candidates.
     pub fn inject(&self, peer: &Peer) -> Peer {
         let mut out = peer.clone();
-        let observed: Option<Endpoint> = self.observed.get(&peer.public_key).map(|&addr| addr.into());
+        let observed: Option<Endpoint> =
+            self.observed.get(&peer.public_key).map(|&addr| addr.into());
         out.contents.endpoint = match (&peer.endpoint, &observed) {
             (None, observed) => observed.clone(),
             (Some(stored), Some(seen)) if stored.is_unspecified() => {
                 seen.host().ip().map(|ip| stored.with_host_ip(ip))
-            },
+            }
             (Some(stored), None) if stored.is_unspecified() => None,
             (Some(stored), _) => Some(stored.clone()),
         };

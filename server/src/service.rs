@@ -21,7 +21,8 @@ use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr, 
 use wiremesh_shared::diff::{device_update, diff_peers};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, EndpointContents, Peer, PeerContents,
-    ServerCapabilities, State, WiremeshCapabilities, MAX_CANDIDATES, PERSISTENT_KEEPALIVE_INTERVAL_SECS,
+    ServerCapabilities, State, WiremeshCapabilities, MAX_CANDIDATES,
+    PERSISTENT_KEEPALIVE_INTERVAL_SECS,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
@@ -53,7 +54,12 @@ pub struct ServerInterface {
 
 impl fmt::Debug for ServerInterface {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServerInterface({} via {})", self.name, self.backend.kind())
+        write!(
+            f,
+            "ServerInterface({} via {})",
+            self.name,
+            self.backend.kind()
+        )
     }
 }
 
@@ -68,7 +74,9 @@ pub struct ServiceOptions {
 
 impl Default for ServiceOptions {
     fn default() -> Self {
-        Self { key_swap_delay: Duration::from_secs(2) }
+        Self {
+            key_swap_delay: Duration::from_secs(2),
+        }
     }
 }
 
@@ -140,7 +148,10 @@ impl Service {
 
     /// The current model.
     pub fn model(&self) -> Arc<Model> {
-        self.model.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.model
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Revision notifications: the receiver sees the revision of every published model.
@@ -165,13 +176,18 @@ impl Service {
     /// Runs one write: under the writer lock, first catches up with changes other processes
     /// committed, then lets `op` check its rules against the model and write to the store,
     /// then publishes the model `op` returns. Afterwards the device is synchronised.
-    fn write<T>(&self, op: impl FnOnce(&Model, &mut dyn Store) -> Result<(T, Option<Model>)>) -> Result<T> {
+    fn write<T>(
+        &self,
+        op: impl FnOnce(&Model, &mut dyn Store) -> Result<(T, Option<Model>)>,
+    ) -> Result<T> {
         let (value, changed) = {
             let mut store = lock(&self.writer);
-            self.reload_locked(&mut **store)?;
+            // Another process's change caught up with here must reach the device too, even
+            // when `op` itself changes nothing.
+            let reloaded = self.reload_locked(&mut **store)?;
             let model = self.model();
             let (value, next) = op(&model, &mut **store)?;
-            let changed = next.is_some();
+            let changed = reloaded || next.is_some();
             if let Some(next) = next {
                 self.publish(next);
             }
@@ -189,7 +205,10 @@ impl Service {
         }
         let snapshot = store.snapshot()?;
         let next = self.model().reloaded(snapshot);
-        tracing::info!(revision = next.revision(), "database changed by another process; model reloaded");
+        tracing::info!(
+            revision = next.revision(),
+            "database changed by another process; model reloaded"
+        );
         self.publish(next);
         Ok(true)
     }
@@ -212,7 +231,9 @@ impl Service {
     /// The peer whose tunnel address sent a request; disabled peers are refused.
     pub fn caller(&self, source: IpAddr) -> Result<Peer> {
         let model = self.model();
-        let peer = model.peer_by_ip(source.to_canonical()).ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        let peer = model
+            .peer_by_ip(source.to_canonical())
+            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
         if peer.is_disabled {
             return Err(ServiceError::Denied(Denied::Disabled));
         }
@@ -257,7 +278,9 @@ impl Service {
         Self::require_user(caller)?;
         let model = self.model();
         // Use the model's copy: the caller may have been changed since it was looked up.
-        let viewer = model.peer(caller.id).ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        let viewer = model
+            .peer(caller.id)
+            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
         Ok(model.state_for(viewer))
     }
 
@@ -267,7 +290,9 @@ impl Service {
         let now = self.clock.now();
         let delay = self.options.key_swap_delay;
         self.write(|model, store| {
-            let peer = model.peer(caller).ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+            let peer = model
+                .peer(caller)
+                .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
             if peer.is_disabled {
                 return Err(ServiceError::Denied(Denied::Disabled));
             }
@@ -277,16 +302,27 @@ impl Service {
             if peer.invite_expires.is_some_and(|expires| expires < now) {
                 return Err(ServiceError::Denied(Denied::InviteExpired));
             }
-            if model.server_peer().is_some_and(|server| server.public_key == new_key) {
+            if model
+                .server_peer()
+                .is_some_and(|server| server.public_key == new_key)
+            {
                 return Err(Invalid::ServerKey.into());
             }
             if model.peers().iter().any(|p| p.public_key == new_key) {
-                return Err(ServiceError::Conflict { what: "a peer with this public key".into() });
+                return Err(ServiceError::Conflict {
+                    what: "a peer with this public key".into(),
+                });
             }
             store.redeem_peer(caller, &new_key)?;
             let old_key = peer.public_key;
             let mut pending = model.pending_swaps().clone();
-            pending.insert(caller, PendingKeySwap { old_key, due: now + delay });
+            pending.insert(
+                caller,
+                PendingKeySwap {
+                    old_key,
+                    due: now + delay,
+                },
+            );
             let next = model
                 .edited(|data| {
                     if let Some(peer) = data.peers.iter_mut().find(|p| p.id == caller) {
@@ -309,7 +345,9 @@ impl Service {
         }
         let id = caller.id;
         self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+            let current = model
+                .peer(id)
+                .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
             if current.endpoint == endpoint {
                 return Ok(((), None));
             }
@@ -324,16 +362,22 @@ impl Service {
     pub fn set_candidates(&self, caller: &Peer, candidates: Vec<Endpoint>) -> Result<()> {
         Self::require_user(caller)?;
         if candidates.len() > MAX_CANDIDATES {
-            return Err(ServiceError::TooManyCandidates { count: candidates.len(), max: MAX_CANDIDATES });
+            return Err(ServiceError::TooManyCandidates {
+                count: candidates.len(),
+                max: MAX_CANDIDATES,
+            });
         }
         let id = caller.id;
         self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+            let current = model
+                .peer(id)
+                .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
             if current.candidates == candidates {
                 return Ok(((), None));
             }
             store.set_candidates(id, &candidates)?;
-            let next = model.edited(|data| edit_peer(data, id, |p| p.contents.candidates = candidates));
+            let next =
+                model.edited(|data| edit_peer(data, id, |p| p.contents.candidates = candidates));
             Ok(((), Some(next)))
         })
     }
@@ -351,10 +395,17 @@ impl Service {
             check_new_peer(model, &contents)?;
             let stored = store.insert_peer(&contents)?;
             let mut in_model = stored.clone();
-            in_model.contents.persistent_keepalive_interval = Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
+            in_model.contents.persistent_keepalive_interval =
+                Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
             let next = model.edited(|data| data.peers.push(in_model));
             tracing::info!(peer = %contents.name, ip = %contents.ip, "peer created");
-            Ok((Peer { id: stored.id, contents }, Some(next)))
+            Ok((
+                Peer {
+                    id: stored.id,
+                    contents,
+                },
+                Some(next),
+            ))
         })
     }
 
@@ -362,23 +413,38 @@ impl Service {
     /// candidates; everything else in `contents` is ignored.
     pub fn update_peer(&self, id: PeerId, contents: PeerContents) -> Result<()> {
         self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
+            let current = model.peer(id).ok_or(ServiceError::NotFound {
+                what: "peer",
+                id: id.0,
+            })?;
             if id == model.roles().server_peer && contents.is_disabled {
-                return Err(Invalid::ServerPeer { name: current.name.to_string(), action: "disabled" }.into());
+                return Err(Invalid::ServerPeer {
+                    name: current.name.to_string(),
+                    action: "disabled",
+                }
+                .into());
             }
             if let Some(other) = model.peer_by_name(&contents.name) {
                 if other.id != id {
-                    return Err(ServiceError::Conflict { what: format!("a peer named {:?}", contents.name.as_str()) });
+                    return Err(ServiceError::Conflict {
+                        what: format!("a peer named {:?}", contents.name.as_str()),
+                    });
                 }
             }
             // innernet's admin client sends back what GET /admin/peers returned, with the
             // observed endpoint and candidates injected; storing those would silently turn an
             // observation into a permanent override, so an unchanged echo keeps the stored value.
             let injected = model.inject(current);
-            let endpoint =
-                if contents.endpoint == injected.endpoint { current.endpoint.clone() } else { contents.endpoint };
-            let candidates =
-                if contents.candidates == injected.candidates { current.candidates.clone() } else { contents.candidates };
+            let endpoint = if contents.endpoint == injected.endpoint {
+                current.endpoint.clone()
+            } else {
+                contents.endpoint
+            };
+            let candidates = if contents.candidates == injected.candidates {
+                current.candidates.clone()
+            } else {
+                contents.candidates
+            };
             let fields = PeerFields {
                 name: contents.name,
                 endpoint,
@@ -391,7 +457,11 @@ impl Service {
             }
             store.update_peer(id, &fields)?;
             if fields.is_disabled != current.is_disabled {
-                let action = if fields.is_disabled { "disabled" } else { "enabled" };
+                let action = if fields.is_disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                };
                 tracing::info!(peer = %current.name, "peer {action}");
             }
             let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
@@ -399,13 +469,9 @@ impl Service {
         })
     }
 
-    /// Enables or disables a peer (`DELETE /v1/admin/peers/{id}` disables).
+    /// Enables or disables a peer (`DELETE /v1/admin/peers/{id}` disables), keeping its
+    /// stored endpoint and candidates (never the injected ones).
     pub fn set_disabled(&self, id: PeerId, disabled: bool) -> Result<()> {
-        let model = self.model();
-        let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
-        let mut contents = current.contents.clone();
-        contents.is_disabled = disabled;
-        // Keep the stored endpoint and candidates, not injected ones.
         self.write(|model, store| {
             let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
             if id == model.roles().server_peer && disabled {
@@ -426,7 +492,10 @@ impl Service {
     /// Renames a peer.
     pub fn rename_peer(&self, id: PeerId, name: wiremesh_shared::Hostname) -> Result<()> {
         let model = self.model();
-        let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
+        let current = model.peer(id).ok_or(ServiceError::NotFound {
+            what: "peer",
+            id: id.0,
+        })?;
         let mut contents = current.contents.clone();
         contents.name = name;
         // Pass the stored values through `update_peer`'s echo rule untouched.
@@ -455,13 +524,18 @@ impl Service {
     /// `PUT /v1/admin/cidrs/{id}`: only the name changes.
     pub fn rename_cidr(&self, id: CidrId, name: String) -> Result<()> {
         self.write(|model, store| {
-            let current = model.cidr(id).ok_or(ServiceError::NotFound { what: "CIDR", id: id.0 })?;
+            let current = model.cidr(id).ok_or(ServiceError::NotFound {
+                what: "CIDR",
+                id: id.0,
+            })?;
             check_cidr_name(&name)?;
             if current.name == name {
                 return Ok(((), None));
             }
             if model.cidr_by_name(&name).is_some() {
-                return Err(ServiceError::Conflict { what: format!("a CIDR named {name:?}") });
+                return Err(ServiceError::Conflict {
+                    what: format!("a CIDR named {name:?}"),
+                });
             }
             store.rename_cidr(id, &name)?;
             let next = model.edited(|data| {
@@ -479,7 +553,13 @@ impl Service {
             if model.cidr(id).is_none() {
                 return Ok(((), None));
             }
-            check_delete_cidr(model.cidrs(), model.peers(), model.associations(), &model.roles(), id)?;
+            check_delete_cidr(
+                model.cidrs(),
+                model.peers(),
+                model.associations(),
+                &model.roles(),
+                id,
+            )?;
             store.delete_cidr(id)?;
             let next = model.edited(|data| data.cidrs.retain(|c| c.id != id));
             Ok(((), Some(next)))
@@ -508,7 +588,9 @@ impl Service {
                 (x.cidr_id_1 == a && x.cidr_id_2 == b) || (x.cidr_id_1 == b && x.cidr_id_2 == a)
             });
             if exists {
-                return Err(ServiceError::Conflict { what: "an association between these CIDRs".into() });
+                return Err(ServiceError::Conflict {
+                    what: "an association between these CIDRs".into(),
+                });
             }
             let association = store.insert_association(&contents)?;
             let next = model.edited(|data| data.associations.push(association.clone()));
@@ -541,7 +623,8 @@ impl Service {
             for peer in &removed {
                 tracing::info!(peer = %peer.name, ip = %peer.ip, "expired invitation removed");
             }
-            let next = model.edited(|data| data.peers.retain(|p| !removed.iter().any(|r| r.id == p.id)));
+            let next =
+                model.edited(|data| data.peers.retain(|p| !removed.iter().any(|r| r.id == p.id)));
             Ok((removed, Some(next)))
         })
     }
@@ -554,8 +637,12 @@ impl Service {
             let model = self.model();
             let due = model.pending_swaps().values().any(|swap| swap.due <= now);
             if due {
-                let pending: HashMap<PeerId, PendingKeySwap> =
-                    model.pending_swaps().iter().filter(|(_, swap)| swap.due > now).map(|(k, v)| (*k, *v)).collect();
+                let pending: HashMap<PeerId, PendingKeySwap> = model
+                    .pending_swaps()
+                    .iter()
+                    .filter(|(_, swap)| swap.due > now)
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
                 self.publish(model.with_pending_swaps(pending));
             }
             due
@@ -568,7 +655,9 @@ impl Service {
 
     /// Reads the endpoints the server's interface observed for each peer (spec §1.9).
     pub fn observe_endpoints(&self) -> Result<bool, wireguard_control::Error> {
-        let Some(device) = &self.device else { return Ok(false) };
+        let Some(device) = &self.device else {
+            return Ok(false);
+        };
         let info = device.backend.get(&device.name)?;
         let _store = lock(&self.writer);
         let model = self.model();
@@ -590,19 +679,27 @@ impl Service {
     /// Brings the server's interface in line with the model: every enabled peer (invitations
     /// with their temporary key) with exactly its address as allowed IP; nothing else.
     pub fn sync_device(&self) -> Result<DeviceSync, wireguard_control::Error> {
-        let Some(device) = &self.device else { return Ok(DeviceSync::default()) };
+        let Some(device) = &self.device else {
+            return Ok(DeviceSync::default());
+        };
         let _guard = lock(&self.device_lock);
         let model = self.model();
         let info = device.backend.get(&device.name)?;
         let desired = desired_interface_peers(&model);
-        let changes = diff_peers(&desired, &info.peers, info.public_key.as_ref(), self.clock.now(), |_| None);
+        let changes = diff_peers(
+            &desired,
+            &info.peers,
+            info.public_key.as_ref(),
+            self.clock.now(),
+            |_| None,
+        );
         let mut sync = DeviceSync::default();
         for change in &changes {
             match change.kind {
                 wiremesh_shared::diff::ChangeKind::Added => sync.added += 1,
                 wiremesh_shared::diff::ChangeKind::Modified => sync.modified += 1,
                 wiremesh_shared::diff::ChangeKind::Removed => sync.removed += 1,
-                wiremesh_shared::diff::ChangeKind::NatReattempt => {},
+                wiremesh_shared::diff::ChangeKind::NatReattempt => {}
             }
         }
         let update = device_update(&changes);
@@ -644,21 +741,36 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
 
 /// Checks a new peer against the network (spec §1.10, plus leaf and infra rules).
 fn check_new_peer(model: &Model, contents: &PeerContents) -> Result<()> {
-    let cidr = model
-        .cidr(contents.cidr_id)
-        .ok_or(ServiceError::NotFound { what: "CIDR", id: contents.cidr_id.0 })?;
+    let cidr = model.cidr(contents.cidr_id).ok_or(ServiceError::NotFound {
+        what: "CIDR",
+        id: contents.cidr_id.0,
+    })?;
     if cidr.id == model.roles().infra_cidr {
-        return Err(Invalid::InfraCidr { cidr: cidr.name.clone() }.into());
+        return Err(Invalid::InfraCidr {
+            cidr: cidr.name.clone(),
+        }
+        .into());
     }
     if !CidrTree::new(model.cidrs()).is_leaf(cidr.id) {
-        return Err(Invalid::NotALeaf { cidr: cidr.name.clone() }.into());
+        return Err(Invalid::NotALeaf {
+            cidr: cidr.name.clone(),
+        }
+        .into());
     }
     if let Some(other) = model.peer_by_name(&contents.name) {
-        return Err(ServiceError::Conflict { what: format!("a peer named {:?}", other.name.as_str()) });
+        return Err(ServiceError::Conflict {
+            what: format!("a peer named {:?}", other.name.as_str()),
+        });
     }
     check_peer_ip(&cidr.cidr, contents.ip, &model.used_ips())?;
-    if model.peers().iter().any(|p| p.public_key == contents.public_key) {
-        return Err(ServiceError::Conflict { what: "a peer with this public key".into() });
+    if model
+        .peers()
+        .iter()
+        .any(|p| p.public_key == contents.public_key)
+    {
+        return Err(ServiceError::Conflict {
+            what: "a peer with this public key".into(),
+        });
     }
     Ok(())
 }

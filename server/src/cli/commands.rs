@@ -1,0 +1,289 @@
+//! One function per network-level subcommand (`new`, `import`, `uninstall`, `serve`, `list`,
+//! `list-associations`, `completions`), plus the dispatcher; the editing subcommands live in
+//! [`super::edit`]. Each resolves its prompts into a plain options value and calls the
+//! library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use clap::CommandFactory;
+use ipnet::IpNet;
+use wiremesh_server::admin::{self, listing, Network};
+use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
+use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
+use wiremesh_server::paths::ServerPaths;
+use wiremesh_server::serve::{self, HostsFile, ServeOptions};
+use wiremesh_shared::{Endpoint, InterfaceName};
+
+use super::prompt::{Prompter, UsageError};
+use super::{
+    edit, BackendArg, Cli, Command, ImportOpts, InterfaceArg, NetworkOpts, NewOpts, ServeOpts,
+    UninstallOpts,
+};
+
+/// How long `new` waits for each public-IP resolver.
+const PUBLIC_IP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let paths = ServerPaths {
+        config_dir: cli.config_dir,
+        data_dir: cli.data_dir,
+    };
+    let prompter = Prompter::detect();
+    match cli.command {
+        Command::New(opts) => new(&paths, &prompter, opts),
+        Command::Import(opts) => import(&paths, opts),
+        Command::Uninstall(opts) => uninstall(&paths, &prompter, &cli.network, opts),
+        Command::Serve(opts) => serve(paths, &cli.network, opts),
+        Command::AddPeer(opts) => edit::add_peer(&paths, &prompter, opts),
+        Command::RenamePeer(opts) => edit::rename_peer(&paths, &prompter, opts),
+        Command::DisablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, true),
+        Command::EnablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, false),
+        Command::AddCidr(opts) => edit::add_cidr(&paths, &prompter, opts),
+        Command::RenameCidr(opts) => edit::rename_cidr(&paths, &prompter, opts),
+        Command::DeleteCidr(opts) => edit::delete_cidr(&paths, &prompter, opts),
+        Command::AddAssociation(opts) => edit::add_association(&paths, &prompter, opts),
+        Command::DeleteAssociation(opts) => edit::delete_association(&paths, &prompter, opts),
+        Command::ListAssociations(opts) => list_associations(&paths, opts),
+        Command::List(opts) => list(&paths, opts),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(
+                shell,
+                &mut command,
+                "wiremesh-server",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The INTERFACE argument of a command on an existing network.
+pub fn network_name(text: &str) -> Result<InterfaceName> {
+    text.parse::<InterfaceName>()
+        .with_context(|| format!("invalid network name {text:?}"))
+}
+
+/// Opens an existing network for an admin command.
+pub fn open(paths: &ServerPaths, interface: &str) -> Result<Network> {
+    let name = network_name(interface)?;
+    Ok(Network::open(paths, &name)?)
+}
+
+/// A declined confirmation.
+pub fn cancelled() -> anyhow::Error {
+    anyhow::anyhow!("cancelled; nothing was changed")
+}
+
+fn backend(arg: Option<BackendArg>) -> Option<BackendChoice> {
+    arg.map(|arg| match arg {
+        BackendArg::Kernel => BackendChoice::Kernel,
+        BackendArg::Userspace => BackendChoice::Userspace,
+    })
+}
+
+fn new(paths: &ServerPaths, prompter: &Prompter, opts: NewOpts) -> Result<()> {
+    let name = prompter.ask(
+        opts.network_name.as_deref(),
+        "--network-name",
+        "Network name",
+        None,
+        |text| Ok(init::check_network_name(text.trim())?),
+    )?;
+    let root = prompter.ask(
+        opts.network_cidr.as_deref(),
+        "--network-cidr",
+        "Network CIDR",
+        Some(init::DEFAULT_NETWORK_CIDR.to_owned()),
+        |text| {
+            let root: IpNet = text.trim().parse().with_context(|| {
+                format!("invalid network CIDR {text:?}: write it like 10.42.0.0/16")
+            })?;
+            init::server_address(root)?;
+            Ok(root)
+        },
+    )?;
+    let listen_port = prompter.ask(
+        opts.listen_port.map(|port| port.to_string()).as_deref(),
+        "--listen-port",
+        "Listen port",
+        Some(init::DEFAULT_LISTEN_PORT.to_string()),
+        |text| {
+            let port: u16 = text
+                .trim()
+                .parse()
+                .with_context(|| format!("invalid listen port {text:?}: use 1 to 65535"))?;
+            Ok(init::check_listen_port(port)?)
+        },
+    )?;
+    let parse_endpoint = |text: &str| -> Result<Endpoint> { Ok(text.trim().parse::<Endpoint>()?) };
+    let external_endpoint = if opts.auto_external_endpoint {
+        init::auto_external_endpoint(listen_port, PUBLIC_IP_TIMEOUT)?
+    } else if let Some(text) = &opts.external_endpoint {
+        parse_endpoint(text)?
+    } else if prompter.is_interactive() {
+        let default = init::discover_public_ip(PUBLIC_IP_TIMEOUT)
+            .map(|ip| SocketAddr::new(ip, listen_port).to_string());
+        prompter.ask(
+            None,
+            "--external-endpoint",
+            "External endpoint (HOST:PORT)",
+            default,
+            parse_endpoint,
+        )?
+    } else {
+        return Err(UsageError {
+            message: "missing --external-endpoint or --auto-external-endpoint: standard input \
+                      is not a terminal, so it cannot be asked for; pass one of them on the \
+                      command line"
+                .to_owned(),
+        }
+        .into());
+    };
+    let created = init::create_network(
+        paths,
+        &NewNetworkOptions {
+            name,
+            root,
+            external_endpoint: external_endpoint.clone(),
+            listen_port,
+        },
+    )?;
+    let name = &created.name;
+    println!("created network {name} ({root})");
+    println!("  config:   {}", created.config_path.display());
+    println!("  database: {}", created.database_path.display());
+    println!(
+        "  server:   {} inside the network, {external_endpoint} outside (UDP and TCP port {listen_port})",
+        created.server_address
+    );
+    println!(
+        "next: start it with `systemctl enable --now wiremesh-server@{name}` (or \
+         `wiremesh-server serve {name}`), then add CIDRs and peers with `wiremesh-server \
+         add-cidr {name}` and `wiremesh-server add-peer {name}`"
+    );
+    Ok(())
+}
+
+fn import(paths: &ServerPaths, opts: ImportOpts) -> Result<()> {
+    let name = match (&opts.interface, &opts.innernet_config) {
+        (Some(name), _) => network_name(name)?,
+        (None, Some(config)) => {
+            let stem = config
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .with_context(|| {
+                    format!("failed to take a network name from {}", config.display())
+                })?;
+            network_name(stem)?
+        }
+        (None, None) => {
+            return Err(UsageError {
+                message: "missing INTERFACE: name the innernet network to import, or pass \
+                          --innernet-config PATH"
+                    .to_owned(),
+            }
+            .into())
+        }
+    };
+    let defaults = InnernetSource::default_for(&name);
+    let source = InnernetSource {
+        config: opts.innernet_config.unwrap_or(defaults.config),
+        database: opts.innernet_db.unwrap_or(defaults.database),
+    };
+    let created = init::import_innernet(paths, &name, &source)?;
+    println!(
+        "imported innernet network {name} from {} and {}",
+        source.config.display(),
+        source.database.display()
+    );
+    println!("  config:   {}", created.config_path.display());
+    println!("  database: {}", created.database_path.display());
+    println!(
+        "next: stop innernet-server@{name}, then start `wiremesh-server serve {name}` \
+         (or `systemctl enable --now wiremesh-server@{name}`)"
+    );
+    Ok(())
+}
+
+fn uninstall(
+    paths: &ServerPaths,
+    prompter: &Prompter,
+    global: &NetworkOpts,
+    opts: UninstallOpts,
+) -> Result<()> {
+    let name = network_name(&opts.interface)?;
+    let question =
+        format!("Delete network {name} for good: its WireGuard interface, config and database?");
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    let choice = backend(global.backend).unwrap_or_default();
+    let done = admin::uninstall(paths, &name, choice)?;
+    if done.interface_deleted {
+        println!("deleted interface {name}");
+    }
+    for path in &done.removed_files {
+        println!("removed {}", path.display());
+    }
+    println!("network {name} uninstalled");
+    Ok(())
+}
+
+fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()> {
+    let network = network_name(&opts.interface)?;
+    // The options after `serve` win over those before it; innernet ignored the latter.
+    let options = ServeOptions {
+        paths,
+        network,
+        backend: backend(opts.network.backend.or(global.backend)).unwrap_or_default(),
+        interface: InterfaceSettings {
+            mtu: opts.network.mtu.or(global.mtu).unwrap_or(DEFAULT_MTU),
+            routing: !(opts.network.no_routing || global.no_routing),
+        },
+        hosts: (!opts.hosts.no_write_hosts).then(|| HostsFile {
+            path: opts.hosts.hosts_path.clone(),
+            suffix: opts.hosts.host_suffix.clone(),
+        }),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(serve::run(options))?;
+    Ok(())
+}
+
+fn list(paths: &ServerPaths, opts: InterfaceArg) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    print!(
+        "{}",
+        listing::render_tree(&network.model(), SystemTime::now())
+    );
+    Ok(())
+}
+
+fn list_associations(paths: &ServerPaths, opts: InterfaceArg) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    print!("{}", listing::render_associations(&network.model()));
+    Ok(())
+}
+
+/// Where an invitation goes by default: `<peer-name>.toml` in the working directory.
+pub fn default_invitation_path(peer: &str) -> PathBuf {
+    PathBuf::from(format!("{peer}.toml"))
+}
+
+/// Refuses an empty list of choices with a hint instead of an empty menu.
+pub fn require_choices(items: &[String], what: &str, hint: &str) -> Result<()> {
+    match (items.is_empty(), hint.is_empty()) {
+        (false, _) => {}
+        (true, true) => bail!("there is no {what} to choose from"),
+        (true, false) => bail!("there is no {what} to choose from; {hint}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! The subcommands that change a network: peers, CIDRs and associations. Each opens the
+//! network, resolves missing values (flags, else prompts), confirms unless `--yes`, and calls
+//! one [`wiremesh_server::admin`] function; a running `serve` picks the change up by itself.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use ipnet::IpNet;
+use wiremesh_server::admin::{self, invite, AddCidrOptions, AddPeerOptions, Outcome};
+use wiremesh_server::paths::ServerPaths;
+use wiremesh_shared::cidr::{check_cidr_name, CidrTree};
+use wiremesh_shared::wire::Cidr;
+use wiremesh_shared::{Hostname, Timestring};
+
+use super::commands::{cancelled, default_invitation_path, open, require_choices};
+use super::prompt::Prompter;
+use super::{
+    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
+    RenamePeerOpts,
+};
+
+/// How long an invitation is valid when `--invite-expires` is not given.
+const DEFAULT_INVITE_EXPIRES: &str = "14d";
+
+fn parse_hostname(text: &str) -> Result<Hostname> {
+    Ok(text.trim().parse::<Hostname>()?)
+}
+
+fn parse_cidr_name(text: &str) -> Result<String> {
+    let name = text.trim();
+    check_cidr_name(name)?;
+    Ok(name.to_owned())
+}
+
+fn parse_net(text: &str) -> Result<IpNet> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("invalid CIDR {text:?}: write it like 10.42.1.0/24"))
+}
+
+fn parse_ip(text: &str) -> Result<IpAddr> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("invalid IP address {text:?}"))
+}
+
+fn parse_timestring(text: &str) -> Result<Timestring> {
+    Ok(text.trim().parse::<Timestring>()?)
+}
+
+/// `given`, else one of `names` chosen from a menu.
+fn choose(
+    prompter: &Prompter,
+    given: Option<String>,
+    flag: &str,
+    prompt: &str,
+    names: Vec<String>,
+    hint: &str,
+) -> Result<String> {
+    if let Some(name) = given {
+        return Ok(name);
+    }
+    if prompter.is_interactive() {
+        require_choices(&names, prompt, hint)?;
+    }
+    let index = prompter.select(None, flag, prompt, &names)?;
+    names
+        .into_iter()
+        .nth(index)
+        .context("the chosen entry is not in the list")
+}
+
+fn cidr_label(cidr: &Cidr) -> String {
+    format!("{} ({})", cidr.name, cidr.cidr)
+}
+
+pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let model = network.model();
+    let cidr = match opts.cidr {
+        Some(cidr) => cidr,
+        None => {
+            let cidrs = admin::peer_cidrs(&model);
+            let labels: Vec<String> = cidrs.iter().map(cidr_label).collect();
+            if prompter.is_interactive() {
+                require_choices(&labels, "CIDR for peers", "add one with `add-cidr` first")?;
+            }
+            let index = prompter.select(None, "--cidr", "CIDR", &labels)?;
+            cidrs
+                .get(index)
+                .map(|c| c.name.clone())
+                .context("the chosen CIDR is not in the list")?
+        }
+    };
+    let name = prompter.ask(
+        opts.name.as_deref(),
+        "--name",
+        "Peer name",
+        None,
+        parse_hostname,
+    )?;
+    let ip = match (&opts.ip, opts.auto_ip) {
+        (Some(text), _) => Some(parse_ip(text)?),
+        (None, true) => None,
+        (None, false) if prompter.is_interactive() => {
+            let default = invite::default_peer_ip(&network, &cidr)?;
+            Some(prompter.ask(
+                None,
+                "--ip",
+                "IP address",
+                Some(default.to_string()),
+                parse_ip,
+            )?)
+        }
+        (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
+    };
+    let admin = prompter.flag(opts.admin, "--admin", "Make the peer an admin?", false)?;
+    let invite_expires = match (&opts.invite_expires, prompter.is_interactive()) {
+        (Some(text), _) => parse_timestring(text)?,
+        (None, true) => prompter.ask(
+            None,
+            "--invite-expires",
+            "Invitation expires after",
+            Some(DEFAULT_INVITE_EXPIRES.to_owned()),
+            parse_timestring,
+        )?,
+        (None, false) => parse_timestring(DEFAULT_INVITE_EXPIRES)?,
+    };
+    let save_path = prompter.ask(
+        opts.save_config
+            .as_deref()
+            .map(|path| path.to_string_lossy().into_owned())
+            .as_deref(),
+        "--save-config",
+        "Save the invitation to",
+        Some(default_invitation_path(name.as_str()).display().to_string()),
+        |text| Ok(PathBuf::from(text.trim())),
+    )?;
+    let ip_text = ip.map_or_else(|| "the first free address".to_owned(), |ip| ip.to_string());
+    let role = if admin { "admin " } else { "" };
+    let question = format!("Create {role}peer {name} with {ip_text} in CIDR {cidr}?");
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    let added = admin::add_peer(
+        &network,
+        &AddPeerOptions {
+            name,
+            cidr,
+            ip,
+            admin,
+            invite_expires,
+            save_path,
+        },
+    )?;
+    let path = added.invitation_path.display();
+    println!(
+        "created peer {} ({}); its invitation, valid for {invite_expires}, is in {path}",
+        added.peer.name, added.peer.ip
+    );
+    println!("on the new host run `wiremesh install {path}` (innernet: `innernet install {path}`)");
+    Ok(())
+}
+
+pub fn rename_peer(paths: &ServerPaths, prompter: &Prompter, opts: RenamePeerOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let names = network
+        .model()
+        .peers()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let name = choose(
+        prompter,
+        opts.name,
+        "--name",
+        "Peer",
+        names,
+        "add one with `add-peer`",
+    )?;
+    let new_name = prompter.ask(
+        opts.new_name.as_deref(),
+        "--new-name",
+        "New name",
+        None,
+        parse_hostname,
+    )?;
+    if !prompter.confirm(opts.yes, &format!("Rename peer {name} to {new_name}?"))? {
+        return Err(cancelled());
+    }
+    admin::rename_peer(&network, &name, &new_name)?;
+    println!("renamed peer {name} to {new_name}");
+    Ok(())
+}
+
+pub fn set_disabled(
+    paths: &ServerPaths,
+    prompter: &Prompter,
+    opts: PeerOpts,
+    disabled: bool,
+) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let model = network.model();
+    let server = model.roles().server_peer;
+    let names = model
+        .peers()
+        .iter()
+        .filter(|p| p.is_disabled != disabled && p.id != server)
+        .map(|p| p.name.to_string())
+        .collect();
+    let (verb, done) = if disabled {
+        ("Disable", "disabled")
+    } else {
+        ("Enable", "enabled")
+    };
+    let hint = format!(
+        "no peer is {}",
+        if disabled { "enabled" } else { "disabled" }
+    );
+    let name = choose(prompter, opts.name, "--name", "Peer", names, &hint)?;
+    if !prompter.confirm(opts.yes, &format!("{verb} peer {name}?"))? {
+        return Err(cancelled());
+    }
+    match admin::set_peer_disabled(&network, &name, disabled)? {
+        Outcome::Changed => println!("peer {name} {done}"),
+        Outcome::Unchanged => println!("peer {name} was already {done}; nothing changed"),
+    }
+    Ok(())
+}
+
+pub fn add_cidr(paths: &ServerPaths, prompter: &Prompter, opts: AddCidrOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let model = network.model();
+    let name = prompter.ask(
+        opts.name.as_deref(),
+        "--name",
+        "CIDR name",
+        None,
+        parse_cidr_name,
+    )?;
+    let cidr = prompter.ask(opts.cidr.as_deref(), "--cidr", "CIDR", None, parse_net)?;
+    let parent = match opts.parent {
+        Some(parent) => parent,
+        None => {
+            // The parent must be the closest CIDR containing the new one, so it is known.
+            let closest = CidrTree::new(model.cidrs())
+                .closest_container(&cidr)
+                .cloned();
+            match closest {
+                Some(closest) => closest.name.clone(),
+                None => {
+                    let names = admin::parent_cidrs(&model)
+                        .iter()
+                        .map(|c| c.name.clone())
+                        .collect();
+                    choose(prompter, None, "--parent", "Parent CIDR", names, "")?
+                }
+            }
+        }
+    };
+    if !prompter.confirm(
+        opts.yes,
+        &format!("Create CIDR {name} ({cidr}) under {parent}?"),
+    )? {
+        return Err(cancelled());
+    }
+    let created = admin::add_cidr(&network, &AddCidrOptions { name, cidr, parent })?;
+    println!("created CIDR {} ({})", created.name, created.cidr);
+    Ok(())
+}
+
+pub fn rename_cidr(paths: &ServerPaths, prompter: &Prompter, opts: RenameCidrOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let names = network
+        .model()
+        .cidrs()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let name = choose(prompter, opts.name, "--name", "CIDR", names, "")?;
+    let new_name = prompter.ask(
+        opts.new_name.as_deref(),
+        "--new-name",
+        "New name",
+        None,
+        parse_cidr_name,
+    )?;
+    if !prompter.confirm(opts.yes, &format!("Rename CIDR {name} to {new_name}?"))? {
+        return Err(cancelled());
+    }
+    admin::rename_cidr(&network, &name, &new_name)?;
+    println!("renamed CIDR {name} to {new_name}");
+    Ok(())
+}
+
+pub fn delete_cidr(paths: &ServerPaths, prompter: &Prompter, opts: DeleteCidrOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let model = network.model();
+    let infra = model.roles().infra_cidr;
+    let names = model
+        .cidrs()
+        .iter()
+        .filter(|c| c.parent.is_some() && c.id != infra)
+        .map(|c| c.name.clone())
+        .collect();
+    let name = choose(
+        prompter,
+        opts.name,
+        "--name",
+        "CIDR",
+        names,
+        "there are no CIDRs to delete",
+    )?;
+    if !prompter.confirm(opts.yes, &format!("Delete CIDR {name}?"))? {
+        return Err(cancelled());
+    }
+    admin::delete_cidr(&network, &name)?;
+    println!("deleted CIDR {name}");
+    Ok(())
+}
+
+/// Both CIDR names of an association command.
+fn association_names(
+    prompter: &Prompter,
+    network: &admin::Network,
+    opts: &AssociationOpts,
+) -> Result<(String, String)> {
+    let names: Vec<String> = network
+        .model()
+        .cidrs()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let first = choose(
+        prompter,
+        opts.cidr1.clone(),
+        "CIDR1",
+        "First CIDR",
+        names.clone(),
+        "",
+    )?;
+    let second = choose(
+        prompter,
+        opts.cidr2.clone(),
+        "CIDR2",
+        "Second CIDR",
+        names,
+        "",
+    )?;
+    Ok((first, second))
+}
+
+pub fn add_association(
+    paths: &ServerPaths,
+    prompter: &Prompter,
+    opts: AssociationOpts,
+) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let (first, second) = association_names(prompter, &network, &opts)?;
+    // As innernet: no question when both names were given.
+    let named = opts.cidr1.is_some() && opts.cidr2.is_some();
+    let question = format!("Let the peers of {first} and {second} see each other?");
+    if !prompter.confirm(opts.yes || named, &question)? {
+        return Err(cancelled());
+    }
+    let association = admin::add_association(&network, &first, &second)?;
+    println!("{}: {first} <=> {second}", association.id);
+    Ok(())
+}
+
+pub fn delete_association(
+    paths: &ServerPaths,
+    prompter: &Prompter,
+    opts: AssociationOpts,
+) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let (first, second) = association_names(prompter, &network, &opts)?;
+    let question = format!("Delete the association of {first} and {second}?");
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    admin::delete_association(&network, &first, &second)?;
+    println!("deleted the association of {first} and {second}");
+    Ok(())
+}

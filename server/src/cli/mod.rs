@@ -1,0 +1,342 @@
+//! The command line of `wiremesh-server`: clap definitions (innernet-server 2.0.0's
+//! subcommand and flag names, so its scripts keep working after renaming the binary), prompt
+//! resolution ([`prompt`]) and one function per subcommand ([`commands`], [`edit`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod commands;
+pub mod edit;
+pub mod prompt;
+
+/// Coordination server of a wiremesh network (an innernet-compatible WireGuard mesh).
+#[derive(Debug, Parser)]
+#[command(name = "wiremesh-server", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory of the network config files.
+    #[arg(short = 'c', long, global = true, value_name = "DIR", default_value = wiremesh_server::paths::DEFAULT_CONFIG_DIR)]
+    pub config_dir: PathBuf,
+
+    /// Directory of the network databases.
+    #[arg(short = 'd', long, global = true, value_name = "DIR", default_value = wiremesh_server::paths::DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub network: NetworkOpts,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How the WireGuard interface is driven and set up.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkOpts {
+    /// WireGuard implementation [default: kernel].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+
+    /// MTU of the WireGuard interface [default: 1280].
+    #[arg(long)]
+    pub mtu: Option<u32>,
+
+    /// Do not add a route for the whole network to the interface.
+    #[arg(long)]
+    pub no_routing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Kernel,
+    Userspace,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new network.
+    #[command(alias = "init")]
+    New(NewOpts),
+
+    /// Import a network from innernet-server (its files are only read).
+    Import(ImportOpts),
+
+    /// Delete a network: its interface, config and database.
+    Uninstall(UninstallOpts),
+
+    /// Serve a network: bring its interface up and answer its peers.
+    Serve(ServeOpts),
+
+    /// Invite a new peer.
+    AddPeer(AddPeerOpts),
+
+    /// Rename a peer.
+    RenamePeer(RenamePeerOpts),
+
+    /// Disable a peer: it leaves every interface and can no longer use the API.
+    DisablePeer(PeerOpts),
+
+    /// Enable a disabled peer.
+    EnablePeer(PeerOpts),
+
+    /// Add a CIDR.
+    AddCidr(AddCidrOpts),
+
+    /// Rename a CIDR.
+    RenameCidr(RenameCidrOpts),
+
+    /// Delete a CIDR (it must hold no peers, children or associations).
+    DeleteCidr(DeleteCidrOpts),
+
+    /// Let two CIDRs' peers see each other.
+    AddAssociation(AssociationOpts),
+
+    /// Delete an association between two CIDRs.
+    DeleteAssociation(AssociationOpts),
+
+    /// List the associations.
+    ListAssociations(InterfaceArg),
+
+    /// List the CIDRs as a tree with their peers.
+    List(InterfaceArg),
+
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InterfaceArg {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewOpts {
+    /// Name of the network, also its interface name.
+    #[arg(long)]
+    pub network_name: Option<String>,
+
+    /// The whole network, e.g. 10.42.0.0/16.
+    #[arg(long)]
+    pub network_cidr: Option<String>,
+
+    /// Where peers reach this server from outside, HOST:PORT.
+    #[arg(long, conflicts_with = "auto_external_endpoint")]
+    pub external_endpoint: Option<String>,
+
+    /// Use this host's public IP address (found through DNS) and the listen port.
+    #[arg(long)]
+    pub auto_external_endpoint: bool,
+
+    /// WireGuard UDP port, also the API's TCP port.
+    #[arg(long)]
+    pub listen_port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpts {
+    /// Name of the network to import [default: the innernet config file's name].
+    #[arg(value_name = "INTERFACE")]
+    pub interface: Option<String>,
+
+    /// innernet's config file [default: /etc/innernet-server/<INTERFACE>.conf].
+    #[arg(long, value_name = "PATH")]
+    pub innernet_config: Option<PathBuf>,
+
+    /// innernet's database [default: /var/lib/innernet-server/<INTERFACE>.db].
+    #[arg(long, value_name = "PATH")]
+    pub innernet_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Overrides the options given before `serve`.
+    #[command(flatten)]
+    pub network: NetworkOpts,
+
+    #[command(flatten)]
+    pub hosts: HostsOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct HostsOpts {
+    /// Hosts file to keep the peers' names in.
+    #[arg(long, value_name = "PATH", default_value = hostsfile::DEFAULT_PATH)]
+    pub hosts_path: PathBuf,
+
+    /// Do not write peer names to a hosts file.
+    #[arg(long, conflicts_with = "hosts_path")]
+    pub no_write_hosts: bool,
+
+    /// Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; '' for none].
+    #[arg(long, value_name = "SUFFIX")]
+    pub host_suffix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddPeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Name of the new peer.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The peer's address.
+    #[arg(long, conflicts_with = "auto_ip")]
+    pub ip: Option<String>,
+
+    /// Give the peer the CIDR's first free address.
+    #[arg(long)]
+    pub auto_ip: bool,
+
+    /// Name of the (leaf) CIDR the peer joins.
+    #[arg(long)]
+    pub cidr: Option<String>,
+
+    /// Whether the peer may administer the network.
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub admin: Option<bool>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Where to write the invitation (must not exist).
+    #[arg(long, value_name = "PATH")]
+    pub save_config: Option<PathBuf>,
+
+    /// How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d].
+    #[arg(long, value_name = "TIMESTRING")]
+    pub invite_expires: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenamePeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Current name of the peer.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New name of the peer.
+    #[arg(long)]
+    pub new_name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Name of the peer.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long, requires = "name")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Name of the new CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The network of the new CIDR, e.g. 10.42.1.0/24.
+    #[arg(long)]
+    pub cidr: Option<String>,
+
+    /// Name of the parent CIDR.
+    #[arg(long)]
+    pub parent: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Current name of the CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New name of the CIDR.
+    #[arg(long)]
+    pub new_name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Name of the CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssociationOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Name of the first CIDR.
+    #[arg(value_name = "CIDR1")]
+    pub cidr1: Option<String>,
+
+    /// Name of the second CIDR.
+    #[arg(value_name = "CIDR2")]
+    pub cidr2: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

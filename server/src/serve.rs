@@ -1,0 +1,311 @@
+//! `serve`: the server runtime (spec §7).
+//!
+//! [`run`] loads the config, opens the database, brings the WireGuard interface up with every
+//! enabled peer, advertises the server's local addresses as its NAT candidates, and serves the
+//! API on `address:listen-port`, bound to the WireGuard interface. Beside the API runs the
+//! maintenance loop ([`maintenance`]). SIGTERM or SIGINT stop accepting connections, let
+//! requests in flight finish, stop the loop and close the database. The interface is left up,
+//! so a restart takes it over in exactly the same state and peers keep their tunnels.
+
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+use wireguard_control::{link, InterfaceName};
+use wiremesh_shared::config::ServerConfig;
+use wiremesh_shared::wire::MAX_CANDIDATES;
+use wiremesh_shared::Endpoint;
+
+use crate::error::ServiceError;
+use crate::interface::{self, BackendChoice, InterfaceError, InterfaceSettings};
+use crate::paths::{PathsError, ServerPaths};
+use crate::service::{ServerInterface, Service, ServiceOptions, SystemClock};
+use crate::store::sqlite::SqliteStore;
+use crate::store::StoreError;
+
+pub mod maintenance;
+
+/// How long binding the API socket is retried while the address is not usable yet (an IPv6
+/// address is "tentative" for a moment after it is set).
+const BIND_RETRY: Duration = Duration::from_secs(5);
+/// How long requests in flight may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Where `serve` keeps the hosts file section of its peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostsFile {
+    pub path: PathBuf,
+    /// innernet's `--host-suffix`: `None` → `<peer>.<network>.wg`, `Some("")` → `<peer>`.
+    pub suffix: Option<String>,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    pub paths: ServerPaths,
+    pub network: InterfaceName,
+    pub backend: BackendChoice,
+    pub interface: InterfaceSettings,
+    /// `None`: leave the hosts file alone (`--no-write-hosts`).
+    pub hosts: Option<HostsFile>,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+    #[error("failed to open the database of network {network}: {source}")]
+    Open {
+        network: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+    #[error("failed to load network {network}: {source}")]
+    Load {
+        network: String,
+        #[source]
+        source: Box<ServiceError>,
+    },
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    #[error("failed to add the peers of network {network} to its interface: {source}")]
+    Peers {
+        network: String,
+        #[source]
+        source: wireguard_control::Error,
+    },
+    #[error(
+        "failed to listen on {addr} (interface {iface}): {source}; is another server for this \
+         network running?"
+    )]
+    Listen {
+        addr: SocketAddr,
+        iface: InterfaceName,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to install the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to serve the API of network {network}: {source}")]
+    Http {
+        network: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to start network {network}: a startup task panicked")]
+    Startup { network: String },
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let shutdown = shutdown_signal()?;
+    run_until(options, shutdown).await
+}
+
+/// Runs the server until `shutdown` resolves.
+pub async fn run_until(
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let network = options.network.to_string();
+    let startup = {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || start(&options))
+    };
+    let started = startup.await.map_err(|_| ServeError::Startup {
+        network: network.clone(),
+    })??;
+    let Started { service, config } = started;
+    let addr = SocketAddr::new(config.address, config.listen_port);
+    let listener = listen(addr, &options.network).await?;
+    tracing::info!("serving {network} on {addr}");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let loop_task = tokio::spawn(maintenance::run(
+        service.clone(),
+        options.network.clone(),
+        options.hosts.clone(),
+        stop_rx.clone(),
+    ));
+    let router = crate::http::router(service.clone(), config.private_key.public_key());
+    let mut http_stop = stop_rx.clone();
+    let http = crate::http::serve(listener, router, async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
+    tokio::pin!(http);
+
+    let served = tokio::select! {
+        served = &mut http => served,
+        () = shutdown => {
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut http).await {
+                Ok(served) => served,
+                Err(_) => {
+                    tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+                    Ok(())
+                }
+            }
+        }
+    };
+    let _ = stop_tx.send(true);
+    if loop_task.await.is_err() {
+        tracing::error!("the maintenance loop panicked");
+    }
+    // The last handle: dropping it closes the database.
+    drop(service);
+    tracing::info!("stopped serving {network}");
+    served.map_err(|source| ServeError::Http { network, source })
+}
+
+/// What the blocking part of startup produced.
+struct Started {
+    service: Arc<Service>,
+    config: ServerConfig,
+}
+
+/// Config, database, interface, peers, candidates: everything before the API opens.
+fn start(options: &ServeOptions) -> Result<Started, ServeError> {
+    let network = options.network.to_string();
+    let config = options.paths.load_config(&options.network)?;
+    let database = options.paths.existing_database(&options.network)?;
+    let store = SqliteStore::open(&database).map_err(|source| ServeError::Open {
+        network: network.clone(),
+        source: Box::new(source),
+    })?;
+    let backend = options.backend.backend();
+    interface::bring_up(&*backend, &options.network, &config, options.interface)?;
+    let device = ServerInterface {
+        backend,
+        name: options.network.clone(),
+    };
+    let service = Service::new(
+        Box::new(store),
+        Some(device),
+        Arc::new(SystemClock),
+        ServiceOptions::default(),
+    )
+    .map_err(|source| ServeError::Load {
+        network: network.clone(),
+        source: Box::new(source),
+    })?;
+    let sync = service.sync_device().map_err(|source| ServeError::Peers {
+        network: network.clone(),
+        source,
+    })?;
+    tracing::info!(
+        added = sync.added,
+        modified = sync.modified,
+        removed = sync.removed,
+        "interface peers in line with the database"
+    );
+    advertise_candidates(&service, &options.network, &config);
+    Ok(Started {
+        service: Arc::new(service),
+        config,
+    })
+}
+
+/// Sets the server peer's NAT candidates to this host's global addresses with the listen
+/// port (at most [`MAX_CANDIDATES`]); addresses inside the network itself are left out.
+/// A failure is logged: peers then only use the external endpoint.
+fn advertise_candidates(service: &Service, iface: &InterfaceName, config: &ServerConfig) {
+    let addresses = match link::local_addresses() {
+        Ok(addresses) => addresses,
+        Err(error) => {
+            tracing::warn!("failed to list local addresses for NAT candidates: {error}");
+            return;
+        }
+    };
+    let network = config.network();
+    let mut candidates: Vec<Endpoint> = Vec::new();
+    for address in addresses {
+        let usable = address.universe_scope
+            && !address.loopback
+            && address.link_up
+            && address.iface != iface.as_str()
+            && !network.contains(&address.addr)
+            && !is_link_local(address.addr);
+        let endpoint = Endpoint::from(SocketAddr::new(address.addr, config.listen_port));
+        if usable && !candidates.contains(&endpoint) && candidates.len() < MAX_CANDIDATES {
+            candidates.push(endpoint);
+        }
+    }
+    let Some(server) = service.model().server_peer().cloned() else {
+        tracing::warn!("the network has no server peer; NAT candidates not set");
+        return;
+    };
+    match service.set_candidates(&server, candidates.clone()) {
+        Ok(()) => tracing::info!(count = candidates.len(), "server NAT candidates set"),
+        Err(error) => tracing::warn!("failed to set the server's NAT candidates: {error}"),
+    }
+}
+
+fn is_link_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// A listener on `addr` bound to the interface `iface` (SO_BINDTODEVICE), so the API is only
+/// reachable through the tunnel.
+async fn listen(addr: SocketAddr, iface: &InterfaceName) -> Result<TcpListener, ServeError> {
+    let fail = |source| ServeError::Listen {
+        addr,
+        iface: iface.clone(),
+        source,
+    };
+    let deadline = Instant::now() + BIND_RETRY;
+    loop {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4(),
+            SocketAddr::V6(_) => TcpSocket::new_v6(),
+        }
+        .map_err(fail)?;
+        socket.set_reuseaddr(true).map_err(fail)?;
+        socket
+            .bind_device(Some(iface.as_str().as_bytes()))
+            .map_err(fail)?;
+        match socket.bind(addr) {
+            Ok(()) => return socket.listen(1024).map_err(fail),
+            Err(error)
+                if error.kind() == ErrorKind::AddrNotAvailable && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => return Err(fail(error)),
+        }
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT. The handlers are installed at once, so a signal
+/// that arrives during startup is not lost.
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
+    let install = |kind, signal_name| {
+        signal(kind).map_err(|source| ServeError::Signal {
+            signal: signal_name,
+            source,
+        })
+    };
+    let mut term = install(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = install(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!("received {name}");
+    })
+}

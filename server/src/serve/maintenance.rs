@@ -1,0 +1,176 @@
+//! The maintenance loop beside the API.
+//!
+//! Every 250 ms: pick up changes other processes (the admin CLI) committed to the database,
+//! which also brings the interface in line with them, and finish due key swaps. Every 10 s
+//! (first at once): delete expired invitations, record the endpoints the interface observed,
+//! re-synchronise the interface (repairing anything changed behind the server's back) and
+//! rewrite the hosts file section. All of it is blocking work and runs on the blocking pool;
+//! errors are logged (each distinct one once) and never stop the loop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hostsfile::{peer_hostname, HostsBuilder, Tag, Written};
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+use wireguard_control::InterfaceName;
+
+use super::HostsFile;
+use crate::service::Service;
+
+/// How often other processes' commits are picked up.
+pub const RELOAD_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the slower housekeeping runs.
+pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Runs until `stop` turns true (or its sender is gone).
+pub async fn run(
+    service: Arc<Service>,
+    iface: InterfaceName,
+    hosts: Option<HostsFile>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(RELOAD_INTERVAL);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut state = Some(LoopState {
+        service,
+        iface,
+        hosts,
+        next_housekeeping: Instant::now(),
+        last_errors: Default::default(),
+    });
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+                continue;
+            }
+        }
+        if *stop.borrow() {
+            break;
+        }
+        let Some(mut current) = state.take() else {
+            break;
+        };
+        match tokio::task::spawn_blocking(move || {
+            current.tick();
+            current
+        })
+        .await
+        {
+            Ok(current) => state = Some(current),
+            Err(error) => {
+                tracing::error!("maintenance stopped: a tick panicked: {error}");
+                break;
+            }
+        }
+    }
+}
+
+/// The loop's state, moved onto the blocking pool for each tick.
+struct LoopState {
+    service: Arc<Service>,
+    iface: InterfaceName,
+    hosts: Option<HostsFile>,
+    next_housekeeping: Instant,
+    /// The last error of each task, so a persistent failure is logged once, not four times a
+    /// second.
+    last_errors: [Option<String>; Task::COUNT],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    Reload,
+    Sweep,
+    Observe,
+    Sync,
+    Hosts,
+}
+
+impl Task {
+    const COUNT: usize = 5;
+}
+
+impl LoopState {
+    fn tick(&mut self) {
+        let reloaded = self.service.reload_if_changed();
+        self.report(
+            Task::Reload,
+            reloaded.map_err(|e| format!("failed to reload the database: {e}")),
+        );
+        self.service.finish_due_key_swaps();
+        if Instant::now() < self.next_housekeeping {
+            return;
+        }
+        self.next_housekeeping = Instant::now() + HOUSEKEEPING_INTERVAL;
+        let swept = self.service.sweep_expired_invites();
+        self.report(
+            Task::Sweep,
+            swept.map_err(|e| format!("failed to remove expired invitations: {e}")),
+        );
+        let observed = self.service.observe_endpoints();
+        self.report(
+            Task::Observe,
+            observed.map_err(|e| format!("failed to read peer endpoints from the interface: {e}")),
+        );
+        let synced = self.service.sync_device();
+        if let Ok(sync) = &synced {
+            if !sync.is_empty() {
+                tracing::info!(?sync, "interface peers repaired");
+            }
+        }
+        self.report(
+            Task::Sync,
+            synced.map_err(|e| format!("failed to update the interface: {e}")),
+        );
+        if let Some(hosts) = &self.hosts {
+            let written = write_hosts(&self.service, &self.iface, hosts);
+            self.report(Task::Hosts, written);
+        }
+    }
+
+    /// Logs an error the first time it occurs, and the recovery after one.
+    fn report<T>(&mut self, task: Task, result: Result<T, String>) {
+        let slot = &mut self.last_errors[task as usize];
+        match result {
+            Ok(_) => {
+                if slot.take().is_some() {
+                    tracing::info!(?task, "recovered");
+                }
+            }
+            Err(message) => {
+                if slot.as_deref() != Some(message.as_str()) {
+                    tracing::warn!("{message}");
+                    *slot = Some(message);
+                }
+            }
+        }
+    }
+}
+
+/// Every enabled, redeemed peer into the `wiremesh <iface>` section of the hosts file.
+fn write_hosts(service: &Service, iface: &InterfaceName, hosts: &HostsFile) -> Result<(), String> {
+    let fail = |error: hostsfile::Error| {
+        format!(
+            "failed to update hosts file {}: {error}",
+            hosts.path.display()
+        )
+    };
+    let mut builder = HostsBuilder::new(Tag::wiremesh(iface.as_str()).map_err(fail)?);
+    let model = service.model();
+    for peer in model
+        .peers()
+        .iter()
+        .filter(|p| !p.is_disabled && p.is_redeemed)
+    {
+        let name = peer_hostname(peer.name.as_str(), iface.as_str(), hosts.suffix.as_deref());
+        builder.add_hostname(peer.ip, name).map_err(fail)?;
+    }
+    if builder.write_to(&hosts.path).map_err(fail)? == Written::Changed {
+        tracing::info!(path = %hosts.path.display(), "hosts file updated");
+    }
+    Ok(())
+}
