@@ -25,3 +25,13 @@ elif [ "${WIREMESH_REQUIRE_PRIVILEGED:-}" = 1 ]; then
 else
     echo "skipped: the two-namespace example needs root"
 fi
+
+step "end-to-end suite (network namespaces, userspace WireGuard)"
+if [ "$(id -u)" -eq 0 ]; then
+    bash docker-tests/run.sh
+elif [ "${WIREMESH_REQUIRE_PRIVILEGED:-}" = 1 ]; then
+    echo "the end-to-end suite needs root" >&2
+    exit 1
+else
+    echo "skipped: the end-to-end suite needs root"
+fi

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
-    Association, AssociationContents, Cidr, CidrContents, EndpointContents, ErrorBody, Peer, PeerContents,
-    RedeemContents, ServerCapabilities, State,
+    Association, AssociationContents, Cidr, CidrContents, EndpointContents, ErrorBody, Peer,
+    PeerContents, RedeemContents, ServerCapabilities, State,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
@@ -29,13 +29,27 @@ const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 pub enum ApiError {
     /// No answer: the tunnel or the server is down, or the request timed out.
     #[error("failed to reach the server at {server} ({method} {path}): {detail}")]
-    Unreachable { server: SocketAddr, method: &'static str, path: String, detail: String },
+    Unreachable {
+        server: SocketAddr,
+        method: &'static str,
+        path: String,
+        detail: String,
+    },
     /// The server answered with an error status.
     #[error("{}", status_message(*.status, .method, .path, .message.as_deref()))]
-    Status { method: &'static str, path: String, status: u16, message: Option<String> },
+    Status {
+        method: &'static str,
+        path: String,
+        status: u16,
+        message: Option<String>,
+    },
     /// The server answered 2xx with a body that is not what the route returns.
     #[error("the server's answer to {method} {path} is not valid: {detail}")]
-    BadResponse { method: &'static str, path: String, detail: String },
+    BadResponse {
+        method: &'static str,
+        path: String,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -60,7 +74,7 @@ fn status_message(status: u16, method: &str, path: &str, message: Option<&str>) 
             " — the server does not accept this peer: it may be disabled, its invitation may have \
              expired or been used already, the server key in the config may be wrong, or an admin \
              command was run by a non-admin peer"
-        },
+        }
         404 => " — the server does not know this route or object (an older or different server?)",
         400 => "",
         413 => " — too much data in one request",
@@ -91,7 +105,11 @@ impl ApiClient {
             .http_status_as_error(false)
             .max_redirects(0)
             .build();
-        Self { server, server_key, agent: ureq::Agent::new_with_config(config) }
+        Self {
+            server,
+            server_key,
+            agent: ureq::Agent::new_with_config(config),
+        }
     }
 
     pub fn server(&self) -> SocketAddr {
@@ -103,7 +121,12 @@ impl ApiClient {
     }
 
     fn unreachable(&self, method: &'static str, path: &str, error: ureq::Error) -> ApiError {
-        ApiError::Unreachable { server: self.server, method, path: path.to_owned(), detail: error.to_string() }
+        ApiError::Unreachable {
+            server: self.server,
+            method,
+            path: path.to_owned(),
+            detail: error.to_string(),
+        }
     }
 
     /// Sends a request (with `body` as JSON when given) and returns the successful response.
@@ -116,20 +139,36 @@ impl ApiClient {
         let url = self.url(path);
         let key = self.server_key.to_base64();
         let result = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("X-Innernet-Server-Key", &key).call(),
-            ("DELETE", _) => self.agent.delete(&url).header("X-Innernet-Server-Key", &key).call(),
+            ("GET", _) => self
+                .agent
+                .get(&url)
+                .header("X-Innernet-Server-Key", &key)
+                .call(),
+            ("DELETE", _) => self
+                .agent
+                .delete(&url)
+                .header("X-Innernet-Server-Key", &key)
+                .call(),
             (_, body) => {
                 let bytes = match body {
                     Some(body) => body.to_json_vec(),
                     None => Ok(b"null".to_vec()),
                 }
-                .map_err(|e| ApiError::BadResponse { method, path: path.to_owned(), detail: e.to_string() })?;
-                let request = if method == "POST" { self.agent.post(&url) } else { self.agent.put(&url) };
+                .map_err(|e| ApiError::BadResponse {
+                    method,
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                let request = if method == "POST" {
+                    self.agent.post(&url)
+                } else {
+                    self.agent.put(&url)
+                };
                 request
                     .header("X-Innernet-Server-Key", &key)
                     .header("Content-Type", "application/json")
                     .send(&bytes[..])
-            },
+            }
         };
         let mut response = result.map_err(|e| self.unreachable(method, path, e))?;
         let status = response.status().as_u16();
@@ -145,7 +184,12 @@ impl ApiClient {
             .ok()
             .and_then(|text| serde_json::from_str::<ErrorBody>(&text).ok())
             .map(|body| body.error);
-        Err(ApiError::Status { method, path: path.to_owned(), status, message })
+        Err(ApiError::Status {
+            method,
+            path: path.to_owned(),
+            status,
+            message,
+        })
     }
 
     fn json<T: DeserializeOwned>(
@@ -160,10 +204,19 @@ impl ApiClient {
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
             .read_json()
-            .map_err(|e| ApiError::BadResponse { method, path: path.to_owned(), detail: e.to_string() })
+            .map_err(|e| ApiError::BadResponse {
+                method,
+                path: path.to_owned(),
+                detail: e.to_string(),
+            })
     }
 
-    fn empty(&self, method: &'static str, path: &str, body: Option<&dyn erased::Json>) -> Result<(), ApiError> {
+    fn empty(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<&dyn erased::Json>,
+    ) -> Result<(), ApiError> {
         self.send(method, path, body).map(drop)
     }
 
@@ -183,11 +236,19 @@ impl ApiClient {
     }
 
     pub fn redeem(&self, public_key: PublicKey) -> Result<(), ApiError> {
-        self.empty("POST", "/v1/user/redeem", Some(&RedeemContents { public_key }))
+        self.empty(
+            "POST",
+            "/v1/user/redeem",
+            Some(&RedeemContents { public_key }),
+        )
     }
 
     pub fn set_endpoint(&self, endpoint: Option<Endpoint>) -> Result<(), ApiError> {
-        self.empty("PUT", "/v1/user/endpoint", Some(&EndpointContents::from(endpoint)))
+        self.empty(
+            "PUT",
+            "/v1/user/endpoint",
+            Some(&EndpointContents::from(endpoint)),
+        )
     }
 
     pub fn set_candidates(&self, candidates: &[Endpoint]) -> Result<(), ApiError> {

@@ -14,6 +14,7 @@ use wiremesh_shared::config::ClientConfig;
 use wiremesh_shared::Endpoint;
 
 use crate::api::ApiClient;
+use crate::interface::{LinkControl, NetlinkLinks};
 
 /// Default directory of per-network configs (`<iface>.conf`).
 pub const DEFAULT_CONFIG_DIR: &str = "/etc/wiremesh";
@@ -31,13 +32,19 @@ pub struct Paths {
 
 impl Default for Paths {
     fn default() -> Self {
-        Self { config_dir: DEFAULT_CONFIG_DIR.into(), data_dir: DEFAULT_DATA_DIR.into() }
+        Self {
+            config_dir: DEFAULT_CONFIG_DIR.into(),
+            data_dir: DEFAULT_DATA_DIR.into(),
+        }
     }
 }
 
 impl Paths {
     pub fn new(config_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
-        Self { config_dir: config_dir.into(), data_dir: data_dir.into() }
+        Self {
+            config_dir: config_dir.into(),
+            data_dir: data_dir.into(),
+        }
     }
 
     /// `<config-dir>/<iface>.conf`.
@@ -62,10 +69,16 @@ impl Paths {
         for entry in entries {
             let entry = entry?;
             let path = entry.path();
-            if !entry.file_type()?.is_file() || path.extension().and_then(|e| e.to_str()) != Some("conf") {
+            if !entry.file_type()?.is_file()
+                || path.extension().and_then(|e| e.to_str()) != Some("conf")
+            {
                 continue;
             }
-            if let Some(name) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()) {
+            if let Some(name) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse().ok())
+            {
                 out.push(name);
             }
         }
@@ -84,7 +97,10 @@ pub struct NetworkOptions {
 
 impl Default for NetworkOptions {
     fn default() -> Self {
-        Self { mtu: DEFAULT_MTU, no_routing: false }
+        Self {
+            mtu: DEFAULT_MTU,
+            no_routing: false,
+        }
     }
 }
 
@@ -99,7 +115,10 @@ pub struct HostsOptions {
 
 impl Default for HostsOptions {
     fn default() -> Self {
-        Self { path: Some(PathBuf::from("/etc/hosts")), suffix: None }
+        Self {
+            path: Some(PathBuf::from("/etc/hosts")),
+            suffix: None,
+        }
     }
 }
 
@@ -148,7 +167,10 @@ pub fn system_resolver() -> Resolver {
         if let Some(addr) = endpoint.to_socket_addr() {
             return Some(addr);
         }
-        (endpoint.host().to_string(), endpoint.port()).to_socket_addrs().ok()?.next()
+        (endpoint.host().to_string(), endpoint.port())
+            .to_socket_addrs()
+            .ok()?
+            .next()
     })
 }
 
@@ -167,6 +189,9 @@ pub struct Context {
     pub api_override: Option<SocketAddr>,
     /// Where local addresses for NAT candidates come from (tests inject fixed ones).
     pub local_addresses: Arc<dyn Fn() -> Vec<IpAddr> + Send + Sync>,
+    /// Address, MTU and route plumbing of the interface: rtnetlink by default; tests on the
+    /// fake backend (which has no kernel link) inject a recorder.
+    pub links: Arc<dyn LinkControl>,
 }
 
 impl fmt::Debug for Context {
@@ -179,6 +204,7 @@ impl fmt::Debug for Context {
             .field("nat", &self.nat)
             .field("timings", &self.timings)
             .field("api_override", &self.api_override)
+            .field("links", &self.links)
             .finish_non_exhaustive()
     }
 }
@@ -196,6 +222,7 @@ impl Context {
             resolve: system_resolver(),
             api_override: None,
             local_addresses: Arc::new(system_local_addresses),
+            links: Arc::new(NetlinkLinks),
         }
     }
 
@@ -229,6 +256,6 @@ pub fn system_local_addresses() -> Vec<IpAddr> {
         Err(error) => {
             tracing::warn!("failed to list local addresses for NAT candidates: {error}");
             Vec::new()
-        },
+        }
     }
 }

@@ -1,5 +1,25 @@
 //! `wiremesh`: the peer client library.
 //!
-//! The API client, the sync daemon, NAT traversal and the admin commands
-//! arrive with the peer-client issue; until then this crate only fixes its
-//! place in the workspace (see `ARCHITECTURE.md`).
+//! What it is: the API client ([`api`]), and — built on it — installation from an
+//! invitation, the sync cycle and daemon, NAT traversal, the local peer cache, endpoint
+//! overrides and the admin commands. The binary in `main.rs` only parses arguments,
+//! resolves prompts and calls into here.
+//!
+//! What it is not: it holds no terminal UI (no clap, no dialoguer, no colours) and no
+//! network rules — those are `wiremesh-shared`'s.
+
+pub mod admin;
+pub mod api;
+pub mod context;
+pub mod daemon;
+pub mod error;
+pub mod files;
+pub mod install;
+pub mod interface;
+pub mod nat;
+pub mod overrides;
+pub mod show;
+pub mod sync;
+
+pub use context::{Context, HostsOptions, NatOptions, NetworkOptions, Paths, Timings};
+pub use error::ClientError;

@@ -1,6 +1,42 @@
-//! The `wiremesh` binary (not yet functional; see the peer-client issue).
+//! The `wiremesh` binary: parse the command line, run the command, and turn an error into
+//! `error: <message>` on standard error with exit status 1 (2 for usage errors; clap's own
+//! usage errors exit 2 by themselves). Everything else lives in [`cli`] and the library.
 
-fn main() {
-    eprintln!("wiremesh: not built yet; this release ships only the foundation crates");
-    std::process::exit(1);
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::args::Cli::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<cli::UsageError>().is_some() => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: {}", describe(&error));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes joined with ": ", skipping a cause whose text the message
+/// already contains (library errors embed their source in their own message).
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }

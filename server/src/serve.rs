@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::io::ErrorKind;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,8 +19,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 use wireguard_control::{link, InterfaceName};
 use wiremesh_shared::config::ServerConfig;
-use wiremesh_shared::wire::MAX_CANDIDATES;
-use wiremesh_shared::Endpoint;
+use wiremesh_shared::nat::candidate_endpoints;
 
 use crate::error::ServiceError;
 use crate::interface::{self, BackendChoice, InterfaceError, InterfaceSettings};
@@ -218,7 +217,7 @@ fn start(options: &ServeOptions) -> Result<Started, ServeError> {
 }
 
 /// Sets the server peer's NAT candidates to this host's global addresses with the listen
-/// port (at most [`MAX_CANDIDATES`]); addresses inside the network itself are left out.
+/// port (at most `MAX_CANDIDATES`); addresses inside the network itself are left out.
 /// A failure is logged: peers then only use the external endpoint.
 fn advertise_candidates(service: &Service, iface: &InterfaceName, config: &ServerConfig) {
     let addresses = match link::local_addresses() {
@@ -228,20 +227,12 @@ fn advertise_candidates(service: &Service, iface: &InterfaceName, config: &Serve
             return;
         }
     };
-    let network = config.network();
-    let mut candidates: Vec<Endpoint> = Vec::new();
-    for address in addresses {
-        let usable = address.universe_scope
-            && !address.loopback
-            && address.link_up
-            && address.iface != iface.as_str()
-            && !network.contains(&address.addr)
-            && !is_link_local(address.addr);
-        let endpoint = Endpoint::from(SocketAddr::new(address.addr, config.listen_port));
-        if usable && !candidates.contains(&endpoint) && candidates.len() < MAX_CANDIDATES {
-            candidates.push(endpoint);
-        }
-    }
+    let local = addresses
+        .into_iter()
+        .filter(|a| a.universe_scope && !a.loopback && a.link_up && a.iface != iface.as_str())
+        .map(|a| a.addr);
+    // The network's own addresses are reachable only through the tunnel: never candidates.
+    let candidates = candidate_endpoints(local, &[config.network()], config.listen_port);
     let Some(server) = service.model().server_peer().cloned() else {
         tracing::warn!("the network has no server peer; NAT candidates not set");
         return;
@@ -249,13 +240,6 @@ fn advertise_candidates(service: &Service, iface: &InterfaceName, config: &Serve
     match service.set_candidates(&server, candidates.clone()) {
         Ok(()) => tracing::info!(count = candidates.len(), "server NAT candidates set"),
         Err(error) => tracing::warn!("failed to set the server's NAT candidates: {error}"),
-    }
-}
-
-fn is_link_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
     }
 }
 

@@ -62,6 +62,26 @@ pub fn candidate_endpoints(
     out
 }
 
+/// Removes, from peers offered by a server, every endpoint and candidate whose address lies
+/// inside the mesh network itself. Such an address is reachable only *through* the tunnel,
+/// so using it as the tunnel's own endpoint makes WireGuard encapsulate into itself (a packet
+/// loop). A host's own WireGuard address can end up among its candidates, and a hostile
+/// peer could report one on purpose. Returns how many were dropped.
+pub fn drop_endpoints_inside(peers: &mut [Peer], mesh: &IpNet) -> usize {
+    let inside = |e: &Endpoint| e.host().ip().is_some_and(|ip| mesh.contains(&ip));
+    let mut dropped = 0;
+    for peer in peers {
+        if peer.endpoint.as_ref().is_some_and(inside) {
+            peer.contents.endpoint = None;
+            dropped += 1;
+        }
+        let before = peer.candidates.len();
+        peer.contents.candidates.retain(|c| !inside(c));
+        dropped += before - peer.candidates.len();
+    }
+    dropped
+}
+
 /// The endpoints to try for one peer, in the order they will be popped (last first).
 fn trial_order(peer: &Peer) -> Vec<Endpoint> {
     let mut order: Vec<Endpoint> = peer
@@ -166,6 +186,25 @@ mod tests {
         check("2001:db8::1", false);
         check("ff02::1", false);
         check("::ffff:1.2.3.4", false);
+    }
+
+    #[test]
+    fn endpoints_inside_the_mesh_are_dropped() {
+        let mut fx = Fixture::new(Family::V4);
+        let peer = fx.peer_mut(USER1);
+        peer.contents.endpoint = Some("10.80.128.2:51820".parse().unwrap());
+        peer.contents.candidates = vec![
+            "10.80.128.2:51820".parse().unwrap(),
+            "192.168.1.2:51820".parse().unwrap(),
+        ];
+        let mesh: IpNet = "10.80.0.0/15".parse().unwrap();
+        assert_eq!(drop_endpoints_inside(&mut fx.peers, &mesh), 2);
+        let peer = fx.peer(USER1);
+        assert_eq!(peer.endpoint, None);
+        assert_eq!(
+            peer.candidates,
+            vec!["192.168.1.2:51820".parse::<Endpoint>().unwrap()]
+        );
     }
 
     #[test]

@@ -246,10 +246,10 @@ fn supervise(
         if guard.stopped {
             return;
         }
-        let exited = match guard.child.as_mut().map(Child::try_wait) {
-            Some(Ok(Some(_))) | None => true,
-            _ => false,
-        };
+        let exited = matches!(
+            guard.child.as_mut().map(Child::try_wait),
+            Some(Ok(Some(_))) | None
+        );
         if exited {
             drop(guard);
             std::thread::sleep(Duration::from_secs(1));

@@ -260,11 +260,24 @@ impl World {
     /// Plugs namespace `id` into the switch with `address`/24 on a veth named `dev`.
     fn plug(&self, id: &str, dev: &str, address: Ipv4Addr) -> Result<()> {
         let outside = format!("v{}{}", self.shared.tag, address.octets()[3]);
+        // Both ends are created directly in their namespaces: `dev` (eth0) would clash with
+        // this machine's own links.
         driver::run_plain(&[
-            "ip", "link", "add", &outside, "type", "veth", "peer", "name", dev,
+            "ip",
+            "link",
+            "add",
+            "name",
+            &outside,
+            "netns",
+            &self.switch,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            dev,
+            "netns",
+            id,
         ])?;
-        driver::run_plain(&["ip", "link", "set", &outside, "netns", &self.switch])?;
-        driver::run_plain(&["ip", "link", "set", dev, "netns", id])?;
         self.ns(
             &self.switch,
             &["ip", "link", "set", &outside, "master", "br0", "up"],
@@ -303,16 +316,23 @@ impl World {
             format!("l{}{k}a", self.shared.tag),
             format!("l{}{k}b", self.shared.tag),
         );
-        driver::run_plain(&["ip", "link", "add", &a, "type", "veth", "peer", "name", &b])?;
-        driver::run_plain(&["ip", "link", "set", &a, "netns", &router_id])?;
-        driver::run_plain(&["ip", "link", "set", &b, "netns", &host.id])?;
+        driver::run_plain(&[
+            "ip", "link", "add", "name", &a, "netns", &router_id, "type", "veth", "peer", "name",
+            &b, "netns", &host.id,
+        ])?;
         self.ns(
             &router_id,
             &["ip", "addr", "add", &format!("{lan_router}/24"), "dev", &a],
         )?;
         self.ns(&router_id, &["ip", "link", "set", &a, "up"])?;
         self.ns(&router_id, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
-        let rules = "table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"wan\" masquerade\n }\n}\n";
+        // A typical home router: masquerade out of the WAN, and a stateful firewall that drops
+        // unsolicited packets coming in. The drop matters for hole punching: an unsolicited
+        // packet that got through conntrack would be recorded, and the host's later outbound
+        // packet to the same address would then clash with it and be given another port.
+        let rules = "table ip nat {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"wan\" masquerade\n }\n}\n\
+                     table inet filter {\n chain input {\n  type filter hook input priority filter; policy accept;\n  iifname \"wan\" ct state new drop\n }\n\
+                     chain forward {\n  type filter hook forward priority filter; policy accept;\n  iifname \"wan\" ct state new drop\n }\n}\n";
         let rules_file = self.shared.dir.join(format!("nat-{k}.nft"));
         std::fs::write(&rules_file, rules)?;
         self.ns(&router_id, &["nft", "-f", &rules_file.to_string_lossy()])?;

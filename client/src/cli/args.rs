@@ -1,0 +1,487 @@
+//! The clap definitions of `wiremesh`: innernet 2.0.0's subcommand, flag and alias names
+//! (spec §8.1), so an innernet script keeps working after renaming the binary.
+//!
+//! Options that innernet puts before the subcommand (`-c`, `-d`, `--backend`, `--mtu`,
+//! `--no-routing`) are top-level only, not global: `-d` means `--data-dir` there but
+//! `--daemon` / `--delete-invite` after `up` / `install`. Every value a command could ask for
+//! interactively is an `Option` here; [`super::prompt`] fills the gaps.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
+use wiremesh::context::{DEFAULT_CONFIG_DIR, DEFAULT_DATA_DIR, DEFAULT_MTU};
+use wiremesh_shared::{Endpoint, Hostname, InterfaceName, Timestring};
+
+/// Client of a wiremesh network (an innernet-compatible WireGuard mesh).
+///
+/// With no subcommand, shows every network that is up (like `show`).
+#[derive(Debug, Parser)]
+#[command(name = "wiremesh", version, about, long_about = None)]
+pub struct Cli {
+    /// More logging: -v debug (and full keys in `show`), -vv trace.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Directory of the network configs.
+    #[arg(short = 'c', long, value_name = "DIR", default_value = DEFAULT_CONFIG_DIR)]
+    pub config_dir: PathBuf,
+
+    /// Directory of the peer caches.
+    #[arg(short = 'd', long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// WireGuard implementation: the kernel module or a userspace program (wireguard-go,
+    /// or WG_USERSPACE_IMPLEMENTATION).
+    #[arg(long, value_enum, default_value_t = BackendArg::Kernel)]
+    pub backend: BackendArg,
+
+    /// MTU of the WireGuard interface.
+    #[arg(long, value_name = "MTU", default_value_t = DEFAULT_MTU)]
+    pub mtu: u32,
+
+    /// Do not add a route for the network to the interface.
+    #[arg(long)]
+    pub no_routing: bool,
+
+    /// Reach the API at this address instead of the config's internal endpoint (tests,
+    /// forwarded ports).
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        value_name = "ADDR",
+        env = "WIREMESH_API_ADDRESS"
+    )]
+    pub api_address: Option<SocketAddr>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Kernel,
+    Userspace,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Join a network with an invitation file.
+    #[command(alias = "redeem")]
+    Install(InstallOpts),
+
+    /// Show the networks that are up: peers, endpoints, handshakes, transfer.
+    #[command(alias = "list")]
+    Show(ShowOpts),
+
+    /// Bring networks up and sync their peers once, or keep syncing with --daemon.
+    Up(UpOpts),
+
+    /// Sync the peers of a network that is up.
+    Fetch(FetchOpts),
+
+    /// Take a network's interface down (its files stay).
+    Down(InterfaceArg),
+
+    /// Remove a network: its interface, config and peer cache.
+    Uninstall(UninstallOpts),
+
+    /// Invite a new peer (admin).
+    AddPeer(AddPeerOpts),
+
+    /// Rename a peer (admin).
+    RenamePeer(RenamePeerOpts),
+
+    /// Disable a peer: it leaves everyone's interface and loses API access (admin).
+    DisablePeer(PeerOpts),
+
+    /// Enable a disabled peer (admin).
+    EnablePeer(PeerOpts),
+
+    /// List every peer of the network, including disabled and invited ones (admin).
+    ListPeers(InterfaceArg),
+
+    /// Add a CIDR (admin).
+    AddCidr(AddCidrOpts),
+
+    /// Rename a CIDR (admin).
+    RenameCidr(RenameCidrOpts),
+
+    /// Delete a CIDR that holds no peers, children or associations (admin).
+    DeleteCidr(DeleteCidrOpts),
+
+    /// List the network's CIDRs (from the local cache).
+    ListCidrs(ListCidrsOpts),
+
+    /// Let the peers of two CIDRs see each other (admin).
+    AddAssociation(AssociationOpts),
+
+    /// Delete the association between two CIDRs (admin).
+    DeleteAssociation(AssociationOpts),
+
+    /// List the associations between CIDRs (admin).
+    ListAssociations(InterfaceArg),
+
+    /// Set or unset this peer's fixed WireGuard listen port.
+    SetListenPort(SetListenPortOpts),
+
+    /// Set or unset the endpoint other peers use to reach this peer.
+    OverrideEndpoint(OverrideEndpointOpts),
+
+    /// Use a fixed endpoint for one peer, on this host only.
+    OverridePeerEndpoint(OverridePeerEndpointOpts),
+
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InterfaceArg {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+}
+
+/// Where peer names are written (the HOSTS options).
+#[derive(Debug, Clone, Args)]
+pub struct HostsOpts {
+    /// Hosts file to keep the peers' names in.
+    #[arg(long, value_name = "PATH", default_value = "/etc/hosts")]
+    pub hosts_path: PathBuf,
+
+    /// Do not write peer names to a hosts file.
+    #[arg(long, conflicts_with = "hosts_path")]
+    pub no_write_hosts: bool,
+
+    /// Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; '' for none].
+    #[arg(long, value_name = "SUFFIX")]
+    pub host_suffix: Option<String>,
+}
+
+/// NAT candidate reporting and traversal (the NAT options).
+#[derive(Debug, Clone, Args)]
+pub struct NatOpts {
+    /// Do not try other peers' NAT candidates as endpoints.
+    #[arg(long)]
+    pub no_nat_traversal: bool,
+
+    /// Do not report local addresses in this CIDR as candidates (repeatable).
+    #[arg(long, value_name = "CIDR", action = ArgAction::Append)]
+    pub exclude_nat_candidates: Vec<IpNet>,
+
+    /// Report no NAT candidates at all.
+    #[arg(long, conflicts_with = "exclude_nat_candidates")]
+    pub no_nat_candidates: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallOpts {
+    /// The invitation file.
+    #[arg(value_name = "INVITE")]
+    pub invite: PathBuf,
+
+    /// Name of the interface [default: asked, offering the network's name].
+    #[arg(long, value_name = "NAME", conflicts_with = "default_name")]
+    pub name: Option<InterfaceName>,
+
+    /// Name the interface after the network.
+    #[arg(long)]
+    pub default_name: bool,
+
+    /// Delete the invitation file once installed.
+    #[arg(short = 'd', long)]
+    pub delete_invite: bool,
+
+    #[command(flatten)]
+    pub hosts: HostsOpts,
+
+    #[command(flatten)]
+    pub nat: NatOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowOpts {
+    /// One line per peer.
+    #[arg(short, long, conflicts_with = "json")]
+    pub short: bool,
+
+    /// Peers (one line each) under their CIDRs, as a tree.
+    #[arg(short, long, conflicts_with = "json")]
+    pub tree: bool,
+
+    /// Machine-readable JSON (shape documented in `wiremesh::show`).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only this network.
+    #[arg(value_name = "INTERFACE")]
+    pub interface: Option<InterfaceName>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpOpts {
+    /// Only this network [default: every installed one].
+    #[arg(value_name = "INTERFACE")]
+    pub interface: Option<InterfaceName>,
+
+    /// Keep running and sync every --interval seconds.
+    #[arg(short, long)]
+    pub daemon: bool,
+
+    /// Seconds between syncs of the daemon.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub interval: u64,
+
+    #[command(flatten)]
+    pub hosts: HostsOpts,
+
+    #[command(flatten)]
+    pub nat: NatOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    #[command(flatten)]
+    pub hosts: HostsOpts,
+
+    #[command(flatten)]
+    pub nat: NatOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddPeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the new peer.
+    #[arg(long)]
+    pub name: Option<Hostname>,
+
+    /// The peer's address.
+    #[arg(long, conflicts_with = "auto_ip")]
+    pub ip: Option<IpAddr>,
+
+    /// Give the peer the CIDR's first free address.
+    #[arg(long)]
+    pub auto_ip: bool,
+
+    /// Name of the (leaf) CIDR the peer joins.
+    #[arg(long, value_name = "NAME")]
+    pub cidr: Option<String>,
+
+    /// Whether the peer may administer the network.
+    #[arg(long, value_name = "true|false", action = ArgAction::Set)]
+    pub admin: Option<bool>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Where to write the invitation (must not exist) [default: asked, offering <NAME>.toml].
+    #[arg(long, value_name = "PATH")]
+    pub save_config: Option<PathBuf>,
+
+    /// How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d].
+    #[arg(long, value_name = "TIMESTRING")]
+    pub invite_expires: Option<Timestring>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenamePeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Current name of the peer.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New name of the peer.
+    #[arg(long)]
+    pub new_name: Option<Hostname>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PeerOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the peer.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long, requires = "name")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the new CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// The network of the new CIDR, e.g. 10.42.1.0/24.
+    #[arg(long, value_name = "NET")]
+    pub cidr: Option<IpNet>,
+
+    /// Name of the parent CIDR.
+    #[arg(long, value_name = "NAME")]
+    pub parent: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Current name of the CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New name of the CIDR.
+    #[arg(long)]
+    pub new_name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the CIDR.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListCidrsOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Show the CIDRs as a tree.
+    #[arg(short, long)]
+    pub tree: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AssociationOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the first CIDR.
+    #[arg(value_name = "CIDR1")]
+    pub cidr1: Option<String>,
+
+    /// Name of the second CIDR.
+    #[arg(value_name = "CIDR2")]
+    pub cidr2: Option<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetListenPortOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The UDP port WireGuard listens on.
+    #[arg(short, long, value_name = "PORT", conflicts_with = "unset")]
+    pub listen_port: Option<u16>,
+
+    /// Use a random port again.
+    #[arg(short, long)]
+    pub unset: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideEndpointOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// HOST:PORT other peers should use; `0.0.0.0:PORT` means "the address the server sees".
+    #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "unset")]
+    pub endpoint: Option<Endpoint>,
+
+    /// Let the server report the endpoint it observes again.
+    #[arg(short, long)]
+    pub unset: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OverridePeerEndpointOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the peer.
+    #[arg(long, value_name = "PEER")]
+    pub name: Option<String>,
+
+    /// HOST:PORT to reach that peer at.
+    #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "unset")]
+    pub endpoint: Option<Endpoint>,
+
+    /// Use what the server reports again (from the next fetch).
+    #[arg(short, long)]
+    pub unset: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,314 @@
+//! Subcommands about this host's networks: `install`, `show`, `up`, `fetch`, `down`,
+//! `uninstall`, `list-cidrs`, `set-listen-port`, `override-endpoint`,
+//! `override-peer-endpoint` and `completions`.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context as _, Result};
+use clap::CommandFactory;
+use wireguard_control::InterfaceName;
+use wiremesh::install::{install as install_network, InstallOptions};
+use wiremesh::overrides::{self, EndpointOutcome, ListenPortOutcome, PeerEndpointOutcome};
+use wiremesh::show::{self, RenderOptions};
+use wiremesh::sync::{self, SyncMode, SyncReport};
+use wiremesh::{daemon, files, interface, ClientError, Context};
+use wiremesh_shared::Endpoint;
+
+use super::args::{
+    Cli, FetchOpts, InstallOpts, ListCidrsOpts, OverrideEndpointOpts, OverridePeerEndpointOpts,
+    SetListenPortOpts, ShowOpts, UninstallOpts, UpOpts,
+};
+use super::prompt::{cancelled, Prompter};
+use super::signal;
+
+pub fn install(ctx: &Context, opts: &InstallOpts, prompter: Prompter) -> Result<()> {
+    // Parsed first, so a malformed invitation fails before any question.
+    let invitation = files::load_invitation(&opts.invite)?;
+    let name = match (&opts.name, opts.default_name) {
+        (Some(name), _) => Some(name.clone()),
+        (None, true) => None,
+        (None, false) => Some(prompter.input::<InterfaceName>(
+            None,
+            "--name (or --default-name)",
+            "Interface name",
+            Some(invitation.interface.network_name.clone()),
+        )?),
+    };
+    let options = InstallOptions {
+        name,
+        delete_invite: opts.delete_invite,
+    };
+    let report = install_network(ctx, &opts.invite, &options)?;
+    match (&report.sync, &report.sync_error) {
+        (Some(sync), _) => print_sync(sync),
+        (None, Some(error)) => eprintln!("warning: {error}"),
+        (None, None) => {}
+    }
+    if !report.invitation_deleted && prompter.is_interactive() {
+        let delete = prompter.yes_no(
+            None,
+            "--delete-invite",
+            "Delete the used invitation file?",
+            true,
+        )?;
+        if delete {
+            fs::remove_file(&opts.invite).with_context(|| {
+                format!("failed to delete the invitation {}", opts.invite.display())
+            })?;
+        }
+    }
+    println!("{}", report.hint());
+    Ok(())
+}
+
+pub fn show(ctx: &Context, opts: &ShowOpts, full_keys: bool) -> Result<()> {
+    let views = show::collect(ctx, opts.interface.as_ref())?;
+    let now = SystemTime::now();
+    let text = if opts.json {
+        show::render_json(&views, now)
+    } else if opts.tree {
+        show::render_tree(&views, now)
+    } else if opts.short {
+        show::render_short(&views, now)
+    } else {
+        show::render_plain(&views, now, RenderOptions { full_keys })
+    };
+    if views.is_empty() && !opts.json {
+        eprintln!(
+            "no wiremesh network is up (configs in {}); bring one up with `wiremesh up`",
+            ctx.paths.config_dir.display()
+        );
+    }
+    print!("{text}");
+    Ok(())
+}
+
+fn print_sync(report: &SyncReport) {
+    println!("{}", report.summary());
+    if let Some(error) = &report.cache_error {
+        eprintln!("warning: {error}");
+    }
+}
+
+pub fn up(ctx: &Context, opts: &UpOpts) -> Result<()> {
+    if let Some(iface) = &opts.interface {
+        // A network that is not installed is a mistake to report now, not to retry forever.
+        files::load_config(&ctx.paths, iface)?;
+    }
+    if opts.daemon {
+        let stop =
+            signal::install_stop_handler().context("failed to install the SIGTERM handler")?;
+        let interval = Duration::from_secs(opts.interval.max(1));
+        let summary = daemon::run_daemon(ctx, opts.interface.as_ref(), interval, stop);
+        tracing::info!(?summary, "daemon stopped");
+        return Ok(());
+    }
+    let results = sync::up_all(ctx, opts.interface.as_ref())?;
+    if results.is_empty() {
+        bail!(
+            "no network is installed in {}; join one with `wiremesh install <invitation>`",
+            ctx.paths.config_dir.display()
+        );
+    }
+    let mut failed = 0;
+    for (iface, result) in results {
+        match result {
+            Ok(report) => print_sync(&report),
+            Err(error) => {
+                failed += 1;
+                eprintln!("error: {iface}: {error}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} network(s) failed to come up");
+    }
+    Ok(())
+}
+
+pub fn fetch(ctx: &Context, opts: &FetchOpts) -> Result<()> {
+    let report = sync::sync(ctx, &opts.interface, SyncMode::Fetch)?;
+    print_sync(&report);
+    Ok(())
+}
+
+pub fn down(ctx: &Context, iface: &InterfaceName) -> Result<()> {
+    match interface::down(ctx, iface) {
+        Ok(()) => println!("{iface} is down"),
+        Err(ClientError::AlreadyDown { .. }) => println!("{iface} is already down"),
+        Err(error) => return Err(error.into()),
+    }
+    Ok(())
+}
+
+pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Result<()> {
+    let iface = &opts.interface;
+    files::load_config(&ctx.paths, iface)?;
+    let question = format!(
+        "Uninstall {iface}? Its interface, config (with its private key) and peer cache are deleted; \
+         joining again needs a new invitation"
+    );
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    match interface::down(ctx, iface) {
+        Ok(()) | Err(ClientError::AlreadyDown { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
+    files::remove_config(&ctx.paths, iface)?;
+    let cache = ctx.paths.cache_file(iface);
+    match fs::remove_file(&cache) {
+        Err(e) if e.kind() != ErrorKind::NotFound => {
+            return Err(e)
+                .with_context(|| format!("failed to remove the peer cache {}", cache.display()));
+        }
+        _ => {}
+    }
+    println!("{iface} uninstalled");
+    Ok(())
+}
+
+pub fn list_cidrs(ctx: &Context, opts: &ListCidrsOpts) -> Result<()> {
+    let cidrs = show::list_cidrs(ctx, &opts.interface)?;
+    let text = if opts.tree {
+        show::render_cidrs_tree(&cidrs)
+    } else {
+        show::render_cidrs_plain(&cidrs)
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn port_text(port: Option<u16>) -> String {
+    port.map_or_else(|| "random".to_owned(), |p| p.to_string())
+}
+
+pub fn set_listen_port(ctx: &Context, opts: &SetListenPortOpts, prompter: Prompter) -> Result<()> {
+    let iface = &opts.interface;
+    let port = if opts.unset {
+        None
+    } else {
+        Some(prompter.input::<u16>(
+            opts.listen_port,
+            "--listen-port (or --unset)",
+            "Listen port",
+            None,
+        )?)
+    };
+    let question = format!("Set the listen port of {iface} to {}?", port_text(port));
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    match overrides::set_listen_port(ctx, iface, port)? {
+        ListenPortOutcome::Unchanged { port } => println!(
+            "no change: the listen port of {iface} is {}",
+            port_text(port)
+        ),
+        ListenPortOutcome::Changed { from, to, live } => {
+            let applied = if live {
+                "on the interface and in the config"
+            } else {
+                "in the config (the interface is down)"
+            };
+            println!(
+                "listen port of {iface} changed from {} to {} {applied}",
+                port_text(from),
+                port_text(to)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn override_endpoint(
+    ctx: &Context,
+    opts: &OverrideEndpointOpts,
+    prompter: Prompter,
+) -> Result<()> {
+    let iface = &opts.interface;
+    let endpoint = if opts.unset {
+        None
+    } else {
+        Some(prompter.input::<Endpoint>(
+            opts.endpoint.clone(),
+            "--endpoint (or --unset)",
+            "Endpoint (HOST:PORT)",
+            None,
+        )?)
+    };
+    let question = match &endpoint {
+        Some(endpoint) => {
+            format!("Tell the other peers of {iface} to reach this host at {endpoint}?")
+        }
+        None => format!(
+            "Let the server report the endpoint it observes for this host on {iface} again?"
+        ),
+    };
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    match overrides::override_endpoint(ctx, iface, endpoint)? {
+        EndpointOutcome::Set(endpoint) => {
+            println!("endpoint of this host on {iface} set to {endpoint}")
+        }
+        EndpointOutcome::Unset => println!("endpoint override of this host on {iface} removed"),
+    }
+    Ok(())
+}
+
+pub fn override_peer_endpoint(
+    ctx: &Context,
+    opts: &OverridePeerEndpointOpts,
+    prompter: Prompter,
+) -> Result<()> {
+    let iface = &opts.interface;
+    let name = prompter.input::<String>(opts.name.clone(), "--name", "Peer name", None)?;
+    let endpoint = if opts.unset {
+        None
+    } else {
+        Some(prompter.input::<Endpoint>(
+            opts.endpoint.clone(),
+            "--endpoint (or --unset)",
+            "Endpoint (HOST:PORT)",
+            None,
+        )?)
+    };
+    let question = match &endpoint {
+        Some(endpoint) => format!("Reach peer {name} of {iface} at {endpoint} from this host?"),
+        None => format!("Remove the local endpoint override of peer {name} on {iface}?"),
+    };
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    match overrides::override_peer_endpoint(ctx, iface, &name, endpoint)? {
+        PeerEndpointOutcome::Unchanged => {
+            println!("no change: the override of peer {name} is already that")
+        }
+        PeerEndpointOutcome::Set {
+            peer,
+            endpoint,
+            live,
+        } => {
+            let when = if live {
+                "now and after every fetch"
+            } else {
+                "from the next time the interface is up"
+            };
+            println!("peer {peer} of {iface} is reached at {endpoint} {when}");
+        }
+        PeerEndpointOutcome::Unset { peer } => {
+            println!(
+                "override of peer {peer} removed; the next fetch restores the server's endpoint"
+            )
+        }
+    }
+    Ok(())
+}
+
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "wiremesh", &mut std::io::stdout());
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The command line of `wiremesh`: clap definitions ([`args`]), prompt resolution
+//! ([`prompt`]), the signal handler of the daemon ([`signal`]) and one function per
+//! subcommand ([`local`] for this host's networks, [`admin`] for the admin commands). Each
+//! command turns its options into the library's plain option structs, calls the library and
+//! prints what it returns.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use anyhow::Result;
+use tracing_subscriber::EnvFilter;
+use wireguard_control::backend::kernel::KernelBackend;
+use wireguard_control::backend::userspace::UserspaceBackend;
+use wireguard_control::Backend;
+use wiremesh::{Context, HostsOptions, NatOptions, NetworkOptions, Paths};
+
+pub mod admin;
+pub mod args;
+pub mod local;
+pub mod prompt;
+pub mod signal;
+
+use args::{BackendArg, Cli, Command, HostsOpts, NatOpts, ShowOpts};
+pub use prompt::UsageError;
+
+/// Logs to standard error: `RUST_LOG` when set, else by `-v` count.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,wiremesh=info",
+        1 => "info,wiremesh=debug,wireguard_control=debug,wiremesh_shared=debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The context every command runs in, from the global options and the command's HOSTS and
+/// NAT options (defaults where the command has none).
+fn context(cli: &Cli, hosts: Option<&HostsOpts>, nat: Option<&NatOpts>) -> Context {
+    let backend: Arc<dyn Backend> = match cli.backend {
+        BackendArg::Kernel => Arc::new(KernelBackend::new()),
+        BackendArg::Userspace => Arc::new(UserspaceBackend::new()),
+    };
+    let mut ctx = Context::new(Paths::new(&cli.config_dir, &cli.data_dir), backend);
+    ctx.network = NetworkOptions {
+        mtu: cli.mtu,
+        no_routing: cli.no_routing,
+    };
+    if let Some(hosts) = hosts {
+        ctx.hosts = HostsOptions {
+            path: (!hosts.no_write_hosts).then(|| hosts.hosts_path.clone()),
+            suffix: hosts.host_suffix.clone(),
+        };
+    }
+    if let Some(nat) = nat {
+        ctx.nat = NatOptions {
+            no_traversal: nat.no_nat_traversal,
+            no_candidates: nat.no_nat_candidates,
+            exclude: nat.exclude_nat_candidates.clone(),
+        };
+    }
+    ctx.api_override = cli.api_address;
+    ctx
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let prompter = prompt::Prompter::detect();
+    let full_keys = cli.verbose > 0;
+    let Some(command) = &cli.command else {
+        let show = ShowOpts {
+            short: false,
+            tree: false,
+            json: false,
+            interface: None,
+        };
+        return local::show(&context(&cli, None, None), &show, full_keys);
+    };
+    let plain = |cli: &Cli| context(cli, None, None);
+    match command {
+        Command::Install(opts) => local::install(
+            &context(&cli, Some(&opts.hosts), Some(&opts.nat)),
+            opts,
+            prompter,
+        ),
+        Command::Show(opts) => local::show(&plain(&cli), opts, full_keys),
+        Command::Up(opts) => local::up(&context(&cli, Some(&opts.hosts), Some(&opts.nat)), opts),
+        Command::Fetch(opts) => {
+            local::fetch(&context(&cli, Some(&opts.hosts), Some(&opts.nat)), opts)
+        }
+        Command::Down(opts) => local::down(&plain(&cli), &opts.interface),
+        Command::Uninstall(opts) => local::uninstall(&plain(&cli), opts, prompter),
+        Command::ListCidrs(opts) => local::list_cidrs(&plain(&cli), opts),
+        Command::SetListenPort(opts) => local::set_listen_port(&plain(&cli), opts, prompter),
+        Command::OverrideEndpoint(opts) => local::override_endpoint(&plain(&cli), opts, prompter),
+        Command::OverridePeerEndpoint(opts) => {
+            local::override_peer_endpoint(&plain(&cli), opts, prompter)
+        }
+        Command::Completions { shell } => local::completions(*shell),
+        Command::AddPeer(opts) => admin::add_peer(&plain(&cli), opts, prompter),
+        Command::RenamePeer(opts) => admin::rename_peer(&plain(&cli), opts, prompter),
+        Command::DisablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, true, prompter),
+        Command::EnablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, false, prompter),
+        Command::ListPeers(opts) => admin::list_peers(&plain(&cli), &opts.interface),
+        Command::AddCidr(opts) => admin::add_cidr(&plain(&cli), opts, prompter),
+        Command::RenameCidr(opts) => admin::rename_cidr(&plain(&cli), opts, prompter),
+        Command::DeleteCidr(opts) => admin::delete_cidr(&plain(&cli), opts, prompter),
+        Command::AddAssociation(opts) => admin::add_association(&plain(&cli), opts, prompter),
+        Command::DeleteAssociation(opts) => admin::delete_association(&plain(&cli), opts, prompter),
+        Command::ListAssociations(opts) => admin::list_associations(&plain(&cli), &opts.interface),
+    }
+}

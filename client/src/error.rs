@@ -1,0 +1,195 @@
+//! [`ClientError`]: why a client operation (install, sync, up, down, the daemon) failed.
+//!
+//! Every variant names what it is about — the interface, the file, the server — and its
+//! message says what to do next. Expected outcomes ("the server is unreachable but the
+//! interface keeps running") are reported as values by the operations, not as errors.
+
+use std::io;
+use std::path::PathBuf;
+
+use wireguard_control::{InterfaceName, InterfaceNameError};
+use wiremesh_shared::config::ConfigError;
+use wiremesh_shared::Endpoint;
+
+use crate::api::ApiError;
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A file or directory could not be read, written, created or removed.
+    #[error("failed to {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A config, invitation or peer cache file is not valid.
+    #[error("failed to parse {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: ConfigError,
+    },
+
+    /// The peer cache could not be encoded.
+    #[error("failed to encode the peer cache {}: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: ConfigError,
+    },
+
+    /// The peer cache file exists but is not a valid cache. The sync cycle moves it aside
+    /// (to `moved_to`) and fetches a fresh one.
+    #[error(
+        "failed to parse the peer cache {}: {source}; {}",
+        path.display(),
+        match moved_to {
+            Some(to) => format!("it was moved to {} and a fresh cache will be fetched", to.display()),
+            None => "delete it to fetch a fresh one".to_owned(),
+        }
+    )]
+    CorruptCache {
+        path: PathBuf,
+        moved_to: Option<PathBuf>,
+        #[source]
+        source: ConfigError,
+    },
+
+    /// No config for this network.
+    #[error(
+        "failed to load network {iface}: {} does not exist; install it with `wiremesh install <invitation>`",
+        path.display()
+    )]
+    NotInstalled { iface: InterfaceName, path: PathBuf },
+
+    /// `install` found a config for this interface already.
+    #[error(
+        "failed to install {iface}: {} already exists; pick another name with --name, or \
+         uninstall the existing network first",
+        path.display()
+    )]
+    AlreadyInstalled { iface: InterfaceName, path: PathBuf },
+
+    /// `install` found a WireGuard interface of this name already.
+    #[error(
+        "failed to install {iface}: a WireGuard interface of that name exists already; pick \
+         another name with --name, or remove it with `wiremesh down {iface}`"
+    )]
+    InterfaceExists { iface: InterfaceName },
+
+    /// An operation that needs the interface up found it down.
+    #[error("interface {iface} is not up: run `wiremesh up {iface}`")]
+    NotUp { iface: InterfaceName },
+
+    /// `down` found no interface to delete.
+    #[error("failed to bring down {iface}: no WireGuard interface of that name exists (it is down already)")]
+    AlreadyDown { iface: InterfaceName },
+
+    /// A name is not usable as an interface name (e.g. an invitation's network name).
+    #[error("failed to use {name:?} as an interface name: {source}; choose one with --name")]
+    InterfaceName {
+        name: String,
+        #[source]
+        source: InterfaceNameError,
+    },
+
+    /// A WireGuard or link operation failed.
+    #[error("failed to {step} WireGuard interface {iface}: {source}")]
+    Interface {
+        iface: InterfaceName,
+        step: &'static str,
+        #[source]
+        source: wireguard_control::Error,
+    },
+
+    /// The server's external endpoint did not resolve to an address.
+    #[error(
+        "failed to resolve the server endpoint {endpoint} of {iface}: check the host's DNS and \
+         the endpoint in the invitation or config"
+    )]
+    Resolve {
+        iface: InterfaceName,
+        endpoint: Endpoint,
+    },
+
+    /// An API call failed.
+    #[error("failed to {action} for {iface}: {source}")]
+    Api {
+        iface: InterfaceName,
+        action: &'static str,
+        #[source]
+        source: Box<ApiError>,
+    },
+
+    /// The server refused or could not take the redemption; nothing was kept on this host.
+    #[error(
+        "failed to redeem the invitation for {iface}: {source}; {}",
+        if source.is_unreachable() {
+            "the server did not answer through the invitation's tunnel — either the invitation was \
+             already redeemed or has expired (the server then no longer accepts its key), or the \
+             server's external endpoint is not reachable over UDP; nothing was installed and the \
+             invitation is unchanged"
+        } else {
+            "the invitation may have expired, been used already, or been revoked — ask an admin \
+             for a new one; the invitation file is unchanged and nothing was installed"
+        }
+    )]
+    Redeem {
+        iface: InterfaceName,
+        #[source]
+        source: Box<ApiError>,
+    },
+
+    /// The server could not be reached and there is no cached peer list to start from.
+    #[error(
+        "failed to start {iface} without the server: {source}; there is no peer cache at {} to \
+         start from — check the network and retry (the interface is up with only the server as \
+         peer, so a later `wiremesh up {iface}` or the daemon will finish the job)",
+        cache.display()
+    )]
+    UnreachableNoCache {
+        iface: InterfaceName,
+        cache: PathBuf,
+        #[source]
+        source: Box<ApiError>,
+    },
+}
+
+impl ClientError {
+    /// Whether the failure is "could not talk to the server" (worth retrying soon) rather than
+    /// a refusal or a local problem.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            ClientError::Api { source, .. }
+            | ClientError::Redeem { source, .. }
+            | ClientError::UnreachableNoCache { source, .. } => source.is_unreachable(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| ClientError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(crate) fn interface<'a>(
+        iface: &'a InterfaceName,
+        step: &'static str,
+    ) -> impl FnOnce(wireguard_control::Error) -> Self + 'a {
+        move |source| ClientError::Interface {
+            iface: iface.clone(),
+            step,
+            source,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The client's files: per-network configs (`<config-dir>/<iface>.conf`), peer caches
+//! (`<data-dir>/<iface>.json`) and invitations (spec §3.1).
+//!
+//! Everything that holds a private key or pins is private: configs and caches are written
+//! with mode 0600 (also on rewrites, unlike innernet), directories are created 0700, and
+//! reading a file other users can access logs a warning. A new config is created
+//! exclusively, so two installs can never overwrite each other; rewrites and caches go
+//! through a temporary file and a rename, so a crash never leaves half a file.
+
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wireguard_control::InterfaceName;
+use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache};
+
+use crate::context::Paths;
+use crate::error::ClientError;
+
+/// Mode of every file this module writes.
+const PRIVATE_FILE: u32 = 0o600;
+/// Mode of directories this module creates.
+const PRIVATE_DIR: u32 = 0o700;
+
+/// Reads and parses `<config-dir>/<iface>.conf`; a missing file is
+/// [`ClientError::NotInstalled`].
+pub fn load_config(paths: &Paths, iface: &InterfaceName) -> Result<ClientConfig, ClientError> {
+    let path = paths.config_file(iface);
+    let text = match read_private(&path) {
+        Ok(text) => text,
+        Err(ClientError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            return Err(ClientError::NotInstalled {
+                iface: iface.clone(),
+                path,
+            });
+        }
+        Err(error) => return Err(error),
+    };
+    ClientConfig::from_toml_str(&text).map_err(|source| ClientError::Parse { path, source })
+}
+
+/// Creates `<config-dir>/<iface>.conf` for a new network: exclusive create, mode 0600.
+/// An existing file is [`ClientError::AlreadyInstalled`] and is left alone.
+pub fn create_config(
+    paths: &Paths,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+) -> Result<PathBuf, ClientError> {
+    ensure_dir(&paths.config_dir)?;
+    let path = paths.config_file(iface);
+    let mut file = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_FILE)
+        .open(&path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            return Err(ClientError::AlreadyInstalled {
+                iface: iface.clone(),
+                path,
+            });
+        }
+        Err(e) => return Err(ClientError::io("create", &path)(e)),
+    };
+    let written = file
+        .write_all(config.to_toml_string().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(ClientError::io("write", &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&path);
+    }
+    written.map(|()| path)
+}
+
+/// Rewrites `<config-dir>/<iface>.conf` atomically with mode 0600 (for changed listen ports
+/// and endpoint overrides).
+pub fn save_config(
+    paths: &Paths,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+) -> Result<PathBuf, ClientError> {
+    ensure_dir(&paths.config_dir)?;
+    let path = paths.config_file(iface);
+    write_atomic(&path, config.to_toml_string().as_bytes())?;
+    Ok(path)
+}
+
+/// Removes `<config-dir>/<iface>.conf`; a missing file is not an error.
+pub fn remove_config(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
+    let path = paths.config_file(iface);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(ClientError::io("remove", path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads and parses an invitation file, warning when other users can read it.
+pub fn load_invitation(path: &Path) -> Result<InvitationConfig, ClientError> {
+    let text = read_private(path)?;
+    InvitationConfig::from_toml_str(&text).map_err(|source| ClientError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads `<data-dir>/<iface>.json`: `Ok(None)` when there is none yet, and
+/// [`ClientError::CorruptCache`] (with `moved_to: None`) when it does not parse.
+pub fn load_cache(paths: &Paths, iface: &InterfaceName) -> Result<Option<PeerCache>, ClientError> {
+    let path = paths.cache_file(iface);
+    let text = match read_private(&path) {
+        Ok(text) => text,
+        Err(ClientError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(error) => return Err(error),
+    };
+    PeerCache::from_json_str(&text)
+        .map(Some)
+        .map_err(|source| ClientError::CorruptCache {
+            path,
+            moved_to: None,
+            source,
+        })
+}
+
+/// Moves a corrupt cache aside to `<iface>.json.corrupt-<unix-secs>` (kept for inspection)
+/// and returns where it went.
+pub fn quarantine_cache(paths: &Paths, iface: &InterfaceName) -> Result<PathBuf, ClientError> {
+    let path = paths.cache_file(iface);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let mut target = path.clone().into_os_string();
+    target.push(format!(".corrupt-{secs}"));
+    let target = PathBuf::from(target);
+    fs::rename(&path, &target).map_err(ClientError::io("move aside", &path))?;
+    Ok(target)
+}
+
+/// Writes `<data-dir>/<iface>.json` atomically with mode 0600.
+pub fn save_cache(
+    paths: &Paths,
+    iface: &InterfaceName,
+    cache: &PeerCache,
+) -> Result<PathBuf, ClientError> {
+    ensure_dir(&paths.data_dir)?;
+    let path = paths.cache_file(iface);
+    let text = cache
+        .to_json_string()
+        .map_err(|source| ClientError::Encode {
+            path: path.clone(),
+            source,
+        })?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// Reads a file as text, warning when other users may access it (mode & 0o007).
+fn read_private(path: &Path) -> Result<String, ClientError> {
+    let text = fs::read_to_string(path).map_err(ClientError::io("read", path))?;
+    if let Ok(metadata) = fs::metadata(path) {
+        if metadata.permissions().mode() & 0o007 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                "{} is accessible to other users although it holds secrets; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(text)
+}
+
+/// Creates `dir` (and its parents) with mode 0700 when missing.
+fn ensure_dir(dir: &Path) -> Result<(), ClientError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR)
+        .create(dir)
+        .map_err(ClientError::io("create directory", dir))
+}
+
+/// Replaces `path` with `contents`: a private temporary file in the same directory, synced,
+/// then renamed over the original.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}-{nanos}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE_FILE)
+            .open(&tmp)
+            .map_err(ClientError::io("create", &tmp))?;
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .map_err(ClientError::io("write", &tmp))?;
+        // The umask may have taken bits away, never added them; make the mode exact anyway.
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(PRIVATE_FILE))
+            .map_err(ClientError::io("set mode of", &tmp))?;
+        fs::rename(&tmp, path).map_err(ClientError::io("replace", path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_is_private_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Bringing a network's WireGuard interface up and down (spec §6.7).
+//!
+//! Up: create the interface, set the private key and listen port (random when the config
+//! has none) and one peer — the server, reached at its external endpoint, allowed exactly
+//! its internal address, keepalive 25 s — then the address, MTU and link state, and the
+//! route to the whole network unless routing is off. Every other peer is added by the sync
+//! cycle. A failure after this call created the interface deletes it again, so a failed
+//! `up` leaves nothing half-configured behind.
+//!
+//! The link plumbing (address, MTU, route) goes through [`LinkControl`], so tests can run
+//! the whole client on the in-memory fake backend, which has no kernel link.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use wireguard_control::link::{self, RouteAdded};
+use wireguard_control::{Created, DeviceUpdate, InterfaceName, PeerUpdate, PrivateKey};
+use wiremesh_shared::config::ClientConfig;
+use wiremesh_shared::wire::PERSISTENT_KEEPALIVE_INTERVAL_SECS;
+
+use crate::context::Context;
+use crate::error::ClientError;
+
+/// Interface plumbing besides WireGuard itself. [`NetlinkLinks`] is the real one.
+pub trait LinkControl: Send + Sync + fmt::Debug {
+    /// Sets `address` (the peer's IP with the network's prefix) on the link.
+    fn set_address(&self, iface: &InterfaceName, address: IpNet) -> wireguard_control::Result<()>;
+    /// Sets the MTU and brings the link up.
+    fn set_up(&self, iface: &InterfaceName, mtu: u32) -> wireguard_control::Result<()>;
+    /// Routes `network` through the link; an existing route is fine.
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()>;
+}
+
+/// [`LinkControl`] through rtnetlink, for the kernel and userspace backends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NetlinkLinks;
+
+impl LinkControl for NetlinkLinks {
+    fn set_address(&self, iface: &InterfaceName, address: IpNet) -> wireguard_control::Result<()> {
+        link::set_address(iface, address)
+    }
+
+    fn set_up(&self, iface: &InterfaceName, mtu: u32) -> wireguard_control::Result<()> {
+        link::set_up(iface, mtu)
+    }
+
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()> {
+        link::add_route(iface, network).map(|_: RouteAdded| ())
+    }
+}
+
+/// Whether the interface exists (innernet's "is up": it appears in the backend's list).
+pub fn is_up(ctx: &Context, iface: &InterfaceName) -> Result<bool, ClientError> {
+    ctx.backend
+        .exists(iface)
+        .map_err(ClientError::interface(iface, "look up"))
+}
+
+/// Brings `iface` up as `config` describes, with `private_key` instead of the config's key
+/// when given (install uses the invitation's temporary key). An interface that exists
+/// already is reconfigured. When the server's external endpoint does not resolve, the
+/// server peer gets no endpoint (a warning is logged) and the next sync sets it.
+pub fn bring_up(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+    private_key: Option<&PrivateKey>,
+) -> Result<(), ClientError> {
+    let created = ctx
+        .backend
+        .create(iface)
+        .map_err(ClientError::interface(iface, "create"))?;
+    let configured = configure(ctx, iface, config, private_key);
+    if configured.is_err() && created == Created::New {
+        if let Err(error) = ctx.backend.delete(iface) {
+            tracing::warn!(%iface, "failed to delete the half-configured interface: {error}");
+        }
+    }
+    configured?;
+    tracing::info!(%iface, address = %config.interface.address, backend = %ctx.backend.kind(), "interface up");
+    Ok(())
+}
+
+fn configure(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+    private_key: Option<&PrivateKey>,
+) -> Result<(), ClientError> {
+    let server = &config.server;
+    let mut server_peer = PeerUpdate::new(server.public_key)
+        .replace_allowed_ips([host_net(server.internal_endpoint.ip())])
+        .set_persistent_keepalive_interval(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
+    match (ctx.resolve)(&server.external_endpoint) {
+        Some(addr) => server_peer = server_peer.set_endpoint(addr),
+        None => tracing::warn!(
+            %iface,
+            endpoint = %server.external_endpoint,
+            "failed to resolve the server's external endpoint; bringing the interface up without it"
+        ),
+    }
+    let key = private_key.unwrap_or(&config.interface.private_key).clone();
+    let update = DeviceUpdate::new()
+        .set_private_key(key)
+        .set_listen_port(config.interface.listen_port.unwrap_or(0))
+        .add_peer(server_peer);
+    ctx.backend
+        .apply(iface, &update)
+        .map_err(ClientError::interface(iface, "configure"))?;
+    let address = config.interface.address;
+    ctx.links
+        .set_address(iface, address)
+        .map_err(ClientError::interface(iface, "set the address of"))?;
+    ctx.links
+        .set_up(iface, ctx.network.mtu)
+        .map_err(ClientError::interface(iface, "bring up the link of"))?;
+    if !ctx.network.no_routing {
+        ctx.links
+            .add_route(iface, address.trunc())
+            .map_err(ClientError::interface(
+                iface,
+                "add the network route through",
+            ))?;
+    }
+    Ok(())
+}
+
+/// Deletes the interface. A missing one is [`ClientError::AlreadyDown`].
+pub fn down(ctx: &Context, iface: &InterfaceName) -> Result<(), ClientError> {
+    match ctx.backend.delete(iface) {
+        Ok(()) => {
+            tracing::info!(%iface, "interface down");
+            Ok(())
+        }
+        Err(wireguard_control::Error::NotFound { .. }) => Err(ClientError::AlreadyDown {
+            iface: iface.clone(),
+        }),
+        Err(source) => Err(ClientError::Interface {
+            iface: iface.clone(),
+            step: "delete",
+            source,
+        }),
+    }
+}
+
+/// `ip/32` or `ip/128`.
+pub(crate) fn host_net(ip: IpAddr) -> IpNet {
+    IpNet::from(ip)
+}

@@ -1,0 +1,163 @@
+//! Running a NAT traversal against the interface (spec §6.4), with a time budget.
+//!
+//! The order of trials comes from [`wiremesh_shared::nat::NatTraversal`]; this module does the
+//! waiting: first until [`Timings::nat_step`] has passed since the interface was updated (so
+//! the endpoints just set get their chance), then step by step — one candidate per remaining
+//! peer, set in one device update, then polling every [`Timings::nat_poll`] for up to one step
+//! until the peers handshake. Unlike innernet, the whole run is bounded by
+//! [`Timings::nat_budget`] (a sync never blocks the next one for a minute), the initial wait
+//! cannot underflow (innernet quirk §13.13), and a peer left unconnected when the budget runs
+//! out gets its server-reported endpoint back instead of whatever candidate was tried last.
+//!
+//! [`Timings::nat_step`]: crate::context::Timings::nat_step
+//! [`Timings::nat_poll`]: crate::context::Timings::nat_poll
+//! [`Timings::nat_budget`]: crate::context::Timings::nat_budget
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use wireguard_control::{DeviceUpdate, InterfaceName, PeerInfo, PeerUpdate, PublicKey};
+use wiremesh_shared::diff::RECENT_HANDSHAKE;
+use wiremesh_shared::nat::NatTraversal;
+use wiremesh_shared::wire::Peer;
+
+use crate::context::Context;
+use crate::error::ClientError;
+
+/// What a NAT traversal run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatOutcome {
+    /// Peers that needed traversal (not connected, something to try).
+    pub peers: usize,
+    /// Device updates made, one per step.
+    pub steps: usize,
+    /// Of `peers`, how many had a recent handshake at the end.
+    pub connected: usize,
+    /// Whether the budget ran out before every candidate was tried.
+    pub budget_exhausted: bool,
+    pub elapsed: Duration,
+}
+
+/// Tries the candidates of `peers` (the added or changed peers of a sync, minus locally
+/// overridden ones) on `iface`. `applied_at` is when the interface was last updated.
+pub fn traverse(
+    ctx: &Context,
+    iface: &InterfaceName,
+    peers: &[&Peer],
+    applied_at: Instant,
+) -> Result<NatOutcome, ClientError> {
+    let start = Instant::now();
+    let deadline = start + ctx.timings.nat_budget;
+    let mut outcome = NatOutcome::default();
+    let mut nat = NatTraversal::new(peers.iter().copied());
+    let device_peers = read_peers(ctx, iface)?;
+    let now = SystemTime::now();
+    nat.refresh(&device_peers, now);
+    if nat.is_empty() {
+        return Ok(outcome);
+    }
+    // The peers being tried and the endpoint each should keep if nothing works.
+    let fallback: HashMap<PublicKey, Option<SocketAddr>> = peers
+        .iter()
+        .filter(|peer| {
+            device_peers.iter().any(|info| {
+                info.config.public_key == peer.public_key
+                    && !info.handshake_within(RECENT_HANDSHAKE, now)
+            })
+        })
+        .map(|peer| {
+            (
+                peer.public_key,
+                peer.endpoint.as_ref().and_then(|e| (ctx.resolve)(e)),
+            )
+        })
+        .collect();
+    outcome.peers = nat.len();
+    tracing::debug!(%iface, peers = outcome.peers, "NAT traversal started");
+
+    sleep_until((applied_at + ctx.timings.nat_step).min(deadline));
+    loop {
+        if Instant::now() >= deadline {
+            outcome.budget_exhausted = true;
+            break;
+        }
+        nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
+        let step = nat.next_step();
+        if step.is_empty() {
+            break;
+        }
+        let updates: Vec<PeerUpdate> = step
+            .iter()
+            .filter_map(|(key, endpoint)| {
+                let addr = (ctx.resolve)(endpoint);
+                if addr.is_none() {
+                    tracing::debug!(%iface, %endpoint, "skipping a NAT candidate that does not resolve");
+                }
+                addr.map(|addr| PeerUpdate::new(*key).update_only().set_endpoint(addr))
+            })
+            .collect();
+        if !updates.is_empty() {
+            let update = DeviceUpdate::new().add_peers(updates);
+            ctx.backend
+                .apply(iface, &update)
+                .map_err(ClientError::interface(iface, "set NAT candidates on"))?;
+            outcome.steps += 1;
+        }
+        let step_end = (Instant::now() + ctx.timings.nat_step).min(deadline);
+        loop {
+            let now = Instant::now();
+            if now >= step_end {
+                break;
+            }
+            std::thread::sleep(ctx.timings.nat_poll.min(step_end - now));
+            nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
+            if nat.is_empty() {
+                break;
+            }
+        }
+        if nat.is_empty() {
+            break;
+        }
+    }
+
+    let now = SystemTime::now();
+    let mut restore = DeviceUpdate::new();
+    for info in read_peers(ctx, iface)? {
+        let Some(wanted) = fallback.get(&info.config.public_key) else {
+            continue;
+        };
+        if info.handshake_within(RECENT_HANDSHAKE, now) {
+            outcome.connected += 1;
+        } else if let Some(addr) = wanted.filter(|addr| info.config.endpoint != Some(*addr)) {
+            restore = restore.add_peer(
+                PeerUpdate::new(info.config.public_key)
+                    .update_only()
+                    .set_endpoint(addr),
+            );
+        }
+    }
+    if !restore.is_empty() {
+        ctx.backend
+            .apply(iface, &restore)
+            .map_err(ClientError::interface(iface, "restore endpoints on"))?;
+    }
+    outcome.elapsed = start.elapsed();
+    tracing::debug!(%iface, ?outcome, "NAT traversal finished");
+    Ok(outcome)
+}
+
+fn read_peers(ctx: &Context, iface: &InterfaceName) -> Result<Vec<PeerInfo>, ClientError> {
+    Ok(ctx
+        .backend
+        .get(iface)
+        .map_err(ClientError::interface(iface, "read"))?
+        .peers)
+}
+
+fn sleep_until(at: Instant) {
+    let now = Instant::now();
+    if at > now {
+        std::thread::sleep(at - now);
+    }
+}

@@ -1,0 +1,334 @@
+//! Turning [`InterfaceView`]s into text: plain, `--short`, `--tree` and `--json`, plus the
+//! CIDR listings of `list-cidrs`. Pure functions of the data and an injected `now`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use wiremesh_shared::wire::Cidr;
+use wiremesh_shared::{CidrId, PublicKey};
+
+use super::{InterfaceView, PeerView, RECENT_HANDSHAKE};
+
+/// How much to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenderOptions {
+    /// Whole public keys instead of their first 10 characters (`-v`).
+    pub full_keys: bool,
+}
+
+/// How long ago `at` was, for a person: "never", "just now", "12 seconds ago", "3 minutes
+/// ago", "2 hours ago", "5 days ago". A time after `now` (clock skew) is "just now".
+pub fn humanize_since(at: Option<SystemTime>, now: SystemTime) -> String {
+    let Some(at) = at else {
+        return "never".to_owned();
+    };
+    let age = now.duration_since(at).unwrap_or(Duration::ZERO).as_secs();
+    let (count, unit) = match age {
+        0 => return "just now".to_owned(),
+        1..=59 => (age, "second"),
+        60..=3599 => (age / 60, "minute"),
+        3600..=86_399 => (age / 3600, "hour"),
+        _ => (age / 86_400, "day"),
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {unit}{plural} ago")
+}
+
+/// A byte count for a person, in binary units: "0 B", "1023 B", "1.50 KiB", "3.21 GiB".
+pub fn humanize_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    // u64 to f64 loses precision only beyond 2^53 bytes, far below what two decimals show.
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+fn key_text(key: &PublicKey, options: RenderOptions) -> String {
+    let text = key.to_base64();
+    if options.full_keys {
+        text
+    } else {
+        format!("{}…", &text[..10])
+    }
+}
+
+fn peer_name(peer: &PeerView) -> &str {
+    peer.name
+        .as_ref()
+        .map_or("(unknown peer)", |name| name.as_str())
+}
+
+fn ip_text(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "(no address)".to_owned(), |ip| ip.to_string())
+}
+
+/// Whether the peer counts as connected: itself, or a handshake in the last 180 s.
+pub fn is_connected(peer: &PeerView, now: SystemTime) -> bool {
+    peer.is_self
+        || peer.last_handshake.is_some_and(|at| {
+            now.duration_since(at)
+                .map_or(true, |age| age <= RECENT_HANDSHAKE)
+        })
+}
+
+/// The default `show` output.
+pub fn render_plain(
+    interfaces: &[InterfaceView],
+    now: SystemTime,
+    options: RenderOptions,
+) -> String {
+    let mut out = String::new();
+    for (idx, iface) in interfaces.iter().enumerate() {
+        if idx > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "network: {}", iface.network);
+        let _ = writeln!(out, "  interface: {}", iface.name);
+        let _ = writeln!(out, "  address: {}", iface.address);
+        let port = iface
+            .listen_port
+            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+        let _ = writeln!(out, "  listening port: {port}");
+        let _ = writeln!(
+            out,
+            "  public key: {}",
+            key_text(&iface.public_key, options)
+        );
+        for peer in &iface.peers {
+            out.push('\n');
+            if peer.is_self {
+                let _ = writeln!(out, "  peer: {} (you)", peer_name(peer));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  peer: {} ({})",
+                    peer_name(peer),
+                    key_text(&peer.public_key, options)
+                );
+            }
+            let _ = writeln!(out, "    ip: {}", ip_text(peer.ip));
+            if let Some(cidr) = &peer.cidr {
+                let _ = writeln!(out, "    cidr: {cidr}");
+            }
+            if peer.is_self {
+                continue;
+            }
+            if let Some(endpoint) = &peer.endpoint {
+                let mark = if peer.endpoint_overridden {
+                    " (endpoint overridden locally)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "    endpoint: {endpoint}{mark}");
+            }
+            let _ = writeln!(
+                out,
+                "    last handshake: {}",
+                humanize_since(peer.last_handshake, now)
+            );
+            let _ = writeln!(
+                out,
+                "    transfer: {} received, {} sent",
+                humanize_bytes(peer.rx_bytes),
+                humanize_bytes(peer.tx_bytes)
+            );
+        }
+    }
+    out
+}
+
+fn short_line(peer: &PeerView, now: SystemTime) -> String {
+    let marker = if is_connected(peer, now) {
+        '●'
+    } else {
+        '○'
+    };
+    let status = if peer.is_self {
+        "you".to_owned()
+    } else {
+        format!("handshake {}", humanize_since(peer.last_handshake, now))
+    };
+    format!(
+        "{marker} {} {} ({status})",
+        peer_name(peer),
+        ip_text(peer.ip)
+    )
+}
+
+/// `show --short`: a header per network, then one line per peer.
+pub fn render_short(interfaces: &[InterfaceView], now: SystemTime) -> String {
+    let mut out = String::new();
+    for iface in interfaces {
+        let _ = writeln!(
+            out,
+            "{} ({}, interface {})",
+            iface.network, iface.address, iface.name
+        );
+        for peer in &iface.peers {
+            let _ = writeln!(out, "  {}", short_line(peer, now));
+        }
+    }
+    out
+}
+
+/// CIDR ids in display order below `parent` (`None`: the roots), sorted by network.
+fn sorted_children(cidrs: &[Cidr], parent: Option<CidrId>) -> Vec<&Cidr> {
+    let mut children: Vec<&Cidr> = cidrs.iter().filter(|c| c.parent == parent).collect();
+    children.sort_by_key(|c| (c.cidr.network(), c.cidr.prefix_len()));
+    children
+}
+
+/// Walks the CIDR tree depth first; `visit(cidr, depth)`. CIDRs whose parent is missing
+/// are shown as extra roots, and a cycle is cut rather than followed.
+fn walk_cidrs<'a>(cidrs: &'a [Cidr], mut visit: impl FnMut(&'a Cidr, usize)) {
+    let ids: HashSet<CidrId> = cidrs.iter().map(|c| c.id).collect();
+    let mut roots = sorted_children(cidrs, None);
+    roots.extend(
+        cidrs
+            .iter()
+            .filter(|c| c.parent.is_some_and(|p| !ids.contains(&p))),
+    );
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(&Cidr, usize)> = roots.into_iter().rev().map(|c| (c, 0)).collect();
+    while let Some((cidr, depth)) = stack.pop() {
+        if !seen.insert(cidr.id) {
+            continue;
+        }
+        visit(cidr, depth);
+        for child in sorted_children(cidrs, Some(cidr.id)).into_iter().rev() {
+            stack.push((child, depth + 1));
+        }
+    }
+}
+
+/// `show --tree`: per network, its CIDR tree with each peer under its CIDR.
+pub fn render_tree(interfaces: &[InterfaceView], now: SystemTime) -> String {
+    let mut out = String::new();
+    for iface in interfaces {
+        let _ = writeln!(
+            out,
+            "{} ({}, interface {})",
+            iface.network, iface.address, iface.name
+        );
+        let mut by_cidr: BTreeMap<Option<CidrId>, Vec<&PeerView>> = BTreeMap::new();
+        for peer in &iface.peers {
+            by_cidr.entry(peer.cidr_id).or_default().push(peer);
+        }
+        let mut placed = HashSet::new();
+        walk_cidrs(&iface.cidrs, |cidr, depth| {
+            let indent = "  ".repeat(depth + 1);
+            let _ = writeln!(out, "{indent}{} {}", cidr.cidr, cidr.name);
+            placed.insert(cidr.id);
+            for peer in by_cidr.get(&Some(cidr.id)).into_iter().flatten() {
+                let _ = writeln!(out, "{indent}  {}", short_line(peer, now));
+            }
+        });
+        let orphans: Vec<&&PeerView> = by_cidr
+            .iter()
+            .filter(|(id, _)| id.is_none_or(|id| !placed.contains(&id)))
+            .flat_map(|(_, peers)| peers)
+            .collect();
+        if !orphans.is_empty() {
+            let _ = writeln!(out, "  (peers of no known CIDR)");
+            for peer in orphans {
+                let _ = writeln!(out, "    {}", short_line(peer, now));
+            }
+        }
+    }
+    out
+}
+
+/// `list-cidrs`: one line per CIDR, `<network> <name>`, in tree order.
+pub fn render_cidrs_plain(cidrs: &[Cidr]) -> String {
+    let mut out = String::new();
+    walk_cidrs(cidrs, |cidr, _| {
+        let _ = writeln!(out, "{} {}", cidr.cidr, cidr.name);
+    });
+    out
+}
+
+/// `list-cidrs --tree`: as the plain listing, indented by depth.
+pub fn render_cidrs_tree(cidrs: &[Cidr]) -> String {
+    let mut out = String::new();
+    walk_cidrs(cidrs, |cidr, depth| {
+        let _ = writeln!(out, "{}{} {}", "  ".repeat(depth), cidr.cidr, cidr.name);
+    });
+    out
+}
+
+#[derive(Serialize)]
+struct JsonShow<'a> {
+    interfaces: Vec<JsonInterface<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonInterface<'a> {
+    name: &'a str,
+    network: &'a str,
+    listen_port: Option<u16>,
+    public_key: String,
+    address: String,
+    peers: Vec<JsonPeer<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPeer<'a> {
+    name: Option<&'a str>,
+    ip: Option<IpAddr>,
+    cidr: Option<&'a str>,
+    public_key: String,
+    endpoint: Option<String>,
+    endpoint_overridden: bool,
+    last_handshake_secs_ago: Option<u64>,
+    rx_bytes: u64,
+    tx_bytes: u64,
+    is_self: bool,
+}
+
+/// `show --json`: the object documented in [`super`], pretty-printed, with a final newline.
+pub fn render_json(interfaces: &[InterfaceView], now: SystemTime) -> String {
+    let document = JsonShow {
+        interfaces: interfaces
+            .iter()
+            .map(|iface| JsonInterface {
+                name: iface.name.as_str(),
+                network: &iface.network,
+                listen_port: iface.listen_port,
+                public_key: iface.public_key.to_base64(),
+                address: iface.address.to_string(),
+                peers: iface
+                    .peers
+                    .iter()
+                    .map(|peer| JsonPeer {
+                        name: peer.name.as_ref().map(|n| n.as_str()),
+                        ip: peer.ip,
+                        cidr: peer.cidr.as_deref(),
+                        public_key: peer.public_key.to_base64(),
+                        endpoint: peer.endpoint.as_ref().map(ToString::to_string),
+                        endpoint_overridden: peer.endpoint_overridden,
+                        last_handshake_secs_ago: peer
+                            .last_handshake
+                            .map(|at| now.duration_since(at).unwrap_or(Duration::ZERO).as_secs()),
+                        rx_bytes: peer.rx_bytes,
+                        tx_bytes: peer.tx_bytes,
+                        is_self: peer.is_self,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    // Only strings, numbers, booleans and nulls: serialising cannot fail.
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}

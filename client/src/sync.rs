@@ -1,0 +1,397 @@
+//! The fetch cycle (spec §6.1) for one network, and `up` for several.
+//!
+//! One cycle: load the config; bring the interface up if asked to; load the peer cache;
+//! fetch the state; check the peers' keys against the cache's pins; put local endpoint
+//! overrides in; diff against the interface and apply the changes in one update; write the
+//! hosts file if the names changed; merge the cache; report NAT candidates; try NAT
+//! candidates for peers that are not connected.
+//!
+//! Where it differs from innernet, on purpose:
+//! - server unreachable and the interface already up: nothing on the interface changes (the
+//!   peers it has keep working; innernet #400); the report says the server was unreachable;
+//! - server unreachable and the interface down (boot): it comes up from the cache, without
+//!   the peers the cache marks disabled (innernet #396); without a cache that is an error;
+//! - keys are checked against the pins *before* anything is applied: a re-keyed peer keeps
+//!   its cached entry, every violation is reported, and the other peers are applied;
+//! - a corrupt cache is logged, moved aside to `<iface>.json.corrupt-<secs>` and treated as
+//!   empty, so the fetch that follows writes a fresh one (innernet silently ignores it);
+//! - hosts-file and candidate-reporting problems are warnings and never fail the cycle;
+//! - NAT traversal is bounded by [`crate::context::Timings::nat_budget`].
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::IpAddr;
+use std::time::{Instant, SystemTime};
+
+use wireguard_control::{InterfaceName, PublicKey};
+use wiremesh_shared::config::{ClientConfig, PeerCache};
+use wiremesh_shared::diff::{device_update, diff_peers, ChangeKind};
+use wiremesh_shared::nat::{candidate_endpoints, drop_endpoints_inside};
+use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
+use wiremesh_shared::wire::Peer;
+
+use crate::context::Context;
+use crate::error::ClientError;
+use crate::nat::{traverse, NatOutcome};
+use crate::{files, interface};
+
+/// The listen port reported with candidates when the device reports none.
+const DEFAULT_LISTEN_PORT: u16 = 51820;
+
+/// What to do when the interface is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// `fetch`: the interface must be up already ([`ClientError::NotUp`] otherwise).
+    Fetch,
+    /// `up`: bring it up from the config first when it is down.
+    Up,
+}
+
+/// What one cycle did.
+#[derive(Debug)]
+pub struct SyncReport {
+    pub iface: InterfaceName,
+    /// The interface was down and this cycle brought it up.
+    pub brought_up: bool,
+    /// The state came from the server (else from the cache, or nothing changed at all).
+    pub server_reachable: bool,
+    pub added: usize,
+    pub modified: usize,
+    pub removed: usize,
+    /// The hosts file section was rewritten.
+    pub hosts_written: bool,
+    /// Peers the server offered with a key other than the pinned one; they were left as
+    /// they were.
+    pub pinning_violations: Vec<PinningViolation>,
+    /// A corrupt peer cache found (and moved aside) at the start of the cycle.
+    pub cache_error: Option<ClientError>,
+    /// The cache was written (only after a fetch from the server).
+    pub cache_saved: bool,
+    /// How many NAT candidates the server took; `None` when none were reported.
+    pub candidates_reported: Option<usize>,
+    /// The NAT traversal run, when one was needed.
+    pub nat: Option<NatOutcome>,
+}
+
+impl SyncReport {
+    fn new(iface: &InterfaceName) -> Self {
+        Self {
+            iface: iface.clone(),
+            brought_up: false,
+            server_reachable: false,
+            added: 0,
+            modified: 0,
+            removed: 0,
+            hosts_written: false,
+            pinning_violations: Vec::new(),
+            cache_error: None,
+            cache_saved: false,
+            candidates_reported: None,
+            nat: None,
+        }
+    }
+
+    /// Whether any peer on the interface changed.
+    pub fn changed(&self) -> bool {
+        self.added + self.modified + self.removed > 0
+    }
+
+    /// One line for a person, e.g. `evilcorp: 2 added, 0 modified, 1 removed`.
+    pub fn summary(&self) -> String {
+        let mut out = format!("{}: ", self.iface);
+        if !self.server_reachable {
+            out.push_str("server unreachable, ");
+            if !self.brought_up {
+                out.push_str("interface kept as it is");
+                return out;
+            }
+            out.push_str("started from the peer cache, ");
+        }
+        if self.changed() {
+            out.push_str(&format!(
+                "{} added, {} modified, {} removed",
+                self.added, self.modified, self.removed
+            ));
+        } else {
+            out.push_str("already up to date");
+        }
+        if !self.pinning_violations.is_empty() {
+            out.push_str(&format!(
+                ", {} peer(s) refused by key pinning",
+                self.pinning_violations.len()
+            ));
+        }
+        out
+    }
+}
+
+/// Runs one cycle for `iface`.
+pub fn sync(
+    ctx: &Context,
+    iface: &InterfaceName,
+    mode: SyncMode,
+) -> Result<SyncReport, ClientError> {
+    let config = files::load_config(&ctx.paths, iface)?;
+    let mut report = SyncReport::new(iface);
+    if !interface::is_up(ctx, iface)? {
+        match mode {
+            SyncMode::Fetch => {
+                return Err(ClientError::NotUp {
+                    iface: iface.clone(),
+                })
+            }
+            SyncMode::Up => {
+                interface::bring_up(ctx, iface, &config, None)?;
+                report.brought_up = true;
+            }
+        }
+    }
+    let mut cache = open_cache(ctx, iface, &mut report);
+    let old_hosts = host_entries(&cache.peers);
+
+    let api = ctx.api(&config);
+    let (peers, cidrs) = match api.state() {
+        Ok(state) => {
+            report.server_reachable = true;
+            let pinned = check_pins(&cache, state.peers);
+            for violation in &pinned.violations {
+                tracing::error!(%iface, "{violation}");
+            }
+            report.pinning_violations = pinned.violations;
+            (pinned.peers, Some(state.cidrs))
+        }
+        Err(source) if source.is_unreachable() => {
+            if !report.brought_up {
+                // Debug only: the daemon logs an outage once, the CLI prints the report.
+                tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
+                return Ok(report);
+            }
+            if cache.peers.is_empty() {
+                let cache = ctx.paths.cache_file(iface);
+                return Err(ClientError::UnreachableNoCache {
+                    iface: iface.clone(),
+                    cache,
+                    source: Box::new(source),
+                });
+            }
+            tracing::warn!(%iface, "server unreachable, starting from the peer cache: {source}");
+            (cache.peers.clone(), None)
+        }
+        Err(source) => {
+            return Err(ClientError::Api {
+                iface: iface.clone(),
+                action: "fetch the network state",
+                source: Box::new(source),
+            })
+        }
+    };
+
+    let mut desired = peers.clone();
+    // An endpoint inside the mesh network would make WireGuard tunnel into itself.
+    let mesh = config.interface.address.trunc();
+    let dropped = drop_endpoints_inside(&mut desired, &mesh);
+    if dropped > 0 {
+        tracing::debug!(%iface, dropped, "ignored endpoints inside the mesh network");
+    }
+    let overridden = apply_overrides(&config, &mut desired);
+    let device = ctx
+        .backend
+        .get(iface)
+        .map_err(ClientError::interface(iface, "read"))?;
+    let changes = diff_peers(
+        &desired,
+        &device.peers,
+        device.public_key.as_ref(),
+        SystemTime::now(),
+        |e| (ctx.resolve)(e),
+    );
+    for change in &changes {
+        match change.kind {
+            ChangeKind::Added => report.added += 1,
+            ChangeKind::Modified => report.modified += 1,
+            ChangeKind::Removed => report.removed += 1,
+            ChangeKind::NatReattempt => {}
+        }
+    }
+    let update = device_update(&changes);
+    if !update.is_empty() {
+        ctx.backend
+            .apply(iface, &update)
+            .map_err(ClientError::interface(iface, "update the peers of"))?;
+    }
+    let applied_at = Instant::now();
+    if report.changed() {
+        tracing::info!(%iface, added = report.added, modified = report.modified, removed = report.removed, "peers updated");
+    } else {
+        tracing::debug!(%iface, "peers already up to date");
+    }
+
+    let new_hosts = host_entries(&peers);
+    if report.brought_up || new_hosts != old_hosts {
+        report.hosts_written = write_hosts(ctx, iface, &new_hosts);
+    }
+
+    if let Some(cidrs) = &cidrs {
+        merge(&mut cache, &peers, cidrs);
+        match files::save_cache(&ctx.paths, iface, &cache) {
+            Ok(_) => report.cache_saved = true,
+            Err(error) => {
+                tracing::error!(%iface, "{error}; key pins of new peers are not remembered")
+            }
+        }
+        report.candidates_reported = report_candidates(ctx, iface, &api, device.listen_port, &mesh);
+    }
+
+    if !ctx.nat.no_traversal {
+        let working: Vec<&Peer> = changes
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    ChangeKind::Added | ChangeKind::Modified | ChangeKind::NatReattempt
+                )
+            })
+            .filter_map(|c| c.peer)
+            .filter(|peer| !overridden.contains(&peer.public_key))
+            .collect();
+        if !working.is_empty() {
+            match traverse(ctx, iface, &working, applied_at) {
+                Ok(outcome) => report.nat = Some(outcome),
+                Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// One network's outcome in [`up_all`].
+pub type NetworkResult = (InterfaceName, Result<SyncReport, ClientError>);
+
+/// Runs [`sync`] in [`SyncMode::Up`] for `only`, or for every installed network (an empty
+/// list when there is none). One network's failure does not stop the others.
+pub fn up_all(
+    ctx: &Context,
+    only: Option<&InterfaceName>,
+) -> Result<Vec<NetworkResult>, ClientError> {
+    let networks = match only {
+        Some(iface) => vec![iface.clone()],
+        None => ctx
+            .paths
+            .installed()
+            .map_err(ClientError::io("list networks in", &ctx.paths.config_dir))?,
+    };
+    Ok(networks
+        .into_iter()
+        .map(|iface| {
+            let result = sync(ctx, &iface, SyncMode::Up);
+            (iface, result)
+        })
+        .collect())
+}
+
+/// The cache, or an empty one when there is none or it is corrupt (then it is moved aside
+/// and the error goes into the report).
+fn open_cache(ctx: &Context, iface: &InterfaceName, report: &mut SyncReport) -> PeerCache {
+    match files::load_cache(&ctx.paths, iface) {
+        Ok(cache) => cache.unwrap_or_default(),
+        Err(ClientError::CorruptCache { path, source, .. }) => {
+            let moved_to = match files::quarantine_cache(&ctx.paths, iface) {
+                Ok(to) => Some(to),
+                Err(error) => {
+                    tracing::warn!(%iface, "{error}");
+                    None
+                }
+            };
+            let error = ClientError::CorruptCache {
+                path,
+                moved_to,
+                source,
+            };
+            tracing::error!(%iface, "{error}");
+            report.cache_error = Some(error);
+            PeerCache::default()
+        }
+        Err(error) => {
+            tracing::error!(%iface, "{error}; continuing without the peer cache");
+            report.cache_error = Some(error);
+            PeerCache::default()
+        }
+    }
+}
+
+/// Replaces the endpoints of peers the config overrides; returns their keys.
+fn apply_overrides(config: &ClientConfig, peers: &mut [Peer]) -> HashSet<PublicKey> {
+    let mut overridden = HashSet::new();
+    for peer in peers {
+        if let Some(endpoint) = config.peer_endpoint_overrides.get(&peer.ip) {
+            peer.contents.endpoint = Some(endpoint.clone());
+            overridden.insert(peer.public_key);
+        }
+    }
+    overridden
+}
+
+/// The (IP, peer name) pairs of the hosts file section: enabled peers only.
+fn host_entries(peers: &[Peer]) -> BTreeSet<(IpAddr, String)> {
+    peers
+        .iter()
+        .filter(|p| !p.is_disabled)
+        .map(|p| (p.ip, p.name.to_string()))
+        .collect()
+}
+
+/// Writes the hosts file section; problems are warnings. Returns whether it was rewritten.
+fn write_hosts(ctx: &Context, iface: &InterfaceName, entries: &BTreeSet<(IpAddr, String)>) -> bool {
+    let Some(path) = ctx.hosts_path() else {
+        return false;
+    };
+    let result = hostsfile::Tag::wiremesh(iface.as_str()).and_then(|tag| {
+        let mut hosts = hostsfile::HostsBuilder::new(tag);
+        for (ip, name) in entries {
+            let hostname =
+                hostsfile::peer_hostname(name, iface.as_str(), ctx.hosts.suffix.as_deref());
+            if let Err(error) = hosts.add_hostname(*ip, hostname) {
+                tracing::warn!(%iface, "skipping a peer in the hosts file: {error}");
+            }
+        }
+        hosts.write_to(path)
+    });
+    match result {
+        Ok(written) => written == hostsfile::Written::Changed,
+        Err(error) => {
+            tracing::warn!(%iface, "failed to update the hosts file {}: {error}", path.display());
+            false
+        }
+    }
+}
+
+/// `PUT /v1/user/candidates`; failures are warnings. Returns how many were reported.
+fn report_candidates(
+    ctx: &Context,
+    iface: &InterfaceName,
+    api: &crate::api::ApiClient,
+    listen_port: Option<u16>,
+    mesh: &ipnet::IpNet,
+) -> Option<usize> {
+    // With candidates turned off an empty list is sent, clearing what was reported before
+    // (as innernet does).
+    let candidates = if ctx.nat.no_candidates {
+        Vec::new()
+    } else {
+        let port = listen_port.unwrap_or(DEFAULT_LISTEN_PORT);
+        // The mesh's own addresses (this host's WireGuard address) are never candidates.
+        let mut exclude = ctx.nat.exclude.clone();
+        exclude.push(*mesh);
+        candidate_endpoints((ctx.local_addresses)(), &exclude, port)
+    };
+    match api.set_candidates(&candidates) {
+        Ok(()) => Some(candidates.len()),
+        Err(error) if error.status() == Some(404) => {
+            tracing::warn!(%iface, "the server does not take NAT candidates (an older server?)");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%iface, "failed to report NAT candidates: {error}");
+            None
+        }
+    }
+}
