@@ -2,10 +2,12 @@
 //! `wiremesh-server` / `wiremesh` binaries over userspace WireGuard.
 //!
 //! Usage: `wiremesh-e2e [--list] [--keep] [FILTER...]` (as root; `docker-tests/run.sh` builds
-//! everything first). Scenarios whose name contains any FILTER run; none given runs all.
+//! everything first), or `wiremesh-e2e demo` / `wiremesh-e2e demo-down` for the quick start
+//! (`scripts/demo.sh`). Scenarios whose name contains any FILTER run; none given runs all.
 //! Namespaces, links and processes are removed on success, failure and Ctrl-C; on failure
 //! the logs of every daemon and the `wg show` of every interface are printed.
 
+mod demo;
 mod harness;
 mod scenarios;
 
@@ -40,6 +42,10 @@ fn run() -> Result<bool> {
         for scenario in &all {
             println!("{}", scenario.name);
         }
+        return Ok(true);
+    }
+    if args.first().map(String::as_str) == Some("demo-down") {
+        demo::down()?;
         return Ok(true);
     }
     let keep = args.iter().any(|a| a == "--keep");
@@ -82,6 +88,14 @@ fn run() -> Result<bool> {
         work_dir: work_dir.clone(),
         keep,
     };
+    if args.first().map(String::as_str) == Some("demo") {
+        let settings = Settings {
+            work_dir: std::env::temp_dir().join("wiremesh-demo"),
+            ..settings
+        };
+        demo::up(&settings)?;
+        return Ok(true);
+    }
     harness::install_interrupt_cleanup();
 
     let selected: Vec<&scenarios::Scenario> = all

@@ -183,6 +183,12 @@ impl World {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let tag = format!("{:03x}{:x}", std::process::id() & 0xfff, n & 0xf);
+        Self::with_tag(settings, scenario, &tag)
+    }
+
+    /// A world whose namespaces are `wm<tag>-*` and interfaces `m<tag>*` (`tag` ≤ 4 bytes).
+    pub fn with_tag(settings: &Settings, scenario: &str, tag: &str) -> Result<World> {
+        let tag = tag.to_owned();
         let dir = settings.work_dir.join(format!("{scenario}-{tag}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let shared = Arc::new(Shared {
@@ -393,6 +399,12 @@ impl World {
 }
 
 impl World {
+    /// Leaves this world's namespaces, processes and files in place when it is dropped,
+    /// without a word (the demo).
+    pub fn keep_quietly(&mut self) {
+        self.keep = true;
+    }
+
     /// Leaves this world's namespaces, processes and files in place when it is dropped.
     pub fn keep(&mut self) {
         self.keep = true;
