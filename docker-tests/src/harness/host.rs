@@ -138,6 +138,15 @@ impl Host {
     /// The argv of a wiremesh-family program with this host's directories and the
     /// userspace backend.
     pub fn tool_argv(&self, program: &str, args: &[&str]) -> Vec<String> {
+        // innernet's tools do not create missing parent directories; wiremesh's do, and it
+        // does not hurt them to find the directories there (mode 0700, as both create them).
+        for dir in [self.config_dir(program), self.data_dir(program)] {
+            use std::os::unix::fs::DirBuilderExt;
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
+        }
         let mut argv = vec![
             self.program_path(program),
             "-c".to_owned(),
