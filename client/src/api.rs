@@ -34,6 +34,9 @@ pub enum ApiError {
         method: &'static str,
         path: String,
         detail: String,
+        /// No connection was ever established, so the server cannot have seen the request
+        /// and sending it again is safe.
+        not_connected: bool,
     },
     /// The server answered with an error status.
     #[error("{}", status_message(*.status, .method, .path, .message.as_deref()))]
@@ -56,6 +59,17 @@ impl ApiError {
     /// Whether the failure is "could not talk to the server" rather than a refusal.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, ApiError::Unreachable { .. })
+    }
+
+    /// Whether the request certainly never reached the server (no connection was made).
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unreachable {
+                not_connected: true,
+                ..
+            }
+        )
     }
 
     /// The HTTP status, when the server answered.
@@ -102,6 +116,9 @@ impl ApiClient {
     pub fn with_timeout(server: SocketAddr, server_key: PublicKey, timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
+            // A separate, shorter connect timeout tells "never connected" (safe to retry)
+            // apart from "connected but no answer".
+            .timeout_connect(Some(timeout / 2))
             .http_status_as_error(false)
             .max_redirects(0)
             .build();
@@ -121,11 +138,16 @@ impl ApiClient {
     }
 
     fn unreachable(&self, method: &'static str, path: &str, error: ureq::Error) -> ApiError {
+        let not_connected = matches!(
+            &error,
+            ureq::Error::Timeout(ureq::Timeout::Connect) | ureq::Error::ConnectionFailed
+        ) || matches!(&error, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused);
         ApiError::Unreachable {
             server: self.server,
             method,
             path: path.to_owned(),
             detail: error.to_string(),
+            not_connected,
         }
     }
 

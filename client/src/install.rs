@@ -29,6 +29,10 @@ use crate::error::ClientError;
 use crate::sync::{sync, SyncMode, SyncReport};
 use crate::{files, interface};
 
+/// How often install tries to connect to the server to redeem (only connection failures,
+/// which the server cannot have seen, are retried).
+const REDEEM_ATTEMPTS: usize = 3;
+
 /// How many syncs install tries after redeeming, and how long it waits between them.
 const SYNC_ATTEMPTS: usize = 3;
 const SYNC_RETRY_WAIT: Duration = Duration::from_secs(1);
@@ -121,7 +125,20 @@ pub fn install(
             return Err(error);
         }
     };
-    if let Err(source) = ctx.api(&config).redeem(public_key) {
+    // A first connection through a tunnel that is seconds old can fail on a busy host; when
+    // no connection was made the server never saw the request, so it is safe to try again.
+    let api = ctx.api(&config);
+    let mut redeemed = api.redeem(public_key);
+    for _ in 1..REDEEM_ATTEMPTS {
+        match &redeemed {
+            Err(error) if error.never_sent() => {
+                tracing::warn!(%iface, "could not connect to the server to redeem the invitation; trying again");
+                redeemed = api.redeem(public_key);
+            }
+            _ => break,
+        }
+    }
+    if let Err(source) = redeemed {
         if let Err(error) = files::remove_config(&ctx.paths, &iface) {
             tracing::warn!(%iface, "{error}");
         }

@@ -15,6 +15,11 @@
 //! - 2026-11-22: /v1 as innernet 2.0.0 (peers, CIDRs, associations, state, redeem, endpoint
 //!   override, candidates, capabilities). wiremesh adds an optional `wiremesh` object to
 //!   `/v1/user/capabilities` (version and feature list), which innernet clients ignore.
+//! - 2026-11-22: `GET /v2/user/state?epoch=E&revision=R&wait=S` (feature `v2-state`): the
+//!   changes to the caller's visible state since revision `R` of server epoch `E`
+//!   ([`StateDelta`]), answered at once when there are any, else held open until a change
+//!   that concerns the caller or `S` seconds (at most [`MAX_WAIT_SECS`]) pass. An unknown
+//!   epoch or a revision outside the server's window gets the full state (`full: true`).
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -256,5 +261,149 @@ pub mod base64_key {
     ) -> Result<K, D::Error> {
         let text = String::deserialize(deserializer)?;
         K::from_base64(&text).map_err(|error| de::Error::custom(K::describe_error(error)))
+    }
+}
+
+/// The capability feature name of `/v2/user/state`.
+pub const V2_STATE_FEATURE: &str = "v2-state";
+/// Longest a `/v2/user/state` request is held open, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+
+/// `GET /v2/user/state`: what changed in the caller's visible state since the revision it
+/// named, or the whole state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDelta {
+    /// Identifies the server process's history; a client whose epoch differs starts over.
+    pub epoch: u64,
+    /// The revision this answer brings the client to.
+    pub revision: u64,
+    /// `true`: `peers` and `cidrs` are the whole state and replace what the client has.
+    pub full: bool,
+    /// Peers added or changed since the client's revision (whole objects, endpoints
+    /// injected), or every visible peer when `full`.
+    pub peers: Vec<Peer>,
+    /// Peers that are no longer visible (never set when `full`).
+    #[serde(default)]
+    pub removed: Vec<PeerId>,
+    /// The CIDR list, when it changed (always when `full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidrs: Option<Vec<Cidr>>,
+}
+
+impl StateDelta {
+    /// Whether the answer changes nothing (a long poll that timed out).
+    pub fn is_empty(&self) -> bool {
+        !self.full && self.peers.is_empty() && self.removed.is_empty() && self.cidrs.is_none()
+    }
+
+    /// Applies this answer to the state the client had at the revision it asked from.
+    pub fn apply_to(self, state: &mut State) {
+        if self.full {
+            state.peers = self.peers;
+            state.cidrs = self.cidrs.unwrap_or_default();
+            return;
+        }
+        let removed: std::collections::HashSet<PeerId> = self.removed.into_iter().collect();
+        let mut changed: std::collections::HashMap<PeerId, Peer> =
+            self.peers.into_iter().map(|p| (p.id, p)).collect();
+        state.peers.retain(|p| !removed.contains(&p.id));
+        for existing in &mut state.peers {
+            if let Some(peer) = changed.remove(&existing.id) {
+                *existing = peer;
+            }
+        }
+        state.peers.extend(changed.into_values());
+        state.peers.sort_by_key(|p| p.id);
+        if let Some(cidrs) = self.cidrs {
+            state.cidrs = cidrs;
+        }
+    }
+}
+
+#[cfg(test)]
+mod delta_tests {
+    use super::*;
+    use crate::fixture::{Family, Fixture, DEVELOPER1, DEVELOPER2, USER1};
+
+    fn state(fx: &Fixture) -> State {
+        State {
+            peers: fx.peers.clone(),
+            cidrs: fx.cidrs.clone(),
+        }
+    }
+
+    #[test]
+    fn applies_changes_removals_and_cidrs() {
+        let fx = Fixture::new(Family::V4);
+        let mut local = state(&fx);
+        let mut changed = fx.peer(DEVELOPER1).clone();
+        changed.contents.is_admin = true;
+        let mut newcomer = fx.peer(USER1).clone();
+        newcomer.id = PeerId(40);
+        newcomer.contents.ip = "10.80.128.40".parse().unwrap();
+        let delta = StateDelta {
+            epoch: 1,
+            revision: 9,
+            full: false,
+            peers: vec![changed.clone(), newcomer.clone()],
+            removed: vec![DEVELOPER2, PeerId(999)],
+            cidrs: Some(fx.cidrs[..2].to_vec()),
+        };
+        assert!(!delta.is_empty());
+        delta.apply_to(&mut local);
+        assert!(local.peers.iter().any(|p| p == &changed));
+        assert!(local.peers.iter().any(|p| p == &newcomer));
+        assert!(!local.peers.iter().any(|p| p.id == DEVELOPER2));
+        assert_eq!(local.peers.len(), fx.peers.len());
+        assert!(
+            local.peers.windows(2).all(|w| w[0].id < w[1].id),
+            "kept in id order"
+        );
+        assert_eq!(local.cidrs.len(), 2);
+    }
+
+    #[test]
+    fn full_answers_replace_everything_and_empty_ones_change_nothing() {
+        let fx = Fixture::new(Family::V6);
+        let mut local = state(&fx);
+        let before = local.clone();
+        let empty = StateDelta {
+            epoch: 1,
+            revision: 3,
+            full: false,
+            peers: vec![],
+            removed: vec![],
+            cidrs: None,
+        };
+        assert!(empty.is_empty());
+        empty.apply_to(&mut local);
+        assert_eq!(local, before);
+        let full = StateDelta {
+            epoch: 2,
+            revision: 1,
+            full: true,
+            peers: vec![fx.peer(USER1).clone()],
+            removed: vec![],
+            cidrs: Some(fx.cidrs.clone()),
+        };
+        full.apply_to(&mut local);
+        assert_eq!(local.peers.len(), 1);
+        let json = serde_json::to_value(StateDelta {
+            cidrs: None,
+            ..empty_delta()
+        })
+        .unwrap();
+        assert!(json.get("cidrs").is_none(), "absent CIDRs are not sent");
+    }
+
+    fn empty_delta() -> StateDelta {
+        StateDelta {
+            epoch: 1,
+            revision: 1,
+            full: false,
+            peers: vec![],
+            removed: vec![],
+            cidrs: None,
+        }
     }
 }

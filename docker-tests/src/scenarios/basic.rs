@@ -130,7 +130,7 @@ pub fn admin_from_peer(settings: &Settings, family: Family) -> Result<()> {
 /// `delete-association`.
 pub fn acl(settings: &Settings, family: Family) -> Result<()> {
     in_world(settings, "acl", |world| {
-        let (_mesh, admin, robot1, _robot2) = with_robots(world, family)?;
+        let (_mesh, admin, robot1, robot2) = with_robots(world, family)?;
         let admin_cmd = |args: &[&str]| -> Result<()> {
             let mut full = vec!["--backend", "userspace"];
             full.extend_from_slice(args);
@@ -151,12 +151,22 @@ pub fn acl(settings: &Settings, family: Family) -> Result<()> {
             !robot1.host.ping(admin.ip)?,
             "robot1 reached admin without an association"
         );
+        for peer in [&admin, &robot1, &robot2] {
+            peer.interface_matches_server_view()?;
+        }
 
         admin_cmd(&["add-association", &admin.iface, "humans", "robots", "--yes"])?;
         wait_until("robot1 and admin see each other", SYNC, || {
             Ok(robot1.sees(&admin)? && admin.sees(&robot1)?)
         })?;
         robot1.host.ping_within(admin.ip, SYNC)?;
+        for peer in [&admin, &robot1, &robot2] {
+            wait_until(
+                &format!("{}'s interface matches the server's view", peer.host.name),
+                SYNC,
+                || peer.interface_matches_server_view().map(|()| true),
+            )?;
+        }
 
         admin_cmd(&[
             "delete-association",

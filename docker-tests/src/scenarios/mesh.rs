@@ -235,6 +235,36 @@ impl Peer {
             .context("no public key in wg dump")?
             .to_owned())
     }
+
+    /// Checks that this peer's interface holds exactly the peers the server last told it it
+    /// may see (the enabled peers of its peer cache, which is the server's `/v1/user/state`
+    /// answer), itself excepted.
+    pub fn interface_matches_server_view(&self) -> Result<()> {
+        let cache_path = self
+            .host
+            .data_dir("wiremesh")
+            .join(format!("{}.json", self.iface));
+        let cache =
+            wiremesh_shared::config::PeerCache::from_json_str(&self.host.read(&cache_path)?)
+                .map_err(|e| anyhow!("{e}"))?;
+        let own = self.public_key()?;
+        let mut allowed: Vec<String> = cache
+            .peers
+            .iter()
+            .filter(|p| !p.is_disabled)
+            .map(|p| p.public_key.to_base64())
+            .filter(|key| *key != own)
+            .collect();
+        allowed.sort();
+        let mut configured = self.wg_keys()?;
+        configured.sort();
+        anyhow::ensure!(
+            configured == allowed,
+            "{}'s interface holds {configured:?}, but the server lets it see {allowed:?}",
+            self.host.name
+        );
+        Ok(())
+    }
 }
 
 /// The temporary public key an invitation will use until it is redeemed.
