@@ -70,6 +70,8 @@ pub enum Invalid {
     ServerKey,
     #[error("CIDR id {id} does not exist")]
     UnknownCidr { id: i64 },
+    #[error("invalid query parameter {parameter}={value:?}: expected a whole number")]
+    Query { parameter: String, value: String },
 }
 
 impl From<StoreError> for ServiceError {

@@ -9,6 +9,7 @@
 //! runtime), [`admin`] (the admin subcommands), [`error`] (service errors).
 
 pub mod admin;
+pub mod changes;
 pub mod error;
 pub mod http;
 pub mod init;

@@ -21,11 +21,12 @@ use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr, 
 use wiremesh_shared::diff::{device_update, diff_peers};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, EndpointContents, Peer, PeerContents,
-    ServerCapabilities, State, WiremeshCapabilities, MAX_CANDIDATES,
+    ServerCapabilities, State, StateDelta, WiremeshCapabilities, MAX_CANDIDATES,
     PERSISTENT_KEEPALIVE_INTERVAL_SECS,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
+use crate::changes::{delta_for, watched_cidrs, ChangeLog, Waiters};
 use crate::error::{Denied, Invalid, Result, ServiceError};
 use crate::model::{Model, PendingKeySwap};
 use crate::store::{PeerFields, Store};
@@ -95,7 +96,12 @@ impl DeviceSync {
 }
 
 /// Features this server adds to `/v1`, advertised in the capabilities.
-pub const FEATURES: &[&str] = &["error-bodies", "validated-keys", "live-disable"];
+pub const FEATURES: &[&str] = &[
+    "error-bodies",
+    "validated-keys",
+    "live-disable",
+    wiremesh_shared::wire::V2_STATE_FEATURE,
+];
 
 pub struct Service {
     /// The store; holding this lock is what makes a write exclusive.
@@ -107,6 +113,11 @@ pub struct Service {
     device_lock: Mutex<()>,
     clock: Arc<dyn Clock>,
     revisions: watch::Sender<u64>,
+    /// What each revision changed; held while a model is published (so the log and the
+    /// model always agree) and while a delta is read; never across an `.await`.
+    changes: Mutex<ChangeLog>,
+    /// Long polls of `/v2/user/state`.
+    waiters: Waiters,
     options: ServiceOptions,
 }
 
@@ -135,6 +146,17 @@ impl Service {
     ) -> Result<Self> {
         let model = Model::new(store.snapshot()?, 1);
         let (revisions, _) = watch::channel(model.revision());
+        // The epoch names this process's revision history: after a restart, revisions start
+        // over and clients holding old ones must get the full state.
+        let epoch = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        let changes = Mutex::new(ChangeLog::new(
+            epoch,
+            model.revision(),
+            crate::changes::DEFAULT_CAPACITY,
+        ));
         Ok(Self {
             writer: Mutex::new(store),
             model: RwLock::new(Arc::new(model)),
@@ -142,6 +164,8 @@ impl Service {
             device_lock: Mutex::new(()),
             clock,
             revisions,
+            changes,
+            waiters: Waiters::default(),
             options,
         })
     }
@@ -169,8 +193,60 @@ impl Service {
 
     fn publish(&self, model: Model) {
         let revision = model.revision();
-        *self.model.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(model);
+        let recorded = {
+            let mut changes = lock(&self.changes);
+            let recorded = changes.record(&self.model(), &model);
+            *self.model.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(model);
+            recorded
+        };
         self.revisions.send_replace(revision);
+        self.waiters.wake(&recorded);
+    }
+
+    /// The revision history's epoch (see [`crate::changes`]).
+    pub fn epoch(&self) -> u64 {
+        lock(&self.changes).epoch()
+    }
+
+    /// `GET /v2/user/state`: what changed for `caller` since `revision` of `epoch`, or the
+    /// full state when the server cannot tell (another epoch, a revision outside its log).
+    pub fn state_delta(
+        &self,
+        caller: &Peer,
+        epoch: Option<u64>,
+        revision: Option<u64>,
+    ) -> Result<StateDelta> {
+        let (model, since, current_epoch) = {
+            let changes = lock(&self.changes);
+            let model = self.model();
+            let since = match (epoch, revision) {
+                (Some(e), Some(r)) if e == changes.epoch() => changes.since(r),
+                _ => None,
+            };
+            (model, since, changes.epoch())
+        };
+        // Judge the caller as it is now: it may have been disabled while its poll waited.
+        let viewer = model
+            .peer(caller.id)
+            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        Self::require_user(viewer)?;
+        Ok(delta_for(&model, viewer, current_epoch, since))
+    }
+
+    /// Registers a long poll of `caller`: the handle is notified by every change to a CIDR
+    /// the caller can see (and by structural changes).
+    pub fn watch(&self, caller: &Peer) -> Arc<tokio::sync::Notify> {
+        let model = self.model();
+        let cidrs = match model.peer(caller.id) {
+            Some(viewer) => watched_cidrs(&model, viewer),
+            None => Default::default(),
+        };
+        self.waiters.register(cidrs)
+    }
+
+    /// Long polls currently waiting.
+    pub fn waiting(&self) -> usize {
+        self.waiters.len()
     }
 
     /// Runs one write: under the writer lock, first catches up with changes other processes

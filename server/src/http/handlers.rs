@@ -119,3 +119,77 @@ fn json<T: Serialize>(status: StatusCode, value: T) -> Response {
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// Parameters of `GET /v2/user/state?epoch=E&revision=R&wait=S`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct V2Params {
+    epoch: Option<u64>,
+    revision: Option<u64>,
+    wait_secs: u64,
+}
+
+impl V2Params {
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = V2Params::default();
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let number = || {
+                value.parse::<u64>().map_err(|_| {
+                    ServiceError::Invalid(crate::error::Invalid::Query {
+                        parameter: name.chars().take(32).collect(),
+                        value: value.chars().take(32).collect(),
+                    })
+                })
+            };
+            match name {
+                "epoch" => params.epoch = Some(number()?),
+                "revision" => params.revision = Some(number()?),
+                "wait" => params.wait_secs = number()?.min(wiremesh_shared::wire::MAX_WAIT_SECS),
+                _ => {} // unknown parameters are ignored, like unknown JSON fields
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// `GET /v2/user/state`: answers at once when the caller's state changed since the revision
+/// it named (or the server cannot tell), else waits until a change it can see or `wait`.
+pub async fn state_v2(
+    service: &Arc<Service>,
+    caller: Peer,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    Service::require_user(&caller)?;
+    let params = V2Params::parse(query)?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(params.wait_secs);
+    loop {
+        // Registered before looking, so a change between the look and the wait still wakes it.
+        let wake = service.watch(&caller);
+        let delta = service.state_delta(&caller, params.epoch, params.revision)?;
+        if !delta.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(json(StatusCode::OK, delta));
+        }
+        tokio::select! {
+            _ = wake.notified() => {},
+            _ = tokio::time::sleep_until(deadline) => {},
+        }
+    }
+}
+
+#[cfg(test)]
+mod v2_params_tests {
+    use super::V2Params;
+
+    #[test]
+    fn parses_and_clamps() {
+        assert_eq!(V2Params::parse(None).unwrap(), V2Params::default());
+        let p = V2Params::parse(Some("epoch=7&revision=12&wait=999&x=y")).unwrap();
+        assert_eq!((p.epoch, p.revision, p.wait_secs), (Some(7), Some(12), 60));
+        assert!(V2Params::parse(Some("revision=-1")).is_err());
+        assert!(V2Params::parse(Some("wait=soon")).is_err());
+    }
+}

@@ -1,4 +1,5 @@
-//! The `/v1` HTTP API, wire-compatible with innernet 2.0.0 (spec §1).
+//! The `/v1` HTTP API, wire-compatible with innernet 2.0.0 (spec §1), and wiremesh's `/v2`
+//! long-polling state route (see `wiremesh_shared::wire::StateDelta`).
 //!
 //! [`router`] builds the whole API as one axum fallback handler, the dispatcher: it splits the
 //! path, builds the session before routing (so unknown `/v1` routes still need a valid
@@ -102,7 +103,8 @@ async fn answer(
     caller_name: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let segments = routes::segments(path);
-    if segments.first() != Some(&"v1") {
+    let version = segments.first().copied();
+    if version != Some("v1") && version != Some("v2") {
         return Err(ApiError::NoRoute);
     }
     let source = request
@@ -113,6 +115,15 @@ async fn answer(
     let (parts, body) = request.into_parts();
     let caller = auth::authenticate(&app.service, &parts.headers, &app.server_key, source)?;
     *caller_name = Some(caller.name.to_string());
+    if version == Some("v2") {
+        // wiremesh's own routes: only `GET /v2/user/state` so far.
+        return match (method, segments.get(1..)) {
+            (&Method::GET, Some(["user", "state"])) => {
+                handlers::state_v2(&app.service, caller, parts.uri.query()).await
+            }
+            _ => Err(ApiError::NoRoute),
+        };
+    }
     let scope = routes::scope(segments.get(1).copied()).ok_or(ApiError::NoRoute)?;
     if scope == routes::Scope::Admin {
         Service::require_admin(&caller)?;
