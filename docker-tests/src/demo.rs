@@ -95,8 +95,9 @@ pub fn down() -> Result<()> {
             }
         }
     }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join("wiremesh-demo"));
     if removed > 0 {
-        println!("removed the demo mesh ({removed} namespaces)");
+        println!("removed the demo mesh ({removed} namespaces) and its files");
     }
     Ok(())
 }
