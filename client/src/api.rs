@@ -14,7 +14,7 @@ use serde::Serialize;
 use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, EndpointContents, ErrorBody, Peer,
-    PeerContents, RedeemContents, ServerCapabilities, State,
+    PeerContents, RedeemContents, ServerCapabilities, State, StateDelta,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
@@ -250,6 +250,23 @@ impl ApiClient {
 
     /// The server's capabilities; an innernet server older than 1.7 answers 404, which
     /// means "none".
+    /// `GET /v2/user/state` (wiremesh servers advertising `v2-state`): the changes since
+    /// `since` (epoch, revision), or the full state without one; the server holds the request
+    /// up to `wait_secs` when nothing changed. The client's timeout must exceed the wait.
+    pub fn state_delta(
+        &self,
+        since: Option<(u64, u64)>,
+        wait_secs: u64,
+    ) -> Result<StateDelta, ApiError> {
+        let path = match since {
+            Some((epoch, revision)) => {
+                format!("/v2/user/state?epoch={epoch}&revision={revision}&wait={wait_secs}")
+            }
+            None => format!("/v2/user/state?wait={wait_secs}"),
+        };
+        self.json("GET", &path, None)
+    }
+
     pub fn capabilities(&self) -> Result<ServerCapabilities, ApiError> {
         match self.json("GET", "/v1/user/capabilities", None) {
             Err(ApiError::Status { status: 404, .. }) => Ok(ServerCapabilities::default()),

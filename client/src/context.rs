@@ -228,8 +228,13 @@ impl Context {
 
     /// The API client for a network.
     pub fn api(&self, config: &ClientConfig) -> ApiClient {
+        self.api_with_timeout(config, self.timings.api_timeout)
+    }
+
+    /// The API client for a network with another request timeout (long polls).
+    pub fn api_with_timeout(&self, config: &ClientConfig, timeout: Duration) -> ApiClient {
         let server = self.api_override.unwrap_or(config.server.internal_endpoint);
-        ApiClient::with_timeout(server, config.server.public_key, self.timings.api_timeout)
+        ApiClient::with_timeout(server, config.server.public_key, timeout)
     }
 
     pub fn config_file(&self, iface: &InterfaceName) -> PathBuf {

@@ -9,6 +9,9 @@
 //!
 //! The stop flag is checked between networks and while sleeping (at least every 100 ms), so
 //! the binary can end the loop from a SIGTERM handler and tests can end it at will.
+//!
+//! With an interval of [`watch::MIN_INTERVAL`] or more, a network whose server pushes changes
+//! (`/v2`) gets a watcher thread; a change it reports makes the network due at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +22,7 @@ use wireguard_control::InterfaceName;
 use crate::context::Context;
 use crate::error::ClientError;
 use crate::sync::{sync, SyncMode, SyncReport};
+use crate::watch::{self, Watcher};
 
 /// Default time between two cycles (innernet's `--interval`).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -61,6 +65,9 @@ pub fn run_daemon(
     // Networks whose server is currently unreachable (so the outage is logged once).
     let mut outages: BTreeSet<InterfaceName> = BTreeSet::new();
     let mut warned_empty = false;
+    // Change watchers (`/v2` long polls) of networks whose server pushes changes.
+    let mut watchers: HashMap<InterfaceName, Watcher> = HashMap::new();
+    let use_push = interval >= watch::MIN_INTERVAL;
     tracing::info!(interval_secs = interval.as_secs_f64(), "daemon started");
     while !stop.load(Ordering::Relaxed) {
         summary.rounds += 1;
@@ -73,6 +80,20 @@ pub fn run_daemon(
             warned_empty = true;
         }
         schedules.retain(|iface, _| networks.contains(iface));
+        watchers.retain(|iface, watcher| {
+            let keep = networks.contains(iface);
+            if !keep {
+                watcher.stop();
+            }
+            keep
+        });
+        for (iface, watcher) in &watchers {
+            if watcher.take_due() {
+                if let Some(schedule) = schedules.get_mut(iface) {
+                    schedule.due = Instant::now();
+                }
+            }
+        }
         for iface in networks {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -111,6 +132,11 @@ pub fn run_daemon(
                     if outages.remove(&iface) {
                         tracing::info!(%iface, "server reachable again");
                     }
+                    if use_push && !watchers.contains_key(&iface) {
+                        if let Some(watcher) = watch::start(ctx, &iface) {
+                            watchers.insert(iface.clone(), watcher);
+                        }
+                    }
                     schedule.backoff = first_backoff;
                     interval
                 }
@@ -123,7 +149,11 @@ pub fn run_daemon(
             .map(|s| s.due)
             .min()
             .unwrap_or_else(|| Instant::now() + interval);
-        sleep_until_unless_stopped(next, stop);
+        let pushed = || watchers.values().any(|w| w.due.load(Ordering::Relaxed));
+        sleep_until_unless_stopped(next, stop, pushed);
+    }
+    for watcher in watchers.values() {
+        watcher.stop();
     }
     tracing::info!(?summary, "daemon stopped");
     summary
@@ -156,10 +186,10 @@ fn log_report(report: &SyncReport) {
     }
 }
 
-/// Sleeps until `end`, waking early when `stop` is set.
-fn sleep_until_unless_stopped(end: Instant, stop: &AtomicBool) {
+/// Sleeps until `end`, waking early when `stop` is set or `pushed` says a change arrived.
+fn sleep_until_unless_stopped(end: Instant, stop: &AtomicBool, pushed: impl Fn() -> bool) {
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || pushed() {
             return;
         }
         let now = Instant::now();

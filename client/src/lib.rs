@@ -20,6 +20,7 @@ pub mod nat;
 pub mod overrides;
 pub mod show;
 pub mod sync;
+pub mod watch;
 
 pub use context::{Context, HostsOptions, NatOptions, NetworkOptions, Paths, Timings};
 pub use error::ClientError;
