@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context as _, Result};
 
 use super::in_world;
-use super::mesh::{start_daemon, Family, Mesh, Peer, LISTEN_PORT};
+use super::mesh::{install, Family, Mesh, Peer, LISTEN_PORT};
 use crate::harness::{wait_until, Host, Settings};
 
 const SYNC: Duration = Duration::from_secs(20);
@@ -261,22 +261,7 @@ pub fn wiremesh_client_on_innernet_server(settings: &Settings, family: Family) -
 
         let admin_host = world.public_host("wmadmin")?;
         let admin_iface = world.iface("a");
-        let hosts = admin_host.hosts_file().to_string_lossy().into_owned();
-        admin_host
-            .client(&[
-                "--backend",
-                "userspace",
-                "install",
-                "--name",
-                &admin_iface,
-                "--delete-invite",
-                "--hosts-path",
-                &hosts,
-                &admin_invite.to_string_lossy(),
-            ])?
-            .ok()?;
-        let mut admin = Peer::load(&admin_host, &admin_iface)?;
-        admin.daemon = Some(start_daemon(&admin_host, &admin_iface)?);
+        let admin = install(&admin_host, &admin_invite, &admin_iface)?;
         let server_ip: ipnet::IpNet = family.root().parse()?;
         let server_ip = wiremesh_shared::alloc::first_free_ip(&server_ip, &Default::default())?;
         admin.host.ping_within(server_ip, SYNC)?;
@@ -319,22 +304,7 @@ pub fn wiremesh_client_on_innernet_server(settings: &Settings, family: Family) -
         wm(&["add-association", &admin_iface, "humans", "robots", "--yes"])?;
         let robot_host = world.public_host("wmrobot")?;
         let robot_iface = world.iface("r");
-        let hosts = robot_host.hosts_file().to_string_lossy().into_owned();
-        robot_host
-            .client(&[
-                "--backend",
-                "userspace",
-                "install",
-                "--name",
-                &robot_iface,
-                "--delete-invite",
-                "--hosts-path",
-                &hosts,
-                &robot_invite.to_string_lossy(),
-            ])?
-            .ok()?;
-        let mut robot = Peer::load(&robot_host, &robot_iface)?;
-        robot.daemon = Some(start_daemon(&robot_host, &robot_iface)?);
+        let robot = install(&robot_host, &robot_invite, &robot_iface)?;
         wait_until("admin and robot see each other", SYNC, || {
             Ok(admin.sees(&robot)? && robot.sees(&admin)?)
         })?;

@@ -153,23 +153,29 @@ impl Mesh {
 
     /// `wiremesh install` of `invitation` on `host` as interface `iface`, then the daemon.
     pub fn install(&self, host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
-        let hosts = host.hosts_file().to_string_lossy().into_owned();
-        host.client(&[
-            "--backend",
-            "userspace",
-            "install",
-            "--name",
-            iface,
-            "--delete-invite",
-            "--hosts-path",
-            &hosts,
-            &invitation.to_string_lossy(),
-        ])?
-        .ok()?;
-        let mut peer = Peer::load(host, iface)?;
-        peer.daemon = Some(start_daemon(host, iface)?);
-        Ok(peer)
+        install(host, invitation, iface)
     }
+}
+
+/// `wiremesh install` of `invitation` on `host` as interface `iface`, then its daemon —
+/// against any server, wiremesh's or innernet's.
+pub fn install(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
+    let hosts = host.hosts_file().to_string_lossy().into_owned();
+    host.client(&[
+        "--backend",
+        "userspace",
+        "install",
+        "--name",
+        iface,
+        "--delete-invite",
+        "--hosts-path",
+        &hosts,
+        &invitation.to_string_lossy(),
+    ])?
+    .ok()?;
+    let mut peer = Peer::load(host, iface)?;
+    peer.daemon = Some(start_daemon(host, iface)?);
+    Ok(peer)
 }
 
 /// `wiremesh-server serve` under a supervisor (systemd's Restart=always).
