@@ -14,12 +14,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ipnet::IpNet;
 use wireguard_control::PrivateKey;
 use wiremesh_shared::alloc::{check_peer_ip, first_free_ip};
 use wiremesh_shared::cidr::CidrTree;
-use wiremesh_shared::config::{InterfaceInfo, InvitationConfig, ServerInfo};
-use wiremesh_shared::wire::{Cidr, Peer, PeerContents, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::config::{new_invitation, InvitationConfig, InviteSpec, ServerInfo};
+use wiremesh_shared::wire::{Cidr, Peer};
 use wiremesh_shared::{Hostname, Timestring};
 
 use super::{Admin, AdminError};
@@ -91,26 +90,23 @@ impl Admin {
             .ok_or_else(|| AdminError::NoRoot {
                 iface: self.iface.clone(),
             })?;
-        // The invitee's address carries the root's prefix (so the whole network is on-link).
-        let address = IpNet::new(ip, root.cidr.prefix_len()).unwrap_or(IpNet::from(ip));
         let server = self.invitation_server(&peers);
 
         let path = &options.save_path;
         let file = create_invitation_file(path)?;
-        let private_key = PrivateKey::generate();
-        let contents = PeerContents {
-            name: options.name.clone(),
-            ip,
-            cidr_id: cidr.id,
-            public_key: private_key.public_key(),
-            endpoint: None,
-            persistent_keepalive_interval: Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
-            is_admin: options.admin,
-            is_disabled: false,
-            is_redeemed: false,
-            invite_expires: Some(expires),
-            candidates: Vec::new(),
-        };
+        let (contents, invitation) = new_invitation(
+            InviteSpec {
+                name: options.name.clone(),
+                ip,
+                cidr_id: cidr.id,
+                admin: options.admin,
+                expires,
+                network_name: self.config.interface.network_name.clone(),
+                root_prefix: root.cidr.prefix_len(),
+                server,
+            },
+            PrivateKey::generate(),
+        );
         let peer = match self.api.create_peer(&contents) {
             Ok(peer) => peer,
             Err(source) => {
@@ -121,15 +117,6 @@ impl Admin {
                     source
                 ));
             }
-        };
-        let invitation = InvitationConfig {
-            interface: InterfaceInfo {
-                network_name: self.config.interface.network_name.clone(),
-                address,
-                private_key,
-                listen_port: None,
-            },
-            server,
         };
         write_invitation(file, &invitation).map_err(|source| {
             let _ = fs::remove_file(path);

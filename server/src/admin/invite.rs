@@ -13,12 +13,11 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ipnet::IpNet;
 use wireguard_control::PrivateKey;
 use wiremesh_shared::alloc::{check_peer_ip, first_free_ip};
 use wiremesh_shared::cidr::CidrTree;
-use wiremesh_shared::config::{InterfaceInfo, InvitationConfig, ServerInfo};
-use wiremesh_shared::wire::{Cidr, Peer, PeerContents, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::config::{new_invitation, InvitationConfig, InviteSpec, ServerInfo};
+use wiremesh_shared::wire::{Cidr, Peer};
 use wiremesh_shared::{Hostname, Timestring};
 
 use super::{AdminError, Network};
@@ -93,25 +92,22 @@ pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer
         .map_or(network.config.network_cidr_prefix, |root| {
             root.cidr.prefix_len()
         });
-    // The root and the peer share a family, so the prefix always fits.
-    let address = IpNet::new(ip, root_prefix).unwrap_or(IpNet::from(ip));
 
     let path = &options.save_path;
     let file = create_invitation_file(path)?;
-    let private_key = PrivateKey::generate();
-    let contents = PeerContents {
-        name: options.name.clone(),
-        ip,
-        cidr_id: cidr.id,
-        public_key: private_key.public_key(),
-        endpoint: None,
-        persistent_keepalive_interval: Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
-        is_admin: options.admin,
-        is_disabled: false,
-        is_redeemed: false,
-        invite_expires: Some(expires),
-        candidates: Vec::new(),
-    };
+    let (contents, invitation) = new_invitation(
+        InviteSpec {
+            name: options.name.clone(),
+            ip,
+            cidr_id: cidr.id,
+            admin: options.admin,
+            expires,
+            network_name: network.name.to_string(),
+            root_prefix,
+            server,
+        },
+        PrivateKey::generate(),
+    );
     let peer = match network.service.create_peer(contents) {
         Ok(peer) => peer,
         Err(source) => {
@@ -119,15 +115,6 @@ pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer
             paths::remove_quietly(path);
             return Err(refused(source));
         }
-    };
-    let invitation = InvitationConfig {
-        interface: InterfaceInfo {
-            network_name: network.name.to_string(),
-            address,
-            private_key,
-            listen_port: None,
-        },
-        server,
     };
     if let Err(source) = write_invitation(file, &invitation) {
         paths::remove_quietly(path);

@@ -23,11 +23,13 @@ use crate::wire::base64_key;
 
 pub mod cache;
 pub mod client;
+pub mod invite;
 pub mod server;
 mod write;
 
 pub use cache::PeerCache;
 pub use client::{ClientConfig, InvitationConfig};
+pub use invite::{new_invitation, InviteSpec};
 pub use server::ServerConfig;
 
 /// Which kind of file a [`ConfigError`] is about.
