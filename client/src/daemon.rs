@@ -11,17 +11,21 @@
 //! the binary can end the loop from a SIGTERM handler and tests can end it at will.
 //!
 //! With an interval of [`watch::MIN_INTERVAL`] or more, a network whose server pushes changes
-//! (`/v2`) gets a watcher thread; a change it reports makes the network due at once.
+//! (`/v2`) gets a watcher thread; a change it reports makes the network due at once. While the
+//! watcher is in step with the server, every cycle of that network (pushed or at the interval)
+//! syncs from the watcher's state and fetches nothing; NAT candidates are then reported only
+//! when they change. Otherwise the cycle fetches `/v1` state as usual.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wireguard_control::InterfaceName;
+use wiremesh_shared::endpoint::Endpoint;
 
 use crate::context::Context;
 use crate::error::ClientError;
-use crate::sync::{sync, SyncMode, SyncReport};
+use crate::sync::{sync_from, Source, SyncMode, SyncReport};
 use crate::watch::{self, Watcher};
 
 /// Default time between two cycles (innernet's `--interval`).
@@ -45,10 +49,12 @@ pub struct DaemonSummary {
 }
 
 /// When a network is next due and how long its next unreachable-retry waits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Schedule {
     due: Instant,
     backoff: Duration,
+    /// The NAT candidates this network last reported.
+    candidates: Option<Vec<Endpoint>>,
 }
 
 /// Syncs `only` (or every installed network, looked up again every round) every `interval`
@@ -101,11 +107,22 @@ pub fn run_daemon(
             let schedule = schedules.entry(iface.clone()).or_insert(Schedule {
                 due: Instant::now(),
                 backoff: first_backoff,
+                candidates: None,
             });
             if schedule.due > Instant::now() {
                 continue;
             }
-            let reachable = match sync(ctx, &iface, SyncMode::Up) {
+            let source = match watchers.get(&iface).and_then(Watcher::state) {
+                Some(state) => Source::Pushed(state),
+                None => Source::Fetch,
+            };
+            let reachable = match sync_from(
+                ctx,
+                &iface,
+                SyncMode::Up,
+                source,
+                &mut schedule.candidates,
+            ) {
                 Ok(report) => {
                     log_report(&report);
                     Some(report.server_reachable)
@@ -149,7 +166,7 @@ pub fn run_daemon(
             .map(|s| s.due)
             .min()
             .unwrap_or_else(|| Instant::now() + interval);
-        let pushed = || watchers.values().any(|w| w.due.load(Ordering::Relaxed));
+        let pushed = || watchers.values().any(Watcher::is_due);
         sleep_until_unless_stopped(next, stop, pushed);
     }
     for watcher in watchers.values() {

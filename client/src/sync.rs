@@ -1,7 +1,8 @@
 //! The fetch cycle (spec §6.1) for one network, and `up` for several.
 //!
 //! One cycle: load the config; bring the interface up if asked to; load the peer cache;
-//! fetch the state; check the peers' keys against the cache's pins; put local endpoint
+//! fetch the state (or take the one the daemon's change watcher keeps, [`Source::Pushed`]);
+//! check the peers' keys against the cache's pins; put local endpoint
 //! overrides in; diff against the interface and apply the changes in one update; write the
 //! hosts file if the names changed; merge the cache; report NAT candidates; try NAT
 //! candidates for peers that are not connected.
@@ -25,9 +26,10 @@ use std::time::{Instant, SystemTime};
 use wireguard_control::{InterfaceName, PublicKey};
 use wiremesh_shared::config::{ClientConfig, PeerCache};
 use wiremesh_shared::diff::{device_update, diff_peers, ChangeKind};
+use wiremesh_shared::endpoint::Endpoint;
 use wiremesh_shared::nat::{candidate_endpoints, drop_endpoints_inside};
 use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
-use wiremesh_shared::wire::Peer;
+use wiremesh_shared::wire::{Peer, State};
 
 use crate::context::Context;
 use crate::error::ClientError;
@@ -124,11 +126,34 @@ impl SyncReport {
     }
 }
 
-/// Runs one cycle for `iface`.
+/// Where a cycle's state comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// `GET /v1/user/state`; NAT candidates are reported every cycle (as innernet does).
+    Fetch,
+    /// The state a change watcher built from the server's `/v2` answers ([`crate::watch`]):
+    /// nothing is fetched, and NAT candidates are reported only when they differ from the
+    /// list this network last reported.
+    Pushed(State),
+}
+
+/// Runs one cycle for `iface`, fetching the state.
 pub fn sync(
     ctx: &Context,
     iface: &InterfaceName,
     mode: SyncMode,
+) -> Result<SyncReport, ClientError> {
+    sync_from(ctx, iface, mode, Source::Fetch, &mut None)
+}
+
+/// Runs one cycle for `iface` with the state from `source`. `reported` is the NAT candidate
+/// list this network last reported (kept by the caller between cycles, updated here).
+pub fn sync_from(
+    ctx: &Context,
+    iface: &InterfaceName,
+    mode: SyncMode,
+    source: Source,
+    reported: &mut Option<Vec<Endpoint>>,
 ) -> Result<SyncReport, ClientError> {
     let config = files::load_config(&ctx.paths, iface)?;
     let mut report = SyncReport::new(iface);
@@ -149,7 +174,11 @@ pub fn sync(
     let old_hosts = host_entries(&cache.peers);
 
     let api = ctx.api(&config);
-    let (peers, cidrs) = match api.state() {
+    let (fetched, pushed) = match source {
+        Source::Fetch => (api.state(), false),
+        Source::Pushed(state) => (Ok(state), true),
+    };
+    let (peers, cidrs) = match fetched {
         Ok(state) => {
             report.server_reachable = true;
             let pinned = check_pins(&cache, state.peers);
@@ -238,7 +267,11 @@ pub fn sync(
                 tracing::error!(%iface, "{error}; key pins of new peers are not remembered")
             }
         }
-        report.candidates_reported = report_candidates(ctx, iface, &api, device.listen_port, &mesh);
+        let candidates = local_candidates(ctx, device.listen_port, &mesh);
+        if !pushed || reported.as_ref() != Some(&candidates) {
+            report.candidates_reported = report_candidates(iface, &api, &candidates);
+            *reported = report.candidates_reported.map(|_| candidates);
+        }
     }
 
     if !ctx.nat.no_traversal {
@@ -364,26 +397,27 @@ fn write_hosts(ctx: &Context, iface: &InterfaceName, entries: &BTreeSet<(IpAddr,
     }
 }
 
-/// `PUT /v1/user/candidates`; failures are warnings. Returns how many were reported.
-fn report_candidates(
-    ctx: &Context,
-    iface: &InterfaceName,
-    api: &crate::api::ApiClient,
-    listen_port: Option<u16>,
-    mesh: &ipnet::IpNet,
-) -> Option<usize> {
+/// The NAT candidates of this host.
+fn local_candidates(ctx: &Context, listen_port: Option<u16>, mesh: &ipnet::IpNet) -> Vec<Endpoint> {
     // With candidates turned off an empty list is sent, clearing what was reported before
     // (as innernet does).
-    let candidates = if ctx.nat.no_candidates {
-        Vec::new()
-    } else {
-        let port = listen_port.unwrap_or(DEFAULT_LISTEN_PORT);
-        // The mesh's own addresses (this host's WireGuard address) are never candidates.
-        let mut exclude = ctx.nat.exclude.clone();
-        exclude.push(*mesh);
-        candidate_endpoints((ctx.local_addresses)(), &exclude, port)
-    };
-    match api.set_candidates(&candidates) {
+    if ctx.nat.no_candidates {
+        return Vec::new();
+    }
+    let port = listen_port.unwrap_or(DEFAULT_LISTEN_PORT);
+    // The mesh's own addresses (this host's WireGuard address) are never candidates.
+    let mut exclude = ctx.nat.exclude.clone();
+    exclude.push(*mesh);
+    candidate_endpoints((ctx.local_addresses)(), &exclude, port)
+}
+
+/// `PUT /v1/user/candidates`; failures are warnings. Returns how many were reported.
+fn report_candidates(
+    iface: &InterfaceName,
+    api: &crate::api::ApiClient,
+    candidates: &[Endpoint],
+) -> Option<usize> {
+    match api.set_candidates(candidates) {
         Ok(()) => Some(candidates.len()),
         Err(error) if error.status() == Some(404) => {
             tracing::warn!(%iface, "the server does not take NAT candidates (an older server?)");

@@ -1,33 +1,48 @@
 //! Push for the daemon: a thread per network long-polls `/v2/user/state` on servers that
-//! advertise `v2-state`, and raises the network's "due" flag when the server reports a change
-//! this peer can see, so the daemon syncs within moments instead of at its next interval.
+//! advertise `v2-state`, keeps the network's state up to date by applying the answers
+//! ([`StateDelta::apply_to`]), and marks the network due when the server reports a change
+//! this peer can see, so the daemon applies it within moments instead of at its next interval.
 //!
-//! The watcher only triggers syncs; the sync itself still fetches the whole state, so what
-//! the interface ends up with is exactly what a poll would give. It keeps the server's epoch
-//! and revision across outages and resumes from them; a server without `/v2` (innernet)
-//! answers 404 and the watcher ends, leaving the daemon to its interval.
+//! While the watcher is connected its state *is* the server's state for this peer (the server
+//! would have answered otherwise), so the daemon syncs from it without fetching anything:
+//! only the changes cross the wire, and nothing at all while nothing changes. The first
+//! answer is the full state; a server restart (another epoch) or a revision the server no
+//! longer remembers gets the full state again. After an error the watcher withdraws its
+//! state until it is back in step, and the daemon falls back to fetching `/v1` state.
+//! A server without `/v2` (innernet) answers 404 and the watcher ends, leaving the daemon to
+//! its interval.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use wireguard_control::InterfaceName;
+use wiremesh_shared::wire::State;
 
 use crate::context::Context;
 use crate::files;
 
-/// How long the server may hold one long poll.
-pub const WAIT_SECS: u64 = 30;
+/// How long the server may hold one long poll (below the server's limit of
+/// [`wiremesh_shared::wire::MAX_WAIT_SECS`]).
+pub const WAIT_SECS: u64 = 55;
 /// Below this sync interval polling is as fast as pushing; no watcher is started.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
 /// Longest pause after the server could not be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// What the watcher shares with the daemon.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The server's state for this peer, while the watcher is in step with it.
+    state: Option<State>,
+    /// A change arrived that the daemon has not synced yet.
+    due: bool,
+}
+
 /// A running watcher; dropping the handle does not stop it, [`Watcher::stop`] does.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Watcher {
-    /// Set by the watcher when the network should be synced now; cleared by the daemon.
-    pub due: Arc<AtomicBool>,
+    shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -39,7 +54,21 @@ impl Watcher {
 
     /// Whether a sync is due, clearing the flag.
     pub fn take_due(&self) -> bool {
-        self.due.swap(false, Ordering::Relaxed)
+        std::mem::take(&mut self.lock().due)
+    }
+
+    /// Whether a sync is due, leaving the flag as it is.
+    pub fn is_due(&self) -> bool {
+        self.lock().due
+    }
+
+    /// The server's current state for this peer, when the watcher is in step with the server.
+    pub fn state(&self) -> Option<State> {
+        self.lock().state.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -57,21 +86,16 @@ pub fn start(ctx: &Context, iface: &InterfaceName) -> Option<Watcher> {
         return None;
     }
     let watcher = Watcher {
-        due: Arc::new(AtomicBool::new(false)),
+        shared: Arc::default(),
         stop: Arc::new(AtomicBool::new(false)),
     };
-    let (ctx, iface, due, stop) = (
-        ctx.clone(),
-        iface.clone(),
-        watcher.due.clone(),
-        watcher.stop.clone(),
-    );
+    let (ctx, iface, thread_watcher) = (ctx.clone(), iface.clone(), watcher.clone());
     let spawned = std::thread::Builder::new()
         .name(format!("watch-{iface}"))
-        .spawn(move || run(&ctx, &iface, &due, &stop));
+        .spawn(move || run(&ctx, &iface, &thread_watcher));
     match spawned {
         Ok(_) => {
-            tracing::info!("the server pushes changes (/v2); syncing as soon as they happen");
+            tracing::info!("the server pushes changes (/v2); applying them as they happen");
             Some(watcher)
         }
         Err(error) => {
@@ -81,13 +105,15 @@ pub fn start(ctx: &Context, iface: &InterfaceName) -> Option<Watcher> {
     }
 }
 
-fn run(ctx: &Context, iface: &InterfaceName, due: &AtomicBool, stop: &AtomicBool) {
+fn run(ctx: &Context, iface: &InterfaceName, watcher: &Watcher) {
+    // The state at `position`, as built from the answers so far.
+    let mut state = State::default();
     let mut position: Option<(u64, u64)> = None;
     let mut backoff = Duration::from_secs(1);
-    while !stop.load(Ordering::Relaxed) {
+    while !watcher.stop.load(Ordering::Relaxed) {
         let Ok(config) = files::load_config(&ctx.paths, iface) else {
             tracing::debug!(%iface, "the network is no longer installed; the change watcher ends");
-            return;
+            break;
         };
         let api = ctx.api_with_timeout(
             &config,
@@ -96,24 +122,34 @@ fn run(ctx: &Context, iface: &InterfaceName, due: &AtomicBool, stop: &AtomicBool
         match api.state_delta(position, WAIT_SECS) {
             Ok(delta) => {
                 backoff = Duration::from_secs(1);
-                // The first answer (no position yet) is the full state: it may hold a change
-                // made since the daemon's last sync, so it counts as one.
-                if !delta.is_empty() {
-                    due.store(true, Ordering::Relaxed);
-                }
                 position = Some((delta.epoch, delta.revision));
+                let changed = !delta.is_empty();
+                if changed {
+                    tracing::debug!(%iface, revision = delta.revision, full = delta.full, peers = delta.peers.len(), removed = delta.removed.len(), "change pushed");
+                    delta.apply_to(&mut state);
+                }
+                let mut shared = watcher.lock();
+                // The first answer after starting or an error may hold a change made since
+                // the daemon last synced, so it counts as one.
+                if changed || shared.state.is_none() {
+                    shared.state = Some(state.clone());
+                    shared.due = true;
+                }
             }
             Err(error) if error.status() == Some(404) => {
                 tracing::info!(%iface, "the server has no /v2 any more; polling only");
-                return;
+                break;
             }
             Err(error) => {
                 tracing::debug!(%iface, "change watcher: {error}; retrying in {}s", backoff.as_secs());
-                sleep_unless_stopped(backoff, stop);
+                // Out of step until the next answer: the daemon fetches for itself meanwhile.
+                watcher.lock().state = None;
+                sleep_unless_stopped(backoff, &watcher.stop);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
+    watcher.lock().state = None;
 }
 
 fn sleep_unless_stopped(duration: Duration, stop: &AtomicBool) {

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use axum::Extension;
 use ipnet::IpNet;
 use tempfile::TempDir;
@@ -83,6 +84,9 @@ impl Clock for TestClock {
 struct Listener {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
+    /// Set when the listener stops: requests still in flight (long polls) are cut off with a
+    /// 503, as if the server had gone away.
+    cut: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -99,6 +103,8 @@ pub struct TestNet {
     pub server_iface: InterfaceName,
     pub clock: Arc<TestClock>,
     listeners: Mutex<HashMap<IpAddr, Listener>>,
+    /// Requests answered, by method and path (without the query), e.g. `GET /v1/user/state`.
+    requests: Arc<Mutex<HashMap<String, usize>>>,
     counter: AtomicU32,
     // Declared last: dropped after the listeners' handles.
     runtime: tokio::runtime::Runtime,
@@ -163,6 +169,7 @@ impl TestNet {
             server_iface,
             clock,
             listeners: Mutex::new(HashMap::new()),
+            requests: Arc::default(),
             counter: AtomicU32::new(1),
             runtime,
         }
@@ -310,6 +317,16 @@ impl TestNet {
             .unwrap_or_else(|| panic!("no peer {name}"))
     }
 
+    /// How many requests `what` (method and path, e.g. `GET /v1/user/state`) got so far.
+    pub fn requests(&self, what: &str) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .get(what)
+            .copied()
+            .unwrap_or(0)
+    }
+
     // ---- listeners ----------------------------------------------------------------------
 
     /// The address of the API as seen by the peer at `ip` (started on first use).
@@ -334,7 +351,23 @@ impl TestNet {
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
         // The dispatcher reads the caller's address from a `ConnectInfo` request extension.
         let source = ConnectInfo(SocketAddr::new(ip, 4000));
+        let requests = self.requests.clone();
+        let (cut, cut_off) = tokio::sync::watch::channel(false);
+        let count = move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let key = format!("{} {}", request.method(), request.uri().path());
+            *requests.lock().unwrap().entry(key).or_default() += 1;
+            let mut cut_off = cut_off.clone();
+            async move {
+                tokio::select! {
+                    response = next.run(request) => response,
+                    _ = cut_off.wait_for(|cut| *cut) => {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    }
+                }
+            }
+        };
         let app = wiremesh_server::http::router(self.service.clone(), self.server_public_key())
+            .layer(axum::middleware::from_fn(count))
             .layer(Extension(source));
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = self.runtime.spawn(async move {
@@ -346,6 +379,7 @@ impl TestNet {
         });
         Ok(Listener {
             addr,
+            cut,
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -355,6 +389,7 @@ impl TestNet {
     pub fn stop_listener(&self, ip: IpAddr) {
         let mut listeners = self.listeners.lock().unwrap();
         let listener = listeners.get_mut(&ip).expect("no listener for this ip");
+        listener.cut.send_replace(true);
         if let Some(shutdown) = listener.shutdown.take() {
             let _ = shutdown.send(());
         }
