@@ -5,6 +5,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,6 +193,9 @@ pub struct Context {
     /// Address, MTU and route plumbing of the interface: rtnetlink by default; tests on the
     /// fake backend (which has no kernel link) inject a recorder.
     pub links: Arc<dyn LinkControl>,
+    /// Set (by the daemon's change watchers) when a pushed change waits: long waits inside
+    /// a sync (NAT traversal) end early so the change is applied at once.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl fmt::Debug for Context {
@@ -210,6 +214,13 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
+    /// Whether a pushed change waits (see [`Context::interrupt`]).
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
     /// A context with default options for `backend`.
     pub fn new(paths: Paths, backend: Arc<dyn Backend>) -> Self {
         Self {
@@ -223,6 +234,7 @@ impl Context {
             api_override: None,
             local_addresses: Arc::new(system_local_addresses),
             links: Arc::new(NetlinkLinks),
+            interrupt: None,
         }
     }
 

@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wireguard_control::InterfaceName;
@@ -74,6 +75,13 @@ pub fn run_daemon(
     // Change watchers (`/v2` long polls) of networks whose server pushes changes.
     let mut watchers: HashMap<InterfaceName, Watcher> = HashMap::new();
     let use_push = interval >= watch::MIN_INTERVAL;
+    // Watchers raise this flag with a change; it cuts NAT traversal short (see `Context`).
+    let mut ctx = ctx.clone();
+    let interrupt = Arc::new(AtomicBool::new(false));
+    if use_push {
+        ctx.interrupt = Some(interrupt.clone());
+    }
+    let ctx = &ctx;
     tracing::info!(interval_secs = interval.as_secs_f64(), "daemon started");
     while !stop.load(Ordering::Relaxed) {
         summary.rounds += 1;
@@ -93,6 +101,7 @@ pub fn run_daemon(
             }
             keep
         });
+        interrupt.store(false, Ordering::Relaxed);
         for (iface, watcher) in &watchers {
             if watcher.take_due() {
                 if let Some(schedule) = schedules.get_mut(iface) {

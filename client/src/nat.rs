@@ -2,12 +2,15 @@
 //!
 //! The order of trials comes from [`wiremesh_shared::nat::NatTraversal`]; this module does the
 //! waiting: first until [`Timings::nat_step`] has passed since the interface was updated (so
-//! the endpoints just set get their chance), then step by step — one candidate per remaining
+//! the endpoints just set get their chance; peers that handshake meanwhile end the wait for
+//! themselves), then step by step — one candidate per remaining
 //! peer, set in one device update, then polling every [`Timings::nat_poll`] for up to one step
 //! until the peers handshake. Unlike innernet, the whole run is bounded by
 //! [`Timings::nat_budget`] (a sync never blocks the next one for a minute), the initial wait
 //! cannot underflow (innernet quirk §13.13), and a peer left unconnected when the budget runs
 //! out gets its server-reported endpoint back instead of whatever candidate was tried last.
+//! In a daemon whose server pushes changes, a waiting change interrupts the run (same
+//! restoring), so the change is not held up behind a traversal.
 //!
 //! [`Timings::nat_step`]: crate::context::Timings::nat_step
 //! [`Timings::nat_poll`]: crate::context::Timings::nat_poll
@@ -36,6 +39,8 @@ pub struct NatOutcome {
     pub connected: usize,
     /// Whether the budget ran out before every candidate was tried.
     pub budget_exhausted: bool,
+    /// Whether it ended early because a pushed change was waiting.
+    pub interrupted: bool,
     pub elapsed: Duration,
 }
 
@@ -75,14 +80,15 @@ pub fn traverse(
         .collect();
     outcome.peers = nat.len();
     tracing::debug!(%iface, peers = outcome.peers, "NAT traversal started");
-
-    sleep_until((applied_at + ctx.timings.nat_step).min(deadline));
-    loop {
+    // The endpoints just set get their chance first, until a step has passed since the
+    // update; peers that connect meanwhile need nothing more.
+    let first_end = (applied_at + ctx.timings.nat_step).min(deadline);
+    let mut interrupted = wait_for_handshakes(ctx, iface, &mut nat, first_end)?;
+    while !interrupted && !nat.is_empty() {
         if Instant::now() >= deadline {
             outcome.budget_exhausted = true;
             break;
         }
-        nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
         let step = nat.next_step();
         if step.is_empty() {
             break;
@@ -105,22 +111,14 @@ pub fn traverse(
             outcome.steps += 1;
         }
         let step_end = (Instant::now() + ctx.timings.nat_step).min(deadline);
-        loop {
-            let now = Instant::now();
-            if now >= step_end {
-                break;
-            }
-            std::thread::sleep(ctx.timings.nat_poll.min(step_end - now));
-            nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
-            if nat.is_empty() {
-                break;
-            }
-        }
-        if nat.is_empty() {
-            break;
-        }
+        interrupted = wait_for_handshakes(ctx, iface, &mut nat, step_end)?;
     }
-
+    if interrupted {
+        // A pushed change waits; the peers still unconnected are retried by a later sync
+        // (they come back as NAT reattempts), from their server-reported endpoints.
+        tracing::debug!(%iface, "NAT traversal interrupted by a pushed change");
+        outcome.interrupted = true;
+    }
     let now = SystemTime::now();
     let mut restore = DeviceUpdate::new();
     for info in read_peers(ctx, iface)? {
@@ -155,9 +153,25 @@ fn read_peers(ctx: &Context, iface: &InterfaceName) -> Result<Vec<PeerInfo>, Cli
         .peers)
 }
 
-fn sleep_until(at: Instant) {
-    let now = Instant::now();
-    if at > now {
-        std::thread::sleep(at - now);
+/// Polls the interface every [`Timings::nat_poll`] until `until` passes, every peer still in
+/// `nat` has connected, or the context is interrupted (then `true`).
+///
+/// [`Timings::nat_poll`]: crate::context::Timings::nat_poll
+fn wait_for_handshakes(
+    ctx: &Context,
+    iface: &InterfaceName,
+    nat: &mut NatTraversal,
+    until: Instant,
+) -> Result<bool, ClientError> {
+    loop {
+        if ctx.interrupted() {
+            return Ok(true);
+        }
+        let now = Instant::now();
+        if now >= until || nat.is_empty() {
+            return Ok(false);
+        }
+        std::thread::sleep(ctx.timings.nat_poll.min(until - now));
+        nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
     }
 }

@@ -134,6 +134,9 @@ fn run(ctx: &Context, iface: &InterfaceName, watcher: &Watcher) {
                 if changed || shared.state.is_none() {
                     shared.state = Some(state.clone());
                     shared.due = true;
+                    if let Some(interrupt) = &ctx.interrupt {
+                        interrupt.store(true, Ordering::Relaxed);
+                    }
                 }
             }
             Err(error) if error.status() == Some(404) => {

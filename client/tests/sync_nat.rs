@@ -190,3 +190,36 @@ fn traversal_stays_within_its_budget_and_restores_the_endpoint() {
         );
     }
 }
+
+#[test]
+fn a_pushed_change_interrupts_the_traversal_and_a_later_sync_resumes_it() {
+    let net = TestNet::new(Family::V4);
+    let humans = net.humans();
+    let (mut client, _) = net.join("laptop", &humans);
+    // Steps long enough that only the interruption can end this traversal soon.
+    client.ctx.timings.nat_step = Duration::from_secs(600);
+    client.ctx.timings.nat_budget = Duration::from_secs(3600);
+    let interrupt = Arc::new(AtomicBool::new(true));
+    client.ctx.interrupt = Some(interrupt.clone());
+    let (bob, _) = net.add_peer("bob", &humans);
+    net.service
+        .set_candidates(&bob, candidates(&net, 3))
+        .unwrap();
+
+    let report = client.sync().unwrap();
+    let outcome = report.nat.expect("traversal started");
+    assert!(outcome.interrupted, "{outcome:?}");
+    assert_eq!(outcome.steps, 0, "{outcome:?}");
+    assert!(traversal_endpoints(&client.backend, &client.iface, &bob.public_key).is_empty());
+
+    // Once the change is applied, the next sync tries bob's candidates again.
+    interrupt.store(false, Ordering::Relaxed);
+    client.ctx.timings.nat_step = Duration::from_millis(20);
+    let report = client.sync().unwrap();
+    let outcome = report.nat.expect("traversal resumed");
+    assert!(!outcome.interrupted);
+    assert_eq!(
+        outcome.steps, 4,
+        "three candidates, then the endpoint: {outcome:?}"
+    );
+}

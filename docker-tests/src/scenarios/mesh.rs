@@ -160,6 +160,16 @@ impl Mesh {
 /// `wiremesh install` of `invitation` on `host` as interface `iface`, then its daemon —
 /// against any server, wiremesh's or innernet's.
 pub fn install(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
+    install_with_interval(host, invitation, iface, FAST_INTERVAL)
+}
+
+/// [`install`] with a daemon syncing every `interval` seconds.
+pub fn install_with_interval(
+    host: &Host,
+    invitation: &std::path::Path,
+    iface: &str,
+    interval: &str,
+) -> Result<Peer> {
     let hosts = host.hosts_file().to_string_lossy().into_owned();
     host.client(&[
         "--backend",
@@ -174,7 +184,7 @@ pub fn install(host: &Host, invitation: &std::path::Path, iface: &str) -> Result
     ])?
     .ok()?;
     let mut peer = Peer::load(host, iface)?;
-    peer.daemon = Some(start_daemon(host, iface)?);
+    peer.daemon = Some(start_daemon_with_interval(host, iface, interval)?);
     Ok(peer)
 }
 
@@ -187,8 +197,17 @@ pub fn start_serve(server: &Host, net: &str) -> Result<Daemon> {
     server.spawn("serve", argv, true)
 }
 
-/// `wiremesh up <iface> --daemon` under a supervisor.
+/// The sync interval of the suite's daemons, in seconds: short, so that scenarios do not wait
+/// (and below the interval at which daemons use the server's push).
+pub const FAST_INTERVAL: &str = "2";
+
+/// `wiremesh up <iface> --daemon` under a supervisor, syncing every [`FAST_INTERVAL`].
 pub fn start_daemon(host: &Host, iface: &str) -> Result<Daemon> {
+    start_daemon_with_interval(host, iface, FAST_INTERVAL)
+}
+
+/// `wiremesh up <iface> --daemon --interval <interval>` under a supervisor.
+pub fn start_daemon_with_interval(host: &Host, iface: &str, interval: &str) -> Result<Daemon> {
     let hosts = host.hosts_file().to_string_lossy().into_owned();
     let argv = host.tool_argv(
         "wiremesh",
@@ -199,7 +218,7 @@ pub fn start_daemon(host: &Host, iface: &str) -> Result<Daemon> {
             iface,
             "--daemon",
             "--interval",
-            "2",
+            interval,
             "--hosts-path",
             &hosts,
         ],

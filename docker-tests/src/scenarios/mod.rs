@@ -5,6 +5,7 @@ pub mod basic;
 pub mod interop;
 pub mod mesh;
 pub mod nat;
+pub mod push;
 pub mod resilience;
 
 use anyhow::{anyhow, Result};
@@ -64,6 +65,7 @@ pub fn all() -> Vec<Scenario> {
         "8-restart-durability" => resilience::restart_durability,
         "9-innernet-client-on-wiremesh-server" => interop::innernet_client_on_wiremesh_server,
         "9-wiremesh-client-on-innernet-server" => interop::wiremesh_client_on_innernet_server,
+        "10-push" => push::pushed_changes,
     ]);
     out
 }
