@@ -84,6 +84,13 @@ impl Daemon {
         self.stop_with(libc::SIGKILL);
     }
 
+    /// The process id of the running process (a restarted one gets a new id); the benchmark
+    /// reads its CPU time and memory.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.with_child(|state| state.child.as_ref().map(Child::id))
+    }
+
     /// Whether the process is still running.
     pub fn running(&self) -> bool {
         self.with_child(|state| matches!(state.child.as_mut().map(Child::try_wait), Some(Ok(None))))

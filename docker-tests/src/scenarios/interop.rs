@@ -7,7 +7,7 @@ use anyhow::{ensure, Context as _, Result};
 
 use super::in_world;
 use super::mesh::{install, Family, Mesh, Peer, LISTEN_PORT};
-use crate::harness::{wait_until, Host, Settings};
+use crate::harness::{wait_until, Daemon, Host, Settings};
 
 const SYNC: Duration = Duration::from_secs(20);
 
@@ -24,15 +24,26 @@ fn write_name_file(iface: &str) -> Result<()> {
 }
 
 /// Runs the innernet client on `host` with the userspace backend and its own directories.
-fn innernet(host: &Host, args: &[&str]) -> Result<crate::harness::Ran> {
+pub fn innernet(host: &Host, args: &[&str]) -> Result<crate::harness::Ran> {
     let mut full = vec!["--backend", "userspace"];
     full.extend_from_slice(args);
     let argv = host.tool_argv("innernet", &full);
     host.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-/// Installs an invitation with the innernet client and keeps it syncing.
+/// Installs an invitation with the innernet client and keeps it syncing every 2 s.
 fn innernet_install(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
+    innernet_install_with_interval(host, invitation, iface, "2")
+}
+
+/// Installs an invitation with the innernet client and keeps it syncing every `interval`
+/// seconds.
+pub fn innernet_install_with_interval(
+    host: &Host,
+    invitation: &std::path::Path,
+    iface: &str,
+    interval: &str,
+) -> Result<Peer> {
     let hosts = host.hosts_file().to_string_lossy().into_owned();
     // innernet 2.0.0 makes one 10 s attempt to reach the server through the tunnel it has
     // just created, and gives up (leaving the invitation unredeemed) if the first connection
@@ -70,21 +81,7 @@ fn innernet_install(host: &Host, invitation: &std::path::Path, iface: &str) -> R
         )?;
     }
     write_name_file(iface)?;
-    let argv = host.tool_argv(
-        "innernet",
-        &[
-            "--backend",
-            "userspace",
-            "up",
-            iface,
-            "--daemon",
-            "--interval",
-            "2",
-            "--hosts-path",
-            &hosts,
-        ],
-    );
-    let daemon = host.spawn(&format!("innernet-{iface}"), argv, true)?;
+    let daemon = innernet_daemon(host, iface, interval)?;
     let config = host.config_dir("innernet").join(format!("{iface}.conf"));
     let text = host.read(&config)?;
     let parsed = wiremesh_shared::config::ClientConfig::from_toml_str(&text)
@@ -95,6 +92,26 @@ fn innernet_install(host: &Host, invitation: &std::path::Path, iface: &str) -> R
         ip: parsed.interface.address.addr(),
         daemon: Some(daemon),
     })
+}
+
+/// `innernet up <iface> --daemon --interval <interval>` under a supervisor.
+pub fn innernet_daemon(host: &Host, iface: &str, interval: &str) -> Result<Daemon> {
+    let hosts = host.hosts_file().to_string_lossy().into_owned();
+    let argv = host.tool_argv(
+        "innernet",
+        &[
+            "--backend",
+            "userspace",
+            "up",
+            iface,
+            "--daemon",
+            "--interval",
+            interval,
+            "--hosts-path",
+            &hosts,
+        ],
+    );
+    host.spawn(&format!("innernet-{iface}"), argv, true)
 }
 
 /// An innernet 2.0.0 client joins a wiremesh server, pings wiremesh peers, and administers

@@ -165,6 +165,21 @@ impl Backend for KernelBackend {
     }
 }
 
+/// The sizes in bytes (netlink header included) of the `WG_CMD_SET_DEVICE` messages that
+/// [`KernelBackend`] would send for `update`, in order, without sending anything: how the
+/// benchmark reports the kernel side of applying a large state where no module is loaded.
+pub fn set_device_message_sizes(
+    iface: &InterfaceName,
+    update: &DeviceUpdate,
+) -> Result<Vec<usize>> {
+    use netlink_packet_core::Emitable;
+    let messages = build::set_device_messages(iface, update, max_genl_payload_size())?;
+    Ok(messages
+        .iter()
+        .map(|message| netlink_request::NETLINK_HEADER_LEN + message.buffer_len())
+        .collect())
+}
+
 /// `WG_CMD_GET_DEVICE` for `iface` (sent with `NLM_F_DUMP`).
 fn get_device_message(iface: &InterfaceName) -> GenlMessage<RawWireguard> {
     let ifname = WireguardAttribute::IfName(iface.as_str().to_owned());
