@@ -8,12 +8,13 @@
 //! serialised by `device_lock` and always computed from the newest model, so concurrent
 //! writers can never leave the interface behind the database.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use tokio::sync::watch;
 use wireguard_control::{Backend, InterfaceName, PublicKey};
 use wiremesh_shared::alloc::check_peer_ip;
@@ -118,7 +119,22 @@ pub struct Service {
     changes: Mutex<ChangeLog>,
     /// Long polls of `/v2/user/state`.
     waiters: Waiters,
+    /// Serialised `/v1/user/state` answers of the current revision (see [`Service::state_body`]).
+    state_bodies: Mutex<StateBodies>,
     options: ServiceOptions,
+}
+
+/// Most bytes of serialised states kept for one revision.
+const STATE_BODIES_MAX_BYTES: usize = 64 << 20;
+
+/// The `/v1/user/state` answers of one revision, by the viewer's CIDR: what a peer sees
+/// depends only on its CIDR (spec §5), so in a network of 10,000 peers in 50 CIDRs at most 50
+/// answers are built per revision, however often the peers poll.
+#[derive(Debug, Default)]
+struct StateBodies {
+    revision: u64,
+    bytes: usize,
+    by_cidr: HashMap<CidrId, Bytes>,
 }
 
 impl fmt::Debug for Service {
@@ -166,6 +182,7 @@ impl Service {
             revisions,
             changes,
             waiters: Waiters::default(),
+            state_bodies: Mutex::default(),
             options,
         })
     }
@@ -251,7 +268,8 @@ impl Service {
 
     /// Runs one write: under the writer lock, first catches up with changes other processes
     /// committed, then lets `op` check its rules against the model and write to the store,
-    /// then publishes the model `op` returns. Afterwards the device is synchronised.
+    /// then publishes the model `op` returns. Afterwards the device is synchronised when what it
+    /// holds ([`interface_view`]) changed.
     fn write<T>(
         &self,
         op: impl FnOnce(&Model, &mut dyn Store) -> Result<(T, Option<Model>)>,
@@ -263,11 +281,14 @@ impl Service {
             let reloaded = self.reload_locked(&mut **store)?;
             let model = self.model();
             let (value, next) = op(&model, &mut **store)?;
-            let changed = reloaded || next.is_some();
+            let mut interface_changed = reloaded;
             if let Some(next) = next {
+                // Names, endpoints and candidates never reach the interface; reading a large
+                // interface back for them would cost more than the write itself.
+                interface_changed |= interface_view(&model) != interface_view(&next);
                 self.publish(next);
             }
-            (value, changed)
+            (value, interface_changed)
         };
         if changed {
             self.sync_device_logged();
@@ -358,6 +379,45 @@ impl Service {
             .peer(caller.id)
             .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
         Ok(model.state_for(viewer))
+    }
+
+    /// `GET /v1/user/state` as JSON, built once per revision and viewer CIDR (up to
+    /// [`STATE_BODIES_MAX_BYTES`] per revision) and shared by every peer of that CIDR.
+    pub fn state_body(&self, caller: &Peer) -> Result<Bytes> {
+        Self::require_user(caller)?;
+        let model = self.model();
+        let viewer = model
+            .peer(caller.id)
+            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        let revision = model.revision();
+        {
+            let bodies = lock(&self.state_bodies);
+            if bodies.revision == revision {
+                if let Some(body) = bodies.by_cidr.get(&viewer.cidr_id) {
+                    return Ok(body.clone());
+                }
+            }
+        }
+        // Zero-copy from the serialised Vec: at 50,000 peers a body is 16 MB.
+        let state = model.state_for(viewer);
+        // About 330 bytes per peer; sized up front so the buffer is not doubled past it.
+        let mut buffer = Vec::with_capacity(512 + state.peers.len() * 400);
+        serde_json::to_writer(&mut buffer, &state)
+            .expect("the state is plain data and always serialises");
+        drop(state);
+        let body = Bytes::from(buffer);
+        let mut bodies = lock(&self.state_bodies);
+        if bodies.revision < revision {
+            *bodies = StateBodies {
+                revision,
+                ..StateBodies::default()
+            };
+        }
+        if bodies.revision == revision && bodies.bytes + body.len() <= STATE_BODIES_MAX_BYTES {
+            bodies.bytes += body.len();
+            bodies.by_cidr.insert(viewer.cidr_id, body.clone());
+        }
+        Ok(body)
     }
 
     /// `POST /v1/user/redeem`: the invitation's temporary key is replaced by `new_key`.
@@ -735,28 +795,51 @@ impl Service {
             return Ok(false);
         };
         let info = device.backend.get(&device.name)?;
+        Ok(self.record_observed(&info.peers))
+    }
+
+    /// Records the endpoints in `peers` (as read from the interface); whether any changed.
+    fn record_observed(&self, peers: &[wireguard_control::PeerInfo]) -> bool {
         let _store = lock(&self.writer);
         let model = self.model();
         let mut observed: HashMap<PublicKey, SocketAddr> = model.observed().clone();
-        for peer in &info.peers {
+        for peer in peers {
             if let Some(endpoint) = peer.config.endpoint {
                 observed.insert(peer.config.public_key, endpoint);
             }
         }
         // Forget keys no peer has any more (innernet's map only grows).
-        observed.retain(|key, _| model.peers().iter().any(|p| &p.public_key == key));
+        let known: HashSet<&PublicKey> = model.peers().iter().map(|p| &p.public_key).collect();
+        observed.retain(|key, _| known.contains(key));
+        drop(known);
         if &observed == model.observed() {
-            return Ok(false);
+            return false;
         }
         self.publish(model.with_observed(observed));
-        Ok(true)
+        true
+    }
+
+    /// Housekeeping's interface work with a single read of the interface (which is what
+    /// costs at 50,000 peers): [`Service::sync_device`], then recording the endpoints that
+    /// read observed, as [`Service::observe_endpoints`] does.
+    pub fn maintain_interface(&self) -> Result<(DeviceSync, bool), wireguard_control::Error> {
+        let (sync, peers) = self.sync_device_reading()?;
+        let observed = self.record_observed(&peers);
+        Ok((sync, observed))
     }
 
     /// Brings the server's interface in line with the model: every enabled peer (invitations
     /// with their temporary key) with exactly its address as allowed IP; nothing else.
     pub fn sync_device(&self) -> Result<DeviceSync, wireguard_control::Error> {
+        self.sync_device_reading().map(|(sync, _)| sync)
+    }
+
+    /// [`Service::sync_device`], also returning the peers as read before the update.
+    fn sync_device_reading(
+        &self,
+    ) -> Result<(DeviceSync, Vec<wireguard_control::PeerInfo>), wireguard_control::Error> {
         let Some(device) = &self.device else {
-            return Ok(DeviceSync::default());
+            return Ok((DeviceSync::default(), Vec::new()));
         };
         let _guard = lock(&self.device_lock);
         let model = self.model();
@@ -783,7 +866,8 @@ impl Service {
             device.backend.apply(&device.name, &update)?;
             tracing::debug!(?sync, "server interface updated");
         }
-        Ok(sync)
+        drop(changes);
+        Ok((sync, info.peers))
     }
 
     fn sync_device_logged(&self) {
@@ -811,6 +895,24 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
             peer.contents.candidates.clear();
             peer.contents.persistent_keepalive_interval = Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
             peer
+        })
+        .collect()
+}
+
+/// What of `model` the server's interface holds: the key (the invitation's during a key swap)
+/// and address of each peer [`desired_interface_peers`] puts there, in model order.
+fn interface_view(model: &Model) -> Vec<(PublicKey, IpAddr)> {
+    let server = model.roles().server_peer;
+    model
+        .peers()
+        .iter()
+        .filter(|p| !p.is_disabled && p.id != server)
+        .map(|p| {
+            let key = model
+                .pending_swaps()
+                .get(&p.id)
+                .map_or(p.public_key, |swap| swap.old_key);
+            (key, p.ip)
         })
         .collect()
 }

@@ -505,3 +505,32 @@ async fn user_rules() {
         .await;
     }
 }
+
+/// Peers of one CIDR see the same state, so the server builds it once per revision and
+/// CIDR; every change still shows in the next answer.
+#[tokio::test]
+async fn state_answers_are_shared_within_a_cidr_and_follow_every_change() {
+    for family in Family::BOTH {
+        let h = Harness::new(family);
+        let peer = |id: PeerId| h.snapshot().peers.into_iter().find(|p| p.id == id).unwrap();
+        let (dev1, dev2, user1) = (peer(DEVELOPER1), peer(DEVELOPER2), peer(USER1));
+        let a = h.service.state_body(&dev1).unwrap();
+        let b = h.service.state_body(&dev2).unwrap();
+        assert_eq!(a.as_ptr(), b.as_ptr(), "built once for the CIDR");
+        let parsed: State = serde_json::from_slice(&a).unwrap();
+        assert_eq!(parsed, h.service.state(&dev2).unwrap());
+        let other = h.service.state_body(&user1).unwrap();
+        assert_ne!(a, other, "another CIDR sees other peers");
+
+        let reported = "192.168.10.4:51820";
+        h.req(DEVELOPER1, Method::PUT, "/v1/user/candidates")
+            .json(json!([reported]))
+            .send()
+            .await
+            .expect(204);
+        let seen = state(&h, DEVELOPER2).await;
+        let developer1 = seen.peers.iter().find(|p| p.id == DEVELOPER1).unwrap();
+        assert_eq!(developer1.candidates, vec![endpoint(reported)]);
+        assert_eq!(seen, h.service.state(&dev2).unwrap());
+    }
+}

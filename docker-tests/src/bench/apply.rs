@@ -29,6 +29,9 @@ pub struct ApplyFigures {
     pub netlink_messages: usize,
     pub netlink_total_bytes: usize,
     pub netlink_largest_bytes: usize,
+    /// The same 10,000 peers set with Debian's `wg setconf` into a fresh interface of the
+    /// same implementation: what the implementation itself needs, whoever drives it.
+    pub wg_setconf_ms: f64,
 }
 
 fn synthetic(count: usize, endpoint_shift: usize) -> Vec<Peer> {
@@ -78,14 +81,56 @@ pub fn apply_command(args: &[String]) -> Result<()> {
     let [iface, count] = args else {
         bail!("usage: wiremesh-bench apply <iface> <peers>");
     };
+    let baseline: InterfaceName = format!("{iface}b")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let iface: InterfaceName = iface.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let count: usize = count.parse()?;
     let backend = UserspaceBackend::new();
     backend.create(&iface)?;
     let result = measure(&backend, &iface, count);
     let _ = backend.delete(&iface);
-    println!("{}", serde_json::to_string(&result?)?);
+    let mut figures = result?;
+    backend.create(&baseline)?;
+    let result = wg_setconf(&baseline, count);
+    let _ = backend.delete(&baseline);
+    figures.wg_setconf_ms = result?;
+    println!("{}", serde_json::to_string(&figures)?);
     Ok(())
+}
+
+/// Times `wg setconf` of the synthetic peers (as a wg-quick-style config file).
+fn wg_setconf(iface: &InterfaceName, count: usize) -> Result<f64> {
+    use std::fmt::Write as _;
+    let mut config = format!(
+        "[Interface]\nPrivateKey = {}\n",
+        PrivateKey::generate().to_base64()
+    );
+    for peer in synthetic(count, 0) {
+        let endpoint = peer
+            .endpoint
+            .as_ref()
+            .and_then(|e| e.to_socket_addr())
+            .expect("literal endpoint");
+        write!(
+            config,
+            "[Peer]\nPublicKey = {}\nAllowedIPs = {}/32\nEndpoint = {endpoint}\nPersistentKeepalive = 25\n",
+            peer.public_key.to_base64(),
+            peer.ip
+        )?;
+    }
+    let file = std::env::temp_dir().join(format!("wiremesh-bench-{iface}.conf"));
+    std::fs::write(&file, config)?;
+    let start = Instant::now();
+    let status = std::process::Command::new("wg")
+        .arg("setconf")
+        .arg(iface.as_str())
+        .arg(&file)
+        .status();
+    let took = ms(start);
+    let _ = std::fs::remove_file(&file);
+    ensure!(status?.success(), "wg setconf failed");
+    Ok(took)
 }
 
 fn measure(
@@ -172,5 +217,6 @@ fn measure(
         netlink_messages: sizes.len(),
         netlink_total_bytes: sizes.iter().sum(),
         netlink_largest_bytes: sizes.iter().copied().max().unwrap_or(0),
+        wg_setconf_ms: 0.0,
     })
 }

@@ -80,6 +80,7 @@ fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("http-get") => return probe::http_get_command(&args[1..]),
+        Some("http-put") => return probe::http_put_command(&args[1..]),
         Some("apply") => return apply::apply_command(&args[1..]),
         _ => {}
     }
@@ -116,9 +117,19 @@ fn run() -> Result<()> {
 
     // Sections 1 and 5.
     println!("== 1/5. Full-state request of a peer that sees the whole network ({} CIDRs, associations); server memory", network::CIDRS);
+    println!("   CPU per request: cold = first request after a change; warm = asked again at the same revision");
     println!(
-        "{:>7}  {:<9} {:>12} {:>11} {:>14} {:>13} {:>9} {:>10}",
-        "peers", "server", "CPU/request", "latency", "response", "tunnel bytes", "RSS", "peak RSS"
+        "{:>7}  {:<9} {:>11} {:>11} {:>10} {:>11} {:>12} {:>9} {:>10} {:>9}",
+        "peers",
+        "server",
+        "CPU cold",
+        "CPU warm",
+        "latency",
+        "response",
+        "tunnel bytes",
+        "RSS",
+        "peak RSS",
+        "idle CPU"
     );
     let mut full_state = Vec::new();
     for &peers in &options.sizes {
@@ -133,9 +144,8 @@ fn run() -> Result<()> {
             (network::INNERNET, "10.96.0.0/12"),
         ] {
             let root: Ipv4Net = root.parse()?;
-            let figures =
-                network::measure(&world, &server, &viewer, kind, root, peers, requests, "1")
-                    .with_context(|| format!("{} with {peers} peers", kind.label));
+            let figures = network::measure(&world, &server, &viewer, kind, root, peers)
+                .with_context(|| format!("{} with {peers} peers", kind.label));
             let figures = match figures {
                 Ok(f) => f,
                 Err(e) => {
@@ -144,24 +154,34 @@ fn run() -> Result<()> {
                 }
             };
             println!(
-                "{:>7}  {:<9} {:>9.2} ms {:>8.1} ms {:>10.0} kB {:>10.0} kB {:>5.1} MiB {:>6.1} MiB",
+                "{:>7}  {:<9} {:>8.2} ms {:>8.2} ms {:>7.1} ms {:>8.0} kB {:>9.0} kB {:>5.1} MiB {:>6.1} MiB {:>8.2}%",
                 peers,
                 figures.server,
-                figures.cpu_ms_per_request,
+                figures.cpu_ms_cold,
+                figures.cpu_ms_warm,
                 figures.latency_ms,
                 figures.response_bytes as f64 / 1000.0,
                 figures.tunnel_bytes as f64 / 1000.0,
                 figures.rss_mib,
-                figures.peak_rss_mib
+                figures.peak_rss_mib,
+                figures.idle_cpu_percent
             );
             pair.push(figures);
         }
-        let ratio = pair[1].cpu_ms_per_request / pair[0].cpu_ms_per_request.max(1e-9);
+        let cold = pair[1].cpu_ms_cold / pair[0].cpu_ms_cold.max(1e-9);
+        let warm = pair[1].cpu_ms_warm / pair[0].cpu_ms_warm.max(1e-9);
         println!(
-            "{:>7}  innernet/wiremesh server CPU per request: {ratio:.1}x",
+            "{:>7}  innernet/wiremesh server CPU per request: {cold:.1}x cold, {warm:.1}x warm",
             ""
         );
-        full_state.push(serde_json::json!({ "peers": peers, "requests": requests, "wiremesh": pair[0], "innernet": pair[1], "cpu_ratio_innernet_over_wiremesh": ratio }));
+        full_state.push(serde_json::json!({
+            "peers": peers,
+            "requests": requests,
+            "wiremesh": pair[0],
+            "innernet": pair[1],
+            "cpu_ratio_innernet_over_wiremesh_cold": cold,
+            "cpu_ratio_innernet_over_wiremesh_warm": warm,
+        }));
         drop(world);
     }
     report.insert("full_state".into(), full_state.into());
@@ -188,6 +208,10 @@ fn run() -> Result<()> {
         apply.read_back_ms,
         apply.one_percent_diff_and_set_ms,
         apply.unchanged_diff_ms
+    );
+    println!(
+        "baseline: `wg setconf` of the same peers into a fresh interface: {:.1} ms",
+        apply.wg_setconf_ms
     );
     println!(
         "kernel backend, same update: {} netlink messages, {:.2} MB in total, largest {} B",

@@ -19,6 +19,9 @@ use wireguard_control::PrivateKey;
 use super::probe::{cpu_time, memory_mib, HttpFigures};
 use crate::harness::{wait_until, Host, World};
 
+/// How long each server is watched doing nothing after the requests.
+const IDLE: Duration = Duration::from_secs(30);
+
 /// How many CIDRs hold the peers.
 pub const CIDRS: u32 = 50;
 
@@ -27,8 +30,10 @@ pub const CIDRS: u32 = 50;
 pub struct ServerFigures {
     pub server: &'static str,
     pub peers: usize,
-    /// Server CPU per full-state request, milliseconds.
-    pub cpu_ms_per_request: f64,
+    /// Server CPU per full-state request asked again at the same revision, milliseconds.
+    pub cpu_ms_warm: f64,
+    /// Server CPU per full-state request right after a change (a new revision), milliseconds.
+    pub cpu_ms_cold: f64,
     /// Wall time per request as the asking peer saw it, milliseconds.
     pub latency_ms: f64,
     pub response_bytes: usize,
@@ -36,6 +41,8 @@ pub struct ServerFigures {
     pub tunnel_bytes: u64,
     pub rss_mib: f64,
     pub peak_rss_mib: f64,
+    /// Server CPU while nobody asks anything, as a share of one core.
+    pub idle_cpu_percent: f64,
 }
 
 /// The /20 block `index` of `root` (/12).
@@ -152,10 +159,9 @@ pub fn measure(
     kind: Kind,
     root: Ipv4Net,
     peers: usize,
-    requests: usize,
-    label: &str,
 ) -> Result<ServerFigures> {
-    let net = world.iface(&format!("{}{label}", &kind.label[..1]));
+    let requests = requests_for(peers);
+    let net = world.iface(&kind.label[..1]);
     let server_addr = server.address.context("server address")?;
     let endpoint = format!("{server_addr}:{}", kind.port);
     let port = kind.port.to_string();
@@ -191,7 +197,7 @@ pub fn measure(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let server_public = server_config.private_key.public_key().to_base64();
     let server_ip = Ipv4Addr::from(u32::from(root.network()) + 1);
-    let vif = world.iface(&format!("v{}{label}", &kind.label[..1]));
+    let vif = world.iface(&format!("v{}", &kind.label[..1]));
     let key_file = viewer.path(&format!("{vif}.key"));
     std::fs::write(&key_file, viewer_key.to_base64())?;
     let userspace = world.shared.userspace.clone();
@@ -257,18 +263,53 @@ pub fn measure(
     let (cpu_before, bytes_before) = (cpu_time(pid)?, transfer()?);
     let figures = get(requests)?;
     let (cpu_after, bytes_after) = (cpu_time(pid)?, transfer()?);
+    // Cold: before each request the viewer reports another NAT candidate, a change that
+    // every state answer shows; only the GET is inside the CPU reading.
+    let bench = world
+        .shared
+        .bin_dir
+        .join("wiremesh-bench")
+        .to_string_lossy()
+        .into_owned();
+    let rounds = requests.clamp(5, 100);
+    let settle = Duration::from_millis(100 + peers as u64 / 50);
+    let mut cold = Duration::ZERO;
+    for round in 0..rounds {
+        let body = format!("[\"192.168.{}.{}:51820\"]", round / 250, 1 + round % 250);
+        let put = [
+            bench.as_str(),
+            "http-put",
+            &api,
+            "/v1/user/candidates",
+            &server_public,
+            &body,
+        ];
+        let ran = viewer.run(&put)?;
+        ensure!(ran.success, "{}", ran.text());
+        // Whatever the server does after the change (in the background) settles first.
+        std::thread::sleep(settle);
+        let before = cpu_time(pid)?;
+        get(1)?;
+        cold += cpu_time(pid)? - before;
+    }
     let (rss, peak) = memory_mib(pid)?;
+    std::thread::sleep(settle);
+    let idle_from = cpu_time(pid)?;
+    std::thread::sleep(IDLE);
+    let idle_cpu_percent = (cpu_time(pid)? - idle_from).as_secs_f64() * 100.0 / IDLE.as_secs_f64();
     serve.stop();
     let _ = viewer.run(&["ip", "link", "del", &vif]);
     Ok(ServerFigures {
         server: kind.label,
         peers,
-        cpu_ms_per_request: (cpu_after - cpu_before).as_secs_f64() * 1000.0 / requests as f64,
+        cpu_ms_warm: (cpu_after - cpu_before).as_secs_f64() * 1000.0 / requests as f64,
+        cpu_ms_cold: cold.as_secs_f64() * 1000.0 / rounds as f64,
         latency_ms: figures.mean_ms,
         response_bytes: figures.response_bytes,
         tunnel_bytes: (bytes_after - bytes_before) / requests as u64,
         rss_mib: rss,
         peak_rss_mib: peak,
+        idle_cpu_percent,
     })
 }
 

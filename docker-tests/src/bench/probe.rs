@@ -19,12 +19,26 @@ pub struct HttpFigures {
 
 /// One `GET path` with innernet's server-key header; returns (response bytes, body bytes).
 fn get_once(server: SocketAddr, path: &str, key: &str) -> Result<(usize, usize)> {
+    request(server, "GET", path, key, None)
+}
+
+/// One request; a 2xx answer gives (response bytes, body bytes).
+fn request(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<&str>,
+) -> Result<(usize, usize)> {
     let mut stream = TcpStream::connect_timeout(&server, Duration::from_secs(5))
         .with_context(|| format!("connect to {server}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let body = body.unwrap_or("");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {server}\r\nX-Innernet-Server-Key: {key}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {server}\r\nX-Innernet-Server-Key: {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
@@ -34,8 +48,8 @@ fn get_once(server: SocketAddr, path: &str, key: &str) -> Result<(usize, usize)>
         .context("no end of headers in the response")?;
     let head = String::from_utf8_lossy(&response[..text_end]);
     ensure!(
-        head.starts_with("HTTP/1.1 200"),
-        "GET {path}: {}",
+        head.starts_with("HTTP/1.1 2"),
+        "{method} {path}: {}",
         head.lines().next().unwrap_or("")
     );
     Ok((response.len(), response.len() - text_end - 4))
@@ -63,6 +77,15 @@ pub fn http_get_command(args: &[String]) -> Result<()> {
     };
     let figures = get_many(addr.parse()?, path, key, count.parse()?)?;
     println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// `wiremesh-bench http-put <addr> <path> <server-key> <json-body>`: one PUT.
+pub fn http_put_command(args: &[String]) -> Result<()> {
+    let [addr, path, key, body] = args else {
+        bail!("usage: wiremesh-bench http-put <addr:port> <path> <server-key> <json-body>");
+    };
+    request(addr.parse()?, "PUT", path, key, Some(body))?;
     Ok(())
 }
 

@@ -32,7 +32,15 @@ pub async fn handle(
     body: Body,
 ) -> Result<Response, ApiError> {
     match route {
-        Route::State => Ok(json(StatusCode::OK, service.state(&caller)?)),
+        Route::State => {
+            let body = service.state_body(&caller)?;
+            Ok((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response())
+        }
         Route::Capabilities => Ok(json(StatusCode::OK, service.capabilities())),
         Route::Redeem => {
             // Only an invitation not yet redeemed may redeem (disabled callers never get here).

@@ -2,9 +2,9 @@
 //!
 //! Every 250 ms: pick up changes other processes (the admin CLI) committed to the database,
 //! which also brings the interface in line with them, and finish due key swaps. Every 10 s
-//! (first at once): delete expired invitations, record the endpoints the interface observed,
-//! re-synchronise the interface (repairing anything changed behind the server's back) and
-//! rewrite the hosts file section. All of it is blocking work and runs on the blocking pool;
+//! ([`housekeeping_interval`]: longer beyond 20,000 peers; first at once): delete expired invitations, re-synchronise the interface (repairing
+//! anything changed behind the server's back) and record the endpoints it observed, from one
+//! read of the interface, and rewrite the hosts file section. All of it is blocking work and runs on the blocking pool;
 //! errors are logged (each distinct one once) and never stop the loop.
 
 use std::sync::Arc;
@@ -20,8 +20,19 @@ use crate::service::Service;
 
 /// How often other processes' commits are picked up.
 pub const RELOAD_INTERVAL: Duration = Duration::from_millis(250);
-/// How often the slower housekeeping runs.
+/// How often the slower housekeeping runs, at least.
 pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(10);
+/// Peers per second of housekeeping interval beyond [`HOUSEKEEPING_INTERVAL`]: reading and
+/// diffing the interface costs in proportion to its peers, so large networks space it out to
+/// keep the idle server's CPU flat (25 s at 50,000 peers).
+const PEERS_PER_HOUSEKEEPING_SECOND: usize = 2_000;
+
+/// The housekeeping interval for a network of `peers`.
+pub fn housekeeping_interval(peers: usize) -> Duration {
+    HOUSEKEEPING_INTERVAL.max(Duration::from_secs(
+        (peers / PEERS_PER_HOUSEKEEPING_SECOND) as u64,
+    ))
+}
 
 /// Runs until `stop` turns true (or its sender is gone).
 pub async fn run(
@@ -85,13 +96,12 @@ struct LoopState {
 enum Task {
     Reload,
     Sweep,
-    Observe,
-    Sync,
+    Interface,
     Hosts,
 }
 
 impl Task {
-    const COUNT: usize = 5;
+    const COUNT: usize = 4;
 }
 
 impl LoopState {
@@ -105,26 +115,23 @@ impl LoopState {
         if Instant::now() < self.next_housekeeping {
             return;
         }
-        self.next_housekeeping = Instant::now() + HOUSEKEEPING_INTERVAL;
+        let peers = self.service.model().peers().len();
+        self.next_housekeeping = Instant::now() + housekeeping_interval(peers);
         let swept = self.service.sweep_expired_invites();
         self.report(
             Task::Sweep,
             swept.map_err(|e| format!("failed to remove expired invitations: {e}")),
         );
-        let observed = self.service.observe_endpoints();
-        self.report(
-            Task::Observe,
-            observed.map_err(|e| format!("failed to read peer endpoints from the interface: {e}")),
-        );
-        let synced = self.service.sync_device();
-        if let Ok(sync) = &synced {
+        // One read of the interface serves both the repair and the observed endpoints.
+        let maintained = self.service.maintain_interface();
+        if let Ok((sync, _)) = &maintained {
             if !sync.is_empty() {
                 tracing::info!(?sync, "interface peers repaired");
             }
         }
         self.report(
-            Task::Sync,
-            synced.map_err(|e| format!("failed to update the interface: {e}")),
+            Task::Interface,
+            maintained.map_err(|e| format!("failed to read or update the interface: {e}")),
         );
         if let Some(hosts) = &self.hosts {
             let written = write_hosts(&self.service, &self.iface, hosts);
@@ -173,4 +180,16 @@ fn write_hosts(service: &Service, iface: &InterfaceName, hosts: &HostsFile) -> R
         tracing::info!(path = %hosts.path.display(), "hosts file updated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn housekeeping_spaces_out_only_for_large_networks() {
+        assert_eq!(housekeeping_interval(0), HOUSEKEEPING_INTERVAL);
+        assert_eq!(housekeeping_interval(20_000), HOUSEKEEPING_INTERVAL);
+        assert_eq!(housekeeping_interval(50_000), Duration::from_secs(25));
+    }
 }
