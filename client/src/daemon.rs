@@ -74,6 +74,8 @@ pub fn run_daemon(
     let mut warned_empty = false;
     // Change watchers (`/v2` long polls) of networks whose server pushes changes.
     let mut watchers: HashMap<InterfaceName, Watcher> = HashMap::new();
+    // Networks whose watcher was tried before their first sync.
+    let mut early_watch_tried: BTreeSet<InterfaceName> = BTreeSet::new();
     let use_push = interval >= watch::MIN_INTERVAL;
     // Watchers raise this flag with a change; it cuts NAT traversal short (see `Context`).
     let mut ctx = ctx.clone();
@@ -120,6 +122,18 @@ pub fn run_daemon(
             });
             if schedule.due > Instant::now() {
                 continue;
+            }
+            // A network whose interface is already up (the daemon started right after
+            // `install`, or restarted) gets its watcher before its first sync, so a change
+            // made meanwhile cuts that sync's NAT traversal short instead of waiting for it.
+            if use_push
+                && !watchers.contains_key(&iface)
+                && early_watch_tried.insert(iface.clone())
+                && crate::interface::is_up(ctx, &iface).unwrap_or(false)
+            {
+                if let Some(watcher) = watch::start(ctx, &iface) {
+                    watchers.insert(iface.clone(), watcher);
+                }
             }
             let source = match watchers.get(&iface).and_then(Watcher::state) {
                 Some(state) => Source::Pushed(state),

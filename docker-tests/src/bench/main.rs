@@ -2,8 +2,10 @@
 //! through `scripts/bench.sh`, which builds everything in release mode first; it needs root,
 //! `wireguard-go`, `wg`, `ip`, `nft`, and `innernet`/`innernet-server` 2.0.0 on `PATH`.
 //!
-//! Usage: `wiremesh-bench [--sizes 100,1000,10000,50000] [--idle-secs 60] [--json PATH]
-//! [--skip-propagation] [--skip-innernet-default]`. Prints a table per section and writes
+//! Usage: `wiremesh-bench [--sizes 100,1000,10000,50000|none] [--idle-secs 60] [--json PATH]
+//! [--skip-apply]
+//! [--skip-propagation] [--skip-innernet-default] [--skip-innernet-propagation] [--keep-logs]`
+//! (`WIREMESH_E2E_LOG=debug` makes the daemons log more). Prints a table per section and writes
 //! every figure as JSON (default `bench-results.json`). Targets are reported, never
 //! asserted. Internal subcommands run inside namespaces: `http-get`, `apply`.
 //!
@@ -45,7 +47,11 @@ struct Options {
     idle: Duration,
     json: PathBuf,
     propagation: bool,
+    apply: bool,
     innernet_default: bool,
+    innernet_propagation: bool,
+    /// Keep the work directory (every daemon's log) instead of removing it.
+    keep_logs: bool,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -54,22 +60,33 @@ fn options(args: &[String]) -> Result<Options> {
         idle: Duration::from_secs(60),
         json: PathBuf::from("bench-results.json"),
         propagation: true,
+        apply: true,
         innernet_default: true,
+        innernet_propagation: true,
+        keep_logs: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--sizes" => {
-                options.sizes = value()?
-                    .split(',')
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()?
+                let value = value()?;
+                options.sizes = if value == "none" {
+                    Vec::new()
+                } else {
+                    value
+                        .split(',')
+                        .map(|s| s.trim().parse::<usize>())
+                        .collect::<Result<_, _>>()?
+                }
             }
+            "--skip-apply" => options.apply = false,
             "--idle-secs" => options.idle = Duration::from_secs(value()?.parse()?),
             "--json" => options.json = value()?.into(),
             "--skip-propagation" => options.propagation = false,
             "--skip-innernet-default" => options.innernet_default = false,
+            "--skip-innernet-propagation" => options.innernet_propagation = false,
+            "--keep-logs" => options.keep_logs = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -187,39 +204,41 @@ fn run() -> Result<()> {
     report.insert("full_state".into(), full_state.into());
 
     // Section 4.
-    println!(
-        "\n== 4. Client apply of a 10,000-peer state into a userspace interface (wireguard-go)"
-    );
-    let apply = {
-        let mut world = World::new(&settings, "apply")?;
-        let host = world.public_host("client")?;
-        let iface = world.iface("ap");
-        let bench = settings.bin_dir.join("wiremesh-bench");
-        let ran = host.run(&[&bench.to_string_lossy(), "apply", &iface, "10000"])?;
-        anyhow::ensure!(ran.success, "apply: {}", ran.text());
-        let figures: apply::ApplyFigures = serde_json::from_str(ran.stdout.trim())?;
-        figures
-    };
-    println!(
-        "diff {:.1} ms + UAPI set {:.1} ms = {:.1} ms (read back {:.1} ms); 1% changed: {:.1} ms; unchanged diff: {:.1} ms",
-        apply.full_diff_ms,
-        apply.full_uapi_set_ms,
-        apply.full_diff_ms + apply.full_uapi_set_ms,
-        apply.read_back_ms,
-        apply.one_percent_diff_and_set_ms,
-        apply.unchanged_diff_ms
-    );
-    println!(
-        "baseline: `wg setconf` of the same peers into a fresh interface: {:.1} ms",
-        apply.wg_setconf_ms
-    );
-    println!(
-        "kernel backend, same update: {} netlink messages, {:.2} MB in total, largest {} B",
-        apply.netlink_messages,
-        apply.netlink_total_bytes as f64 / 1e6,
-        apply.netlink_largest_bytes
-    );
-    report.insert("apply".into(), serde_json::to_value(&apply)?);
+    if options.apply {
+        println!(
+            "\n== 4. Client apply of a 10,000-peer state into a userspace interface (wireguard-go)"
+        );
+        let apply = {
+            let mut world = World::new(&settings, "apply")?;
+            let host = world.public_host("client")?;
+            let iface = world.iface("ap");
+            let bench = settings.bin_dir.join("wiremesh-bench");
+            let ran = host.run(&[&bench.to_string_lossy(), "apply", &iface, "10000"])?;
+            anyhow::ensure!(ran.success, "apply: {}", ran.text());
+            let figures: apply::ApplyFigures = serde_json::from_str(ran.stdout.trim())?;
+            figures
+        };
+        println!(
+            "diff {:.1} ms + UAPI set {:.1} ms = {:.1} ms (read back {:.1} ms); 1% changed: {:.1} ms; unchanged diff: {:.1} ms",
+            apply.full_diff_ms,
+            apply.full_uapi_set_ms,
+            apply.full_diff_ms + apply.full_uapi_set_ms,
+            apply.read_back_ms,
+            apply.one_percent_diff_and_set_ms,
+            apply.unchanged_diff_ms
+        );
+        println!(
+            "baseline: `wg setconf` of the same peers into a fresh interface: {:.1} ms",
+            apply.wg_setconf_ms
+        );
+        println!(
+            "kernel backend, same update: {} netlink messages, {:.2} MB in total, largest {} B",
+            apply.netlink_messages,
+            apply.netlink_total_bytes as f64 / 1e6,
+            apply.netlink_largest_bytes
+        );
+        report.insert("apply".into(), serde_json::to_value(&apply)?);
+    }
 
     // Sections 2 and 3.
     if options.propagation {
@@ -228,10 +247,12 @@ fn run() -> Result<()> {
             options.idle.as_secs()
         );
         let mut runs = vec![(Side::Wiremesh, 60)];
-        if options.innernet_default {
-            runs.push((Side::Innernet, 60));
+        if options.innernet_propagation {
+            if options.innernet_default {
+                runs.push((Side::Innernet, 60));
+            }
+            runs.push((Side::Innernet, 10));
         }
-        runs.push((Side::Innernet, 10));
         let mut propagation = Vec::new();
         println!(
             "{:<9} {:>9}  {:<18} {:>8} {:>9} {:>9}",
@@ -266,6 +287,10 @@ fn run() -> Result<()> {
 
     std::fs::write(&options.json, serde_json::to_string_pretty(&report)?)?;
     println!("\nwrote {}", options.json.display());
-    let _ = std::fs::remove_dir_all(&work_dir);
+    if options.keep_logs {
+        println!("logs kept in {}", work_dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
     Ok(())
 }

@@ -365,7 +365,8 @@ fn run_in(
             .all(|j| keys.contains(&own_keys[j]))
     };
     time_until("initial sync", &all, Instant::now(), same_cidr)?;
-    std::thread::sleep(Duration::from_secs(3));
+    // The daemons' first cycles (NAT traversal of the peers just added) settle.
+    std::thread::sleep(Duration::from_secs(8));
     let admin_peer = &peers[0];
 
     let start = Instant::now();

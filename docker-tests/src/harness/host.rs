@@ -83,7 +83,9 @@ impl Host {
             "WG_USERSPACE_IMPLEMENTATION".into(),
             self.shared.userspace.clone(),
         );
-        env.insert("RUST_LOG".into(), "info".into());
+        // WIREMESH_E2E_LOG (e.g. `debug`) sets the daemons' log filter; `info` otherwise.
+        let filter = std::env::var("WIREMESH_E2E_LOG").unwrap_or_else(|_| "info".into());
+        env.insert("RUST_LOG".into(), filter);
         env.insert("NO_COLOR".into(), "1".into());
         env
     }
