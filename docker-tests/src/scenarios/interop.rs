@@ -10,6 +10,8 @@ use super::mesh::{install, Family, Mesh, Peer, LISTEN_PORT};
 use crate::harness::{wait_until, Daemon, Host, Settings};
 
 const SYNC: Duration = Duration::from_secs(20);
+/// How often the harness runs innernet's `install` when its one connection times out.
+const INSTALL_ATTEMPTS: u32 = 5;
 
 /// innernet's client only sees a userspace interface on Linux when a `.name` file exists
 /// next to the socket (spec §10.2); write it the way wireguard-go would on macOS.
@@ -68,7 +70,7 @@ pub fn innernet_install_with_interval(
             break;
         }
         let retryable = ran.text().contains("timed out") && invitation.exists();
-        if !retryable || attempt == 3 {
+        if !retryable || attempt == INSTALL_ATTEMPTS {
             ran.ok()?;
         }
         eprintln!("innernet install timed out reaching the server (attempt {attempt}); retrying");
@@ -125,6 +127,12 @@ pub fn innernet_client_on_wiremesh_server(settings: &Settings, family: Family) -
         let wm_peer = mesh.install(&wm_host, &wm_invite, &wm_iface)?;
 
         let in_invite = mesh.invite("inpeer", "humans", true, "30d")?;
+        // innernet makes a single attempt: let `serve` put the invitation on its interface
+        // first (it picks up CLI changes within 250 ms).
+        let (invite_key, _) = super::mesh::invitation_key(&in_invite)?;
+        wait_until("the server has the invitation's key", SYNC, || {
+            Ok(mesh.server.wg_peer_keys(&mesh.net)?.contains(&invite_key))
+        })?;
         let in_host = world.public_host("inpeer")?;
         let in_iface = world.iface("i");
         let in_peer = innernet_install(&in_host, &in_invite, &in_iface)?;
