@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use wiremesh::daemon::run_daemon;
+use wiremesh::daemon::{run_daemon, DaemonSummary};
 
 fn wait_for(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -18,20 +18,30 @@ fn wait_for(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
+/// Starts `client`'s daemon with an hourly interval and waits until its long poll waits on
+/// the server; set the flag to stop it.
+fn hourly_daemon(
+    net: &TestNet,
+    client: &TestClient,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<DaemonSummary>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let daemon = {
+        let (ctx, stop) = (client.ctx.clone(), stop.clone());
+        std::thread::spawn(move || run_daemon(&ctx, None, Duration::from_secs(3600), &stop))
+    };
+    wait_for("the daemon's long poll to wait on the server", || {
+        net.service.waiting() > 0
+    });
+    (stop, daemon)
+}
+
 #[test]
 fn pushed_changes_arrive_without_waiting_for_the_interval() {
     for family in Family::BOTH {
         let net = TestNet::new(family);
         let humans = net.humans();
         let (client, _) = net.join("laptop", &humans);
-        let stop = Arc::new(AtomicBool::new(false));
-        let daemon = {
-            let (ctx, stop) = (client.ctx.clone(), stop.clone());
-            std::thread::spawn(move || run_daemon(&ctx, None, Duration::from_secs(3600), &stop))
-        };
-        wait_for("the daemon's long poll to wait on the server", || {
-            net.service.waiting() > 0
-        });
+        let (stop, daemon) = hourly_daemon(&net, &client);
 
         let fetched = net.requests("GET /v1/user/state");
         let candidates = net.requests("PUT /v1/user/candidates");
@@ -66,14 +76,7 @@ fn a_watcher_resumes_after_an_outage_and_brings_what_changed_meanwhile() {
     let net = TestNet::new(Family::V4);
     let humans = net.humans();
     let (client, _) = net.join("laptop", &humans);
-    let stop = Arc::new(AtomicBool::new(false));
-    let daemon = {
-        let (ctx, stop) = (client.ctx.clone(), stop.clone());
-        std::thread::spawn(move || run_daemon(&ctx, None, Duration::from_secs(3600), &stop))
-    };
-    wait_for("the daemon's long poll to wait on the server", || {
-        net.service.waiting() > 0
-    });
+    let (stop, daemon) = hourly_daemon(&net, &client);
     // Let the first cycles settle (the daemon's first report may still be pushed back), so
     // nothing is due when the server goes away.
     std::thread::sleep(Duration::from_millis(500));

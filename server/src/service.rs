@@ -370,25 +370,29 @@ impl Service {
         }
     }
 
-    /// `GET /v1/user/state`.
-    pub fn state(&self, caller: &Peer) -> Result<State> {
+    /// The current model and the caller as it stands there (it may have changed since it
+    /// was looked up), for the state routes.
+    fn viewer(&self, caller: &Peer) -> Result<(Arc<Model>, Peer)> {
         Self::require_user(caller)?;
         let model = self.model();
-        // Use the model's copy: the caller may have been changed since it was looked up.
         let viewer = model
             .peer(caller.id)
+            .cloned()
             .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
-        Ok(model.state_for(viewer))
+        Ok((model, viewer))
+    }
+
+    /// `GET /v1/user/state`.
+    pub fn state(&self, caller: &Peer) -> Result<State> {
+        let (model, viewer) = self.viewer(caller)?;
+        Ok(model.state_for(&viewer))
     }
 
     /// `GET /v1/user/state` as JSON, built once per revision and viewer CIDR (up to
     /// [`STATE_BODIES_MAX_BYTES`] per revision) and shared by every peer of that CIDR.
     pub fn state_body(&self, caller: &Peer) -> Result<Bytes> {
-        Self::require_user(caller)?;
-        let model = self.model();
-        let viewer = model
-            .peer(caller.id)
-            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        let (model, viewer) = self.viewer(caller)?;
+        let viewer = &viewer;
         let revision = model.revision();
         {
             let bodies = lock(&self.state_bodies);
