@@ -55,11 +55,13 @@ fn canned_server(
                  Connection: close\r\n\r\n{body}",
                 body.len()
             );
+            // Looked at before answering: once the client has the 500 it removes the file.
+            let exists = watch.exists();
             stream.write_all(response.as_bytes()).unwrap();
             let done = request.starts_with("POST");
             seen.push(request);
             if done {
-                return (seen, watch.exists());
+                return (seen, exists);
             }
         }
         (seen, false)
