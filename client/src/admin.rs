@@ -18,7 +18,6 @@
 //! a persistent override (spec §13.3). Nothing better is possible through `/v1`: the stored
 //! values are not visible to any client.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use wireguard_control::InterfaceName;
@@ -255,23 +254,6 @@ impl Admin {
     }
 
     /// `list-peers`: every peer with its CIDR's name, ordered by IP.
-    pub fn list_peers(&self) -> Result<Vec<(Peer, Option<String>)>, AdminError> {
-        let cidrs = self.cidrs()?;
-        let mut peers = self.peers()?;
-        peers.sort_by_key(|peer| peer.ip);
-        Ok(peers
-            .into_iter()
-            .map(|peer| {
-                let cidr = cidrs
-                    .iter()
-                    .find(|c| c.id == peer.cidr_id)
-                    .map(|c| c.name.clone());
-                (peer, cidr)
-            })
-            .collect())
-    }
-
-    /// The CIDRs a new peer may join: leaves other than the server's CIDR.
     pub fn invitable_cidrs(&self, cidrs: &[Cidr], peers: &[Peer]) -> Vec<Cidr> {
         let infra = self.infra_cidr(cidrs, peers);
         let tree = wiremesh_shared::cidr::CidrTree::new(cidrs);
@@ -296,29 +278,4 @@ impl Admin {
                     .map(|c| c.id)
             })
     }
-}
-
-/// `list-peers` output: `<ip> <name> (<cidr>)` and flags, one line per peer.
-pub fn render_peer_list(peers: &[(Peer, Option<String>)]) -> String {
-    let mut out = String::new();
-    for (peer, cidr) in peers {
-        let _ = write!(
-            out,
-            "{} {} ({})",
-            peer.ip,
-            peer.name,
-            cidr.as_deref().unwrap_or("unknown CIDR")
-        );
-        for (flag, word) in [
-            (peer.is_admin, "admin"),
-            (peer.is_disabled, "disabled"),
-            (!peer.is_redeemed, "invited"),
-        ] {
-            if flag {
-                let _ = write!(out, " [{word}]");
-            }
-        }
-        out.push('\n');
-    }
-    out
 }

@@ -72,6 +72,11 @@ fn associations() {
     let id = associations[0].id;
     let out = check(&host.run_line("list-associations @"), 0, &[]);
     assert_eq!(out, format!("{id}: humans <=> robots\n"));
+    let out = check(&host.run_line("list-associations @ --json"), 0, &[]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("list-associations --json");
+    assert_eq!(json["associations"][0]["id"], id.0);
+    assert_eq!(json["associations"][0]["cidr_1"], "humans");
+    assert_eq!(json["associations"][0]["cidr_2"], "robots");
 
     let output = host.run_line("add-association @ robots humans");
     check(&output, 1, &["already associated"]);

@@ -205,12 +205,31 @@ fn rename_disable_enable_peer() {
     assert!(!stored.is_disabled);
     assert_eq!(stored.endpoint, None);
 
+    // Not a terminal: aligned columns, no colour.
     let out = check(&host.run_line("list-peers @"), 0, &[]);
     assert!(
-        out.contains(&format!("{} builder (robots)\n", stored.ip)),
+        out.contains(&format!("{}  builder          robots\n", stored.ip)),
         "{out}"
     );
-    assert!(out.contains("boss (humans) [admin]"), "{out}");
+    assert!(
+        out.contains("  boss             humans           [admin]\n"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "{out}");
+
+    let out = check(&host.run_line("list-peers @ --json"), 0, &[]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("list-peers --json");
+    let builder = json["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .find(|p| p["name"] == "builder")
+        .expect("builder listed");
+    assert_eq!(builder["cidr"], "robots");
+    assert_eq!(builder["ip"], stored.ip.to_string());
+    assert_eq!(builder["is_disabled"], false);
+    assert_eq!(builder["invite"], "redeemed");
+    assert_eq!(builder["public_key"], stored.public_key.to_base64());
 }
 
 #[test]

@@ -169,6 +169,30 @@ fn list_cidrs_reads_the_cache() {
     let out = check(&host.run_line("list-cidrs @ --tree"), 0, &[]);
     let tree = "10.66.0.0/16 evilcorp\n  10.66.0.1/32 innernet-server\n  10.66.2.0/24 robots\n";
     assert_eq!(out, tree);
+    let out = check(&host.run_line("list-cidrs @ --json"), 0, &[]);
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let listed: Vec<(String, String, u64)> = value["cidrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let name = c["name"].as_str().unwrap().to_owned();
+            (
+                name,
+                c["cidr"].as_str().unwrap().to_owned(),
+                c["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("evilcorp", "10.66.0.0/16", 0),
+        ("innernet-server", "10.66.0.1/32", 1),
+        ("robots", "10.66.2.0/24", 1),
+    ]
+    .map(|(n, c, d)| (n.to_owned(), c.to_owned(), d));
+    assert_eq!(listed, expected);
+    assert_eq!(value["cidrs"][1]["parent"], "evilcorp");
+    check(&host.run_line("list-cidrs @ --json --tree"), 2, &["--tree"]);
 }
 
 #[test]

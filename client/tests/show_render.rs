@@ -148,7 +148,14 @@ network: evilcorp
 
 #[test]
 fn plain_full_keys() {
-    let text = render_plain(&network(), now(), RenderOptions { full_keys: true });
+    let text = render_plain(
+        &network(),
+        now(),
+        RenderOptions {
+            full_keys: true,
+            ..RenderOptions::default()
+        },
+    );
     assert!(
         text.contains(&format!("  public key: {}\n", key(1).to_base64())),
         "{text}"

@@ -41,6 +41,12 @@ pub enum AdminError {
         #[source]
         source: Box<StoreError>,
     },
+    #[error("failed to back up the database of network {network}: {source}")]
+    Backup {
+        network: String,
+        #[source]
+        source: Box<StoreError>,
+    },
     #[error("failed to load network {network}: {source}")]
     Load {
         network: String,
@@ -170,6 +176,42 @@ impl Network {
                 name: name.to_owned(),
             })
     }
+}
+
+/// What [`backup`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupReport {
+    pub database: PathBuf,
+    pub dest: PathBuf,
+    pub cidrs: usize,
+    pub peers: usize,
+}
+
+/// Writes a consistent copy of network `name`'s database to `dest` (which must not exist;
+/// created with mode 0600) with SQLite's online backup, so `serve` may keep writing, then
+/// opens the copy and checks its integrity. On failure no copy is left behind.
+pub fn backup(
+    paths: &ServerPaths,
+    name: &InterfaceName,
+    dest: &std::path::Path,
+) -> Result<BackupReport, AdminError> {
+    paths.load_config(name)?;
+    let database = paths.existing_database(name)?;
+    let failed = |source: StoreError| AdminError::Backup {
+        network: name.to_string(),
+        source: Box::new(source),
+    };
+    let store = SqliteStore::open(&database).map_err(|source| AdminError::Open {
+        network: name.to_string(),
+        source: Box::new(source),
+    })?;
+    let snapshot = store.backup_checked(dest).map_err(failed)?;
+    Ok(BackupReport {
+        database,
+        dest: dest.to_path_buf(),
+        cidrs: snapshot.cidrs.len(),
+        peers: snapshot.peers.len(),
+    })
 }
 
 fn refused(action: String) -> impl FnOnce(ServiceError) -> AdminError {

@@ -237,6 +237,24 @@ evilcorp 10.66.0.0/16
         server.ok(&["list-associations", "evilcorp"]),
         "1: humans <=> robots\n"
     );
+    let json: serde_json::Value =
+        serde_json::from_str(&server.ok(&["list", "evilcorp", "--json"])).unwrap();
+    assert_eq!(json["network"], "evilcorp");
+    let cidrs: Vec<&str> = json["cidrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(cidrs, ["evilcorp", "innernet-server", "humans", "robots"]);
+    let robot = &json["peers"][2];
+    assert_eq!(robot["name"], "robot1");
+    assert_eq!(robot["cidr"], "robots");
+    assert_eq!(robot["invite"], "expired");
+    let json: serde_json::Value =
+        serde_json::from_str(&server.ok(&["list-associations", "evilcorp", "--json"])).unwrap();
+    assert_eq!(json["associations"][0]["cidr_1"], "humans");
+    assert_eq!(json["associations"][0]["cidr_2"], "robots");
 
     // A second import of the same network is refused and changes nothing.
     let stderr = server.fails(
@@ -252,4 +270,38 @@ evilcorp 10.66.0.0/16
     );
     assert_contains(&stderr, &["already exists"]);
     assert_eq!(server.list("evilcorp"), expected);
+}
+
+#[test]
+fn backup_writes_a_private_consistent_copy_and_never_overwrites() {
+    let server = Server::new();
+    server.new_network("evilcorp", "10.66.0.0/16");
+    let dest = server.dir.path().join("evilcorp-backup.db");
+    let dest_arg = dest.to_str().unwrap();
+    let out = server.ok(&["backup", "evilcorp", dest_arg]);
+    assert_contains(
+        &out,
+        &["backed up network evilcorp", "2 CIDRs, 1 peers", dest_arg],
+    );
+    assert_eq!(mode(&dest), 0o600);
+
+    // The copy is a whole network: a server pointed at it lists the same tree.
+    let restored = Server::new();
+    fs::create_dir_all(restored.config_dir()).unwrap();
+    fs::copy(
+        server.config_file("evilcorp"),
+        restored.config_file("evilcorp"),
+    )
+    .unwrap();
+    fs::create_dir_all(restored.data_dir()).unwrap();
+    fs::copy(&dest, restored.database_file("evilcorp")).unwrap();
+    assert_eq!(restored.list("evilcorp"), server.list("evilcorp"));
+
+    // An existing destination is refused and left as it was.
+    fs::write(&dest, b"precious").unwrap();
+    let stderr = server.fails(&["backup", "evilcorp", dest_arg], 1);
+    assert_contains(&stderr, &["already exists"]);
+    assert_eq!(fs::read(&dest).unwrap(), b"precious");
+    let stderr = server.fails(&["backup", "nothere", dest_arg], 1);
+    assert_contains(&stderr, &["no config file"]);
 }

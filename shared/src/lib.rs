@@ -5,7 +5,8 @@
 //! ([`alloc`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
 //! peer list into a minimal device update ([`diff`]), key pinning and the peer-cache merge
 //! ([`pinning`]), NAT candidate selection and trial order ([`nat`]), the `/v1` wire types
-//! ([`wire`]) and the invitation, client and server file formats ([`config`]).
+//! ([`wire`]), the invitation, client and server file formats ([`config`]), the `--json`
+//! shapes of the listing commands ([`listing`]) and terminal colour ([`style`]).
 //!
 //! What it is not: it does no IO at all — no files, sockets, clocks, DNS or processes. Time
 //! is passed in as an argument; name resolution is the caller's job. It knows nothing of
@@ -20,9 +21,11 @@ pub mod endpoint;
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
 pub mod ids;
+pub mod listing;
 pub mod names;
 pub mod nat;
 pub mod pinning;
+pub mod style;
 pub mod timestring;
 pub mod wire;
 

@@ -4,18 +4,19 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use anyhow::Result;
-use wireguard_control::InterfaceName;
 use wiremesh::admin::{self, AddCidrOptions, AddPeerOptions, Admin, PeerUpdateOutcome};
 use wiremesh::Context;
-use wiremesh_shared::{Hostname, Timestring};
+use wiremesh_shared::{listing, Hostname, Timestring};
 
 use super::args::{
-    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
+    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, ListOpts, PeerOpts, RenameCidrOpts,
     RenamePeerOpts,
 };
 use super::prompt::{cancelled, Prompter};
+use super::stdout_style;
 
 /// The invitation lifetime when none is given.
 const DEFAULT_INVITE_EXPIRES: &str = "14d";
@@ -185,9 +186,16 @@ pub fn set_peer_disabled(
     Ok(())
 }
 
-pub fn list_peers(ctx: &Context, iface: &InterfaceName) -> Result<()> {
-    let admin = Admin::open(ctx, iface)?;
-    print!("{}", admin::render_peer_list(&admin.list_peers()?));
+pub fn list_peers(ctx: &Context, opts: &ListOpts) -> Result<()> {
+    let admin = Admin::open(ctx, &opts.interface)?;
+    let (peers, cidrs) = (admin.peers()?, admin.cidrs()?);
+    let now = SystemTime::now();
+    if opts.json {
+        print!("{}", listing::peers_json(&peers, &cidrs, now));
+    } else {
+        let entries = listing::peer_entries(&peers, &cidrs, now);
+        print!("{}", listing::render_peer_table(&entries, stdout_style()));
+    }
     Ok(())
 }
 
@@ -313,8 +321,13 @@ pub fn delete_association(ctx: &Context, opts: &AssociationOpts, prompter: Promp
     Ok(())
 }
 
-pub fn list_associations(ctx: &Context, iface: &InterfaceName) -> Result<()> {
-    let admin = Admin::open(ctx, iface)?;
+pub fn list_associations(ctx: &Context, opts: &ListOpts) -> Result<()> {
+    let admin = Admin::open(ctx, &opts.interface)?;
+    if opts.json {
+        let (associations, cidrs) = (admin.associations()?, admin.cidrs()?);
+        print!("{}", listing::associations_json(&associations, &cidrs));
+        return Ok(());
+    }
     for association in admin.list_associations()? {
         println!("{association}");
     }

@@ -101,7 +101,7 @@ pub enum Command {
     EnablePeer(PeerOpts),
 
     /// List every peer of the network, including disabled and invited ones (admin).
-    ListPeers(InterfaceArg),
+    ListPeers(ListOpts),
 
     /// Add a CIDR (admin).
     AddCidr(AddCidrOpts),
@@ -122,7 +122,7 @@ pub enum Command {
     DeleteAssociation(AssociationOpts),
 
     /// List the associations between CIDRs (admin).
-    ListAssociations(InterfaceArg),
+    ListAssociations(ListOpts),
 
     /// Set or unset this peer's fixed WireGuard listen port.
     SetListenPort(SetListenPortOpts),
@@ -145,6 +145,18 @@ pub struct InterfaceArg {
     /// The network (its interface name).
     #[arg(value_name = "INTERFACE")]
     pub interface: InterfaceName,
+}
+
+/// A listing of one network, as text or JSON.
+#[derive(Debug, Clone, Args)]
+pub struct ListOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where peer names are written (the HOSTS options).
@@ -214,7 +226,7 @@ pub struct ShowOpts {
     #[arg(short, long, conflicts_with = "json")]
     pub tree: bool,
 
-    /// Machine-readable JSON (shape documented in `wiremesh::show`).
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
     #[arg(long)]
     pub json: bool,
 
@@ -396,8 +408,12 @@ pub struct ListCidrsOpts {
     pub interface: InterfaceName,
 
     /// Show the CIDRs as a tree.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     pub tree: bool,
+
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

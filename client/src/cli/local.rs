@@ -73,7 +73,8 @@ pub fn show(ctx: &Context, opts: &ShowOpts, full_keys: bool) -> Result<()> {
     } else if opts.short {
         show::render_short(&views, now)
     } else {
-        show::render_plain(&views, now, RenderOptions { full_keys })
+        let style = super::stdout_style();
+        show::render_plain(&views, now, RenderOptions { full_keys, style })
     };
     if views.is_empty() && !opts.json {
         eprintln!(
@@ -172,7 +173,9 @@ pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Res
 
 pub fn list_cidrs(ctx: &Context, opts: &ListCidrsOpts) -> Result<()> {
     let cidrs = show::list_cidrs(ctx, &opts.interface)?;
-    let text = if opts.tree {
+    let text = if opts.json {
+        wiremesh_shared::listing::cidrs_json(&cidrs)
+    } else if opts.tree {
         show::render_cidrs_tree(&cidrs)
     } else {
         show::render_cidrs_plain(&cidrs)

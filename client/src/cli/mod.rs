@@ -13,6 +13,7 @@ use wireguard_control::backend::kernel::KernelBackend;
 use wireguard_control::backend::userspace::UserspaceBackend;
 use wireguard_control::Backend;
 use wiremesh::{Context, HostsOptions, NatOptions, NetworkOptions, Paths};
+use wiremesh_shared::style::Style;
 
 pub mod admin;
 pub mod args;
@@ -36,6 +37,14 @@ pub fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// Colour for what goes to standard output: only on a terminal, and never with `NO_COLOR`.
+pub fn stdout_style() -> Style {
+    Style::for_output(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 /// The context every command runs in, from the global options and the command's HOSTS and
@@ -105,12 +114,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::RenamePeer(opts) => admin::rename_peer(&plain(&cli), opts, prompter),
         Command::DisablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, true, prompter),
         Command::EnablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, false, prompter),
-        Command::ListPeers(opts) => admin::list_peers(&plain(&cli), &opts.interface),
+        Command::ListPeers(opts) => admin::list_peers(&plain(&cli), opts),
         Command::AddCidr(opts) => admin::add_cidr(&plain(&cli), opts, prompter),
         Command::RenameCidr(opts) => admin::rename_cidr(&plain(&cli), opts, prompter),
         Command::DeleteCidr(opts) => admin::delete_cidr(&plain(&cli), opts, prompter),
         Command::AddAssociation(opts) => admin::add_association(&plain(&cli), opts, prompter),
         Command::DeleteAssociation(opts) => admin::delete_association(&plain(&cli), opts, prompter),
-        Command::ListAssociations(opts) => admin::list_associations(&plain(&cli), &opts.interface),
+        Command::ListAssociations(opts) => admin::list_associations(&plain(&cli), opts),
     }
 }

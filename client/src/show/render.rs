@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+use wiremesh_shared::style::Style;
 use wiremesh_shared::wire::Cidr;
 use wiremesh_shared::{CidrId, PublicKey};
 
@@ -17,6 +18,8 @@ use super::{InterfaceView, PeerView, RECENT_HANDSHAKE};
 pub struct RenderOptions {
     /// Whole public keys instead of their first 10 characters (`-v`).
     pub full_keys: bool,
+    /// Colour (names bold, handshakes green when recent and yellow when not).
+    pub style: Style,
 }
 
 /// How long ago `at` was, for a person: "never", "just now", "12 seconds ago", "3 minutes
@@ -92,7 +95,8 @@ pub fn render_plain(
         if idx > 0 {
             out.push('\n');
         }
-        let _ = writeln!(out, "network: {}", iface.network);
+        let style = options.style;
+        let _ = writeln!(out, "network: {}", style.bold(&iface.network));
         let _ = writeln!(out, "  interface: {}", iface.name);
         let _ = writeln!(out, "  address: {}", iface.address);
         let port = iface
@@ -107,12 +111,12 @@ pub fn render_plain(
         for peer in &iface.peers {
             out.push('\n');
             if peer.is_self {
-                let _ = writeln!(out, "  peer: {} (you)", peer_name(peer));
+                let _ = writeln!(out, "  peer: {} (you)", style.bold(peer_name(peer)));
             } else {
                 let _ = writeln!(
                     out,
                     "  peer: {} ({})",
-                    peer_name(peer),
+                    style.bold(peer_name(peer)),
                     key_text(&peer.public_key, options)
                 );
             }
@@ -131,11 +135,13 @@ pub fn render_plain(
                 };
                 let _ = writeln!(out, "    endpoint: {endpoint}{mark}");
             }
-            let _ = writeln!(
-                out,
-                "    last handshake: {}",
-                humanize_since(peer.last_handshake, now)
-            );
+            let since = humanize_since(peer.last_handshake, now);
+            let since = if is_connected(peer, now) {
+                style.green(&since)
+            } else {
+                style.yellow(&since)
+            };
+            let _ = writeln!(out, "    last handshake: {since}");
             let _ = writeln!(
                 out,
                 "    transfer: {} received, {} sent",
@@ -181,33 +187,11 @@ pub fn render_short(interfaces: &[InterfaceView], now: SystemTime) -> String {
     out
 }
 
-/// CIDR ids in display order below `parent` (`None`: the roots), sorted by network.
-fn sorted_children(cidrs: &[Cidr], parent: Option<CidrId>) -> Vec<&Cidr> {
-    let mut children: Vec<&Cidr> = cidrs.iter().filter(|c| c.parent == parent).collect();
-    children.sort_by_key(|c| (c.cidr.network(), c.cidr.prefix_len()));
-    children
-}
-
-/// Walks the CIDR tree depth first; `visit(cidr, depth)`. CIDRs whose parent is missing
-/// are shown as extra roots, and a cycle is cut rather than followed.
+/// Walks the CIDR tree depth first (see [`wiremesh_shared::listing::tree_order`]);
+/// `visit(cidr, depth)`.
 fn walk_cidrs<'a>(cidrs: &'a [Cidr], mut visit: impl FnMut(&'a Cidr, usize)) {
-    let ids: HashSet<CidrId> = cidrs.iter().map(|c| c.id).collect();
-    let mut roots = sorted_children(cidrs, None);
-    roots.extend(
-        cidrs
-            .iter()
-            .filter(|c| c.parent.is_some_and(|p| !ids.contains(&p))),
-    );
-    let mut seen = HashSet::new();
-    let mut stack: Vec<(&Cidr, usize)> = roots.into_iter().rev().map(|c| (c, 0)).collect();
-    while let Some((cidr, depth)) = stack.pop() {
-        if !seen.insert(cidr.id) {
-            continue;
-        }
+    for (cidr, depth) in wiremesh_shared::listing::tree_order(cidrs) {
         visit(cidr, depth);
-        for child in sorted_children(cidrs, Some(cidr.id)).into_iter().rev() {
-            stack.push((child, depth + 1));
-        }
     }
 }
 

@@ -9,13 +9,15 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use wiremesh_shared::cidr::CidrTree;
+use wiremesh_shared::style::Style;
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::CidrId;
 
 use crate::model::Model;
 
-/// The CIDR tree with every peer under its CIDR.
-pub fn render_tree(model: &Model, now: SystemTime) -> String {
+/// The CIDR tree with every peer under its CIDR; CIDR names bold and flags coloured when
+/// `style` says so.
+pub fn render_tree(model: &Model, now: SystemTime, style: Style) -> String {
     let tree = CidrTree::new(model.cidrs());
     let mut out = String::new();
     let mut roots: Vec<_> = model
@@ -25,7 +27,7 @@ pub fn render_tree(model: &Model, now: SystemTime) -> String {
         .collect();
     roots.sort_by_key(|c| c.cidr);
     for root in roots {
-        render_cidr(model, &tree, root.id, 0, now, &mut out);
+        render_cidr(model, &tree, root.id, 0, (now, style), &mut out);
     }
     out
 }
@@ -35,12 +37,12 @@ fn render_cidr(
     tree: &CidrTree<'_>,
     id: CidrId,
     depth: usize,
-    now: SystemTime,
+    (now, style): (SystemTime, Style),
     out: &mut String,
 ) {
     let Some(cidr) = tree.get(id) else { return };
     let indent = "  ".repeat(depth);
-    let _ = writeln!(out, "{indent}{} {}", cidr.name, cidr.cidr);
+    let _ = writeln!(out, "{indent}{} {}", style.bold(&cidr.name), cidr.cidr);
     let mut peers: Vec<&Peer> = model.peers().iter().filter(|p| p.cidr_id == id).collect();
     peers.sort_by_key(|p| p.ip);
     for peer in peers {
@@ -48,7 +50,15 @@ fn render_cidr(
         let flags = if flags.is_empty() {
             String::new()
         } else {
-            format!(" ({})", flags.join(", "))
+            let painted: Vec<String> = flags
+                .iter()
+                .map(|flag| match *flag {
+                    "admin" => style.cyan(flag),
+                    "invite pending" => style.yellow(flag),
+                    _ => style.red(flag),
+                })
+                .collect();
+            format!(" ({})", painted.join(", "))
         };
         let _ = writeln!(out, "{indent}  - {} {}{flags}", peer.name, peer.ip);
     }
@@ -59,7 +69,7 @@ fn render_cidr(
         .collect();
     children.sort_by_key(|c| c.cidr);
     for child in children {
-        render_cidr(model, tree, child.id, depth + 1, now, out);
+        render_cidr(model, tree, child.id, depth + 1, (now, style), out);
     }
 }
 
@@ -181,9 +191,11 @@ evilcorp 10.66.0.0/16
   robots 10.66.2.0/24
     - r2 10.66.2.1 (invite pending)
 ";
-        assert_eq!(render_tree(&model, early), expected);
+        assert_eq!(render_tree(&model, early, Style::PLAIN), expected);
+        let coloured = render_tree(&model, early, Style::COLOUR);
+        assert!(coloured.contains("(\x1b[31mdisabled\x1b[0m)"), "{coloured}");
         let late = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
-        assert!(render_tree(&model, late).contains("r2 10.66.2.1 (invite expired)"));
+        assert!(render_tree(&model, late, Style::PLAIN).contains("r2 10.66.2.1 (invite expired)"));
         assert_eq!(render_associations(&model), "1: humans <=> robots\n");
     }
 }

@@ -3,6 +3,7 @@
 //! [`super::edit`]. Each resolves its prompts into a plain options value and calls the
 //! library.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -15,12 +16,14 @@ use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::serve::{self, HostsFile, ServeOptions};
+use wiremesh_shared::listing as shared_listing;
+use wiremesh_shared::style::Style;
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 use super::prompt::{Prompter, UsageError};
 use super::{
-    edit, BackendArg, Cli, Command, ImportOpts, InterfaceArg, NetworkOpts, NewOpts, ServeOpts,
-    UninstallOpts,
+    edit, BackendArg, BackupOpts, Cli, Command, ImportOpts, ListOpts, NetworkOpts, NewOpts,
+    ServeOpts, UninstallOpts,
 };
 
 /// How long `new` waits for each public-IP resolver.
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::DeleteAssociation(opts) => edit::delete_association(&paths, &prompter, opts),
         Command::ListAssociations(opts) => list_associations(&paths, opts),
         Command::List(opts) => list(&paths, opts),
+        Command::Backup(opts) => backup(&paths, opts),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(
@@ -258,19 +262,55 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
     Ok(())
 }
 
-fn list(paths: &ServerPaths, opts: InterfaceArg) -> Result<()> {
+fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
     let network = open(paths, &opts.interface)?;
-    print!(
-        "{}",
-        listing::render_tree(&network.model(), SystemTime::now())
+    let model = network.model();
+    let now = SystemTime::now();
+    if opts.json {
+        let name = network.name.to_string();
+        print!(
+            "{}",
+            shared_listing::network_json(&name, model.cidrs(), model.peers(), now)
+        );
+    } else {
+        print!("{}", listing::render_tree(&model, now, stdout_style()));
+    }
+    Ok(())
+}
+
+fn list_associations(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
+    let network = open(paths, &opts.interface)?;
+    let model = network.model();
+    if opts.json {
+        print!(
+            "{}",
+            shared_listing::associations_json(model.associations(), model.cidrs())
+        );
+    } else {
+        print!("{}", listing::render_associations(&model));
+    }
+    Ok(())
+}
+
+fn backup(paths: &ServerPaths, opts: BackupOpts) -> Result<()> {
+    let name = network_name(&opts.interface)?;
+    let report = admin::backup(paths, &name, &opts.dest)?;
+    println!(
+        "backed up network {name} ({} CIDRs, {} peers) from {} to {}",
+        report.cidrs,
+        report.peers,
+        report.database.display(),
+        report.dest.display()
     );
     Ok(())
 }
 
-fn list_associations(paths: &ServerPaths, opts: InterfaceArg) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
-    print!("{}", listing::render_associations(&network.model()));
-    Ok(())
+/// Colour for what goes to standard output: only on a terminal, and never with `NO_COLOR`.
+pub fn stdout_style() -> Style {
+    Style::for_output(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 /// Where an invitation goes by default: `<peer-name>.toml` in the working directory.

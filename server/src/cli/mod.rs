@@ -94,10 +94,13 @@ pub enum Command {
     DeleteAssociation(AssociationOpts),
 
     /// List the associations.
-    ListAssociations(InterfaceArg),
+    ListAssociations(ListOpts),
 
     /// List the CIDRs as a tree with their peers.
-    List(InterfaceArg),
+    List(ListOpts),
+
+    /// Copy a network's database with SQLite's online backup (safe while `serve` runs).
+    Backup(BackupOpts),
 
     /// Print shell completions.
     Completions {
@@ -106,11 +109,27 @@ pub enum Command {
     },
 }
 
+/// A listing of one network, as text or JSON.
 #[derive(Debug, Args)]
-pub struct InterfaceArg {
+pub struct ListOpts {
     /// The network (its interface name).
     #[arg(value_name = "INTERFACE")]
     pub interface: String,
+
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: String,
+
+    /// Where to write the copy (must not exist; written with mode 0600).
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
 }
 
 #[derive(Debug, Args)]

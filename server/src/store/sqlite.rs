@@ -177,6 +177,25 @@ impl SqliteStore {
         copied
     }
 
+    /// [`Self::backup_to`], then opens the copy, checks its integrity and reads it back, so a
+    /// copy that is reported written is known to be usable. On failure no copy is left.
+    pub fn backup_checked(&self, dest: &Path) -> Result<Snapshot> {
+        self.backup_to(dest)?;
+        let checked = Self::open(dest).and_then(|mut copy| {
+            if !copy.integrity_check()? {
+                return Err(StoreError::NotANetwork {
+                    path: dest.to_path_buf(),
+                    detail: "the copy fails SQLite's integrity check".to_owned(),
+                });
+            }
+            copy.snapshot()
+        });
+        if checked.is_err() {
+            remove_database_files(dest);
+        }
+        checked
+    }
+
     /// Whether SQLite's `PRAGMA integrity_check` finds the file sound.
     pub fn integrity_check(&self) -> Result<bool> {
         let mut statement = self
