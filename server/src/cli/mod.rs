@@ -358,4 +358,16 @@ mod tests {
     fn definitions_are_consistent() {
         super::Cli::command().debug_assert();
     }
+
+    /// doc/man and doc/completions are what this definition generates (see `clidoc`).
+    #[test]
+    fn generated_docs() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../doc");
+        clidoc::check(
+            super::Cli::command(),
+            "wiremesh-server",
+            "wiremesh-server",
+            &doc,
+        );
+    }
 }

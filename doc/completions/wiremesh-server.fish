@@ -1,0 +1,146 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_wiremesh_server_global_optspecs
+    string join \n c/config-dir= d/data-dir= backend= mtu= no-routing h/help V/version
+end
+
+function __fish_wiremesh_server_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_wiremesh_server_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_wiremesh_server_using_subcommand
+    set -l cmd (__fish_wiremesh_server_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -l backend -d 'WireGuard implementation [default: kernel]' -r -f -a "kernel\t''
+userspace\t''"
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -l mtu -d 'MTU of the WireGuard interface [default: 1280]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -l no-routing -d 'Do not add a route for the whole network to the interface'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -s V -l version -d 'Print version'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "new" -d 'Create a new network'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "import" -d 'Import a network from innernet-server (its files are only read)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "uninstall" -d 'Delete a network: its interface, config and database'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "serve" -d 'Serve a network: bring its interface up and answer its peers'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "add-peer" -d 'Invite a new peer'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "rename-peer" -d 'Rename a peer'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "disable-peer" -d 'Disable a peer: it leaves every interface and can no longer use the API'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "enable-peer" -d 'Enable a disabled peer'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "add-cidr" -d 'Add a CIDR'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "rename-cidr" -d 'Rename a CIDR'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "delete-cidr" -d 'Delete a CIDR (it must hold no peers, children or associations)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "add-association" -d 'Let two CIDRs\' peers see each other'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "delete-association" -d 'Delete an association between two CIDRs'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "list-associations" -d 'List the associations'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "list" -d 'List the CIDRs as a tree with their peers'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "backup" -d 'Copy a network\'s database with SQLite\'s online backup (safe while `serve` runs)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -l network-name -d 'Name of the network, also its interface name' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -l network-cidr -d 'The whole network, e.g. 10.42.0.0/16' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -l external-endpoint -d 'Where peers reach this server from outside, HOST:PORT' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -l listen-port -d 'WireGuard UDP port, also the API\'s TCP port' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -l auto-external-endpoint -d 'Use this host\'s public IP address (found through DNS) and the listen port'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand new" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand import" -l innernet-config -d 'innernet\'s config file [default: /etc/innernet-server/<INTERFACE>.conf]' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand import" -l innernet-db -d 'innernet\'s database [default: /var/lib/innernet-server/<INTERFACE>.db]' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand import" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand import" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand import" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand uninstall" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand uninstall" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand uninstall" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand uninstall" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l backend -d 'WireGuard implementation [default: kernel]' -r -f -a "kernel\t''
+userspace\t''"
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l mtu -d 'MTU of the WireGuard interface [default: 1280]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-routing -d 'Do not add a route for the whole network to the interface'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-write-hosts -d 'Do not write peer names to a hosts file'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l name -d 'Name of the new peer' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l ip -d 'The peer\'s address' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l cidr -d 'Name of the (leaf) CIDR the peer joins' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l admin -d 'Whether the peer may administer the network' -r -f -a "true\t''
+false\t''"
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist)' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l invite-expires -d 'How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l auto-ip -d 'Give the peer the CIDR\'s first free address'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -l name -d 'Current name of the peer' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -l new-name -d 'New name of the peer' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-peer" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand disable-peer" -l name -d 'Name of the peer' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand disable-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand disable-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand disable-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand disable-peer" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand enable-peer" -l name -d 'Name of the peer' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand enable-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand enable-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand enable-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand enable-peer" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -l name -d 'Name of the new CIDR' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -l cidr -d 'The network of the new CIDR, e.g. 10.42.1.0/24' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -l parent -d 'Name of the parent CIDR' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -l name -d 'Current name of the CIDR' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -l new-name -d 'New name of the CIDR' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand rename-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-cidr" -l name -d 'Name of the CIDR' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-cidr" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-cidr" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-association" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-association" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-association" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-association" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-association" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-association" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-association" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand delete-association" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand backup" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand backup" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand completions" -s c -l config-dir -d 'Directory of the network config files' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand completions" -s d -l data-dir -d 'Directory of the network databases' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand completions" -s h -l help -d 'Print help'

@@ -1,0 +1,192 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_wiremesh_global_optspecs
+    string join \n v/verbose c/config-dir= d/data-dir= backend= mtu= no-routing api-address= h/help V/version
+end
+
+function __fish_wiremesh_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_wiremesh_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_wiremesh_using_subcommand
+    set -l cmd (__fish_wiremesh_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -s c -l config-dir -d 'Directory of the network configs' -r -F
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -s d -l data-dir -d 'Directory of the peer caches' -r -F
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l backend -d 'WireGuard implementation: the kernel module or a userspace program (wireguard-go, or WG_USERSPACE_IMPLEMENTATION)' -r -f -a "kernel\t''
+userspace\t''"
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l mtu -d 'MTU of the WireGuard interface' -r
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l no-routing -d 'Do not add a route for the network to the interface'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -s V -l version -d 'Print version'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "install" -d 'Join a network with an invitation file'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "show" -d 'Show the networks that are up: peers, endpoints, handshakes, transfer'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "up" -d 'Bring networks up and sync their peers once, or keep syncing with --daemon'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "fetch" -d 'Sync the peers of a network that is up'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "down" -d 'Take a network\'s interface down (its files stay)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "uninstall" -d 'Remove a network: its interface, config and peer cache'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "add-peer" -d 'Invite a new peer (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "rename-peer" -d 'Rename a peer (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "disable-peer" -d 'Disable a peer: it leaves everyone\'s interface and loses API access (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "enable-peer" -d 'Enable a disabled peer (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "list-peers" -d 'List every peer of the network, including disabled and invited ones (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "add-cidr" -d 'Add a CIDR (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "rename-cidr" -d 'Rename a CIDR (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "delete-cidr" -d 'Delete a CIDR that holds no peers, children or associations (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "list-cidrs" -d 'List the network\'s CIDRs (from the local cache)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "add-association" -d 'Let the peers of two CIDRs see each other (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "delete-association" -d 'Delete the association between two CIDRs (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "list-associations" -d 'List the associations between CIDRs (admin)'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "set-listen-port" -d 'Set or unset this peer\'s fixed WireGuard listen port'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "override-endpoint" -d 'Set or unset the endpoint other peers use to reach this peer'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "override-peer-endpoint" -d 'Use a fixed endpoint for one peer, on this host only'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l name -d 'Name of the interface [default: asked, offering the network\'s name]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l exclude-nat-candidates -d 'Do not report local addresses in this CIDR as candidates (repeatable)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l default-name -d 'Name the interface after the network'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -s d -l delete-invite -d 'Delete the invitation file once installed'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l no-write-hosts -d 'Do not write peer names to a hosts file'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l no-nat-traversal -d 'Do not try other peers\' NAT candidates as endpoints'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -l no-nat-candidates -d 'Report no NAT candidates at all'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand install" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s s -l short -d 'One line per peer'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s t -l tree -d 'Peers (one line each) under their CIDRs, as a tree'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l interval -d 'Seconds between syncs of the daemon' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l exclude-nat-candidates -d 'Do not report local addresses in this CIDR as candidates (repeatable)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -s d -l daemon -d 'Keep running and sync every --interval seconds'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-write-hosts -d 'Do not write peer names to a hosts file'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-nat-traversal -d 'Do not try other peers\' NAT candidates as endpoints'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-nat-candidates -d 'Report no NAT candidates at all'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l exclude-nat-candidates -d 'Do not report local addresses in this CIDR as candidates (repeatable)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l no-write-hosts -d 'Do not write peer names to a hosts file'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l no-nat-traversal -d 'Do not try other peers\' NAT candidates as endpoints'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -l no-nat-candidates -d 'Report no NAT candidates at all'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand fetch" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand down" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand down" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand down" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l name -d 'Name of the new peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l ip -d 'The peer\'s address' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l cidr -d 'Name of the (leaf) CIDR the peer joins' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l admin -d 'Whether the peer may administer the network' -r -f -a "true\t''
+false\t''"
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist) [default: asked, offering <NAME>.toml]' -r -F
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l invite-expires -d 'How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l auto-ip -d 'Give the peer the CIDR\'s first free address'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -l name -d 'Current name of the peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -l new-name -d 'New name of the peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-peer" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand disable-peer" -l name -d 'Name of the peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand disable-peer" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand disable-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand disable-peer" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand disable-peer" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand enable-peer" -l name -d 'Name of the peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand enable-peer" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand enable-peer" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand enable-peer" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand enable-peer" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-peers" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-peers" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-peers" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-peers" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -l name -d 'Name of the new CIDR' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -l cidr -d 'The network of the new CIDR, e.g. 10.42.1.0/24' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -l parent -d 'Name of the parent CIDR' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -l name -d 'Current name of the CIDR' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -l new-name -d 'New name of the CIDR' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand rename-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-cidr" -l name -d 'Name of the CIDR' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-cidr" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-cidr" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-cidr" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-cidr" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-cidrs" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-cidrs" -s t -l tree -d 'Show the CIDRs as a tree'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-cidrs" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-cidrs" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-cidrs" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-association" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-association" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-association" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-association" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-association" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-association" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-association" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand delete-association" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-associations" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-associations" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-associations" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand list-associations" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -s l -l listen-port -d 'The UDP port WireGuard listens on' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -s u -l unset -d 'Use a random port again'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand set-listen-port" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -s e -l endpoint -d 'HOST:PORT other peers should use; `0.0.0.0:PORT` means "the address the server sees"' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -s u -l unset -d 'Let the server report the endpoint it observes again'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-endpoint" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -l name -d 'Name of the peer' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -s e -l endpoint -d 'HOST:PORT to reach that peer at' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -s u -l unset -d 'Use what the server reports again (from the next fetch)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -l yes -d 'Do not ask for confirmation'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand override-peer-endpoint" -s h -l help -d 'Print help'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand completions" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand completions" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand completions" -s h -l help -d 'Print help'
