@@ -16,15 +16,16 @@ use clap_complete::Shell;
 /// The environment variable that makes [`check`] write the files instead of comparing.
 pub const REGENERATE_VAR: &str = "WIREMESH_REGENERATE_DOCS";
 
-/// Every generated file of `bin`, by path relative to `doc/`: `man/<bin>.1`, one
-/// `man/<bin>-<subcommand>.1` per visible subcommand, and `completions/<bin>.bash`,
-/// `completions/_<bin>` (zsh) and `completions/<bin>.fish`.
+/// Every generated file of `bin`, by path relative to `doc/`: `man/<bin>/<bin>.1`, one
+/// `man/<bin>/<bin>-<subcommand>.1` per visible subcommand, and `completions/<bin>/<bin>.bash`,
+/// `completions/<bin>/_<bin>` (zsh) and `completions/<bin>/<bin>.fish`. Each binary owns its
+/// two directories, so packaging can take them whole.
 pub fn generate(cmd: clap::Command, bin: &str) -> io::Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut files = BTreeMap::new();
     assert_eq!(cmd.get_name(), bin, "the command's name is the binary's");
     let mut cmd = cmd.disable_help_subcommand(true);
     cmd.build();
-    man_pages(cmd.clone(), Path::new("man"), &mut files)?;
+    man_pages(cmd.clone(), &Path::new("man").join(bin), &mut files)?;
     for (shell, name) in [
         (Shell::Bash, format!("{bin}.bash")),
         (Shell::Zsh, format!("_{bin}")),
@@ -32,7 +33,7 @@ pub fn generate(cmd: clap::Command, bin: &str) -> io::Result<BTreeMap<PathBuf, V
     ] {
         let mut text = Vec::new();
         clap_complete::generate(shell, &mut cmd.clone(), bin, &mut text);
-        files.insert(Path::new("completions").join(name), text);
+        files.insert(Path::new("completions").join(bin).join(name), text);
     }
     Ok(files)
 }
@@ -61,8 +62,8 @@ pub enum Stale {
     Extra(PathBuf),
 }
 
-/// Compares `files` with `doc_dir`. Only files named after `bin` are considered extra, so
-/// two binaries share `doc/man` and `doc/completions`.
+/// Compares `files` with `doc_dir`: files that differ or are missing, and files in `bin`'s
+/// directories that are no longer generated.
 pub fn compare(doc_dir: &Path, bin: &str, files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<Stale> {
     let mut stale = Vec::new();
     for (path, content) in files {
@@ -71,40 +72,18 @@ pub fn compare(doc_dir: &Path, bin: &str, files: &BTreeMap<PathBuf, Vec<u8>>) ->
         }
     }
     for dir in ["man", "completions"] {
-        let Ok(entries) = fs::read_dir(doc_dir.join(dir)) else {
+        let dir = Path::new(dir).join(bin);
+        let Ok(entries) = fs::read_dir(doc_dir.join(&dir)) else {
             continue;
         };
         for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !owned_by(&name, bin) {
-                continue;
-            }
-            let path = Path::new(dir).join(&name);
+            let path = dir.join(entry.file_name());
             if !files.contains_key(&path) {
                 stale.push(Stale::Extra(path));
             }
         }
     }
     stale
-}
-
-/// Whether a file name belongs to `bin`'s generated set (and not to a binary whose name
-/// merely starts with `bin`, like `wiremesh-server` for `wiremesh`).
-fn owned_by(name: &str, bin: &str) -> bool {
-    let stem = name
-        .strip_suffix(".1")
-        .or_else(|| name.strip_suffix(".bash"))
-        .or_else(|| name.strip_suffix(".fish"))
-        .or_else(|| name.strip_prefix('_'))
-        .unwrap_or(name);
-    if stem == bin {
-        return true;
-    }
-    let Some(sub) = stem.strip_prefix(bin).and_then(|s| s.strip_prefix('-')) else {
-        return false;
-    };
-    // `wiremesh-server*` pages belong to the server binary, not to `wiremesh`.
-    !(bin == "wiremesh" && (sub == "server" || sub.starts_with("server-")))
 }
 
 /// Writes `files` under `doc_dir` and removes the extra ones `compare` found.
@@ -175,14 +154,14 @@ mod tests {
         assert_eq!(
             names,
             [
-                "completions/_demo",
-                "completions/demo.bash",
-                "completions/demo.fish",
-                "man/demo-up.1",
-                "man/demo.1"
+                "completions/demo/_demo",
+                "completions/demo/demo.bash",
+                "completions/demo/demo.fish",
+                "man/demo/demo-up.1",
+                "man/demo/demo.1"
             ]
         );
-        let page = String::from_utf8(files[Path::new("man/demo-up.1")].clone()).unwrap();
+        let page = String::from_utf8(files[Path::new("man/demo/demo-up.1")].clone()).unwrap();
         assert!(page.contains("demo\\-up"), "{page}");
     }
 
@@ -193,26 +172,15 @@ mod tests {
         let stale = compare(dir.path(), "demo", &files);
         assert_eq!(stale.len(), files.len());
         // A page of a removed subcommand is extra; another binary's page is not ours.
-        fs::create_dir_all(dir.path().join("man")).unwrap();
-        fs::write(dir.path().join("man/demo-gone.1"), "old").unwrap();
-        fs::write(dir.path().join("man/other.1"), "other").unwrap();
+        fs::create_dir_all(dir.path().join("man/demo")).unwrap();
+        fs::create_dir_all(dir.path().join("man/other")).unwrap();
+        fs::write(dir.path().join("man/demo/demo-gone.1"), "old").unwrap();
+        fs::write(dir.path().join("man/other/other.1"), "other").unwrap();
         let stale = compare(dir.path(), "demo", &files);
-        assert!(stale.contains(&Stale::Extra(PathBuf::from("man/demo-gone.1"))));
+        assert!(stale.contains(&Stale::Extra(PathBuf::from("man/demo/demo-gone.1"))));
         write(dir.path(), &files, &stale).unwrap();
         assert!(compare(dir.path(), "demo", &files).is_empty());
-        assert!(dir.path().join("man/other.1").exists());
-        assert!(!dir.path().join("man/demo-gone.1").exists());
-    }
-
-    #[test]
-    fn ownership_of_file_names() {
-        assert!(owned_by("wiremesh.1", "wiremesh"));
-        assert!(owned_by("wiremesh-up.1", "wiremesh"));
-        assert!(owned_by("_wiremesh", "wiremesh"));
-        assert!(!owned_by("wiremesh-server.1", "wiremesh"));
-        assert!(!owned_by("wiremesh-server-list.1", "wiremesh"));
-        assert!(!owned_by("_wiremesh-server", "wiremesh"));
-        assert!(owned_by("wiremesh-server-list.1", "wiremesh-server"));
-        assert!(owned_by("wiremesh-server.fish", "wiremesh-server"));
+        assert!(dir.path().join("man/other/other.1").exists());
+        assert!(!dir.path().join("man/demo/demo-gone.1").exists());
     }
 }
