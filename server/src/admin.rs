@@ -188,8 +188,9 @@ pub struct BackupReport {
 }
 
 /// Writes a consistent copy of network `name`'s database to `dest` (which must not exist;
-/// created with mode 0600) with SQLite's online backup, so `serve` may keep writing, then
-/// opens the copy and checks its integrity. On failure no copy is left behind.
+/// created with mode 0600) with SQLite's online backup, so `serve` may keep writing. The
+/// database is read, never migrated or otherwise changed; the copy is integrity-checked. On
+/// failure no copy is left behind.
 pub fn backup(
     paths: &ServerPaths,
     name: &InterfaceName,
@@ -197,20 +198,16 @@ pub fn backup(
 ) -> Result<BackupReport, AdminError> {
     paths.load_config(name)?;
     let database = paths.existing_database(name)?;
-    let failed = |source: StoreError| AdminError::Backup {
-        network: name.to_string(),
-        source: Box::new(source),
-    };
-    let store = SqliteStore::open(&database).map_err(|source| AdminError::Open {
-        network: name.to_string(),
-        source: Box::new(source),
-    })?;
-    let snapshot = store.backup_checked(dest).map_err(failed)?;
+    let (cidrs, peers) =
+        SqliteStore::backup_file(&database, dest).map_err(|source| AdminError::Backup {
+            network: name.to_string(),
+            source: Box::new(source),
+        })?;
     Ok(BackupReport {
         database,
         dest: dest.to_path_buf(),
-        cidrs: snapshot.cidrs.len(),
-        peers: snapshot.peers.len(),
+        cidrs,
+        peers,
     })
 }
 

@@ -177,23 +177,21 @@ impl SqliteStore {
         copied
     }
 
-    /// [`Self::backup_to`], then opens the copy, checks its integrity and reads it back, so a
-    /// copy that is reported written is known to be usable. On failure no copy is left.
-    pub fn backup_checked(&self, dest: &Path) -> Result<Snapshot> {
-        self.backup_to(dest)?;
-        let checked = Self::open(dest).and_then(|mut copy| {
-            if !copy.integrity_check()? {
-                return Err(StoreError::NotANetwork {
-                    path: dest.to_path_buf(),
-                    detail: "the copy fails SQLite's integrity check".to_owned(),
-                });
-            }
-            copy.snapshot()
-        });
-        if checked.is_err() {
+    /// Writes a consistent copy of the database file `src` to `dest` (which must not exist;
+    /// created with mode 0600) with SQLite's online backup, while other connections (a running
+    /// `serve`) may keep writing. `src` is opened read-only and never migrated, so the copy has
+    /// the schema the source has. The copy is then checked with `PRAGMA integrity_check`;
+    /// returns its number of CIDRs and peers. On failure no copy is left behind.
+    pub fn backup_file(src: &Path, dest: &Path) -> Result<(usize, usize)> {
+        let source = open_existing(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        schema::configure(&source, src)?;
+        schema::check_network(&source, src)?;
+        create_private_file(dest)?;
+        let copied = copy_database(&source, src, dest).and_then(|()| verify_copy(dest));
+        if copied.is_err() {
             remove_database_files(dest);
         }
-        checked
+        copied
     }
 
     /// Whether SQLite's `PRAGMA integrity_check` finds the file sound.
@@ -272,6 +270,28 @@ fn create_private_file(path: &Path) -> Result<()> {
     // The umask may have removed bits but never added any; make the mode exact regardless.
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(|error| errors::io(path, "create", &error))
+}
+
+/// Checks a fresh copy without changing it: integrity, then its CIDR and peer counts.
+fn verify_copy(path: &Path) -> Result<(usize, usize)> {
+    let conn = open_existing(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .map_err(sqlite(path, "check"))?;
+    if check != "ok" {
+        return Err(StoreError::NotANetwork {
+            path: path.to_path_buf(),
+            detail: format!("the copy fails SQLite's integrity check: {check}"),
+        });
+    }
+    let count = |table: &str| -> Result<usize> {
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map(|n| usize::try_from(n).unwrap_or(0))
+        .map_err(sqlite(path, "read"))
+    };
+    Ok((count("cidrs")?, count("peers")?))
 }
 
 /// Removes a database this module created and failed to finish, with its journal files.

@@ -280,3 +280,38 @@ fn import_reads_a_database_in_wal_mode_open_or_closed() {
     let snapshot = SqliteStore::import_innernet(&src, &dest).expect("import while closed");
     assert_eq!(snapshot, expected);
 }
+
+#[test]
+fn backup_file_copies_without_migrating_or_changing_the_source() {
+    for version in 0..=2 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("innernet.db");
+        innernet_db(&src, version);
+        let src_bytes = fs::read(&src).expect("read source");
+        let dest = dir.path().join("copy.db");
+
+        let (cidrs, peers) = SqliteStore::backup_file(&src, &dest).expect("backup");
+        let (expected_cidrs, expected_peers, _) = innernet_expected(version);
+        assert_eq!((cidrs, peers), (expected_cidrs.len(), expected_peers.len()));
+        assert_eq!(fs::read(&src).expect("source"), src_bytes, "v{version}");
+        assert_eq!(mode(&dest), 0o600);
+        // The copy keeps the source's schema version: an older binary can restore it.
+        assert_eq!(
+            schema::user_version(&raw(&dest), &dest).expect("version"),
+            version
+        );
+
+        let again = SqliteStore::backup_file(&src, &dest);
+        assert_eq!(
+            outcome(&again),
+            format!("Conflict(database {})", dest.display())
+        );
+    }
+    // A source that is not a network leaves no copy behind.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junk = dir.path().join("junk.db");
+    fs::write(&junk, b"not a database at all, just text").expect("write");
+    let dest = dir.path().join("copy.db");
+    assert!(SqliteStore::backup_file(&junk, &dest).is_err());
+    assert!(!dest.exists());
+}
