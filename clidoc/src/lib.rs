@@ -23,9 +23,11 @@ pub const REGENERATE_VAR: &str = "WIREMESH_REGENERATE_DOCS";
 pub fn generate(cmd: clap::Command, bin: &str) -> io::Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut files = BTreeMap::new();
     assert_eq!(cmd.get_name(), bin, "the command's name is the binary's");
-    let mut cmd = cmd.disable_help_subcommand(true);
-    cmd.build();
-    man_pages(cmd.clone(), &Path::new("man").join(bin), &mut files)?;
+    // Man pages leave out the `help` subcommand; completions are exactly what
+    // `<bin> completions <shell>` prints.
+    let mut pages = cmd.clone().disable_help_subcommand(true);
+    pages.build();
+    man_pages(pages, &Path::new("man").join(bin), &mut files)?;
     for (shell, name) in [
         (Shell::Bash, format!("{bin}.bash")),
         (Shell::Zsh, format!("_{bin}")),
