@@ -100,8 +100,13 @@ pub fn remove_config(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientE
 /// Reads and parses an invitation file, warning when other users can read it.
 pub fn load_invitation(path: &Path) -> Result<InvitationConfig, ClientError> {
     let text = read_private(path)?;
-    InvitationConfig::from_toml_str(&text).map_err(|source| ClientError::Parse {
-        path: path.to_owned(),
+    parse_invitation(&text, path)
+}
+
+/// Parses an invitation read from `origin` (a file, or `-` for standard input).
+pub fn parse_invitation(text: &str, origin: &Path) -> Result<InvitationConfig, ClientError> {
+    InvitationConfig::from_toml_str(text).map_err(|source| ClientError::Parse {
+        path: origin.to_owned(),
         source,
     })
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use wireguard_control::{DeviceUpdate, InterfaceName, PrivateKey};
-use wiremesh_shared::config::ClientConfig;
+use wiremesh_shared::config::{ClientConfig, InvitationConfig};
 
 use crate::context::Context;
 use crate::error::ClientError;
@@ -84,6 +84,17 @@ pub fn install(
     options: &InstallOptions,
 ) -> Result<InstallReport, ClientError> {
     let invitation = files::load_invitation(invitation_path)?;
+    install_invitation(ctx, invitation, Some(invitation_path), options)
+}
+
+/// Installs the network of an invitation already read, from the file `invitation_path` if it
+/// came from one (`None`: from standard input, which `delete_invite` cannot delete).
+pub fn install_invitation(
+    ctx: &Context,
+    invitation: InvitationConfig,
+    invitation_path: Option<&Path>,
+    options: &InstallOptions,
+) -> Result<InstallReport, ClientError> {
     let iface = match &options.name {
         Some(name) => name.clone(),
         None => {
@@ -186,7 +197,7 @@ pub fn install(
         tracing::warn!(%iface, "the network is installed but not synced yet; run `wiremesh up {iface}` to retry");
     }
 
-    if options.delete_invite {
+    if let Some(invitation_path) = invitation_path.filter(|_| options.delete_invite) {
         match fs::remove_file(invitation_path) {
             Ok(()) => report.invitation_deleted = true,
             Err(error) => tracing::warn!(

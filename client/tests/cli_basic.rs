@@ -155,6 +155,28 @@ fn install_without_a_name_needs_one_of_the_name_flags() {
 }
 
 #[test]
+fn install_reads_the_invitation_from_standard_input() {
+    let host = Host::new(&iface_name());
+    // Malformed on stdin: named as standard input, nothing written.
+    let text = "[interface]\nnetwork-name = \"evilcorp\"\naddress = \"not an address\"\n";
+    let output = host.run_with_stdin(&["install", "-", "--default-name"], Some(text));
+    check(&output, 1, &["failed to parse", "-", "address"]);
+    assert!(fs::read_dir(host.config_dir())
+        .map(|entries| entries.count() == 0)
+        .unwrap_or(true));
+    // There is no file to delete, and no terminal to ask for a name on.
+    let invitation = InvitationConfig {
+        interface: interface_info("10.66.2.9/16"),
+        server: server_info(),
+    };
+    let toml = invitation.to_toml_string();
+    let output = host.run_with_stdin(&["install", "-", "--delete-invite"], Some(&toml));
+    check(&output, 2, &["--delete-invite", "standard input"]);
+    let output = host.run_with_stdin(&["install", "-"], Some(&toml));
+    check(&output, 2, &["--name", "--default-name"]);
+}
+
+#[test]
 fn install_of_a_malformed_invitation_fails_cleanly() {
     let host = Host::new(&iface_name());
     let path = host.path("broken.toml");

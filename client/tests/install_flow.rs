@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use wireguard_control::Backend;
-use wiremesh::install::{install, InstallOptions};
+use wiremesh::install::{install, install_invitation, InstallOptions};
 use wiremesh::ClientError;
 use wiremesh_shared::config::{ClientConfig, PeerCache};
 
@@ -144,6 +144,26 @@ fn install_under_another_name() {
     assert!(client.ctx.paths.config_file(&name).exists());
     assert!(client.backend.exists(&name).unwrap());
     assert!(!client.is_up(), "nothing under the network's own name");
+}
+
+#[test]
+fn install_of_an_invitation_read_elsewhere() {
+    // `wiremesh install -`: the invitation comes from standard input, so there is no file.
+    let net = TestNet::new(Family::V4);
+    let invitation = net.invite("piped", &net.humans());
+    let client = net.client(invitation.peer.ip);
+    let text = std::fs::read_to_string(&invitation.path).unwrap();
+    std::fs::remove_file(&invitation.path).unwrap();
+    let parsed = wiremesh::files::parse_invitation(&text, std::path::Path::new("-")).unwrap();
+    let options = InstallOptions {
+        name: None,
+        delete_invite: true,
+    };
+    let report = install_invitation(&client.ctx, parsed, None, &options).unwrap();
+    assert!(!report.invitation_deleted);
+    assert!(report.sync.is_some(), "{:?}", report.sync_error);
+    assert!(client.is_up());
+    assert!(net.peer("piped").is_redeemed);
 }
 
 #[test]

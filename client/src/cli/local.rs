@@ -3,13 +3,13 @@
 //! `override-peer-endpoint` and `completions`.
 
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _, Result};
 use clap::CommandFactory;
 use wireguard_control::InterfaceName;
-use wiremesh::install::{install as install_network, InstallOptions};
+use wiremesh::install::{install_invitation, InstallOptions};
 use wiremesh::overrides::{self, EndpointOutcome, ListenPortOutcome, PeerEndpointOutcome};
 use wiremesh::show::{self, RenderOptions};
 use wiremesh::sync::{self, SyncMode, SyncReport};
@@ -20,12 +20,28 @@ use super::args::{
     Cli, FetchOpts, InstallOpts, ListCidrsOpts, OverrideEndpointOpts, OverridePeerEndpointOpts,
     SetListenPortOpts, ShowOpts, UninstallOpts, UpOpts,
 };
-use super::prompt::{cancelled, Prompter};
+use super::prompt::{cancelled, Prompter, UsageError};
 use super::signal;
 
 pub fn install(ctx: &Context, opts: &InstallOpts, prompter: Prompter) -> Result<()> {
-    // Parsed first, so a malformed invitation fails before any question.
-    let invitation = files::load_invitation(&opts.invite)?;
+    // Parsed first, so a malformed invitation fails before any question. `-` reads it from
+    // standard input, so the secret never needs to be a file on this host.
+    let from_stdin = opts.invite.as_os_str() == "-";
+    if from_stdin && opts.delete_invite {
+        return Err(UsageError(
+            "--delete-invite: an invitation read from standard input is no file to delete".into(),
+        )
+        .into());
+    }
+    let invitation = if from_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("failed to read the invitation from standard input")?;
+        files::parse_invitation(&text, &opts.invite)?
+    } else {
+        files::load_invitation(&opts.invite)?
+    };
     let name = match (&opts.name, opts.default_name) {
         (Some(name), _) => Some(name.clone()),
         (None, true) => None,
@@ -40,13 +56,14 @@ pub fn install(ctx: &Context, opts: &InstallOpts, prompter: Prompter) -> Result<
         name,
         delete_invite: opts.delete_invite,
     };
-    let report = install_network(ctx, &opts.invite, &options)?;
+    let source = (!from_stdin).then_some(opts.invite.as_path());
+    let report = install_invitation(ctx, invitation, source, &options)?;
     match (&report.sync, &report.sync_error) {
         (Some(sync), _) => print_sync(sync),
         (None, Some(error)) => eprintln!("warning: {error}"),
         (None, None) => {}
     }
-    if !report.invitation_deleted && prompter.is_interactive() {
+    if !from_stdin && !report.invitation_deleted && prompter.is_interactive() {
         let delete = prompter.yes_no(
             None,
             "--delete-invite",

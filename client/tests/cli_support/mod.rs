@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -80,6 +81,11 @@ impl Host {
     /// Runs `wiremesh -c … -d … --backend userspace [--api-address …] <args>`, with the
     /// network's name substituted for every `@`.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None)
+    }
+
+    /// [`Host::run`] with `input` on standard input (closed when `None`).
+    pub fn run_with_stdin(&self, args: &[&str], input: Option<&str>) -> Output {
         let args: Vec<&str> = args
             .iter()
             .map(|a| if *a == "@" { self.iface.as_str() } else { a })
@@ -98,9 +104,16 @@ impl Host {
             .args(&args)
             .env_remove("WIREMESH_API_ADDRESS")
             .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let Some(input) = input else {
+            return command.stdin(Stdio::null()).output().unwrap();
+        };
+        let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
     }
 }
 
