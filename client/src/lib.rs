@@ -2,8 +2,8 @@
 //!
 //! What it is: the API client ([`api`]), and — built on it — installation from an
 //! invitation, the sync cycle and daemon, NAT traversal, the local peer cache, endpoint
-//! overrides and the admin commands. The binary in `main.rs` only parses arguments,
-//! resolves prompts and calls into here.
+//! overrides, the admin commands and the host checks of [`doctor`]. The binary in `main.rs`
+//! only parses arguments, resolves prompts and calls into here.
 //!
 //! What it is not: it holds no terminal UI (no clap, no dialoguer, no colours) and no
 //! network rules — those are `wiremesh-shared`'s.
@@ -12,6 +12,7 @@ pub mod admin;
 pub mod api;
 pub mod context;
 pub mod daemon;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod install;

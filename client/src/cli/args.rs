@@ -88,6 +88,9 @@ pub enum Command {
     /// Remove a network: its interface, config and peer cache.
     Uninstall(UninstallOpts),
 
+    /// Check this host's networks: files, interface, server, handshakes, rp_filter.
+    Doctor(DoctorOpts),
+
     /// Invite a new peer (admin).
     AddPeer(AddPeerOpts),
 
@@ -276,6 +279,17 @@ pub struct UninstallOpts {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorOpts {
+    /// Only this network [default: every installed one].
+    #[arg(value_name = "INTERFACE")]
+    pub interface: Option<InterfaceName>,
+
+    /// Machine-readable JSON (shape documented in `wiremesh::doctor`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ use wiremesh_shared::style::Style;
 
 pub mod admin;
 pub mod args;
+pub mod doctor;
 pub mod local;
 pub mod prompt;
 pub mod signal;
@@ -103,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Down(opts) => local::down(&plain(&cli), &opts.interface),
         Command::Uninstall(opts) => local::uninstall(&plain(&cli), opts, prompter),
+        Command::Doctor(opts) => doctor::doctor(&plain(&cli), opts),
         Command::ListCidrs(opts) => local::list_cidrs(&plain(&cli), opts),
         Command::SetListenPort(opts) => local::set_listen_port(&plain(&cli), opts, prompter),
         Command::OverrideEndpoint(opts) => local::override_endpoint(&plain(&cli), opts, prompter),

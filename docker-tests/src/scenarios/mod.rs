@@ -2,6 +2,7 @@
 //! IPv4 and an IPv6 mesh network.
 
 pub mod basic;
+pub mod doctor;
 pub mod interop;
 pub mod mesh;
 pub mod nat;
@@ -67,5 +68,9 @@ pub fn all() -> Vec<Scenario> {
         "9-wiremesh-client-on-innernet-server" => interop::wiremesh_client_on_innernet_server,
         "10-push" => push::pushed_changes,
     ]);
+    out.push(Scenario {
+        name: "11-doctor-v4",
+        run: |s| doctor::doctor(s, mesh::Family::V4),
+    });
     out
 }

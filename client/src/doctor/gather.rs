@@ -1,0 +1,343 @@
+//! [`diagnose`]: reads this host's networks — files, the backend's device, the server's API,
+//! and the [`SystemProbe`] — and turns each thing read into a check through the pure
+//! verdicts of [`super::evaluate`].
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use ipnet::IpNet;
+use wireguard_control::{Device, InterfaceName};
+use wiremesh_shared::config::{ClientConfig, PeerCache};
+
+use super::evaluate::{self, FileFacts, FileRole, Finding, HandshakePeer};
+use super::system::{Implementation, SystemProbe};
+use super::{CheckKind, Report};
+use crate::context::Context;
+
+/// Upper bound on the server check's request (the context's API timeout applies when
+/// shorter): long enough for a healthy tunnel, short enough not to keep a person waiting.
+pub const SERVER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Checks every installed network, or only `only`. Never fails: what cannot be read is
+/// itself a failed check. `now` is the time handshakes are compared with.
+pub fn diagnose(
+    ctx: &Context,
+    system: &dyn SystemProbe,
+    only: Option<&InterfaceName>,
+    now: SystemTime,
+) -> Report {
+    let mut report = Report::default();
+    let uid = system.effective_uid();
+    if !check_config_dir(ctx, uid, &mut report) {
+        return report;
+    }
+    let names = match only {
+        Some(iface) => vec![iface.clone()],
+        None => match ctx.paths.installed() {
+            Ok(names) if names.is_empty() => {
+                let finding = Finding::fail(
+                    format!(
+                        "no network is installed in {}",
+                        ctx.paths.config_dir.display()
+                    ),
+                    Some("join a network with `wiremesh install <invitation>`".to_owned()),
+                );
+                report.push(None, CheckKind::Installed, finding);
+                return report;
+            }
+            Ok(names) => {
+                let list: Vec<&str> = names.iter().map(InterfaceName::as_str).collect();
+                let finding = Finding::pass(format!(
+                    "{} network{} installed: {}",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    list.join(", ")
+                ));
+                report.push(None, CheckKind::Installed, finding);
+                names
+            }
+            Err(error) => {
+                let finding = evaluate::read_failure(
+                    FileRole::ConfigDir,
+                    &ctx.paths.config_dir,
+                    None,
+                    &error,
+                );
+                report.push(None, CheckKind::Installed, finding);
+                return report;
+            }
+        },
+    };
+    for iface in &names {
+        check_network(ctx, system, iface, uid, now, &mut report);
+    }
+    report
+}
+
+fn file_facts(path: &Path) -> io::Result<FileFacts> {
+    let metadata = fs::metadata(path)?;
+    Ok(FileFacts {
+        mode: metadata.mode() & 0o7777,
+        uid: metadata.uid(),
+    })
+}
+
+/// The config directory; `false` when it is unusable (missing, unreadable, not a directory)
+/// and nothing else can be checked.
+fn check_config_dir(ctx: &Context, uid: u32, report: &mut Report) -> bool {
+    let dir = &ctx.paths.config_dir;
+    let finding = match fs::metadata(dir) {
+        Err(error) => {
+            let finding = evaluate::read_failure(FileRole::ConfigDir, dir, None, &error);
+            report.push(None, CheckKind::ConfigDir, finding);
+            return false;
+        }
+        Ok(metadata) if !metadata.is_dir() => {
+            let finding = Finding::fail(
+                format!("{} is not a directory", dir.display()),
+                Some("pass the config directory with `-c DIR`".to_owned()),
+            );
+            report.push(None, CheckKind::ConfigDir, finding);
+            return false;
+        }
+        Ok(metadata) => {
+            let facts = FileFacts {
+                mode: metadata.mode() & 0o7777,
+                uid: metadata.uid(),
+            };
+            match evaluate::permissions(FileRole::ConfigDir, dir, facts, uid) {
+                Ok(described) => Finding::pass(format!("{}: {described}", dir.display())),
+                Err(finding) => finding,
+            }
+        }
+    };
+    report.push(None, CheckKind::ConfigDir, finding);
+    true
+}
+
+/// Every check of one network, in the order of the module doc.
+fn check_network(
+    ctx: &Context,
+    system: &dyn SystemProbe,
+    iface: &InterfaceName,
+    uid: u32,
+    now: SystemTime,
+    report: &mut Report,
+) {
+    let here = Some(iface);
+    let Some(config) = check_config(ctx, iface, uid, report) else {
+        return;
+    };
+    let cache = check_cache(ctx, iface, uid, report);
+
+    let backend = ctx.backend.kind();
+    let up = match ctx.backend.exists(iface) {
+        Ok(up) => up,
+        Err(error) => {
+            let finding = evaluate::backend_error(iface, "look up WireGuard interface", &error);
+            report.push(here, CheckKind::Interface, finding);
+            return;
+        }
+    };
+    let found = system.implementation(backend, iface);
+    if !up {
+        let socket = match &found {
+            Implementation::Kernel {
+                userspace_socket, ..
+            } => userspace_socket.as_deref(),
+            _ => None,
+        };
+        let finding = evaluate::interface_down(iface, backend, socket);
+        report.push(here, CheckKind::Interface, finding);
+        // Whether the kernel can drive it at all is worth knowing before `up`; a userspace
+        // socket that is missing is only the interface being down again.
+        if matches!(found, Implementation::Kernel { .. }) {
+            let finding = evaluate::implementation(iface, &found, false);
+            report.push(here, CheckKind::Implementation, finding);
+        }
+        return;
+    }
+    let device = match ctx.backend.get(iface) {
+        Ok(device) => device,
+        Err(error) => {
+            let finding = evaluate::backend_error(iface, "read WireGuard interface", &error);
+            report.push(here, CheckKind::Interface, finding);
+            let finding = evaluate::implementation(iface, &found, true);
+            report.push(here, CheckKind::Implementation, finding);
+            return;
+        }
+    };
+    let addresses = system.addresses(iface);
+    let addresses: Result<&[IpNet], &str> = match &addresses {
+        Ok(addresses) => Ok(addresses),
+        Err(error) => Err(error),
+    };
+    let finding = evaluate::interface(iface, &config, &device, addresses);
+    report.push(here, CheckKind::Interface, finding);
+    let finding = evaluate::implementation(iface, &found, true);
+    report.push(here, CheckKind::Implementation, finding);
+
+    let api = ctx.api_with_timeout(&config, ctx.timings.api_timeout.min(SERVER_TIMEOUT));
+    let answer = api.capabilities();
+    let finding = evaluate::server(api.server(), ctx.api_override.is_some(), &answer);
+    report.push(here, CheckKind::Server, finding);
+
+    for peer in handshake_peers(&config, cache.as_ref(), &device) {
+        report.push(here, CheckKind::Handshake, evaluate::handshake(&peer, now));
+    }
+
+    let finding = evaluate::rp_filter(
+        iface,
+        system.rp_filter("all"),
+        system.rp_filter(iface.as_str()),
+    );
+    report.push(here, CheckKind::RpFilter, finding);
+}
+
+/// The config: exists, parses, private. `None` when it cannot be used for the other checks.
+fn check_config(
+    ctx: &Context,
+    iface: &InterfaceName,
+    uid: u32,
+    report: &mut Report,
+) -> Option<ClientConfig> {
+    let here = Some(iface);
+    let path = ctx.config_file(iface);
+    // Read here rather than through `files`, whose warning about the mode would repeat
+    // what the check says.
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) => {
+            let finding = evaluate::read_failure(FileRole::Config, &path, here, &error);
+            report.push(here, CheckKind::Config, finding);
+            return None;
+        }
+    };
+    let config = match ClientConfig::from_toml_str(&text) {
+        Ok(config) => config,
+        Err(error) => {
+            let finding = Finding::fail(
+                format!("{} does not parse: {error}", path.display()),
+                Some(format!(
+                    "fix it, or install the network again: `wiremesh uninstall {iface}`, then \
+                     `wiremesh install <invitation>`"
+                )),
+            );
+            report.push(here, CheckKind::Config, finding);
+            return None;
+        }
+    };
+    let finding = match file_facts(&path) {
+        Ok(facts) => match evaluate::permissions(FileRole::Config, &path, facts, uid) {
+            Ok(described) => Finding::pass(format!("{}: valid, {described}", path.display())),
+            Err(finding) => finding,
+        },
+        Err(error) => evaluate::read_failure(FileRole::Config, &path, here, &error),
+    };
+    report.push(here, CheckKind::Config, finding);
+    Some(config)
+}
+
+/// The peer cache, if there is one: readable, parses, private.
+fn check_cache(
+    ctx: &Context,
+    iface: &InterfaceName,
+    uid: u32,
+    report: &mut Report,
+) -> Option<PeerCache> {
+    let here = Some(iface);
+    let path = ctx.cache_file(iface);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            let finding = Finding::pass(format!(
+                "{}: none yet (the first sync writes it)",
+                path.display()
+            ));
+            report.push(here, CheckKind::Cache, finding);
+            return None;
+        }
+        Err(error) => {
+            let finding = evaluate::read_failure(FileRole::Cache, &path, here, &error);
+            report.push(here, CheckKind::Cache, finding);
+            return None;
+        }
+    };
+    let cache = match PeerCache::from_json_str(&text) {
+        Ok(cache) => cache,
+        Err(error) => {
+            let finding = Finding::warn(
+                format!(
+                    "{} does not parse: {error}; the next sync moves it aside and fetches a \
+                     fresh one",
+                    path.display()
+                ),
+                None,
+            );
+            report.push(here, CheckKind::Cache, finding);
+            return None;
+        }
+    };
+    let finding = match file_facts(&path) {
+        Ok(facts) => match evaluate::permissions(FileRole::Cache, &path, facts, uid) {
+            Ok(described) => Finding::pass(format!(
+                "{}: {} peers, {} CIDRs, {described}",
+                path.display(),
+                cache.peers.len(),
+                cache.cidrs.len()
+            )),
+            Err(finding) => finding,
+        },
+        Err(error) => evaluate::read_failure(FileRole::Cache, &path, here, &error),
+    };
+    report.push(here, CheckKind::Cache, finding);
+    Some(cache)
+}
+
+/// The device's peers as the handshake check sees them: the server first, then by label.
+fn handshake_peers(
+    config: &ClientConfig,
+    cache: Option<&PeerCache>,
+    device: &Device,
+) -> Vec<HandshakePeer> {
+    let mut peers: Vec<HandshakePeer> = device
+        .peers
+        .iter()
+        .map(|info| {
+            let key = info.config.public_key;
+            let is_server = key == config.server.public_key;
+            let cached = cache.and_then(|c| c.peers.iter().find(|p| p.public_key == key));
+            let ip = if is_server {
+                Some(config.server.internal_endpoint.ip())
+            } else {
+                cached
+                    .map(|p| p.ip)
+                    .or_else(|| info.config.allowed_ips.first().map(IpNet::addr))
+            };
+            let name = match (is_server, cached) {
+                (true, _) => "server".to_owned(),
+                (false, Some(peer)) => peer.name.to_string(),
+                (false, None) => {
+                    let text = key.to_base64();
+                    format!("unknown peer {}…", &text[..10])
+                }
+            };
+            let label = match ip {
+                Some(ip) => format!("{name} ({ip})"),
+                None => name,
+            };
+            HandshakePeer {
+                label,
+                is_server,
+                ip,
+                endpoint: info.config.endpoint,
+                last_handshake: info.stats.last_handshake_time,
+            }
+        })
+        .collect();
+    peers.sort_by(|a, b| (!a.is_server, &a.label).cmp(&(!b.is_server, &b.label)));
+    peers
+}
