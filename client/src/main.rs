@@ -18,25 +18,11 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
+            eprintln!(
+                "error: {}",
+                wiremesh_shared::advice::describe(error.chain(), "wiremesh")
+            );
             ExitCode::from(1)
         }
     }
-}
-
-/// The error and its causes joined with ": ", skipping a cause whose text the message
-/// already contains (library errors embed their source in their own message).
-fn describe(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if message.contains(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
 }

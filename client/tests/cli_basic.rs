@@ -215,6 +215,39 @@ fn fetch_of_a_network_that_is_not_installed_says_what_to_do() {
 }
 
 #[test]
+fn an_unprivileged_user_is_told_to_use_sudo() {
+    // As root, run the binary as `nobody` (setpriv, util-linux) against root's private files.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to drop to another user");
+        return;
+    }
+    let host = installed();
+    let output = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_wiremesh"))
+        .arg("-c")
+        .arg(host.config_dir())
+        .arg("-d")
+        .arg(host.data_dir())
+        .args(["--backend", "userspace", "up", &host.iface])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run setpriv");
+    check(
+        &output,
+        1,
+        &[
+            "error: ",
+            "Permission denied",
+            "hint: permission denied",
+            "sudo",
+        ],
+    );
+}
+
+#[test]
 fn fetch_and_show_of_a_network_that_is_down() {
     let host = installed();
     let advice = format!("wiremesh up {}", host.iface);

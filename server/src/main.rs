@@ -52,7 +52,10 @@ fn main() -> ExitCode {
     match cli::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", describe(&error));
+            eprintln!(
+                "error: {}",
+                wiremesh_shared::advice::describe(error.chain(), "wiremesh-server")
+            );
             if error.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -60,21 +63,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// The error and its causes joined by ": ", skipping a cause whose text the message already
-/// contains (library errors repeat their source in their own message).
-fn describe(error: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if message.contains(&text) {
-            continue;
-        }
-        if !message.is_empty() {
-            message.push_str(": ");
-        }
-        message.push_str(&text);
-    }
-    message
 }

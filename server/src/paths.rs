@@ -118,7 +118,8 @@ impl ServerPaths {
     /// The config of `network`, which must exist.
     pub fn load_config(&self, network: &InterfaceName) -> Result<ServerConfig, PathsError> {
         let path = self.config_file(network);
-        if !path.exists() {
+        // Only "not found" means missing: an unreadable directory is a permission problem.
+        if !path.try_exists().map_err(PathsError::io("read", &path))? {
             return Err(PathsError::MissingConfig {
                 network: network.to_string(),
                 path,
@@ -130,13 +131,15 @@ impl ServerPaths {
     /// The database path of `network`, checked to exist.
     pub fn existing_database(&self, network: &InterfaceName) -> Result<PathBuf, PathsError> {
         let path = self.database_file(network);
-        if path.is_file() {
-            Ok(path)
-        } else {
-            Err(PathsError::MissingDatabase {
+        match fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => Ok(path),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                Err(PathsError::io("read", &path)(error))
+            }
+            _ => Err(PathsError::MissingDatabase {
                 network: network.to_string(),
                 path,
-            })
+            }),
         }
     }
 }

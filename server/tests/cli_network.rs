@@ -305,3 +305,32 @@ fn backup_writes_a_private_consistent_copy_and_never_overwrites() {
     let stderr = server.fails(&["backup", "nothere", dest_arg], 1);
     assert_contains(&stderr, &["no config file"]);
 }
+
+#[test]
+fn an_unprivileged_user_is_told_to_use_sudo() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to drop to another user");
+        return;
+    }
+    let server = Server::new();
+    server.new_network("evilcorp", "10.66.0.0/16");
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_wiremesh-server"))
+        .arg("-c")
+        .arg(server.config_dir())
+        .arg("-d")
+        .arg(server.data_dir())
+        .args(["list", "evilcorp"])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    let output = command.output().expect("run setpriv");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_contains(
+        &stderr,
+        &["Permission denied", "hint: permission denied", "sudo"],
+    );
+}

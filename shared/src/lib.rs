@@ -6,13 +6,15 @@
 //! peer list into a minimal device update ([`diff`]), key pinning and the peer-cache merge
 //! ([`pinning`]), NAT candidate selection and trial order ([`nat`]), the `/v1` wire types
 //! ([`wire`]), the invitation, client and server file formats ([`config`]), the `--json`
-//! shapes of the listing commands ([`listing`]) and terminal colour ([`style`]).
+//! shapes of the listing commands ([`listing`]), terminal colour ([`style`]) and the error
+//! report of the binaries ([`advice`]).
 //!
 //! What it is not: it does no IO at all — no files, sockets, clocks, DNS or processes. Time
 //! is passed in as an argument; name resolution is the caller's job. It knows nothing of
 //! tokio, clap, dialoguer, SQLite or HTTP.
 
 pub mod acl;
+pub mod advice;
 pub mod alloc;
 pub mod cidr;
 pub mod config;
