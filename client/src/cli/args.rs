@@ -196,7 +196,8 @@ pub struct NatOpts {
 
 #[derive(Debug, Args)]
 pub struct InstallOpts {
-    /// The invitation file.
+    /// The invitation file, or `-` to read it from standard input (then --name or
+    /// --default-name is needed, and there is no file to delete).
     #[arg(value_name = "INVITE")]
     pub invite: PathBuf,
 
