@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README "Testing"): formatting, lints, every unit and integration
-# test, and the two-namespace WireGuard example. Run as root so the namespace tests run;
+# test (the man pages and completions in doc/ included), the two-namespace WireGuard example,
+# the .deb and .rpm packages, and the end-to-end suite. Run as root so the namespace tests run;
 # without root they print why they skip (WIREMESH_REQUIRE_PRIVILEGED=1 makes that an error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,18 @@ elif [ "${WIREMESH_REQUIRE_PRIVILEGED:-}" = 1 ]; then
     exit 1
 else
     echo "skipped: the two-namespace example needs root"
+fi
+
+step "packages: build the .debs and .rpms, install, check and purge the .debs, check the .rpm file lists"
+if [ "$(id -u)" -eq 0 ] && command -v cargo-deb >/dev/null && command -v cargo-generate-rpm >/dev/null \
+    && command -v rpm >/dev/null && command -v dpkg >/dev/null; then
+    bash scripts/packages.sh
+    bash scripts/check-packages.sh
+elif [ "${WIREMESH_REQUIRE_PRIVILEGED:-}" = 1 ]; then
+    echo "the package checks need root, dpkg, rpm, cargo-deb and cargo-generate-rpm (see .ci/run)" >&2
+    exit 1
+else
+    echo "skipped: the package checks need root, dpkg, rpm, cargo-deb and cargo-generate-rpm (see .ci/run)"
 fi
 
 step "end-to-end suite (network namespaces, userspace WireGuard)"
