@@ -22,7 +22,7 @@
 //! | `implementation` | kernel module (`/sys/module/wireguard`) or userspace program and its UAPI socket |
 //! | `server` | `GET /v1/user/capabilities` through the tunnel answers; its features |
 //! | `handshake` | one per peer: last handshake within 180 s (the server never having one fails) |
-//! | `rp_filter` | `net.ipv4.conf.{all,<iface>}.rp_filter` of this network namespace is strict (1) |
+//! | `rp_filter` | every interface of this network namespace but `lo` (the tunnel and the uplinks) is strict (1) after `net.ipv4.conf.all.rp_filter` |
 //!
 //! The checks after `interface` are only made when the interface is up.
 //!

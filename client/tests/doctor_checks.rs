@@ -31,6 +31,10 @@ impl SystemProbe for Probe {
         Ok(if conf == "all" { self.all } else { self.own })
     }
 
+    fn interfaces(&self) -> Result<Vec<String>, String> {
+        Ok(vec!["eth0".to_owned()])
+    }
+
     fn addresses(&self, _iface: &InterfaceName) -> Result<Vec<IpNet>, String> {
         Ok(self.addresses.clone())
     }
@@ -251,8 +255,14 @@ fn a_mismatched_address_and_loose_rp_filter() {
     );
     assert!(advice.contains("`wiremesh down testnet`"), "{advice}");
     let (detail, advice) = expect(&report, &client, CheckKind::RpFilter, Status::Warn);
-    assert!(detail.starts_with("not strict: loose"), "{detail}");
-    assert_eq!(advice, "run `sysctl -w net.ipv4.conf.all.rp_filter=1`");
+    assert!(
+        detail.starts_with("not strict on testnet (loose), eth0 (loose)"),
+        "{detail}"
+    );
+    assert_eq!(
+        advice,
+        "run `sysctl -w net.ipv4.conf.all.rp_filter=1` (and make it permanent in /etc/sysctl.d/)"
+    );
 }
 
 #[test]

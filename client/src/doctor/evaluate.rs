@@ -177,46 +177,70 @@ fn rp_filter_name(value: u8) -> &'static str {
     }
 }
 
-/// `net.ipv4.conf.all.rp_filter` and `net.ipv4.conf.<iface>.rp_filter` of the interface's
-/// network namespace: the kernel applies the higher of the two. Strict (1) passes; off (0)
-/// and loose (2) warn, with the sysctl settings that make it strict.
-pub fn rp_filter(
-    iface: &InterfaceName,
-    all: Result<u8, String>,
-    own: Result<u8, String>,
-) -> Finding {
+/// Reverse-path filtering of the network namespace: `all` and each interface's own value
+/// (the WireGuard interface and every other one but `lo`); the kernel applies the higher of
+/// `all` and an interface's own. Strict (1) everywhere passes. Anything else warns: a packet
+/// that claims a mesh source address but arrives on a loose or unfiltered interface (an
+/// uplink, say) is accepted there. The advice gives the sysctl settings that make every
+/// interface strict.
+pub fn rp_filter(all: Result<u8, String>, interfaces: &[(String, Result<u8, String>)]) -> Finding {
     let key = |conf: &str| format!("net.ipv4.conf.{conf}.rp_filter");
     let shown = |conf: &str, value: &Result<u8, String>| match value {
         Ok(value) => format!("{}={value}", key(conf)),
         Err(error) => format!("{} unreadable ({error})", key(conf)),
     };
-    let values = format!("{}, {}", shown("all", &all), shown(iface.as_str(), &own));
-    let effective = match (&all, &own) {
-        (Err(_), Err(_)) => {
-            return Finding::warn(format!("could not read rp_filter: {values}"), None);
-        }
-        (Ok(a), Ok(b)) => *a.max(b),
-        (Ok(value), Err(_)) | (Err(_), Ok(value)) => *value,
-    };
-    let detail = format!(
-        "{} ({values}; the higher applies, in this network namespace)",
-        rp_filter_name(effective)
-    );
-    if effective == 1 {
-        return Finding::pass(detail);
-    }
-    // Lower every loose value to strict; if none was loose, everything is off: turn on "all".
-    let mut settings: Vec<String> = [("all", &all), (iface.as_str(), &own)]
-        .into_iter()
-        .filter(|(_, value)| **value == Ok(2))
-        .map(|(conf, _)| format!("`sysctl -w {}=1`", key(conf)))
+    let values: Vec<String> = std::iter::once(shown("all", &all))
+        .chain(interfaces.iter().map(|(name, value)| shown(name, value)))
         .collect();
-    if settings.is_empty() {
+    let values = values.join(", ");
+    let mut strict: Vec<&str> = Vec::new();
+    let mut weak: Vec<(&str, u8, &Result<u8, String>)> = Vec::new();
+    for (name, own) in interfaces {
+        let effective = match (&all, own) {
+            (Ok(a), Ok(b)) => Some(*a.max(b)),
+            (Ok(value), Err(_)) | (Err(_), Ok(value)) => Some(*value),
+            (Err(_), Err(_)) => None,
+        };
+        match effective {
+            Some(1) => strict.push(name),
+            Some(value) => weak.push((name, value, own)),
+            None => {}
+        }
+    }
+    if strict.is_empty() && weak.is_empty() {
+        return Finding::warn(format!("could not read rp_filter: {values}"), None);
+    }
+    let context = format!(
+        "({values}; an interface gets the higher of `all` and its own, in this network namespace)"
+    );
+    if weak.is_empty() {
+        return Finding::pass(format!("strict on {} {context}", strict.join(", ")));
+    }
+    let listed: Vec<String> = weak
+        .iter()
+        .map(|(name, value, _)| format!("{name} ({})", rp_filter_name(*value)))
+        .collect();
+    // `all` must become strict when it is loose itself, or when an interface's own value is
+    // not what makes it weak; each loose own value must be lowered to strict.
+    let all_needed = all == Ok(2) || weak.iter().any(|(_, _, own)| **own != Ok(2));
+    let mut settings: Vec<String> = Vec::new();
+    if all_needed {
         settings.push(format!("`sysctl -w {}=1`", key("all")));
     }
+    settings.extend(
+        weak.iter()
+            .filter(|(_, _, own)| **own == Ok(2))
+            .map(|(name, _, _)| format!("`sysctl -w {}=1`", key(name))),
+    );
     Finding::warn(
-        format!("not strict: {detail}"),
-        Some(format!("run {}", settings.join(" and "))),
+        format!(
+            "not strict on {}: packets with forged mesh source addresses are not dropped there {context}",
+            listed.join(", ")
+        ),
+        Some(format!(
+            "run {} (and make it permanent in /etc/sysctl.d/)",
+            settings.join(" and ")
+        )),
     )
 }
 

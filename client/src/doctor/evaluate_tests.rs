@@ -216,14 +216,14 @@ fn check_rp_filter(
     detail: &str,
     advice: Option<&str>,
 ) {
-    let finding = rp_filter(
-        &iface(),
-        all.map_err(str::to_owned),
-        own.map_err(str::to_owned),
-    );
+    let interfaces = [(iface().to_string(), own.map_err(str::to_owned))];
+    let finding = rp_filter(all.map_err(str::to_owned), &interfaces);
     assert_finding(&finding, status, detail, advice);
     if let Some(advice) = advice {
-        assert_eq!(finding.advice.as_deref(), Some(advice));
+        assert_eq!(
+            finding.advice.as_deref(),
+            Some(format!("run {advice} (and make it permanent in /etc/sysctl.d/)").as_str())
+        );
     }
 }
 
@@ -231,43 +231,31 @@ fn check_rp_filter(
 fn rp_filter_strict_passes_and_the_higher_value_applies() {
     let all1 = "`sysctl -w net.ipv4.conf.all.rp_filter=1`";
     let own1 = "`sysctl -w net.ipv4.conf.meshb.rp_filter=1`";
-    check_rp_filter(Ok(1), Ok(1), Status::Pass, "strict (", None);
-    check_rp_filter(Ok(1), Ok(0), Status::Pass, "strict", None);
+    check_rp_filter(Ok(1), Ok(1), Status::Pass, "strict on meshb (", None);
+    check_rp_filter(Ok(1), Ok(0), Status::Pass, "strict on meshb", None);
     check_rp_filter(
         Ok(0),
         Ok(1),
         Status::Pass,
-        "strict (net.ipv4.conf.all.rp_filter=0, net.ipv4.conf.meshb.rp_filter=1; the higher applies, in this network namespace)",
+        "strict on meshb (net.ipv4.conf.all.rp_filter=0, net.ipv4.conf.meshb.rp_filter=1; an interface gets the higher of `all` and its own, in this network namespace)",
         None,
     );
     check_rp_filter(
         Ok(0),
         Ok(0),
         Status::Warn,
-        "not strict: off",
-        Some(&format!("run {all1}")),
+        "not strict on meshb (off)",
+        Some(all1),
     );
-    check_rp_filter(
-        Ok(2),
-        Ok(0),
-        Status::Warn,
-        "loose",
-        Some(&format!("run {all1}")),
-    );
+    check_rp_filter(Ok(2), Ok(0), Status::Warn, "meshb (loose)", Some(all1));
     // "all" = 1 does not help while the interface's own value is loose.
-    check_rp_filter(
-        Ok(1),
-        Ok(2),
-        Status::Warn,
-        "loose",
-        Some(&format!("run {own1}")),
-    );
+    check_rp_filter(Ok(1), Ok(2), Status::Warn, "meshb (loose)", Some(own1));
     check_rp_filter(
         Ok(2),
         Ok(2),
         Status::Warn,
         "loose",
-        Some(&format!("run {all1} and {own1}")),
+        Some(&format!("{all1} and {own1}")),
     );
     // One unreadable value: the other decides.
     check_rp_filter(
@@ -277,13 +265,7 @@ fn rp_filter_strict_passes_and_the_higher_value_applies() {
         "all.rp_filter unreadable (gone)",
         None,
     );
-    check_rp_filter(
-        Ok(0),
-        Err("gone"),
-        Status::Warn,
-        "off",
-        Some(&format!("run {all1}")),
-    );
+    check_rp_filter(Ok(0), Err("gone"), Status::Warn, "off", Some(all1));
     check_rp_filter(
         Err("a"),
         Err("b"),
@@ -291,6 +273,26 @@ fn rp_filter_strict_passes_and_the_higher_value_applies() {
         "could not read rp_filter",
         None,
     );
+}
+
+#[test]
+fn rp_filter_of_every_interface_counts() {
+    // Strict on the tunnel but loose on the uplink: forged mesh sources get in there.
+    let interfaces = [
+        ("meshb".to_owned(), Ok(1)),
+        ("eth0".to_owned(), Ok(2)),
+        ("eth1".to_owned(), Ok(0)),
+    ];
+    let finding = rp_filter(Ok(0), &interfaces);
+    assert_finding(
+        &finding,
+        Status::Warn,
+        "not strict on eth0 (loose), eth1 (off): packets with forged mesh source addresses",
+        Some("`sysctl -w net.ipv4.conf.all.rp_filter=1` and `sysctl -w net.ipv4.conf.eth0.rp_filter=1`"),
+    );
+    let strict = [("meshb".to_owned(), Ok(0)), ("eth0".to_owned(), Ok(1))];
+    let finding = rp_filter(Ok(1), &strict);
+    assert_finding(&finding, Status::Pass, "strict on meshb, eth0", None);
 }
 
 #[test]

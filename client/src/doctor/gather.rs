@@ -189,11 +189,16 @@ fn check_network(
         report.push(here, CheckKind::Handshake, evaluate::handshake(&peer, now));
     }
 
-    let finding = evaluate::rp_filter(
-        iface,
-        system.rp_filter("all"),
-        system.rp_filter(iface.as_str()),
-    );
+    // The tunnel first, then every other interface (the uplinks are where forged mesh
+    // sources would arrive); an unreadable list leaves the tunnel's own value.
+    let mut interfaces = vec![(iface.to_string(), system.rp_filter(iface.as_str()))];
+    for name in system.interfaces().unwrap_or_default() {
+        if name != iface.as_str() {
+            let value = system.rp_filter(&name);
+            interfaces.push((name, value));
+        }
+    }
+    let finding = evaluate::rp_filter(system.rp_filter("all"), &interfaces);
     report.push(here, CheckKind::RpFilter, finding);
 }
 

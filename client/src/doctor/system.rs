@@ -42,6 +42,10 @@ pub trait SystemProbe {
     /// interface name), or why it could not be read.
     fn rp_filter(&self, conf: &str) -> Result<u8, String>;
 
+    /// Every interface of this network namespace that has IPv4 settings, but `lo` (the
+    /// entries of `/proc/sys/net/ipv4/conf` other than `all`, `default` and `lo`).
+    fn interfaces(&self) -> Result<Vec<String>, String>;
+
     /// The addresses (with prefix) on the interface's link, or why they could not be read.
     fn addresses(&self, iface: &InterfaceName) -> Result<Vec<IpNet>, String>;
 
@@ -91,6 +95,19 @@ impl SystemProbe for LiveSystem {
         let text = std::fs::read_to_string(&path)
             .map_err(|error| format!("failed to read {}: {error}", path.display()))?;
         parse_rp_filter(&text)
+    }
+
+    fn interfaces(&self) -> Result<Vec<String>, String> {
+        let dir = Path::new("/proc/sys/net/ipv4/conf");
+        let entries = std::fs::read_dir(dir)
+            .map_err(|error| format!("failed to read {}: {error}", dir.display()))?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !matches!(name.as_str(), "all" | "default" | "lo"))
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     fn addresses(&self, iface: &InterfaceName) -> Result<Vec<IpNet>, String> {
