@@ -1,4 +1,5 @@
-//! Scenario 11: `wiremesh doctor` on a peer. On a healthy network every check of files,
+//! Scenario 11: `wiremesh doctor` on a peer installed with `install -` (the invitation on
+//! standard input). On a healthy network every check of files,
 //! interface, implementation, server and handshakes passes (exit 0); then a config other
 //! users can read, a server that is gone and an interface that is down each fail their own
 //! check, with advice (exit 1).
@@ -7,7 +8,7 @@ use anyhow::{anyhow, ensure, Context as _, Result};
 use serde_json::Value;
 
 use super::in_world;
-use super::mesh::{Family, Mesh, Peer};
+use super::mesh::{install_from_stdin, Family, Mesh, Peer};
 use crate::harness::{Ran, Settings};
 
 /// `wiremesh --backend userspace doctor --json <iface>` on the peer: what it printed, and its
@@ -68,7 +69,9 @@ pub fn doctor(settings: &Settings, family: Family) -> Result<()> {
         let invitation = mesh.invite("patient", "humans", false, "30d")?;
         let host = world.public_host("patient")?;
         let iface = world.iface("p");
-        let peer = mesh.install(&host, &invitation, &iface)?;
+        // Installed with the invitation on standard input (`install -`), which leaves the file.
+        let peer = install_from_stdin(&host, &invitation, &iface)?;
+        ensure!(invitation.exists(), "install - touched the invitation file");
 
         // Healthy: install fetched the state through the tunnel, so the server handshook.
         let (ran, document) = doctor_json(&peer)?;

@@ -188,6 +188,39 @@ pub fn install_with_interval(
     Ok(peer)
 }
 
+/// `wiremesh install -` with the invitation on standard input (the way to keep it off the
+/// host's disk and every command line), then its daemon. The invitation file is left alone.
+pub fn install_from_stdin(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
+    let hosts = host.hosts_file().to_string_lossy().into_owned();
+    let argv = host.tool_argv(
+        "wiremesh",
+        &[
+            "--backend",
+            "userspace",
+            "install",
+            "-",
+            "--name",
+            iface,
+            "--hosts-path",
+            &hosts,
+        ],
+    );
+    let invitation = invitation.to_string_lossy();
+    // `sh` only redirects: the invitation's path is an argument, the program's argv follows.
+    let mut full = vec![
+        "sh",
+        "-c",
+        "f=$1; shift; exec \"$@\" < \"$f\"",
+        "sh",
+        &invitation,
+    ];
+    full.extend(argv.iter().map(String::as_str));
+    host.run(&full)?.ok()?;
+    let mut peer = Peer::load(host, iface)?;
+    peer.daemon = Some(start_daemon(host, iface)?);
+    Ok(peer)
+}
+
 /// `wiremesh-server serve` under a supervisor (systemd's Restart=always).
 pub fn start_serve(server: &Host, net: &str) -> Result<Daemon> {
     let argv = server.tool_argv(
