@@ -6,40 +6,18 @@ mod cli_support;
 use std::fs;
 use std::path::Path;
 
-use cli_support::{check, Host};
-use wireguard_control::PrivateKey;
-use wiremesh_shared::config::{ClientConfig, InterfaceInfo, InvitationConfig, ServerInfo};
+use cli_support::{check, sample_config, Host};
+use wiremesh_shared::config::InvitationConfig;
 
 /// An interface name no other host uses (no UAPI socket of that name exists).
 fn iface_name() -> String {
     format!("wmb{}", std::process::id() % 1_000_000)
 }
 
-fn interface_info(address: &str) -> InterfaceInfo {
-    InterfaceInfo {
-        network_name: "evilcorp".to_owned(),
-        address: address.parse().unwrap(),
-        private_key: PrivateKey::generate(),
-        listen_port: None,
-    }
-}
-
-fn server_info() -> ServerInfo {
-    ServerInfo {
-        public_key: PrivateKey::generate().public_key(),
-        external_endpoint: "203.0.113.1:51820".parse().unwrap(),
-        internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
-    }
-}
-
 /// A host with a network installed (config only).
 fn installed() -> Host {
     let host = Host::new(&iface_name());
-    host.write_config(&ClientConfig {
-        interface: interface_info("10.66.2.3/16"),
-        server: server_info(),
-        peer_endpoint_overrides: Default::default(),
-    });
+    host.write_config(&sample_config("10.66.2.3/16"));
     host
 }
 
@@ -143,9 +121,10 @@ fn missing_values_without_a_terminal_are_usage_errors() {
 #[test]
 fn install_without_a_name_needs_one_of_the_name_flags() {
     let host = Host::new(&iface_name());
+    let sample = sample_config("10.66.2.9/16");
     let invitation = InvitationConfig {
-        interface: interface_info("10.66.2.9/16"),
-        server: server_info(),
+        interface: sample.interface,
+        server: sample.server,
     };
     let path = host.path("invite.toml");
     fs::write(&path, invitation.to_toml_string()).unwrap();
@@ -165,9 +144,10 @@ fn install_reads_the_invitation_from_standard_input() {
         .map(|entries| entries.count() == 0)
         .unwrap_or(true));
     // There is no file to delete, and no terminal to ask for a name on.
+    let sample = sample_config("10.66.2.9/16");
     let invitation = InvitationConfig {
-        interface: interface_info("10.66.2.9/16"),
-        server: server_info(),
+        interface: sample.interface,
+        server: sample.server,
     };
     let toml = invitation.to_toml_string();
     let output = host.run_with_stdin(&["install", "-", "--delete-invite"], Some(&toml));

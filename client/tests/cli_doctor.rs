@@ -7,9 +7,7 @@ mod cli_support;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use cli_support::{check, Host};
-use wireguard_control::PrivateKey;
-use wiremesh_shared::config::{ClientConfig, InterfaceInfo, ServerInfo};
+use cli_support::{check, sample_config, Host};
 
 /// An interface name no other host uses (no UAPI socket of that name exists).
 fn iface_name() -> String {
@@ -18,20 +16,7 @@ fn iface_name() -> String {
 
 fn installed() -> Host {
     let host = Host::new(&iface_name());
-    host.write_config(&ClientConfig {
-        interface: InterfaceInfo {
-            network_name: "evilcorp".to_owned(),
-            address: "10.66.2.3/16".parse().unwrap(),
-            private_key: PrivateKey::generate(),
-            listen_port: None,
-        },
-        server: ServerInfo {
-            public_key: PrivateKey::generate().public_key(),
-            external_endpoint: "203.0.113.1:51820".parse().unwrap(),
-            internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
-        },
-        peer_endpoint_overrides: Default::default(),
-    });
+    host.write_config(&sample_config("10.66.2.3/16"));
     fs::set_permissions(host.config_dir(), fs::Permissions::from_mode(0o700)).unwrap();
     host
 }

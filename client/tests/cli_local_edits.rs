@@ -5,29 +5,15 @@
 
 mod cli_support;
 
-use cli_support::{check, Host};
-use wireguard_control::PrivateKey;
-use wiremesh_shared::config::{ClientConfig, InterfaceInfo, PeerCache, ServerInfo};
+use cli_support::{check, sample_config, Host};
+use wiremesh_shared::config::{ClientConfig, PeerCache};
 use wiremesh_shared::wire::{Cidr, CidrContents, Peer, PeerContents};
 use wiremesh_shared::{CidrId, PeerId, PublicKey};
 
 /// A host with a network installed (config and peer cache) whose interface is down.
 fn installed() -> (Host, ClientConfig) {
     let host = Host::new(&format!("wml{}", std::process::id() % 1_000_000));
-    let config = ClientConfig {
-        interface: InterfaceInfo {
-            network_name: "evilcorp".to_owned(),
-            address: "10.66.2.3/16".parse().unwrap(),
-            private_key: PrivateKey::generate(),
-            listen_port: None,
-        },
-        server: ServerInfo {
-            public_key: PrivateKey::generate().public_key(),
-            external_endpoint: "203.0.113.1:51820".parse().unwrap(),
-            internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
-        },
-        peer_endpoint_overrides: Default::default(),
-    };
+    let config = sample_config("10.66.2.3/16");
     host.write_config(&config);
     let cidr = |id, name: &str, net: &str, parent: Option<i64>| Cidr {
         id: CidrId(id),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
-use wiremesh_shared::config::{ClientConfig, PeerCache};
+use wiremesh_shared::config::{ClientConfig, InterfaceInfo, PeerCache, ServerInfo};
 
 /// One simulated machine with one network called `iface`.
 pub struct Host {
@@ -134,4 +134,23 @@ pub fn check(output: &Output, code: i32, fragments: &[&str]) -> String {
         assert!(err.contains(fragment), "stderr lacks {fragment:?}:\n{err}");
     }
     out
+}
+
+/// The config of a host on network "evilcorp" (10.66.0.0/16) at `address`, with fresh keys,
+/// whose server is at 203.0.113.1:51820 (10.66.0.1 inside).
+pub fn sample_config(address: &str) -> ClientConfig {
+    ClientConfig {
+        interface: InterfaceInfo {
+            network_name: "evilcorp".to_owned(),
+            address: address.parse().unwrap(),
+            private_key: wireguard_control::PrivateKey::generate(),
+            listen_port: None,
+        },
+        server: ServerInfo {
+            public_key: wireguard_control::PrivateKey::generate().public_key(),
+            external_endpoint: "203.0.113.1:51820".parse().unwrap(),
+            internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
+        },
+        peer_endpoint_overrides: Default::default(),
+    }
 }
