@@ -288,7 +288,7 @@ pub struct DoctorOpts {
     #[arg(value_name = "INTERFACE")]
     pub interface: Option<InterfaceName>,
 
-    /// Machine-readable JSON (shape documented in `wiremesh::doctor`).
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
     #[arg(long)]
     pub json: bool,
 }

@@ -104,7 +104,7 @@ complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -l yes -d '
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand uninstall" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand doctor" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
-complete -c wiremesh -n "__fish_wiremesh_using_subcommand doctor" -l json -d 'Machine-readable JSON (shape documented in `wiremesh::doctor`)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand doctor" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand doctor" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l name -d 'Name of the new peer' -r
