@@ -129,10 +129,7 @@ pub fn innernet_client_on_wiremesh_server(settings: &Settings, family: Family) -
         let in_invite = mesh.invite("inpeer", "humans", true, "30d")?;
         // innernet makes a single attempt: let `serve` put the invitation on its interface
         // first (it picks up CLI changes within 250 ms).
-        let (invite_key, _) = super::mesh::invitation_key(&in_invite)?;
-        wait_until("the server has the invitation's key", SYNC, || {
-            Ok(mesh.server.wg_peer_keys(&mesh.net)?.contains(&invite_key))
-        })?;
+        mesh.wait_for_invitation(&in_invite)?;
         let in_host = world.public_host("inpeer")?;
         let in_iface = world.iface("i");
         let in_peer = innernet_install(&in_host, &in_invite, &in_iface)?;

@@ -151,6 +151,17 @@ impl Mesh {
         Ok(path)
     }
 
+    /// Waits until `serve` has put the invitation's key on the server's interface (it picks
+    /// up CLI changes within 250 ms), so what follows sees the invitation in place.
+    pub fn wait_for_invitation(&self, invitation: &std::path::Path) -> Result<()> {
+        let (key, _) = invitation_key(invitation)?;
+        wait_until(
+            "the server has the invitation's key",
+            Duration::from_secs(15),
+            || Ok(self.server.wg_peer_keys(&self.net)?.contains(&key)),
+        )
+    }
+
     /// `wiremesh install` of `invitation` on `host` as interface `iface`, then the daemon.
     pub fn install(&self, host: &Host, invitation: &std::path::Path, iface: &str) -> Result<Peer> {
         install(host, invitation, iface)

@@ -112,7 +112,9 @@ pub fn restart_durability(settings: &Settings, family: Family) -> Result<()> {
     in_world(settings, "restart", |world| {
         let (mesh, peers) = three_peers(world, family)?;
         mesh.add_cidr("robots", 2)?;
-        let _pending = mesh.invite("pending", "robots", false, "30d")?;
+        let pending = mesh.invite("pending", "robots", false, "30d")?;
+        // The keys compared below are read from the interface: let `serve` catch up first.
+        mesh.wait_for_invitation(&pending)?;
         let listing =
             |m: &Mesh| -> Result<String> { Ok(m.server.server(&["list", &m.net])?.ok()?.stdout) };
         let before = listing(&mesh)?;
