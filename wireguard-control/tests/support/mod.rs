@@ -1,7 +1,7 @@
 //! Test support for tests that need root, network namespaces, TUN and a userspace WireGuard.
 //!
 //! Such tests call [`privileged`] first. Where the machine lacks something they print why and
-//! return early; with `WIREMESH_REQUIRE_PRIVILEGED=1` (set by `.ci/run`) a missing
+//! return early; with `WIREMESH_REQUIRE_PRIVILEGED=1` (implied by `CI=true` in `scripts/test.sh`) a missing
 //! prerequisite fails the test instead, so CI can never pass by skipping.
 
 #![allow(dead_code)]
