@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use ipnet::IpNet;
 use wireguard_control::{Backend, InterfaceName};
@@ -159,6 +159,28 @@ impl Default for Timings {
     }
 }
 
+/// Where a client's time comes from; tests inject their own.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Wall-clock time: handshake times are compared with it.
+    fn wall(&self) -> SystemTime;
+    /// Monotonic time: deadlines and schedules.
+    fn monotonic(&self) -> Instant;
+}
+
+/// The system's clocks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn wall(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn monotonic(&self) -> Instant {
+        Instant::now()
+    }
+}
+
 /// Resolves an endpoint to one socket address (`None` when it cannot be resolved).
 pub type Resolver = Arc<dyn Fn(&Endpoint) -> Option<SocketAddr> + Send + Sync>;
 
@@ -184,6 +206,7 @@ pub struct Context {
     pub hosts: HostsOptions,
     pub nat: NatOptions,
     pub timings: Timings,
+    pub clock: Arc<dyn Clock>,
     pub resolve: Resolver,
     /// Reach the API here instead of the config's internal endpoint (tests; an API reached
     /// through a forwarded port).
@@ -207,6 +230,7 @@ impl fmt::Debug for Context {
             .field("hosts", &self.hosts)
             .field("nat", &self.nat)
             .field("timings", &self.timings)
+            .field("clock", &self.clock)
             .field("api_override", &self.api_override)
             .field("links", &self.links)
             .finish_non_exhaustive()
@@ -230,6 +254,7 @@ impl Context {
             hosts: HostsOptions::default(),
             nat: NatOptions::default(),
             timings: Timings::default(),
+            clock: Arc::new(SystemClock),
             resolve: system_resolver(),
             api_override: None,
             local_addresses: Arc::new(system_local_addresses),

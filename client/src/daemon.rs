@@ -1,7 +1,7 @@
 //! `up --daemon`: keep every installed network (or one) in sync until told to stop.
 //!
 //! Unlike innernet, which exits on the first error and relies on systemd to restart it, the
-//! daemon never exits on an error:
+//! daemon never exits on an error (the timing rules are [`crate::schedule`]'s):
 //! - a server that cannot be reached leaves the interface as it is; the network is retried
 //!   with exponential backoff (from one second, or the interval if that is shorter, up to the
 //!   interval), and the outage is logged once when it starts and once when it ends;
@@ -22,40 +22,75 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wireguard_control::InterfaceName;
-use wiremesh_shared::endpoint::Endpoint;
+use wiremesh_shared::wire::State;
 
 use crate::context::Context;
 use crate::error::ClientError;
+pub use crate::schedule::DaemonSummary;
+use crate::schedule::{CycleOutcome, Scheduler};
 use crate::sync::{sync_from, Source, SyncMode, SyncReport};
 use crate::watch::{self, Watcher};
 
 /// Default time between two cycles (innernet's `--interval`).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-/// First retry delay after the server was unreachable.
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest sleep between two looks at the stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
-/// What the daemon did before it was stopped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DaemonSummary {
-    /// Rounds over the networks (a round syncs the networks that are due).
-    pub rounds: u64,
-    /// Cycles in which the server answered.
-    pub reachable_cycles: u64,
-    /// Cycles that found the server unreachable.
-    pub unreachable_cycles: u64,
-    /// Cycles that failed for another reason.
-    pub failed_cycles: u64,
+/// The change watchers (`/v2` long polls) of networks whose server pushes changes.
+#[derive(Default)]
+struct Watchers {
+    running: HashMap<InterfaceName, Watcher>,
+    /// Networks whose watcher was tried before their first sync.
+    tried_early: BTreeSet<InterfaceName>,
 }
 
-/// When a network is next due and how long its next unreachable-retry waits.
-#[derive(Debug, Clone)]
-struct Schedule {
-    due: Instant,
-    backoff: Duration,
-    /// The NAT candidates this network last reported.
-    candidates: Option<Vec<Endpoint>>,
+impl Watchers {
+    /// Stops the watchers of networks no longer in `networks`.
+    fn retain(&mut self, networks: &[InterfaceName]) {
+        self.running.retain(|iface, watcher| {
+            let keep = networks.contains(iface);
+            if !keep {
+                watcher.stop();
+            }
+            keep
+        });
+    }
+
+    /// Starts a watcher for `iface` unless one runs.
+    fn ensure(&mut self, ctx: &Context, iface: &InterfaceName) {
+        if !self.running.contains_key(iface) {
+            if let Some(watcher) = watch::start(ctx, iface) {
+                self.running.insert(iface.clone(), watcher);
+            }
+        }
+    }
+
+    /// A network whose interface is already up (the daemon started right after `install`,
+    /// or restarted) gets its watcher before its first sync, so a change made meanwhile cuts
+    /// that sync's NAT traversal short instead of waiting for it. Tried once per network.
+    fn start_early(&mut self, ctx: &Context, iface: &InterfaceName) {
+        if !self.running.contains_key(iface)
+            && self.tried_early.insert(iface.clone())
+            && crate::interface::is_up(ctx, iface).unwrap_or(false)
+        {
+            self.ensure(ctx, iface);
+        }
+    }
+
+    /// The state of a watcher in step with its server.
+    fn state(&self, iface: &InterfaceName) -> Option<State> {
+        self.running.get(iface).and_then(Watcher::state)
+    }
+
+    fn any_due(&self) -> bool {
+        self.running.values().any(Watcher::is_due)
+    }
+
+    fn stop_all(&self) {
+        for watcher in self.running.values() {
+            watcher.stop();
+        }
+    }
 }
 
 /// Syncs `only` (or every installed network, looked up again every round) every `interval`
@@ -66,16 +101,8 @@ pub fn run_daemon(
     interval: Duration,
     stop: &AtomicBool,
 ) -> DaemonSummary {
-    let first_backoff = FIRST_BACKOFF.min(interval);
-    let mut summary = DaemonSummary::default();
-    let mut schedules: HashMap<InterfaceName, Schedule> = HashMap::new();
-    // Networks whose server is currently unreachable (so the outage is logged once).
-    let mut outages: BTreeSet<InterfaceName> = BTreeSet::new();
-    let mut warned_empty = false;
-    // Change watchers (`/v2` long polls) of networks whose server pushes changes.
-    let mut watchers: HashMap<InterfaceName, Watcher> = HashMap::new();
-    // Networks whose watcher was tried before their first sync.
-    let mut early_watch_tried: BTreeSet<InterfaceName> = BTreeSet::new();
+    let mut scheduler = Scheduler::new(interval);
+    let mut watchers = Watchers::default();
     let use_push = interval >= watch::MIN_INTERVAL;
     // Watchers raise this flag with a change; it cuts NAT traversal short (see `Context`).
     let mut ctx = ctx.clone();
@@ -86,115 +113,60 @@ pub fn run_daemon(
     let ctx = &ctx;
     tracing::info!(interval_secs = interval.as_secs_f64(), "daemon started");
     while !stop.load(Ordering::Relaxed) {
-        summary.rounds += 1;
         let networks = networks(ctx, only);
-        if networks.is_empty() && !warned_empty {
+        if scheduler.begin_round(&networks) {
             tracing::warn!(
                 "no networks installed in {}; waiting for one",
                 ctx.paths.config_dir.display()
             );
-            warned_empty = true;
         }
-        schedules.retain(|iface, _| networks.contains(iface));
-        watchers.retain(|iface, watcher| {
-            let keep = networks.contains(iface);
-            if !keep {
-                watcher.stop();
-            }
-            keep
-        });
+        watchers.retain(&networks);
         interrupt.store(false, Ordering::Relaxed);
-        for (iface, watcher) in &watchers {
+        for (iface, watcher) in &watchers.running {
             if watcher.take_due() {
-                if let Some(schedule) = schedules.get_mut(iface) {
-                    schedule.due = Instant::now();
-                }
+                scheduler.make_due(iface, ctx.clock.monotonic());
             }
         }
         for iface in networks {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let schedule = schedules.entry(iface.clone()).or_insert(Schedule {
-                due: Instant::now(),
-                backoff: first_backoff,
-                candidates: None,
-            });
-            if schedule.due > Instant::now() {
+            if !scheduler.is_due(&iface, ctx.clock.monotonic()) {
                 continue;
             }
-            // A network whose interface is already up (the daemon started right after
-            // `install`, or restarted) gets its watcher before its first sync, so a change
-            // made meanwhile cuts that sync's NAT traversal short instead of waiting for it.
-            if use_push
-                && !watchers.contains_key(&iface)
-                && early_watch_tried.insert(iface.clone())
-                && crate::interface::is_up(ctx, &iface).unwrap_or(false)
-            {
-                if let Some(watcher) = watch::start(ctx, &iface) {
-                    watchers.insert(iface.clone(), watcher);
-                }
+            if use_push {
+                watchers.start_early(ctx, &iface);
             }
-            let source = match watchers.get(&iface).and_then(Watcher::state) {
+            let source = match watchers.state(&iface) {
                 Some(state) => Source::Pushed(state),
                 None => Source::Fetch,
             };
-            let reachable = match sync_from(
-                ctx,
-                &iface,
-                SyncMode::Up,
-                source,
-                &mut schedule.candidates,
-            ) {
+            let candidates = scheduler.candidates(&iface, ctx.clock.monotonic());
+            let outcome = match sync_from(ctx, &iface, SyncMode::Up, source, candidates) {
+                Ok(report) if report.server_reachable => {
+                    log_report(&report);
+                    CycleOutcome::Reachable
+                }
                 Ok(report) => {
                     log_report(&report);
-                    Some(report.server_reachable)
+                    CycleOutcome::Unreachable
                 }
-                Err(error) if error.is_unreachable() => Some(false),
+                Err(error) if error.is_unreachable() => CycleOutcome::Unreachable,
                 Err(error) => {
-                    summary.failed_cycles += 1;
                     tracing::error!(%iface, "sync failed: {error}; retrying in {}s", interval.as_secs_f64());
-                    None
+                    CycleOutcome::Failed
                 }
             };
-            let wait = match reachable {
-                Some(false) => {
-                    summary.unreachable_cycles += 1;
-                    if outages.insert(iface.clone()) {
-                        tracing::warn!(%iface, "server unreachable, keeping the interface as it is; retrying");
-                    }
-                    let wait = schedule.backoff;
-                    schedule.backoff = (schedule.backoff * 2).min(interval);
-                    wait
-                }
-                Some(true) => {
-                    summary.reachable_cycles += 1;
-                    if outages.remove(&iface) {
-                        tracing::info!(%iface, "server reachable again");
-                    }
-                    if use_push && !watchers.contains_key(&iface) {
-                        if let Some(watcher) = watch::start(ctx, &iface) {
-                            watchers.insert(iface.clone(), watcher);
-                        }
-                    }
-                    schedule.backoff = first_backoff;
-                    interval
-                }
-                None => interval,
-            };
-            schedule.due = Instant::now() + wait;
+            if outcome == CycleOutcome::Reachable && use_push {
+                watchers.ensure(ctx, &iface);
+            }
+            scheduler.record(&iface, outcome, ctx.clock.monotonic());
         }
-        let next = schedules
-            .values()
-            .map(|s| s.due)
-            .min()
-            .unwrap_or_else(|| Instant::now() + interval);
-        let pushed = || watchers.values().any(Watcher::is_due);
-        sleep_until_unless_stopped(next, stop, pushed);
+        let next = scheduler.next_wake(ctx.clock.monotonic());
+        sleep_until_unless_stopped(ctx, next, stop, || watchers.any_due());
     }
-    for watcher in watchers.values() {
-        watcher.stop();
-    }
+    watchers.stop_all();
+    let summary = scheduler.summary().clone();
     tracing::info!(?summary, "daemon stopped");
     summary
 }
@@ -227,12 +199,17 @@ fn log_report(report: &SyncReport) {
 }
 
 /// Sleeps until `end`, waking early when `stop` is set or `pushed` says a change arrived.
-fn sleep_until_unless_stopped(end: Instant, stop: &AtomicBool, pushed: impl Fn() -> bool) {
+fn sleep_until_unless_stopped(
+    ctx: &Context,
+    end: Instant,
+    stop: &AtomicBool,
+    pushed: impl Fn() -> bool,
+) {
     loop {
         if stop.load(Ordering::Relaxed) || pushed() {
             return;
         }
-        let now = Instant::now();
+        let now = ctx.clock.monotonic();
         if now >= end {
             return;
         }

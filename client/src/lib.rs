@@ -1,7 +1,7 @@
 //! `wiremesh`: the peer client library.
 //!
 //! What it is: the API client ([`api`]), and — built on it — installation from an
-//! invitation, the sync cycle and daemon, NAT traversal, the local peer cache, endpoint
+//! invitation, the sync cycle (decided by the pure [`plan`]) and daemon, NAT traversal, the local peer cache, endpoint
 //! overrides, the admin commands and the host checks of [`doctor`]. The binary in `main.rs`
 //! only parses arguments, resolves prompts and calls into here.
 //!
@@ -19,9 +19,13 @@ pub mod install;
 pub mod interface;
 pub mod nat;
 pub mod overrides;
+pub mod plan;
+pub mod schedule;
 pub mod show;
 pub mod sync;
 pub mod watch;
 
-pub use context::{Context, HostsOptions, NatOptions, NetworkOptions, Paths, Timings};
+pub use context::{
+    Clock, Context, HostsOptions, NatOptions, NetworkOptions, Paths, SystemClock, Timings,
+};
 pub use error::ClientError;

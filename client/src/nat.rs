@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use wireguard_control::{DeviceUpdate, InterfaceName, PeerInfo, PeerUpdate, PublicKey};
 use wiremesh_shared::diff::RECENT_HANDSHAKE;
@@ -52,12 +52,12 @@ pub fn traverse(
     peers: &[&Peer],
     applied_at: Instant,
 ) -> Result<NatOutcome, ClientError> {
-    let start = Instant::now();
+    let start = ctx.clock.monotonic();
     let deadline = start + ctx.timings.nat_budget;
     let mut outcome = NatOutcome::default();
     let mut nat = NatTraversal::new(peers.iter().copied());
     let device_peers = read_peers(ctx, iface)?;
-    let now = SystemTime::now();
+    let now = ctx.clock.wall();
     nat.refresh(&device_peers, now);
     if nat.is_empty() {
         return Ok(outcome);
@@ -85,7 +85,7 @@ pub fn traverse(
     let first_end = (applied_at + ctx.timings.nat_step).min(deadline);
     let mut interrupted = wait_for_handshakes(ctx, iface, &mut nat, first_end)?;
     while !interrupted && !nat.is_empty() {
-        if Instant::now() >= deadline {
+        if ctx.clock.monotonic() >= deadline {
             outcome.budget_exhausted = true;
             break;
         }
@@ -110,7 +110,7 @@ pub fn traverse(
                 .map_err(ClientError::interface(iface, "set NAT candidates on"))?;
             outcome.steps += 1;
         }
-        let step_end = (Instant::now() + ctx.timings.nat_step).min(deadline);
+        let step_end = (ctx.clock.monotonic() + ctx.timings.nat_step).min(deadline);
         interrupted = wait_for_handshakes(ctx, iface, &mut nat, step_end)?;
     }
     if interrupted {
@@ -119,7 +119,7 @@ pub fn traverse(
         tracing::debug!(%iface, "NAT traversal interrupted by a pushed change");
         outcome.interrupted = true;
     }
-    let now = SystemTime::now();
+    let now = ctx.clock.wall();
     let mut restore = DeviceUpdate::new();
     for info in read_peers(ctx, iface)? {
         let Some(wanted) = fallback.get(&info.config.public_key) else {
@@ -140,7 +140,7 @@ pub fn traverse(
             .apply(iface, &restore)
             .map_err(ClientError::interface(iface, "restore endpoints on"))?;
     }
-    outcome.elapsed = start.elapsed();
+    outcome.elapsed = ctx.clock.monotonic().saturating_duration_since(start);
     tracing::debug!(%iface, ?outcome, "NAT traversal finished");
     Ok(outcome)
 }
@@ -167,11 +167,11 @@ fn wait_for_handshakes(
         if ctx.interrupted() {
             return Ok(true);
         }
-        let now = Instant::now();
+        let now = ctx.clock.monotonic();
         if now >= until || nat.is_empty() {
             return Ok(false);
         }
         std::thread::sleep(ctx.timings.nat_poll.min(until - now));
-        nat.refresh(&read_peers(ctx, iface)?, SystemTime::now());
+        nat.refresh(&read_peers(ctx, iface)?, ctx.clock.wall());
     }
 }

@@ -2,10 +2,9 @@
 //!
 //! One cycle: load the config; bring the interface up if asked to; load the peer cache;
 //! fetch the state (or take the one the daemon's change watcher keeps, [`Source::Pushed`]);
-//! check the peers' keys against the cache's pins; put local endpoint
-//! overrides in; diff against the interface and apply the changes in one update; write the
-//! hosts file if the names changed; merge the cache; report NAT candidates; try NAT
-//! candidates for peers that are not connected.
+//! read the interface; then [`crate::plan`] decides (key pins, endpoint overrides, the diff,
+//! hosts, cache, candidates, which peers need NAT traversal) and this module carries the plan
+//! out: one device update, the hosts file, the cache, the candidate report, NAT traversal.
 //!
 //! Where it differs from innernet, on purpose:
 //! - server unreachable and the interface already up: nothing on the interface changes (the
@@ -19,25 +18,21 @@
 //! - hosts-file and candidate-reporting problems are warnings and never fail the cycle;
 //! - NAT traversal is bounded by [`crate::context::Timings::nat_budget`].
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::time::{Instant, SystemTime};
 
-use wireguard_control::{InterfaceName, PublicKey};
-use wiremesh_shared::config::{ClientConfig, PeerCache};
-use wiremesh_shared::diff::{device_update, diff_peers, ChangeKind};
+use wireguard_control::InterfaceName;
+use wiremesh_shared::config::PeerCache;
 use wiremesh_shared::endpoint::Endpoint;
-use wiremesh_shared::nat::{candidate_endpoints, drop_endpoints_inside};
-use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
+use wiremesh_shared::pinning::PinningViolation;
 use wiremesh_shared::wire::{Peer, State};
 
+use crate::api::{ApiClient, ApiError};
 use crate::context::Context;
 use crate::error::ClientError;
 use crate::nat::{traverse, NatOutcome};
+use crate::plan::{plan, Inputs, PeersFrom, Plan, PlanError, ServerAnswer};
 use crate::{files, interface};
-
-/// The listen port reported with candidates when the device reports none.
-const DEFAULT_LISTEN_PORT: u16 = 51820;
 
 /// What to do when the interface is down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +143,8 @@ pub fn sync(
 
 /// Runs one cycle for `iface` with the state from `source`. `reported` is the NAT candidate
 /// list this network last reported (kept by the caller between cycles, updated here).
+///
+/// It reads what the cycle needs, lets [`plan`] decide, and carries the plan out.
 pub fn sync_from(
     ctx: &Context,
     iface: &InterfaceName,
@@ -170,127 +167,122 @@ pub fn sync_from(
             }
         }
     }
-    let mut cache = open_cache(ctx, iface, &mut report);
-    let old_hosts = host_entries(&cache.peers);
+    let cache = open_cache(ctx, iface, &mut report);
 
     let api = ctx.api(&config);
-    let (fetched, pushed) = match source {
-        Source::Fetch => (api.state(), false),
-        Source::Pushed(state) => (Ok(state), true),
-    };
-    let (peers, cidrs) = match fetched {
-        Ok(state) => {
-            report.server_reachable = true;
-            let pinned = check_pins(&cache, state.peers);
-            for violation in &pinned.violations {
-                tracing::error!(%iface, "{violation}");
-            }
-            report.pinning_violations = pinned.violations;
-            (pinned.peers, Some(state.cidrs))
-        }
-        Err(source) if source.is_unreachable() => {
-            if !report.brought_up {
-                // Debug only: the daemon logs an outage once, the CLI prints the report.
-                tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
-                return Ok(report);
-            }
-            if cache.peers.is_empty() {
-                let cache = ctx.paths.cache_file(iface);
-                return Err(ClientError::UnreachableNoCache {
+    let (answer, unreachable) = match source {
+        Source::Pushed(state) => (ServerAnswer::Pushed(state), None),
+        Source::Fetch => match api.state() {
+            Ok(state) => (ServerAnswer::Fetched(state), None),
+            Err(source) if source.is_unreachable() => (ServerAnswer::Unreachable, Some(source)),
+            Err(source) => {
+                return Err(ClientError::Api {
                     iface: iface.clone(),
-                    cache,
+                    action: "fetch the network state",
                     source: Box::new(source),
-                });
+                })
             }
-            tracing::warn!(%iface, "server unreachable, starting from the peer cache: {source}");
-            (cache.peers.clone(), None)
-        }
-        Err(source) => {
-            return Err(ClientError::Api {
-                iface: iface.clone(),
-                action: "fetch the network state",
-                source: Box::new(source),
-            })
-        }
+        },
     };
-
-    let mut desired = peers.clone();
-    // An endpoint inside the mesh network would make WireGuard tunnel into itself.
-    let mesh = config.interface.address.trunc();
-    let dropped = drop_endpoints_inside(&mut desired, &mesh);
-    if dropped > 0 {
-        tracing::debug!(%iface, dropped, "ignored endpoints inside the mesh network");
+    if let Some(source) = &unreachable {
+        if !report.brought_up {
+            // Debug only: the daemon logs an outage once, the CLI prints the report.
+            tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
+            return Ok(report);
+        }
     }
-    let overridden = apply_overrides(&config, &mut desired);
     let device = ctx
         .backend
         .get(iface)
         .map_err(ClientError::interface(iface, "read"))?;
-    let changes = diff_peers(
-        &desired,
-        &device.peers,
-        device.public_key.as_ref(),
-        SystemTime::now(),
-        |e| (ctx.resolve)(e),
-    );
-    for change in &changes {
-        match change.kind {
-            ChangeKind::Added => report.added += 1,
-            ChangeKind::Modified => report.modified += 1,
-            ChangeKind::Removed => report.removed += 1,
-            ChangeKind::NatReattempt => {}
+    let answered = unreachable.is_none();
+    let local_addresses = if answered && !ctx.nat.no_candidates {
+        (ctx.local_addresses)()
+    } else {
+        Vec::new()
+    };
+    let inputs = Inputs {
+        config: &config,
+        cache: &cache,
+        server: answer,
+        device: &device,
+        brought_up: report.brought_up,
+        nat: &ctx.nat,
+        local_addresses: &local_addresses,
+        last_reported: reported.as_deref(),
+        resolve: &|endpoint| (ctx.resolve)(endpoint),
+    };
+    let plan = match plan(inputs, ctx.clock.wall()) {
+        Ok(plan) => plan,
+        Err(PlanError::UnreachableNoCache) => {
+            return Err(ClientError::UnreachableNoCache {
+                iface: iface.clone(),
+                cache: ctx.paths.cache_file(iface),
+                source: Box::new(unreachable.expect("only an unreachable server plans no cache")),
+            })
         }
+    };
+    apply(ctx, iface, &api, plan, report, reported, unreachable)
+}
+
+/// Carries out `plan`: the interface, the hosts file, the cache, the candidates, NAT.
+fn apply(
+    ctx: &Context,
+    iface: &InterfaceName,
+    api: &ApiClient,
+    plan: Plan,
+    mut report: SyncReport,
+    reported: &mut Option<Vec<Endpoint>>,
+    unreachable: Option<ApiError>,
+) -> Result<SyncReport, ClientError> {
+    report.server_reachable = plan.peers_from == PeersFrom::Server;
+    if let Some(source) = unreachable {
+        tracing::warn!(%iface, "server unreachable, starting from the peer cache: {source}");
     }
-    let update = device_update(&changes);
-    if !update.is_empty() {
+    for violation in &plan.pinning_violations {
+        tracing::error!(%iface, "{violation}");
+    }
+    report.pinning_violations = plan.pinning_violations;
+    if plan.dropped_endpoints > 0 {
+        let dropped = plan.dropped_endpoints;
+        tracing::debug!(%iface, dropped, "ignored endpoints inside the mesh network");
+    }
+    report.added = plan.counts.added;
+    report.modified = plan.counts.modified;
+    report.removed = plan.counts.removed;
+    if !plan.device.is_empty() {
         ctx.backend
-            .apply(iface, &update)
+            .apply(iface, &plan.device)
             .map_err(ClientError::interface(iface, "update the peers of"))?;
     }
-    let applied_at = Instant::now();
+    let applied_at = ctx.clock.monotonic();
     if report.changed() {
         tracing::info!(%iface, added = report.added, modified = report.modified, removed = report.removed, "peers updated");
     } else {
         tracing::debug!(%iface, "peers already up to date");
     }
 
-    let new_hosts = host_entries(&peers);
-    if report.brought_up || new_hosts != old_hosts {
-        report.hosts_written = write_hosts(ctx, iface, &new_hosts);
+    if let Some(hosts) = &plan.hosts {
+        report.hosts_written = write_hosts(ctx, iface, hosts);
     }
-
-    if let Some(cidrs) = &cidrs {
-        merge(&mut cache, &peers, cidrs);
-        match files::save_cache(&ctx.paths, iface, &cache) {
+    if let Some(cache) = &plan.cache {
+        match files::save_cache(&ctx.paths, iface, cache) {
             Ok(_) => report.cache_saved = true,
             Err(error) => {
                 tracing::error!(%iface, "{error}; key pins of new peers are not remembered")
             }
         }
-        let candidates = local_candidates(ctx, device.listen_port, &mesh);
-        if !pushed || reported.as_ref() != Some(&candidates) {
-            report.candidates_reported = report_candidates(iface, &api, &candidates);
-            *reported = report.candidates_reported.map(|_| candidates);
-        }
+    }
+    if let Some(candidates) = plan.report_candidates {
+        report.candidates_reported = report_candidates(iface, api, &candidates);
+        *reported = report.candidates_reported.map(|_| candidates);
     }
 
-    if !ctx.nat.no_traversal {
-        let working: Vec<&Peer> = changes
-            .iter()
-            .filter(|c| {
-                matches!(
-                    c.kind,
-                    ChangeKind::Added | ChangeKind::Modified | ChangeKind::NatReattempt
-                )
-            })
-            .filter_map(|c| c.peer)
-            .filter(|peer| !overridden.contains(&peer.public_key))
-            .collect();
-        if !working.is_empty() {
-            match traverse(ctx, iface, &working, applied_at) {
-                Ok(outcome) => report.nat = Some(outcome),
-                Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
-            }
+    if !plan.traverse.is_empty() {
+        let working: Vec<&Peer> = plan.traverse.iter().collect();
+        match traverse(ctx, iface, &working, applied_at) {
+            Ok(outcome) => report.nat = Some(outcome),
+            Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
         }
     }
     Ok(report)
@@ -351,27 +343,6 @@ fn open_cache(ctx: &Context, iface: &InterfaceName, report: &mut SyncReport) -> 
     }
 }
 
-/// Replaces the endpoints of peers the config overrides; returns their keys.
-fn apply_overrides(config: &ClientConfig, peers: &mut [Peer]) -> HashSet<PublicKey> {
-    let mut overridden = HashSet::new();
-    for peer in peers {
-        if let Some(endpoint) = config.peer_endpoint_overrides.get(&peer.ip) {
-            peer.contents.endpoint = Some(endpoint.clone());
-            overridden.insert(peer.public_key);
-        }
-    }
-    overridden
-}
-
-/// The (IP, peer name) pairs of the hosts file section: enabled peers only.
-fn host_entries(peers: &[Peer]) -> BTreeSet<(IpAddr, String)> {
-    peers
-        .iter()
-        .filter(|p| !p.is_disabled)
-        .map(|p| (p.ip, p.name.to_string()))
-        .collect()
-}
-
 /// Writes the hosts file section; problems are warnings. Returns whether it was rewritten.
 fn write_hosts(ctx: &Context, iface: &InterfaceName, entries: &BTreeSet<(IpAddr, String)>) -> bool {
     let Some(path) = ctx.hosts_path() else {
@@ -397,24 +368,10 @@ fn write_hosts(ctx: &Context, iface: &InterfaceName, entries: &BTreeSet<(IpAddr,
     }
 }
 
-/// The NAT candidates of this host.
-fn local_candidates(ctx: &Context, listen_port: Option<u16>, mesh: &ipnet::IpNet) -> Vec<Endpoint> {
-    // With candidates turned off an empty list is sent, clearing what was reported before
-    // (as innernet does).
-    if ctx.nat.no_candidates {
-        return Vec::new();
-    }
-    let port = listen_port.unwrap_or(DEFAULT_LISTEN_PORT);
-    // The mesh's own addresses (this host's WireGuard address) are never candidates.
-    let mut exclude = ctx.nat.exclude.clone();
-    exclude.push(*mesh);
-    candidate_endpoints((ctx.local_addresses)(), &exclude, port)
-}
-
 /// `PUT /v1/user/candidates`; failures are warnings. Returns how many were reported.
 fn report_candidates(
     iface: &InterfaceName,
-    api: &crate::api::ApiClient,
+    api: &ApiClient,
     candidates: &[Endpoint],
 ) -> Option<usize> {
     match api.set_candidates(candidates) {

@@ -83,18 +83,7 @@ impl Default for ServiceOptions {
 }
 
 /// What one device synchronisation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DeviceSync {
-    pub added: usize,
-    pub modified: usize,
-    pub removed: usize,
-}
-
-impl DeviceSync {
-    pub fn is_empty(&self) -> bool {
-        self.added + self.modified + self.removed == 0
-    }
-}
+pub type DeviceSync = wiremesh_shared::diff::ChangeCounts;
 
 /// Features this server adds to `/v1`, advertised in the capabilities.
 pub const FEATURES: &[&str] = &[
@@ -856,15 +845,7 @@ impl Service {
             self.clock.now(),
             |_| None,
         );
-        let mut sync = DeviceSync::default();
-        for change in &changes {
-            match change.kind {
-                wiremesh_shared::diff::ChangeKind::Added => sync.added += 1,
-                wiremesh_shared::diff::ChangeKind::Modified => sync.modified += 1,
-                wiremesh_shared::diff::ChangeKind::Removed => sync.removed += 1,
-                wiremesh_shared::diff::ChangeKind::NatReattempt => {}
-            }
-        }
+        let sync = DeviceSync::of(&changes);
         let update = device_update(&changes);
         if !update.is_empty() {
             device.backend.apply(&device.name, &update)?;

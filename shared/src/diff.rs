@@ -154,6 +154,36 @@ pub fn diff_peers<'a>(
     changes
 }
 
+/// How many peers a diff adds, modifies and removes (NAT reattempts change nothing and are
+/// not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub modified: usize,
+    pub removed: usize,
+}
+
+impl ChangeCounts {
+    /// The counts of `changes`.
+    pub fn of(changes: &[PeerChange<'_>]) -> Self {
+        let mut counts = Self::default();
+        for change in changes {
+            match change.kind {
+                ChangeKind::Added => counts.added += 1,
+                ChangeKind::Modified => counts.modified += 1,
+                ChangeKind::Removed => counts.removed += 1,
+                ChangeKind::NatReattempt => {}
+            }
+        }
+        counts
+    }
+
+    /// Whether no peer changes.
+    pub fn is_empty(&self) -> bool {
+        self.added + self.modified + self.removed == 0
+    }
+}
+
 /// The device update for a diff: every change except NAT reattempts, which change nothing.
 pub fn device_update(changes: &[PeerChange<'_>]) -> DeviceUpdate {
     DeviceUpdate::new().add_peers(

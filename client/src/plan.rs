@@ -1,0 +1,252 @@
+//! The decisions of one sync cycle, without IO: from what the cycle read (config, peer
+//! cache, the server's answer, the interface) to what it should write ([`Plan`]).
+//!
+//! [`crate::sync`] gathers the [`Inputs`], calls [`plan`] and carries the plan out; nothing
+//! here touches a file, a socket, the interface or the clock (`now` is an argument, name
+//! resolution a callback). Routes and firewall rules are meant to join as more fields of
+//! [`Inputs`] and [`Plan`].
+//!
+//! The rules, in order:
+//! - the server answered: its peers are checked against the cache's key pins (a re-keyed peer
+//!   keeps its cached entry and is reported), the cache to save is the old one merged with
+//!   the result, and NAT candidates are reported (every cycle for a fetched state; for a
+//!   pushed one only when they differ from the list last reported);
+//! - the server is unreachable and the interface was up already: nothing changes;
+//! - unreachable and the interface was brought up by this cycle (boot): the peers come from
+//!   the cache (the diff skips those it marks disabled); an empty cache is an error;
+//! - endpoints inside the mesh network are dropped (WireGuard would tunnel into itself), then
+//!   the config's endpoint overrides are put in;
+//! - the diff against the interface gives the device update and the counts;
+//! - the hosts section is written when the interface was brought up or the (IP, name) pairs
+//!   of enabled peers changed against the cache;
+//! - NAT traversal is tried for added, modified and reattempted peers, except those whose
+//!   endpoint the config overrides.
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::SystemTime;
+
+use ipnet::IpNet;
+use wireguard_control::{Device, DeviceUpdate, PublicKey};
+use wiremesh_shared::config::{ClientConfig, PeerCache};
+use wiremesh_shared::diff::{device_update, diff_peers, ChangeCounts, ChangeKind};
+use wiremesh_shared::endpoint::Endpoint;
+use wiremesh_shared::nat::{candidate_endpoints, drop_endpoints_inside};
+use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
+use wiremesh_shared::wire::{Peer, State};
+
+use crate::context::NatOptions;
+
+/// The listen port reported with candidates when the device reports none.
+pub const DEFAULT_LISTEN_PORT: u16 = 51820;
+
+/// The server's answer to this cycle's request for the state.
+#[derive(Debug, Clone)]
+pub enum ServerAnswer {
+    /// `GET /v1/user/state` answered.
+    Fetched(State),
+    /// The state a change watcher keeps from the server's `/v2` answers.
+    Pushed(State),
+    /// The server could not be reached.
+    Unreachable,
+}
+
+/// What one cycle decides from.
+pub struct Inputs<'a> {
+    pub config: &'a ClientConfig,
+    /// The peer cache as loaded (empty when there is none or it was unusable).
+    pub cache: &'a PeerCache,
+    pub server: ServerAnswer,
+    /// The interface as read before the update.
+    pub device: &'a Device,
+    /// The interface was down and this cycle brought it up.
+    pub brought_up: bool,
+    pub nat: &'a NatOptions,
+    /// This host's addresses, for NAT candidates (only read when the server answered).
+    pub local_addresses: &'a [IpAddr],
+    /// The NAT candidates this network last reported, if any.
+    pub last_reported: Option<&'a [Endpoint]>,
+    /// Resolves an endpoint (a DNS name, maybe) to one socket address.
+    pub resolve: &'a dyn Fn(&Endpoint) -> Option<SocketAddr>,
+}
+
+/// Where a plan's peers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeersFrom {
+    /// The server's state (fetched or pushed).
+    Server,
+    /// The peer cache: the server was unreachable when the interface came up.
+    Cache,
+    /// Nowhere: the server was unreachable and the interface is kept as it is.
+    Nowhere,
+}
+
+/// What one cycle should do.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub peers_from: PeersFrom,
+    /// Peers the server offered with a key other than the pinned one (left as cached).
+    pub pinning_violations: Vec<PinningViolation>,
+    /// Endpoints ignored because they lie inside the mesh network.
+    pub dropped_endpoints: usize,
+    pub counts: ChangeCounts,
+    /// The one update of the interface's peers (empty: nothing to apply).
+    pub device: DeviceUpdate,
+    /// The hosts section to write, when it must be written: (IP, peer name) of enabled peers.
+    pub hosts: Option<BTreeSet<(IpAddr, String)>>,
+    /// The cache to save (only after the server answered).
+    pub cache: Option<PeerCache>,
+    /// NAT candidates to report to the server, when they are to be reported.
+    pub report_candidates: Option<Vec<Endpoint>>,
+    /// Peers for a NAT traversal run (empty: no run).
+    pub traverse: Vec<Peer>,
+}
+
+impl Plan {
+    fn keep_interface() -> Self {
+        Self {
+            peers_from: PeersFrom::Nowhere,
+            pinning_violations: Vec::new(),
+            dropped_endpoints: 0,
+            counts: ChangeCounts::default(),
+            device: DeviceUpdate::new(),
+            hosts: None,
+            cache: None,
+            report_candidates: None,
+            traverse: Vec::new(),
+        }
+    }
+}
+
+/// A cycle that cannot go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The server is unreachable, the interface was just brought up, and no cache holds a
+    /// peer to start from.
+    #[error("the server is unreachable and there is no peer cache to start from")]
+    UnreachableNoCache,
+}
+
+/// Decides one cycle; `now` is the wall-clock time the interface's handshakes are compared
+/// with.
+pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
+    let Inputs {
+        config,
+        cache,
+        server,
+        device,
+        brought_up,
+        nat,
+        local_addresses,
+        last_reported,
+        resolve,
+    } = inputs;
+    let mut plan = Plan::keep_interface();
+    let pushed = matches!(server, ServerAnswer::Pushed(_));
+    let (peers, cidrs) = match server {
+        ServerAnswer::Fetched(state) | ServerAnswer::Pushed(state) => {
+            let pinned = check_pins(cache, state.peers);
+            plan.pinning_violations = pinned.violations;
+            (pinned.peers, Some(state.cidrs))
+        }
+        ServerAnswer::Unreachable if !brought_up => return Ok(plan),
+        ServerAnswer::Unreachable if cache.peers.is_empty() => {
+            return Err(PlanError::UnreachableNoCache)
+        }
+        ServerAnswer::Unreachable => (cache.peers.clone(), None),
+    };
+    plan.peers_from = if cidrs.is_some() {
+        PeersFrom::Server
+    } else {
+        PeersFrom::Cache
+    };
+
+    let mut desired = peers.clone();
+    let mesh = config.interface.address.trunc();
+    plan.dropped_endpoints = drop_endpoints_inside(&mut desired, &mesh);
+    let overridden = apply_overrides(config, &mut desired);
+    let changes = diff_peers(
+        &desired,
+        &device.peers,
+        device.public_key.as_ref(),
+        now,
+        resolve,
+    );
+    plan.counts = ChangeCounts::of(&changes);
+    plan.device = device_update(&changes);
+    plan.traverse = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ChangeKind::Added | ChangeKind::Modified | ChangeKind::NatReattempt
+            )
+        })
+        .filter_map(|c| c.peer)
+        .filter(|peer| !overridden.contains(&peer.public_key))
+        .cloned()
+        .collect();
+    if nat.no_traversal {
+        plan.traverse.clear();
+    }
+
+    let new_hosts = host_entries(&peers);
+    if brought_up || new_hosts != host_entries(&cache.peers) {
+        plan.hosts = Some(new_hosts);
+    }
+
+    if let Some(cidrs) = cidrs {
+        let mut merged = cache.clone();
+        merge(&mut merged, &peers, &cidrs);
+        plan.cache = Some(merged);
+        let candidates = local_candidates(nat, local_addresses, device.listen_port, &mesh);
+        if !pushed || last_reported != Some(candidates.as_slice()) {
+            plan.report_candidates = Some(candidates);
+        }
+    }
+    Ok(plan)
+}
+
+/// Replaces the endpoints of peers the config overrides; returns their keys.
+fn apply_overrides(config: &ClientConfig, peers: &mut [Peer]) -> HashSet<PublicKey> {
+    let mut overridden = HashSet::new();
+    for peer in peers {
+        if let Some(endpoint) = config.peer_endpoint_overrides.get(&peer.ip) {
+            peer.contents.endpoint = Some(endpoint.clone());
+            overridden.insert(peer.public_key);
+        }
+    }
+    overridden
+}
+
+/// The (IP, peer name) pairs of the hosts file section: enabled peers only.
+pub fn host_entries(peers: &[Peer]) -> BTreeSet<(IpAddr, String)> {
+    peers
+        .iter()
+        .filter(|p| !p.is_disabled)
+        .map(|p| (p.ip, p.name.to_string()))
+        .collect()
+}
+
+/// The NAT candidates of this host.
+fn local_candidates(
+    nat: &NatOptions,
+    local_addresses: &[IpAddr],
+    listen_port: Option<u16>,
+    mesh: &IpNet,
+) -> Vec<Endpoint> {
+    // With candidates turned off an empty list is sent, clearing what was reported before
+    // (as innernet does).
+    if nat.no_candidates {
+        return Vec::new();
+    }
+    let port = listen_port.unwrap_or(DEFAULT_LISTEN_PORT);
+    // The mesh's own addresses (this host's WireGuard address) are never candidates.
+    let mut exclude = nat.exclude.clone();
+    exclude.push(*mesh);
+    candidate_endpoints(local_addresses.iter().copied(), &exclude, port)
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;
