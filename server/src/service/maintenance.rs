@@ -1,0 +1,127 @@
+//! Maintenance: expired invitations, due key swaps, endpoints observed on the interface,
+//! and bringing the interface in line with the model.
+
+use super::*;
+
+impl Service {
+    /// Deletes invitations that expired unredeemed; their keys leave the interface too.
+    pub fn sweep_expired_invites(&self) -> Result<Vec<Peer>> {
+        let now = self.clock.now();
+        self.write(|model, store| {
+            let removed = store.delete_expired_invites(now)?;
+            if removed.is_empty() {
+                return Ok((removed, None));
+            }
+            for peer in &removed {
+                tracing::info!(peer = %peer.name, ip = %peer.ip, "expired invitation removed");
+            }
+            let next =
+                model.edited(|data| data.peers.retain(|p| !removed.iter().any(|r| r.id == p.id)));
+            Ok((removed, Some(next)))
+        })
+    }
+
+    /// Drops key swaps whose delay has passed, so the next device sync installs new keys.
+    pub fn finish_due_key_swaps(&self) -> bool {
+        let now = self.clock.now();
+        let changed = {
+            let _store = lock(&self.writer);
+            let model = self.model();
+            let due = model.pending_swaps().values().any(|swap| swap.due <= now);
+            if due {
+                let pending: HashMap<PeerId, PendingKeySwap> = model
+                    .pending_swaps()
+                    .iter()
+                    .filter(|(_, swap)| swap.due > now)
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                self.publish(model.with_pending_swaps(pending));
+            }
+            due
+        };
+        if changed {
+            self.sync_device_logged();
+        }
+        changed
+    }
+
+    /// Reads the endpoints the server's interface observed for each peer (spec §1.9).
+    pub fn observe_endpoints(&self) -> Result<bool, wireguard_control::Error> {
+        let Some(device) = &self.device else {
+            return Ok(false);
+        };
+        let info = device.backend.get(&device.name)?;
+        Ok(self.record_observed(&info.peers))
+    }
+
+    /// Records the endpoints in `peers` (as read from the interface); whether any changed.
+    fn record_observed(&self, peers: &[wireguard_control::PeerInfo]) -> bool {
+        let _store = lock(&self.writer);
+        let model = self.model();
+        let mut observed: HashMap<PublicKey, SocketAddr> = model.observed().clone();
+        for peer in peers {
+            if let Some(endpoint) = peer.config.endpoint {
+                observed.insert(peer.config.public_key, endpoint);
+            }
+        }
+        // Forget keys no peer has any more (innernet's map only grows).
+        let known: HashSet<&PublicKey> = model.peers().iter().map(|p| &p.public_key).collect();
+        observed.retain(|key, _| known.contains(key));
+        drop(known);
+        if &observed == model.observed() {
+            return false;
+        }
+        self.publish(model.with_observed(observed));
+        true
+    }
+
+    /// Housekeeping's interface work with a single read of the interface (which is what
+    /// costs at 50,000 peers): [`Service::sync_device`], then recording the endpoints that
+    /// read observed, as [`Service::observe_endpoints`] does.
+    pub fn maintain_interface(&self) -> Result<(DeviceSync, bool), wireguard_control::Error> {
+        let (sync, peers) = self.sync_device_reading()?;
+        let observed = self.record_observed(&peers);
+        Ok((sync, observed))
+    }
+
+    /// Brings the server's interface in line with the model: every enabled peer (invitations
+    /// with their temporary key) with exactly its address as allowed IP; nothing else.
+    pub fn sync_device(&self) -> Result<DeviceSync, wireguard_control::Error> {
+        self.sync_device_reading().map(|(sync, _)| sync)
+    }
+
+    /// [`Service::sync_device`], also returning the peers as read before the update.
+    fn sync_device_reading(
+        &self,
+    ) -> Result<(DeviceSync, Vec<wireguard_control::PeerInfo>), wireguard_control::Error> {
+        let Some(device) = &self.device else {
+            return Ok((DeviceSync::default(), Vec::new()));
+        };
+        let _guard = lock(&self.device_lock);
+        let model = self.model();
+        let info = device.backend.get(&device.name)?;
+        let desired = desired_interface_peers(&model);
+        let changes = diff_peers(
+            &desired,
+            &info.peers,
+            info.public_key.as_ref(),
+            self.clock.now(),
+            |_| None,
+        );
+        let sync = DeviceSync::of(&changes);
+        let update = device_update(&changes);
+        if !update.is_empty() {
+            device.backend.apply(&device.name, &update)?;
+            tracing::debug!(?sync, "server interface updated");
+        }
+        drop(changes);
+        Ok((sync, info.peers))
+    }
+
+    pub(super) fn sync_device_logged(&self) {
+        if let Err(error) = self.sync_device() {
+            // The change is committed; the next periodic sync retries.
+            tracing::error!("failed to update the server's WireGuard interface: {error}");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The admin routes for peers: list, create (with the rules a new peer must meet), update,
+//! enable/disable and rename.
+
+use super::*;
+use crate::store::PeerFields;
+
+impl Service {
+    /// `GET /v1/admin/peers`.
+    pub fn admin_peers(&self) -> Vec<Peer> {
+        self.model().admin_peers()
+    }
+
+    /// `POST /v1/admin/peers`: returns the new id with the request's contents echoed back.
+    pub fn create_peer(&self, contents: PeerContents) -> Result<Peer> {
+        self.write(|model, store| {
+            check_new_peer(model, &contents)?;
+            let stored = store.insert_peer(&contents)?;
+            let mut in_model = stored.clone();
+            in_model.contents.persistent_keepalive_interval =
+                Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
+            let next = model.edited(|data| data.peers.push(in_model));
+            tracing::info!(peer = %contents.name, ip = %contents.ip, "peer created");
+            Ok((
+                Peer {
+                    id: stored.id,
+                    contents,
+                },
+                Some(next),
+            ))
+        })
+    }
+
+    /// `PUT /v1/admin/peers/{id}`: applies name, endpoint, admin flag, disabled flag and
+    /// candidates; everything else in `contents` is ignored.
+    pub fn update_peer(&self, id: PeerId, contents: PeerContents) -> Result<()> {
+        self.write(|model, store| {
+            let current = model.peer(id).ok_or(ServiceError::NotFound {
+                what: "peer",
+                id: id.0,
+            })?;
+            if id == model.roles().server_peer && contents.is_disabled {
+                return Err(Invalid::ServerPeer {
+                    name: current.name.to_string(),
+                    action: "disabled",
+                }
+                .into());
+            }
+            if let Some(other) = model.peer_by_name(&contents.name) {
+                if other.id != id {
+                    return Err(ServiceError::Conflict {
+                        what: format!("a peer named {:?}", contents.name.as_str()),
+                    });
+                }
+            }
+            // innernet's admin client sends back what GET /admin/peers returned, with the
+            // observed endpoint and candidates injected; storing those would silently turn an
+            // observation into a permanent override, so an unchanged echo keeps the stored value.
+            let injected = model.inject(current);
+            let endpoint = if contents.endpoint == injected.endpoint {
+                current.endpoint.clone()
+            } else {
+                contents.endpoint
+            };
+            let candidates = if contents.candidates == injected.candidates {
+                current.candidates.clone()
+            } else {
+                contents.candidates
+            };
+            let fields = PeerFields {
+                name: contents.name,
+                endpoint,
+                is_admin: contents.is_admin,
+                is_disabled: contents.is_disabled,
+                candidates,
+            };
+            if fields_of(current) == fields {
+                return Ok(((), None));
+            }
+            store.update_peer(id, &fields)?;
+            if fields.is_disabled != current.is_disabled {
+                let action = if fields.is_disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                };
+                tracing::info!(peer = %current.name, "peer {action}");
+            }
+            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
+            Ok(((), Some(next)))
+        })
+    }
+
+    /// Enables or disables a peer (`DELETE /v1/admin/peers/{id}` disables), keeping its
+    /// stored endpoint and candidates (never the injected ones).
+    pub fn set_disabled(&self, id: PeerId, disabled: bool) -> Result<()> {
+        self.write(|model, store| {
+            let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
+            if id == model.roles().server_peer && disabled {
+                return Err(Invalid::ServerPeer { name: current.name.to_string(), action: "disabled" }.into());
+            }
+            if current.is_disabled == disabled {
+                return Ok(((), None));
+            }
+            let mut fields = fields_of(current);
+            fields.is_disabled = disabled;
+            store.update_peer(id, &fields)?;
+            tracing::info!(peer = %current.name, "peer {}", if disabled { "disabled" } else { "enabled" });
+            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
+            Ok(((), Some(next)))
+        })
+    }
+
+    /// Renames a peer.
+    pub fn rename_peer(&self, id: PeerId, name: wiremesh_shared::Hostname) -> Result<()> {
+        let model = self.model();
+        let current = model.peer(id).ok_or(ServiceError::NotFound {
+            what: "peer",
+            id: id.0,
+        })?;
+        let mut contents = current.contents.clone();
+        contents.name = name;
+        // Pass the stored values through `update_peer`'s echo rule untouched.
+        contents.endpoint = model.inject(current).contents.endpoint;
+        contents.candidates = model.inject(current).contents.candidates;
+        self.update_peer(id, contents)
+    }
+}
+
+/// Checks a new peer against the network (spec §1.10, plus leaf and infra rules).
+fn check_new_peer(model: &Model, contents: &PeerContents) -> Result<()> {
+    let cidr = model.cidr(contents.cidr_id).ok_or(ServiceError::NotFound {
+        what: "CIDR",
+        id: contents.cidr_id.0,
+    })?;
+    if cidr.id == model.roles().infra_cidr {
+        return Err(Invalid::InfraCidr {
+            cidr: cidr.name.clone(),
+        }
+        .into());
+    }
+    if !CidrTree::new(model.cidrs()).is_leaf(cidr.id) {
+        return Err(Invalid::NotALeaf {
+            cidr: cidr.name.clone(),
+        }
+        .into());
+    }
+    if let Some(other) = model.peer_by_name(&contents.name) {
+        return Err(ServiceError::Conflict {
+            what: format!("a peer named {:?}", other.name.as_str()),
+        });
+    }
+    check_peer_ip(&cidr.cidr, contents.ip, &model.used_ips())?;
+    if model
+        .peers()
+        .iter()
+        .any(|p| p.public_key == contents.public_key)
+    {
+        return Err(ServiceError::Conflict {
+            what: "a peer with this public key".into(),
+        });
+    }
+    Ok(())
+}
+
+fn fields_of(peer: &Peer) -> PeerFields {
+    PeerFields {
+        name: peer.name.clone(),
+        endpoint: peer.endpoint.clone(),
+        is_admin: peer.is_admin,
+        is_disabled: peer.is_disabled,
+        candidates: peer.candidates.clone(),
+    }
+}
+
+fn apply_fields(peer: &mut Peer, fields: PeerFields) {
+    peer.contents.name = fields.name;
+    peer.contents.endpoint = fields.endpoint;
+    peer.contents.is_admin = fields.is_admin;
+    peer.contents.is_disabled = fields.is_disabled;
+    peer.contents.candidates = fields.candidates;
+}

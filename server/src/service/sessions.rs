@@ -1,0 +1,38 @@
+//! Who is calling: the peer behind a tunnel address, and the user and admin checks.
+
+use super::*;
+
+impl Service {
+    /// The peer whose tunnel address sent a request; disabled peers are refused.
+    pub fn caller(&self, source: IpAddr) -> Result<Peer> {
+        let model = self.model();
+        let peer = model
+            .peer_by_ip(source.to_canonical())
+            .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        if peer.is_disabled {
+            return Err(ServiceError::Denied(Denied::Disabled));
+        }
+        Ok(peer.clone())
+    }
+
+    /// Checks that `caller` is an enabled, redeemed peer.
+    pub fn require_user(caller: &Peer) -> Result<()> {
+        if caller.is_disabled {
+            Err(ServiceError::Denied(Denied::Disabled))
+        } else if !caller.is_redeemed {
+            Err(ServiceError::Denied(Denied::NotRedeemed))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Checks that `caller` is an enabled, redeemed admin.
+    pub fn require_admin(caller: &Peer) -> Result<()> {
+        Self::require_user(caller)?;
+        if caller.is_admin {
+            Ok(())
+        } else {
+            Err(ServiceError::Denied(Denied::NotAdmin))
+        }
+    }
+}
