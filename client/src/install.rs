@@ -1,4 +1,4 @@
-//! `install`: joining a network with an invitation (spec §2.3), without stranding the user.
+//! `install`: joining a network with an invitation (compat §2.3), without stranding the user.
 //!
 //! Order, so that every failure leaves either nothing or a working install:
 //! 1. parse the invitation (a malformed one is a clear error, the file untouched);

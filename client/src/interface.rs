@@ -1,4 +1,4 @@
-//! Bringing a network's WireGuard interface up and down (spec §6.7).
+//! Bringing a network's WireGuard interface up and down (compat §6.7).
 //!
 //! Up: create the interface, set the private key and listen port (random when the config
 //! has none) and one peer — the server, reached at its external endpoint, allowed exactly

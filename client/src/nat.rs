@@ -1,4 +1,4 @@
-//! Running a NAT traversal against the interface (spec §6.4), with a time budget.
+//! Running a NAT traversal against the interface (compat §6.4), with a time budget.
 //!
 //! The order of trials comes from [`wiremesh_shared::nat::NatTraversal`]; this module does the
 //! waiting: first until [`Timings::nat_step`] has passed since the interface was updated (so
@@ -7,7 +7,7 @@
 //! peer, set in one device update, then polling every [`Timings::nat_poll`] for up to one step
 //! until the peers handshake. Unlike innernet, the whole run is bounded by
 //! [`Timings::nat_budget`] (a sync never blocks the next one for a minute), the initial wait
-//! cannot underflow (innernet quirk §13.13), and a peer left unconnected when the budget runs
+//! cannot underflow (compat §13.13), and a peer left unconnected when the budget runs
 //! out gets its server-reported endpoint back instead of whatever candidate was tried last.
 //! In a daemon whose server pushes changes, a waiting change interrupts the run (same
 //! restoring), so the change is not held up behind a traversal.

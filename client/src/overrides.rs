@@ -1,5 +1,5 @@
 //! This host's own endpoint and listen port, and local per-peer endpoint overrides
-//! (spec §6.5–6.6): `override-endpoint`, `override-peer-endpoint`, `set-listen-port`.
+//! (compat §6.5–6.6): `override-endpoint`, `override-peer-endpoint`, `set-listen-port`.
 //!
 //! - [`override_endpoint`] tells the server which endpoint other peers should use for this
 //!   host. Setting one needs a fixed `listen-port` in the config (a random port would make it

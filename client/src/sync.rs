@@ -1,4 +1,4 @@
-//! The fetch cycle (spec §6.1) for one network, and `up` for several.
+//! The fetch cycle (compat §6.1) for one network, and `up` for several.
 //!
 //! One cycle: load the config; bring the interface up if asked to; load the peer cache;
 //! fetch the state (or take the one the daemon's change watcher keeps, [`Source::Pushed`]);

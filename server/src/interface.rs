@@ -1,4 +1,4 @@
-//! Bringing the server's WireGuard interface up and down (spec §6.7).
+//! Bringing the server's WireGuard interface up and down (compat §6.7).
 //!
 //! Up: create the interface (an existing one is reused, so a restarted server takes over its
 //! own interface), set the private key and listen port, the address `address/prefix`, the

@@ -188,7 +188,7 @@ impl Model {
         self.snapshot.peers.iter().map(|p| self.inject(p)).collect()
     }
 
-    /// The peer as the API reports it (spec §1.9): the WireGuard-observed endpoint fills a
+    /// The peer as the API reports it (compat §1.9): the WireGuard-observed endpoint fills a
     /// missing endpoint or the unspecified host of an override, and otherwise joins the
     /// candidates.
     pub fn inject(&self, peer: &Peer) -> Peer {

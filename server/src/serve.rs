@@ -1,4 +1,4 @@
-//! `serve`: the server runtime (spec §7).
+//! `serve`: the server runtime (compat §7).
 //!
 //! [`run`] loads the config, opens the database, brings the WireGuard interface up with every
 //! enabled peer, advertises the server's local addresses as its NAT candidates, and serves the

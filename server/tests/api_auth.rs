@@ -1,5 +1,5 @@
-//! Who may call what: every route × every kind of caller (spec §1.3, §1.5), for IPv4 and
-//! IPv6, plus the header and source-address rules of spec §11.2 scenarios 2, 3 and 6.
+//! Who may call what: every route × every kind of caller (compat §1.3, §1.5), for IPv4 and
+//! IPv6, plus the header and source-address rules of compat §11.2 scenarios 2, 3 and 6.
 
 mod api_common;
 
@@ -266,7 +266,7 @@ async fn every_route_for_every_caller() {
     let mut checked = 0;
     for family in Family::BOTH {
         let n_rows = rows(&Harness::new(family)).len();
-        assert_eq!(n_rows, 16, "the route table of spec §1.5");
+        assert_eq!(n_rows, 16, "the route table of compat §1.5");
         for index in 0..n_rows {
             // A fresh network per route, so one route's success cannot affect another's.
             let callers = setup(family);

@@ -1,4 +1,4 @@
-//! `/v1/admin/cidrs` and `/v1/admin/associations`: spec §11.2 scenarios 19–21 for IPv4 and
+//! `/v1/admin/cidrs` and `/v1/admin/associations`: compat §11.2 scenarios 19–21 for IPv4 and
 //! IPv6, and every CIDR and association validation rule (status, message, nothing changed).
 
 mod api_common;

@@ -1,4 +1,4 @@
-//! HTTP-level behaviour: innernet's routing quirks (spec §1.4), body rules (§1.6), 404 and
+//! HTTP-level behaviour: innernet's routing quirks (compat §1.4), body rules (§1.6), 404 and
 //! 500 bodies, concurrent writers, and one test over a real TCP socket with `serve`.
 
 mod api_common;

@@ -1,4 +1,4 @@
-//! `/v1/admin/peers`: spec §11.2 scenarios 12–18 for IPv4 and IPv6, every peer validation
+//! `/v1/admin/peers`: compat §11.2 scenarios 12–18 for IPv4 and IPv6, every peer validation
 //! rule (status, message, nothing changed), and wiremesh's fixes: keys are validated, the
 //! server peer cannot be disabled, and enabling or disabling updates the interface at once.
 

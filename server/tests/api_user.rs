@@ -1,4 +1,4 @@
-//! The `/v1/user` routes: spec §11.2 scenarios 4–11 for IPv4 and IPv6, the capabilities
+//! The `/v1/user` routes: compat §11.2 scenarios 4–11 for IPv4 and IPv6, the capabilities
 //! object, and wiremesh's fixes around redemption (validated keys, a delayed key swap on
 //! the server's interface, expired invitations leaving the interface).
 

@@ -1,4 +1,4 @@
-//! The ACL: which peers a peer may see (spec §5), as one function over in-memory data.
+//! The ACL: which peers a peer may see (compat §5), as one function over in-memory data.
 //!
 //! A peer in CIDR `C` sees every enabled, redeemed peer whose CIDR lies in the subtree of
 //! one of these seed CIDRs:

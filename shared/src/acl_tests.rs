@@ -1,4 +1,4 @@
-//! Tests of the ACL: the scenarios of spec §5/§11.2 and a property test against a naive
+//! Tests of the ACL: the scenarios of compat §5/§11.2 and a property test against a naive
 //! reference, for IPv4 and IPv6.
 
 use std::collections::HashSet;
@@ -58,7 +58,7 @@ fn associations_work_both_ways_and_through_ancestors() {
         check(&fx, experiment_peer, &[SERVER, experiment_peer]);
         fx.associate(DEVELOPER, experimental);
         fx.associate(INFRA, experimental);
-        // Spec §11.2 scenario 7: both sides see each other through the parent's association.
+        // Compat §11.2 scenario 7: both sides see each other through the parent's association.
         check(
             &fx,
             DEVELOPER1,

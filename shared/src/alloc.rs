@@ -2,7 +2,7 @@
 //!
 //! An address is assignable when it lies in the CIDR and is not the network address, nor
 //! (IPv4) the broadcast address — except in IPv4 /31 and /32 and IPv6 /127 and /128, where
-//! every address is a host address (spec §1.10).
+//! every address is a host address (compat §1.10).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -119,7 +119,7 @@ fn checks_explicit_addresses() {
 }
 
 /// The naive reference: scan every address of the network in order, with the
-/// assignability rule spelled out from the spec.
+/// assignability rule spelled out in compat §1.10.
 fn naive_first_free(cidr: &IpNet, taken: &HashSet<IpAddr>) -> Option<IpAddr> {
     let hosts: Vec<IpAddr> = match cidr.trunc() {
         IpNet::V4(v4) => {

@@ -1,6 +1,6 @@
 //! The CIDR tree: structure queries and the rules a new or deleted CIDR must satisfy.
 //!
-//! Rules (innernet's, spec §1.10 and §4.4, plus fixes for its quirks):
+//! Rules (innernet's, compat §1.10 and §4.4, plus fixes for its quirks):
 //! - a network is written without host bits (`10.66.1.0/24`, not `10.66.1.5/24`);
 //! - there is exactly one root (`parent = None`);
 //! - a child lies entirely inside its parent, and its parent is the *closest* CIDR

@@ -1,4 +1,4 @@
-//! Tests of the CIDR rules: the scenarios of spec §11.2 and a property test against a naive
+//! Tests of the CIDR rules: the scenarios of compat §11.2 and a property test against a naive
 //! interval-arithmetic reference, for IPv4 and IPv6.
 
 use proptest::prelude::*;
@@ -118,7 +118,7 @@ fn rejects_each_broken_rule() {
             err("x", "10.90.0.0/16", "fd00:1338::/80", Some(ROOT)),
             CidrError::NotInsideParent { .. }
         ));
-        // Sibling instead of the closest container (spec §11.2 #19).
+        // Sibling instead of the closest container (compat §11.2 #19).
         assert!(matches!(
             err("x", "10.80.1.0/25", "fd00:1337::1:0:0:0/81", Some(ROOT)),
             CidrError::NotClosestParent { .. }
@@ -128,7 +128,7 @@ fn rejects_each_broken_rule() {
             err("x", "10.80.1.0/25", "fd00:1337::1:0:0:0/81", Some(ADMIN)),
             CidrError::ParentHasPeers { peers: 1, .. }
         ));
-        // Overlapping existing siblings (spec §11.2 #19: 10.80.1.0/21).
+        // Overlapping existing siblings (compat §11.2 #19: 10.80.1.0/21).
         assert!(matches!(
             err("x", "10.80.0.0/21", "fd00:1337::/78", Some(ROOT)),
             CidrError::OverlapsSibling { .. }

@@ -1,5 +1,5 @@
 //! The peer diff: from the peers a host should have and what its interface has now, the
-//! minimal device update (spec §6.2).
+//! minimal device update (compat §6.2).
 //!
 //! Rules:
 //! - desired peers that are disabled, or carry the interface's own key, are skipped (they

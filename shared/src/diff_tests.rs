@@ -1,4 +1,4 @@
-//! Tests of the peer diff: the rules of spec §6.2 case by case, and a property test that
+//! Tests of the peer diff: the rules of compat §6.2 case by case, and a property test that
 //! applying the diff reaches the desired state and that a second diff is empty.
 
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 //! A seeded network for tests, with named ids, in an IPv4 and an IPv6 flavour.
 //!
-//! The layout follows the server test network of spec §11.1:
+//! The layout follows the server test network of compat §11.1:
 //!
 //! | CIDR | network (v4 / v6) | peers |
 //! |---|---|---|
@@ -54,7 +54,7 @@ impl Family {
     }
 }
 
-/// A network held in memory: CIDRs, peers and associations with the roles of spec §4.3.
+/// A network held in memory: CIDRs, peers and associations with the roles of compat §4.3.
 #[derive(Debug, Clone)]
 pub struct Fixture {
     pub family: Family,

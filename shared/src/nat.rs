@@ -1,5 +1,5 @@
-//! NAT traversal without IO: which local addresses to report as candidates (spec §6.3), and
-//! the order in which a client tries a peer's candidate endpoints (spec §6.4).
+//! NAT traversal without IO: which local addresses to report as candidates (compat §6.3), and
+//! the order in which a client tries a peer's candidate endpoints (compat §6.4).
 //!
 //! The client reports its local addresses; the server adds the endpoint it observed. For a
 //! peer without a recent handshake the client then sets one candidate at a time as that

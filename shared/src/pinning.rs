@@ -1,4 +1,4 @@
-//! Key pinning and the peer-cache merge (spec §3.1): a peer's (IP, public key) pair never
+//! Key pinning and the peer-cache merge (compat §3.1): a peer's (IP, public key) pair never
 //! silently changes.
 //!
 //! The client remembers every peer it applied. When the server later offers a peer at a

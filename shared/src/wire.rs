@@ -1,6 +1,6 @@
 //! The `/v1` JSON wire types: bodies of requests and responses, byte-compatible with innernet.
 //!
-//! Field names, order and encodings follow innernet 2.0.0 exactly (spec §1.8): addresses and
+//! Field names, order and encodings follow innernet 2.0.0 exactly (compat §1.8): addresses and
 //! networks as strings (networks keep their host bits as given), keys as padded base64,
 //! endpoints as `host:port` strings, timestamps in serde's `{"secs_since_epoch",
 //! "nanos_since_epoch"}` form. Unknown fields are ignored and optional fields may be missing or

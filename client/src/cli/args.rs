@@ -1,5 +1,5 @@
 //! The clap definitions of `wiremesh`: innernet 2.0.0's subcommand, flag and alias names
-//! (spec §8.1), so an innernet script keeps working after renaming the binary.
+//! (compat §8.1), so an innernet script keeps working after renaming the binary.
 //!
 //! Options that innernet puts before the subcommand (`-c`, `-d`, `--backend`, `--mtu`,
 //! `--no-routing`) are top-level only, not global: `-d` means `--data-dir` there but

@@ -3,7 +3,7 @@
 //! everything, and the servers' resident memory.
 //!
 //! Both databases are created by their server's own `new`, then filled through innernet's
-//! schema (spec §4), which wiremesh's database shares: 50 CIDRs of /20 under a /12 root with
+//! schema (compat §4), which wiremesh's database shares: 50 CIDRs of /20 under a /12 root with
 //! 25 associations between them, the peers spread evenly over them (each redeemed, with an
 //! endpoint and two NAT candidates), and a `viewers` CIDR associated with the root, holding
 //! the one peer that asks. The endpoints are in TEST-NET-2, which no namespace routes.

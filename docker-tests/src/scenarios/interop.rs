@@ -14,7 +14,7 @@ const SYNC: Duration = Duration::from_secs(20);
 const INSTALL_ATTEMPTS: u32 = 5;
 
 /// innernet's client only sees a userspace interface on Linux when a `.name` file exists
-/// next to the socket (spec §10.2); write it the way wireguard-go would on macOS.
+/// next to the socket (compat §10.2); write it the way wireguard-go would on macOS.
 fn write_name_file(iface: &str) -> Result<()> {
     for dir in ["/var/run/wireguard", "/run/wireguard"] {
         if std::path::Path::new(dir).is_dir() {

@@ -1,4 +1,4 @@
-//! Sessions (spec §1.2–1.3): the server-key header, then the caller by source address.
+//! Sessions (compat §1.2–1.3): the server-key header, then the caller by source address.
 //!
 //! The caller is the peer whose tunnel address is the TCP source address; WireGuard has
 //! already authenticated it. Proxy headers (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`) are

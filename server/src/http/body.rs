@@ -1,4 +1,4 @@
-//! Request bodies (spec §1.6): a `Content-Length` is required and at most
+//! Request bodies (compat §1.6): a `Content-Length` is required and at most
 //! [`MAX_BODY_BYTES`]; the body must be JSON of the expected type. The `Content-Type` header
 //! is not checked and unknown fields are ignored, as innernet does.
 

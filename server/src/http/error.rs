@@ -1,6 +1,6 @@
 //! [`ApiError`]: the one place that knows which failure becomes which HTTP status.
 //!
-//! Statuses follow innernet 2.0.0 (spec §1.7) so its clients see what they expect; unlike
+//! Statuses follow innernet 2.0.0 (compat §1.7) so its clients see what they expect; unlike
 //! innernet, every error response carries a JSON [`ErrorBody`] with a human message, which
 //! innernet clients ignore. Internal failures say only "internal error" on the wire; the
 //! dispatcher logs their details.

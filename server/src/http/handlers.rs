@@ -1,5 +1,5 @@
 //! One thin handler per [`Route`]: check the route's capability, read the body, make one
-//! service call, map the result to a status (spec §1.5, §1.10).
+//! service call, map the result to a status (compat §1.5, §1.10).
 //!
 //! Capabilities are checked before the body is read, as innernet does. Service writes block
 //! on SQLite and the WireGuard device, so they run in `spawn_blocking`; reads come from the

@@ -1,4 +1,4 @@
-//! The `/v1` HTTP API, wire-compatible with innernet 2.0.0 (spec §1), and wiremesh's `/v2`
+//! The `/v1` HTTP API, wire-compatible with innernet 2.0.0 (compat §1), and wiremesh's `/v2`
 //! long-polling state route (see `wiremesh_shared::wire::StateDelta`).
 //!
 //! [`router`] builds the whole API as one axum fallback handler, the dispatcher: it splits the
@@ -93,7 +93,7 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     }
 }
 
-/// The steps of spec §1.3–1.4 in order: `v1` (404), session (401), scope (404), admin
+/// The steps of compat §1.3–1.4 in order: `v1` (404), session (401), scope (404), admin
 /// capability (401), route (404), handler.
 async fn answer(
     app: &App,

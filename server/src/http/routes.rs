@@ -1,4 +1,4 @@
-//! The `/v1` route table (spec §1.4–1.5) as a pure function of method and path segments.
+//! The `/v1` route table (compat §1.4–1.5) as a pure function of method and path segments.
 //!
 //! axum's path router cannot express innernet's rules (extra components ignored after a
 //! route, but not after a collection; 404 instead of 405; a session before routing), so the

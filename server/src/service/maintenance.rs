@@ -45,7 +45,7 @@ impl Service {
         changed
     }
 
-    /// Reads the endpoints the server's interface observed for each peer (spec §1.9).
+    /// Reads the endpoints the server's interface observed for each peer (compat §1.9).
     pub fn observe_endpoints(&self) -> Result<bool, wireguard_control::Error> {
         let Some(device) = &self.device else {
             return Ok(false);

@@ -171,7 +171,7 @@ impl Service {
 pub(super) const STATE_BODIES_MAX_BYTES: usize = 64 << 20;
 
 /// The `/v1/user/state` answers of one revision, by the viewer's CIDR: what a peer sees
-/// depends only on its CIDR (spec §5), so in a network of 10,000 peers in 50 CIDRs at most 50
+/// depends only on its CIDR (compat §5), so in a network of 10,000 peers in 50 CIDRs at most 50
 /// answers are built per revision, however often the peers poll.
 #[derive(Debug, Default)]
 pub(super) struct StateBodies {

@@ -29,7 +29,7 @@ pub struct Snapshot {
     pub roles: NetworkRoles,
 }
 
-/// The fields of a peer that an update may change (spec §1.10: PUT applies exactly these).
+/// The fields of a peer that an update may change (compat §1.10: PUT applies exactly these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerFields {
     pub name: Hostname,

@@ -1,6 +1,6 @@
 //! The SQLite store: one database file per network, readable by innernet-server 2.0.0.
 //!
-//! [`SqliteStore`] keeps innernet's three tables exactly as innernet defines them (spec §4) and
+//! [`SqliteStore`] keeps innernet's three tables exactly as innernet defines them (compat §4) and
 //! adds only indexes and a `wiremesh_meta` table, so an existing innernet database can be
 //! served, and a wiremesh one handed back to innernet. Every connection runs with foreign keys
 //! on, WAL journaling and `synchronous = FULL`: a write returns only once it is durable.
@@ -46,7 +46,7 @@ pub use schema::SUPPORTED_VERSION;
 /// How long copying a database waits for another connection's lock before giving up.
 const COPY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What `wiremesh-server new` puts into a fresh database (spec §4.3).
+/// What `wiremesh-server new` puts into a fresh database (compat §4.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNetwork {
     /// The network's name, given to the root CIDR (id 1).

@@ -1,4 +1,4 @@
-//! Shared harness of the `/v1` API tests (`api_*.rs`): the spec §11.1 network (IPv4 or
+//! Shared harness of the `/v1` API tests (`api_*.rs`): the compat §11.1 network (IPv4 or
 //! IPv6) in a SQLite database in a temporary directory, a service over it driving a fake
 //! WireGuard interface, and the router called in-process with an injected source address.
 //!
@@ -81,7 +81,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// The §11.1 network, with every enabled peer on the fake interface.
+    /// The compat §11.1 network, with every enabled peer on the fake interface.
     pub fn new(family: Family) -> Self {
         let fixture = Fixture::new(family);
         let dir = tempfile::tempdir().expect("temp dir");

@@ -1,4 +1,4 @@
-//! The client's peer cache, `<data-dir>/<iface>.json` (spec §3.1): the last peers and CIDRs it
+//! The client's peer cache, `<data-dir>/<iface>.json` (compat §3.1): the last peers and CIDRs it
 //! applied, as pretty-printed JSON tagged `"version": "1"`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -1,4 +1,4 @@
-//! Invitation files and the client's per-network config (spec §2.1, §3.1).
+//! Invitation files and the client's per-network config (compat §2.1, §3.1).
 //!
 //! An invitation is a client config with a temporary private key, no listen port and no
 //! endpoint overrides, behind a comment header. Redeeming it produces a [`ClientConfig`] with a

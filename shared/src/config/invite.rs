@@ -23,7 +23,7 @@ pub struct InviteSpec {
     pub expires: SystemTime,
     pub network_name: String,
     /// The root CIDR's prefix length: the invitee's address carries it, so the whole network
-    /// is on-link (spec §2.1).
+    /// is on-link (compat §2.1).
     pub root_prefix: u8,
     pub server: ServerInfo,
 }

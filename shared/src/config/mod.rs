@@ -1,5 +1,5 @@
 //! The file formats: invitations, client and server configs (TOML) and the client's peer cache
-//! (JSON), all readable and writable by innernet 2.0.0 too (spec §2.1, §3.1, §3.2).
+//! (JSON), all readable and writable by innernet 2.0.0 too (compat §2.1, §3.1, §3.2).
 //!
 //! TOML keys are kebab-case and unknown keys are ignored. Every value is validated while
 //! parsing (keys, addresses, endpoints), and an error names the line and key it came from but

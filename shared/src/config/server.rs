@@ -1,4 +1,4 @@
-//! The server's per-network config, `<config-dir>/<iface>.conf` (spec §3.2): flat TOML.
+//! The server's per-network config, `<config-dir>/<iface>.conf` (compat §3.2): flat TOML.
 
 use std::net::IpAddr;
 

@@ -1,4 +1,4 @@
-//! Rows to domain types and back, per spec §4.1 of the innernet compatibility spec.
+//! Rows to domain types and back, per compat §4.1 (doc/innernet-compat.md).
 //!
 //! Reading never panics: a value that cannot become its domain type fails the read with
 //! [`StoreError::Corrupt`] naming the table and row, except where innernet itself is lenient
