@@ -1,4 +1,4 @@
-//! The admin commands of a client, through the `/v1/admin` API (spec §1.5, §2.2, §8.1):
+//! The admin commands of a client, through the `/v1/admin` API (compat §1.5, §2.2, §8.1):
 //! peers ([`Admin::rename_peer`], [`Admin::set_peer_disabled`], [`Admin::list_peers`] and,
 //! in [`invite`], [`Admin::add_peer`]), and CIDRs and associations (in [`cidrs`]).
 //!
@@ -12,10 +12,10 @@
 //!
 //! `/v1` has only a whole-object `PUT /admin/peers/{id}`, and the only source of a peer's
 //! current contents is `GET /admin/peers`, where the server has injected the endpoint and
-//! candidates it observes (spec §1.9). So rename, disable and enable send those values back
+//! candidates it observes (compat §1.9). So rename, disable and enable send those values back
 //! as received. A wiremesh server recognises an unchanged echo of its own injected values and
 //! keeps the stored ones; an innernet server stores them, turning the observed endpoint into
-//! a persistent override (spec §13.3). Nothing better is possible through `/v1`: the stored
+//! a persistent override (compat §13.3). Nothing better is possible through `/v1`: the stored
 //! values are not visible to any client.
 
 use std::net::IpAddr;
@@ -77,6 +77,9 @@ pub enum AdminError {
         #[source]
         source: CidrError,
     },
+    /// A rule of the network the server's lists already break for this request.
+    #[error(transparent)]
+    Rules(wiremesh_shared::invite::InviteError),
     #[error("the network {iface} has no root CIDR (the server's answer is incomplete)")]
     NoRoot { iface: InterfaceName },
     #[error("the invitation expiry {value} is too far in the future")]

@@ -158,6 +158,27 @@ pub enum ClientError {
     },
 }
 
+impl From<privatefile::Error> for ClientError {
+    fn from(error: privatefile::Error) -> Self {
+        match error {
+            privatefile::Error::Io {
+                action,
+                path,
+                source,
+            } => ClientError::Io {
+                action,
+                path,
+                source,
+            },
+            privatefile::Error::Exists { path } => ClientError::Io {
+                action: "create",
+                path,
+                source: io::Error::from(io::ErrorKind::AlreadyExists),
+            },
+        }
+    }
+}
+
 impl ClientError {
     /// Whether the failure is "could not talk to the server" (worth retrying soon) rather than
     /// a refusal or a local problem.

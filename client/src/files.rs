@@ -1,5 +1,5 @@
 //! The client's files: per-network configs (`<config-dir>/<iface>.conf`), peer caches
-//! (`<data-dir>/<iface>.json`) and invitations (spec §3.1).
+//! (`<data-dir>/<iface>.json`) and invitations (compat §3.1).
 //!
 //! Everything that holds a private key or pins is private: configs and caches are written
 //! with mode 0600 (also on rewrites, unlike innernet), directories are created 0700, and
@@ -7,9 +7,9 @@
 //! exclusively, so two installs can never overwrite each other; rewrites and caches go
 //! through a temporary file and a rename, so a crash never leaves half a file.
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, DirBuilder};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,8 +19,6 @@ use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache};
 use crate::context::Paths;
 use crate::error::ClientError;
 
-/// Mode of every file this module writes.
-const PRIVATE_FILE: u32 = 0o600;
 /// Mode of directories this module creates.
 const PRIVATE_DIR: u32 = 0o700;
 
@@ -50,29 +48,14 @@ pub fn create_config(
 ) -> Result<PathBuf, ClientError> {
     ensure_dir(&paths.config_dir)?;
     let path = paths.config_file(iface);
-    let mut file = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(PRIVATE_FILE)
-        .open(&path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            return Err(ClientError::AlreadyInstalled {
-                iface: iface.clone(),
-                path,
-            });
-        }
-        Err(e) => return Err(ClientError::io("create", &path)(e)),
-    };
-    let written = file
-        .write_all(config.to_toml_string().as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(ClientError::io("write", &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&path);
+    match privatefile::write_new(&path, config.to_toml_string().as_bytes()) {
+        Ok(()) => Ok(path),
+        Err(privatefile::Error::Exists { .. }) => Err(ClientError::AlreadyInstalled {
+            iface: iface.clone(),
+            path,
+        }),
+        Err(error) => Err(error.into()),
     }
-    written.map(|()| path)
 }
 
 /// Rewrites `<config-dir>/<iface>.conf` atomically with mode 0600 (for changed listen ports
@@ -192,37 +175,9 @@ fn ensure_dir(dir: &Path) -> Result<(), ClientError> {
         .map_err(ClientError::io("create directory", dir))
 }
 
-/// Replaces `path` with `contents`: a private temporary file in the same directory, synced,
-/// then renamed over the original.
+/// Replaces `path` with `contents` atomically, mode 0600.
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}-{nanos}", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(PRIVATE_FILE)
-            .open(&tmp)
-            .map_err(ClientError::io("create", &tmp))?;
-        file.write_all(contents)
-            .and_then(|()| file.sync_all())
-            .map_err(ClientError::io("write", &tmp))?;
-        // The umask may have taken bits away, never added them; make the mode exact anyway.
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(PRIVATE_FILE))
-            .map_err(ClientError::io("set mode of", &tmp))?;
-        fs::rename(&tmp, path).map_err(ClientError::io("replace", path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    Ok(privatefile::replace(path, contents)?)
 }
 
 #[cfg(test)]

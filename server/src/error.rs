@@ -2,6 +2,7 @@
 
 use wiremesh_shared::alloc::AllocError;
 use wiremesh_shared::cidr::CidrError;
+use wiremesh_shared::invite::{InviteError, PeerCidrError};
 
 use crate::store::StoreError;
 
@@ -56,10 +57,12 @@ pub enum ServiceError {
 /// Broken rules that are not about CIDR structure or addresses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
-    #[error("peers can only be added to leaf CIDRs; {cidr:?} has child CIDRs")]
-    NotALeaf { cidr: String },
-    #[error("the infra CIDR {cidr:?} holds only the server; choose another CIDR")]
-    InfraCidr { cidr: String },
+    /// An invitation that cannot be made as asked.
+    #[error(transparent)]
+    Invitation(InviteError),
+    /// The CIDR cannot take a new peer (not a leaf, or the infra CIDR).
+    #[error(transparent)]
+    PeerCidr(#[from] PeerCidrError),
     #[error("the server peer {name:?} cannot be {action}")]
     ServerPeer { name: String, action: &'static str },
     #[error("a CIDR cannot be associated with itself")]
@@ -85,3 +88,27 @@ impl From<StoreError> for ServiceError {
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl From<InviteError> for ServiceError {
+    /// The new-peer rules' verdicts as the service reports them (the same kinds, and so the
+    /// same statuses, as before the rules moved to `wiremesh-shared`).
+    fn from(error: InviteError) -> Self {
+        match error {
+            InviteError::UnknownCidr { id } => ServiceError::NotFound {
+                what: "CIDR",
+                id: id.0,
+            },
+            InviteError::Cidr(error) => Invalid::PeerCidr(error).into(),
+            InviteError::NameTaken { name } => ServiceError::Conflict {
+                what: format!("a peer named {name:?}"),
+            },
+            InviteError::Address { source, .. } => ServiceError::Alloc(source),
+            InviteError::KeyTaken => ServiceError::Conflict {
+                what: "a peer with this public key".into(),
+            },
+            other @ (InviteError::ExpiryTooFar { .. } | InviteError::NoRoot) => {
+                ServiceError::Invalid(Invalid::Invitation(other))
+            }
+        }
+    }
+}

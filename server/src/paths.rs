@@ -1,14 +1,14 @@
 //! Where a network's files live, and reading and writing its config file.
 //!
-//! Layout (spec §3.2, with wiremesh's directory names): the config is
+//! Layout (compat §3.2, with wiremesh's directory names): the config is
 //! `<config-dir>/<network>.conf` (default `/etc/wiremesh-server`), the database
 //! `<data-dir>/<network>.db` (default `/var/lib/wiremesh-server`). Both directories are created
 //! with mode 0700; the config holds the server's private key and is always mode 0600: it is
 //! created that way, and loading it narrows looser permissions again (with a notice).
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, DirBuilder};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use wiremesh_shared::config::{ConfigError, ServerConfig};
@@ -24,7 +24,7 @@ pub const INNERNET_CONFIG_DIR: &str = "/etc/innernet-server";
 pub const INNERNET_DATA_DIR: &str = "/var/lib/innernet-server";
 
 /// The mode of every file holding a private key.
-const PRIVATE_MODE: u32 = 0o600;
+const PRIVATE_MODE: u32 = privatefile::MODE;
 /// The mode of the directories this module creates.
 const DIR_MODE: u32 = 0o700;
 
@@ -56,6 +56,23 @@ pub enum PathsError {
     },
     #[error("{path} already exists; remove it first or choose another name")]
     Exists { path: PathBuf },
+}
+
+impl From<privatefile::Error> for PathsError {
+    fn from(error: privatefile::Error) -> Self {
+        match error {
+            privatefile::Error::Exists { path } => PathsError::Exists { path },
+            privatefile::Error::Io {
+                action,
+                path,
+                source,
+            } => PathsError::Io {
+                action,
+                path,
+                source,
+            },
+        }
+    }
 }
 
 impl PathsError {
@@ -172,30 +189,7 @@ pub fn read_config(path: &Path) -> Result<ServerConfig, PathsError> {
 /// Writes `text` to a new file only its owner can read (mode 0600, whatever the umask);
 /// refuses an existing path. A file that could not be completely written is removed again.
 pub fn write_private_file(path: &Path, text: &str) -> Result<(), PathsError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(PRIVATE_MODE)
-        .open(path)
-        .map_err(|source| {
-            if source.kind() == ErrorKind::AlreadyExists {
-                PathsError::Exists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                PathsError::io("create", path)(source)
-            }
-        })?;
-    let written = file
-        .set_permissions(fs::Permissions::from_mode(PRIVATE_MODE))
-        .and_then(|()| file.write_all(text.as_bytes()))
-        .and_then(|()| file.sync_all());
-    if let Err(source) = written {
-        drop(file);
-        remove_quietly(path);
-        return Err(PathsError::io("write", path)(source));
-    }
-    Ok(())
+    Ok(privatefile::write_new(path, text.as_bytes())?)
 }
 
 /// Writes a new server config file (mode 0600); refuses an existing one.

@@ -23,8 +23,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::watch;
 use wireguard_control::{Backend, InterfaceName, PublicKey};
-use wiremesh_shared::alloc::check_peer_ip;
-use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr, CidrTree};
+use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr};
 use wiremesh_shared::diff::{device_update, diff_peers};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, EndpointContents, Peer, PeerContents,

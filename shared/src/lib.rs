@@ -2,7 +2,7 @@
 //!
 //! What it is: identifiers ([`ids`]), validated names ([`names`]), endpoints ([`endpoint`]),
 //! duration strings ([`timestring`]), the CIDR tree and its rules ([`cidr`]), IP allocation
-//! ([`alloc`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
+//! ([`alloc`]), the rules of a new peer and its invitation ([`invite`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
 //! peer list into a minimal device update ([`diff`]), key pinning and the peer-cache merge
 //! ([`pinning`]), NAT candidate selection and trial order ([`nat`]), the `/v1` wire types
 //! ([`wire`]), the invitation, client and server file formats ([`config`]), the `--json`
@@ -23,6 +23,7 @@ pub mod endpoint;
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
 pub mod ids;
+pub mod invite;
 pub mod listing;
 pub mod names;
 pub mod nat;

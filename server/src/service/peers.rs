@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::store::PeerFields;
+use wiremesh_shared::invite::Joining;
 
 impl Service {
     /// `GET /v1/admin/peers`.
@@ -126,40 +127,14 @@ impl Service {
     }
 }
 
-/// Checks a new peer against the network (spec §1.10, plus leaf and infra rules).
+/// Checks a new peer against the network (the rules are [`wiremesh_shared::invite`]'s).
 fn check_new_peer(model: &Model, contents: &PeerContents) -> Result<()> {
-    let cidr = model.cidr(contents.cidr_id).ok_or(ServiceError::NotFound {
-        what: "CIDR",
-        id: contents.cidr_id.0,
-    })?;
-    if cidr.id == model.roles().infra_cidr {
-        return Err(Invalid::InfraCidr {
-            cidr: cidr.name.clone(),
-        }
-        .into());
-    }
-    if !CidrTree::new(model.cidrs()).is_leaf(cidr.id) {
-        return Err(Invalid::NotALeaf {
-            cidr: cidr.name.clone(),
-        }
-        .into());
-    }
-    if let Some(other) = model.peer_by_name(&contents.name) {
-        return Err(ServiceError::Conflict {
-            what: format!("a peer named {:?}", other.name.as_str()),
-        });
-    }
-    check_peer_ip(&cidr.cidr, contents.ip, &model.used_ips())?;
-    if model
-        .peers()
-        .iter()
-        .any(|p| p.public_key == contents.public_key)
-    {
-        return Err(ServiceError::Conflict {
-            what: "a peer with this public key".into(),
-        });
-    }
-    Ok(())
+    let joining = Joining {
+        cidrs: model.cidrs(),
+        peers: model.peers(),
+        infra: Some(model.roles().infra_cidr),
+    };
+    Ok(joining.check_new_peer(contents)?)
 }
 
 fn fields_of(peer: &Peer) -> PeerFields {

@@ -1,0 +1,186 @@
+//! Inviting a peer: the rules every new peer must meet, and the choices behind an
+//! invitation, in one place for both inviters (the server's `add-peer` and an admin peer's
+//! `wiremesh add-peer`) and for the server's own check of every peer it is asked to create.
+//!
+//! The rules (compat §1.10, §4.4, plus wiremesh's leaf and infra rules):
+//! - the CIDR exists, is a leaf (peers live in leaf CIDRs only) and is not the infra CIDR
+//!   (it holds only the server);
+//! - no other peer has the name;
+//! - the address is assignable in the CIDR (not its network or broadcast address) and no
+//!   peer holds it — disabled and unredeemed peers included; without a requested address,
+//!   the CIDR's first free one is chosen;
+//! - no other peer has the public key.
+//!
+//! Pure: the network is passed in as slices and `now` as an argument.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::alloc::{check_peer_ip, first_free_ip, AllocError};
+use crate::cidr::CidrTree;
+use crate::config::{InviteSpec, ServerInfo};
+use crate::wire::{Cidr, Peer, PeerContents};
+use crate::{CidrId, Hostname, Timestring};
+
+/// A peer to invite, every choice made (the answers of the `add-peer` wizard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddPeerOptions {
+    pub name: Hostname,
+    /// Name of a leaf CIDR (not the server's).
+    pub cidr: String,
+    /// `None`: the CIDR's first address no peer uses.
+    pub ip: Option<IpAddr>,
+    pub admin: bool,
+    pub invite_expires: Timestring,
+    /// Where to write the invitation; must not exist.
+    pub save_path: PathBuf,
+}
+
+/// What `add-peer` made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedPeer {
+    pub peer: Peer,
+    pub invitation_path: PathBuf,
+    pub expires: SystemTime,
+}
+
+/// Why a CIDR cannot take a new peer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerCidrError {
+    #[error("peers can only be added to leaf CIDRs; {cidr:?} has child CIDRs")]
+    NotALeaf { cidr: String },
+    #[error("the infra CIDR {cidr:?} holds only the server; choose another CIDR")]
+    InfraCidr { cidr: String },
+}
+
+/// Why a peer cannot be created or invited.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InviteError {
+    #[error("no CIDR with id {}", id.0)]
+    UnknownCidr { id: CidrId },
+    #[error(transparent)]
+    Cidr(#[from] PeerCidrError),
+    #[error("a peer named {name:?} already exists")]
+    NameTaken { name: String },
+    #[error("failed to assign an address in CIDR {cidr:?}: {source}")]
+    Address {
+        cidr: String,
+        #[source]
+        source: AllocError,
+    },
+    #[error("a peer with this public key already exists")]
+    KeyTaken,
+    #[error("an invitation expiring in {value} ends too far in the future")]
+    ExpiryTooFar { value: String },
+    #[error("the network has no root CIDR")]
+    NoRoot,
+}
+
+/// The network a new peer joins, as the rules need it.
+#[derive(Debug, Clone, Copy)]
+pub struct Joining<'a> {
+    pub cidrs: &'a [Cidr],
+    /// Every peer, disabled and unredeemed ones included.
+    pub peers: &'a [Peer],
+    /// The server's infrastructure CIDR, when known.
+    pub infra: Option<CidrId>,
+}
+
+impl Joining<'_> {
+    /// A new peer's CIDR must be a leaf and not the infra CIDR.
+    pub fn check_cidr(&self, cidr: &Cidr) -> Result<(), PeerCidrError> {
+        if self.infra == Some(cidr.id) {
+            return Err(PeerCidrError::InfraCidr {
+                cidr: cidr.name.clone(),
+            });
+        }
+        if !CidrTree::new(self.cidrs).is_leaf(cidr.id) {
+            return Err(PeerCidrError::NotALeaf {
+                cidr: cidr.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// No other peer may have the name.
+    pub fn check_name(&self, name: &str) -> Result<(), InviteError> {
+        match self.peers.iter().find(|p| p.name.as_str() == name) {
+            Some(other) => Err(InviteError::NameTaken {
+                name: other.name.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The requested address checked, or the CIDR's first free one.
+    pub fn choose_ip(&self, cidr: &Cidr, requested: Option<IpAddr>) -> Result<IpAddr, InviteError> {
+        let used: HashSet<IpAddr> = self.peers.iter().map(|p| p.ip).collect();
+        let chosen = match requested {
+            Some(ip) => check_peer_ip(&cidr.cidr, ip, &used).map(|()| ip),
+            None => first_free_ip(&cidr.cidr, &used),
+        };
+        chosen.map_err(|source| InviteError::Address {
+            cidr: cidr.name.clone(),
+            source,
+        })
+    }
+
+    /// Every rule for a peer about to be created.
+    pub fn check_new_peer(&self, contents: &PeerContents) -> Result<(), InviteError> {
+        let cidr = self.cidrs.iter().find(|c| c.id == contents.cidr_id).ok_or(
+            InviteError::UnknownCidr {
+                id: contents.cidr_id,
+            },
+        )?;
+        self.check_cidr(cidr)?;
+        self.check_name(contents.name.as_str())?;
+        self.choose_ip(cidr, Some(contents.ip))?;
+        if self
+            .peers
+            .iter()
+            .any(|p| p.public_key == contents.public_key)
+        {
+            return Err(InviteError::KeyTaken);
+        }
+        Ok(())
+    }
+
+    /// The invitation `options` asks for in `cidr`, every rule checked: the address chosen,
+    /// the expiry fixed from `now`, the root prefix found.
+    pub fn invite_spec(
+        &self,
+        cidr: &Cidr,
+        options: &AddPeerOptions,
+        network_name: &str,
+        server: ServerInfo,
+        now: SystemTime,
+    ) -> Result<InviteSpec, InviteError> {
+        self.check_cidr(cidr)?;
+        self.check_name(options.name.as_str())?;
+        let ip = self.choose_ip(cidr, options.ip)?;
+        let expires = now
+            .checked_add(options.invite_expires.as_duration())
+            .ok_or_else(|| InviteError::ExpiryTooFar {
+                value: options.invite_expires.to_string(),
+            })?;
+        let root = CidrTree::new(self.cidrs)
+            .root()
+            .ok_or(InviteError::NoRoot)?;
+        Ok(InviteSpec {
+            name: options.name.clone(),
+            ip,
+            cidr_id: cidr.id,
+            admin: options.admin,
+            expires,
+            network_name: network_name.to_owned(),
+            root_prefix: root.cidr.prefix_len(),
+            server,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "invite_tests.rs"]
+mod tests;
