@@ -1,18 +1,17 @@
 //! Lookups over real UDP sockets against a fake DNS server on 127.0.0.1; nothing here contacts
 //! a real resolver.
 
-mod fake_dns;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_dns::{answer, reply_to, FakeDns};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, TXT};
 use hickory_proto::rr::{DNSClass, RData, RecordType};
 use publicip::{query, Error, Family, PublicIp, QueryClass, QueryType, Resolver};
+
+use crate::support::{answer, reply_to, FakeDns};
 
 const TIMEOUT: Duration = Duration::from_millis(200);
 
