@@ -2,7 +2,7 @@
 //! (wireguard-go), driven by the CLI from outside while it runs. Needs root, TUN, `ip`,
 //! `wg` and wireguard-go; skipped with a printed reason where they are missing.
 
-#[path = "../../wireguard-control/tests/support/mod.rs"]
+#[path = "../../wireguard-control/tests/it/support/netns.rs"]
 mod support;
 
 mod common;

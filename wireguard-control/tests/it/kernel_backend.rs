@@ -4,8 +4,6 @@
 //! is opt-in: it runs as root in a fresh namespace and says "skipped: no wireguard kernel
 //! module" (and returns) where creating a WireGuard link is not supported.
 
-mod support;
-
 use std::net::SocketAddr;
 
 use ipnet::IpNet;
@@ -14,6 +12,8 @@ use wireguard_control::{
     Backend, BackendKind, Created, DeviceUpdate, Error, InterfaceName, PeerConfig, PeerUpdate,
     PrivateKey, PublicKey,
 };
+
+use crate::support;
 
 fn name(text: &str) -> InterfaceName {
     text.parse().expect("valid interface name")

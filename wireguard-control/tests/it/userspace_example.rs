@@ -5,10 +5,10 @@
 //! when only this test was built, the example binary is missing and the test says so (and fails
 //! under `WIREMESH_REQUIRE_PRIVILEGED=1`).
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
+
+use crate::support;
 
 /// `target/<profile>/examples/two_namespaces`, found from this test's own path
 /// (`target/<profile>/deps/<test>`).

@@ -2,12 +2,11 @@
 //! network namespace, checked independently with `ip`. Needs root; skips with a reason
 //! otherwise.
 
-mod support;
-
 use ipnet::IpNet;
-use support::NetNs;
 use wireguard_control::link::{self, RouteAdded};
 use wireguard_control::{Error, InterfaceName};
+
+use crate::support::{self, NetNs};
 
 fn name(text: &str) -> InterfaceName {
     text.parse().expect("valid interface name")

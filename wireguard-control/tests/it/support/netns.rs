@@ -1,10 +1,9 @@
-//! Test support for tests that need root, network namespaces, TUN and a userspace WireGuard.
+//! The privilege check and network namespaces: [`privileged`], [`NetNs`] and the helpers under
+//! them.
 //!
-//! Such tests call [`privileged`] first. Where the machine lacks something they print why and
-//! return early; with `WIREMESH_REQUIRE_PRIVILEGED=1` (implied by `CI=true` in `scripts/test.sh`) a missing
-//! prerequisite fails the test instead, so CI can never pass by skipping.
-
-#![allow(dead_code)]
+//! The server's test binary compiles this file too (for its `netns_serve`, through a `#[path]`),
+//! so everything here is used there as well; what only this crate's tests use is in
+//! `support.rs`.
 
 use std::path::Path;
 use std::process::Command;
@@ -98,45 +97,12 @@ impl NetNs {
         NetNs { name }
     }
 
-    /// Runs `f` on a new thread that has entered this namespace (threads have their own
-    /// network namespace; processes spawned from that thread inherit it).
-    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/var/run/netns/{}", self.name);
-        std::thread::scope(|scope| {
-            scope
-                .spawn(move || {
-                    enter(&path);
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    }
-
     /// Runs a command inside the namespace.
     pub fn exec(&self, args: &[&str]) -> String {
         let mut full = vec!["ip", "netns", "exec", &self.name];
         full.extend_from_slice(args);
         run(&full)
     }
-
-    /// Like [`NetNs::exec`] but returns success instead of panicking.
-    pub fn try_exec(&self, args: &[&str]) -> bool {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    }
-}
-
-fn enter(path: &str) {
-    use std::os::fd::AsRawFd;
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-    // SAFETY: setns on a valid namespace fd; affects only the calling thread.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
 }
 
 impl Drop for NetNs {

@@ -1,20 +1,19 @@
 //! The userspace backend against Debian's wireguard-go, checked with the independent `wg`
 //! tool, each test in its own network namespace.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
-use support::{privileged, unique_name, NetNs};
 use wireguard_control::backend::userspace::UserspaceBackend;
 use wireguard_control::{
     Backend, Created, DeviceUpdate, Error, InterfaceName, PeerConfig, PeerUpdate, PresharedKey,
     PrivateKey, PublicKey,
 };
+
+use crate::support::{privileged, unique_name, NetNs};
 
 /// Deletes the userspace interface when dropped, so its socket never outlives the test.
 /// Declared after the [`NetNs`] so that it runs first.
