@@ -27,6 +27,9 @@ use wiremesh_shared::CidrId;
 
 const CHILD_DB: &str = "WIREMESH_CRASH_CHILD_DB";
 const CHILD_PORT_FILE: &str = "WIREMESH_CRASH_CHILD_PORT_FILE";
+/// [`crash_child`] by its name in this test binary (its module path without the crate's), the
+/// one test the re-executed binary runs.
+const CHILD_TEST: &str = "crash_storm::crash_child";
 const N_THREADS: usize = 12;
 const PER_THREAD: usize = 40;
 /// The server is killed once this many responses arrived.
@@ -79,7 +82,7 @@ impl ChildServer {
         let port_file = dir.join(format!("port-{}", Instant::now().elapsed().as_nanos()));
         let _ = std::fs::remove_file(&port_file);
         let child = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
             .env(CHILD_DB, db)
             .env(CHILD_PORT_FILE, &port_file)
             .stdout(Stdio::null())

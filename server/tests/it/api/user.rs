@@ -2,17 +2,16 @@
 //! object, and wiremesh's fixes around redemption (validated keys, a delayed key swap on
 //! the server's interface, expired invitations leaving the interface).
 
-mod api_common;
-
 use std::time::Duration;
 
-use api_common::*;
 use axum::http::Method;
 use serde_json::{json, Value};
 use wiremesh_server::service::ServiceOptions;
 use wiremesh_shared::fixture::{key_for, Family, SERVER};
 use wiremesh_shared::wire::{Peer, ServerCapabilities, State};
 use wiremesh_shared::{Endpoint, PeerId};
+
+use crate::support::api::*;
 
 fn ids(peers: &[Peer]) -> Vec<PeerId> {
     let mut ids: Vec<PeerId> = peers.iter().map(|p| p.id).collect();

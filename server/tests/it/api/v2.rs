@@ -1,14 +1,13 @@
 //! `GET /v2/user/state` over the in-process router: full answers, empty answers, long polls
 //! that a visible change ends early and an invisible one does not, and the usual refusals.
 
-mod api_common;
-
 use std::time::Duration;
 
-use api_common::*;
 use axum::http::Method;
 use wiremesh_shared::fixture::Family;
 use wiremesh_shared::wire::{ServerCapabilities, StateDelta, V2_STATE_FEATURE};
+
+use crate::support::api::*;
 
 fn path(epoch: u64, revision: u64, wait: u64) -> String {
     format!("/v2/user/state?epoch={epoch}&revision={revision}&wait={wait}")

@@ -2,14 +2,13 @@
 //! rule (status, message, nothing changed), and wiremesh's fixes: keys are validated, the
 //! server peer cannot be disabled, and enabling or disabling updates the interface at once.
 
-mod api_common;
-
-use api_common::*;
 use axum::http::Method;
 use serde_json::{json, Value};
 use wiremesh_shared::fixture::{key_for, Family, SERVER};
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::PeerId;
+
+use crate::support::api::*;
 
 fn post<'h>(h: &'h Harness, path: &str, body: Value) -> Req<'h> {
     h.req(ADMIN_PEER, Method::POST, path).json(body)

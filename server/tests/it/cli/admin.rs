@@ -1,12 +1,11 @@
 //! The binary's editing commands on a network's database: CIDRs, peers and invitations,
 //! associations, and refusals that must leave the database unchanged.
 
-mod common;
-
 use std::fs;
 
-use common::{assert_contains, mode, Server};
 use wiremesh_shared::config::{InvitationConfig, ServerConfig};
+
+use crate::support::cli::{assert_contains, mode, Server};
 
 /// Addresses of one test network: the root, CIDRs `humans` and `robots` inside it, the
 /// first address of `humans` and another one.

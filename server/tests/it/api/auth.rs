@@ -1,13 +1,12 @@
 //! Who may call what: every route × every kind of caller (spec §1.3, §1.5), for IPv4 and
 //! IPv6, plus the header and source-address rules of spec §11.2 scenarios 2, 3 and 6.
 
-mod api_common;
-
-use api_common::*;
 use axum::http::Method;
 use serde_json::{json, Value};
 use wiremesh_shared::fixture::{key_for, Family};
 use wiremesh_shared::PeerId;
+
+use crate::support::api::*;
 
 /// The kinds of caller a request can come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

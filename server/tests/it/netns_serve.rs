@@ -2,19 +2,15 @@
 //! (wireguard-go), driven by the CLI from outside while it runs. Needs root, TUN, `ip`,
 //! `wg` and wireguard-go; skipped with a printed reason where they are missing.
 
-#[path = "../../wireguard-control/tests/it/support/netns.rs"]
-mod support;
-
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_contains, Server, BINARY};
-use support::NetNs;
 use wiremesh_shared::config::InvitationConfig;
+
+use crate::support::cli::{assert_contains, Server, BINARY};
+use crate::support::netns::{self, NetNs};
 
 /// A running `serve`; killed when dropped (also when the test panics).
 struct ServeProcess {
@@ -137,10 +133,10 @@ fn invitation_key(path: &Path) -> String {
 
 #[test]
 fn serve_follows_the_cli_and_restarts_into_the_same_state() {
-    if !support::privileged("netns_serve", true) {
+    if !netns::privileged("netns_serve", true) {
         return;
     }
-    let network = support::unique_name("wms");
+    let network = netns::unique_name("wms");
     let _socket = SocketCleanup(PathBuf::from(format!("/var/run/wireguard/{network}.sock")));
     let ns = NetNs::new("wmsn");
     let server = Server::new();

@@ -1,12 +1,11 @@
 //! The binary's network-level commands: `new`, `import`, `uninstall`, `completions`, and
 //! what happens without a terminal.
 
-mod common;
-
 use std::fs;
 
-use common::{assert_contains, mode, Server};
 use wiremesh_shared::config::ServerConfig;
+
+use crate::support::cli::{assert_contains, mode, Server};
 
 fn check_new(root: &str, server_ip: &str, infra: &str) {
     let server = Server::new();
@@ -176,9 +175,9 @@ fn completions_are_printed() {
 fn innernet_network(server: &Server) -> (std::path::PathBuf, std::path::PathBuf) {
     let db = server.path("innernet.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch(include_str!("fixtures/innernet-2.0.0-schema.sql"))
+    conn.execute_batch(include_str!("../../fixtures/innernet-2.0.0-schema.sql"))
         .unwrap();
-    conn.execute_batch(include_str!("fixtures/innernet-2.0.0-rows.sql"))
+    conn.execute_batch(include_str!("../../fixtures/innernet-2.0.0-rows.sql"))
         .unwrap();
     // An invitation that expired long ago, so the listing does not depend on today's date.
     conn.execute(

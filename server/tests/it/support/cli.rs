@@ -1,8 +1,6 @@
 //! Running the built `wiremesh-server` binary in tests: temporary config and data
 //! directories, standard input closed (no terminal, so every prompt must come from a flag).
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

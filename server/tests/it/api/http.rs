@@ -1,13 +1,10 @@
 //! HTTP-level behaviour: innernet's routing quirks (spec §1.4), body rules (§1.6), 404 and
 //! 500 bodies, concurrent writers, and one test over a real TCP socket with `serve`.
 
-mod api_common;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_common::*;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
@@ -19,6 +16,8 @@ use wiremesh_server::service::{Service, ServiceOptions, SystemClock};
 use wiremesh_server::store::sqlite::{NewNetwork, SqliteStore};
 use wiremesh_shared::fixture::Family;
 use wiremesh_shared::wire::{Peer, MAX_BODY_BYTES};
+
+use crate::support::api::*;
 
 #[tokio::test]
 async fn routing_quirks() {

@@ -1,15 +1,14 @@
 //! `/v1/admin/cidrs` and `/v1/admin/associations`: spec §11.2 scenarios 19–21 for IPv4 and
 //! IPv6, and every CIDR and association validation rule (status, message, nothing changed).
 
-mod api_common;
-
-use api_common::*;
 use axum::http::Method;
 use ipnet::IpNet;
 use serde_json::{json, Value};
 use wiremesh_shared::fixture::Family;
 use wiremesh_shared::wire::{Association, Cidr};
 use wiremesh_shared::CidrId;
+
+use crate::support::api::*;
 
 fn post<'h>(h: &'h Harness, path: &str, body: Value) -> Req<'h> {
     h.req(ADMIN_PEER, Method::POST, path).json(body)

@@ -1,9 +1,8 @@
-//! Shared harness of the `/v1` API tests (`api_*.rs`): the spec §11.1 network (IPv4 or
+//! Shared harness of the API tests (`api/*.rs`): the spec §11.1 network (IPv4 or
 //! IPv6) in a SQLite database in a temporary directory, a service over it driving a fake
 //! WireGuard interface, and the router called in-process with an injected source address.
 //!
-//! (The CLI tests have their own harness in `tests/common`.)
-#![allow(dead_code)]
+//! (The CLI tests have their own harness, `support/cli.rs`.)
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -28,7 +27,6 @@ use wiremesh_shared::fixture::{key_for, Family, Fixture, SERVER};
 use wiremesh_shared::wire::{ErrorBody, Peer, PeerContents};
 use wiremesh_shared::{CidrId, PeerId};
 
-#[allow(unused_imports)]
 pub use wiremesh_shared::fixture::{
     ADMIN, ADMIN_PEER, DEVELOPER, DEVELOPER1, DEVELOPER2, INFRA, ROOT, USER, USER1, USER2,
 };
