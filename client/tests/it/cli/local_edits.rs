@@ -3,12 +3,11 @@
 //! parses), `override-endpoint` refuses without a listen port, and `list-cidrs` and
 //! `show --json` read what is there.
 
-mod cli_support;
-
-use cli_support::{check, sample_config, Host};
 use wiremesh_shared::config::{ClientConfig, PeerCache};
 use wiremesh_shared::wire::{Cidr, CidrContents, Peer, PeerContents};
 use wiremesh_shared::{CidrId, PeerId, PublicKey};
+
+use crate::support::cli::{check, sample_config, Host};
 
 /// A host with a network installed (config and peer cache) whose interface is down.
 fn installed() -> (Host, ClientConfig) {

@@ -1,14 +1,13 @@
 //! `up --daemon`: cycles keep running, survive a server outage and stop on the flag.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use wireguard_control::Backend;
 use wiremesh::daemon::run_daemon;
+
+use crate::support::testnet::*;
 
 /// Waits up to five seconds for `condition`.
 fn wait_for(what: &str, condition: impl Fn() -> bool) {

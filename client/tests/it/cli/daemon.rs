@@ -1,12 +1,10 @@
 //! `up --daemon` stops cleanly on SIGTERM and SIGINT (exit status 0), and a second signal
 //! is not needed for that.
 
-mod cli_support;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_support::Host;
+use crate::support::cli::Host;
 
 fn stops_on(signal: libc::c_int) {
     // No network installed: the daemon idles, waiting for one.

@@ -1,14 +1,13 @@
 //! `up --daemon` against a server that pushes changes (`/v2`): with an interval of an hour, a
 //! change still reaches the interface — only the long poll can have brought it.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use wiremesh::daemon::{run_daemon, DaemonSummary};
+
+use crate::support::testnet::*;
 
 fn wait_for(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);

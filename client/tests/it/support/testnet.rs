@@ -14,11 +14,9 @@
 //!   FakeBackend, tempdir paths, hosts file, short timings, the API pointed at that peer's
 //!   listener and endpoint resolution that only understands literal IPs (no DNS).
 //!   [`TestNet::join`] invites a peer and installs it in one go. The client side lives in
-//!   `client.rs`.
+//!   `testnet/client.rs`.
 //!
 //! Nothing here sends traffic anywhere but loopback.
-
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::fs;
@@ -454,7 +452,7 @@ impl TestNet {
         });
         ctx.links = links.clone();
         TestClient {
-            dir,
+            _dir: dir,
             ctx,
             backend,
             links,

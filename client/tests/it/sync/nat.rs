@@ -1,17 +1,16 @@
 //! NAT traversal during a sync: candidates tried in order on the (fake) interface, stopping
 //! when the peer handshakes, and never running past the time budget.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::*;
 use wireguard_control::backend::fake::FakeBackend;
 use wireguard_control::{InterfaceName, PublicKey};
 use wiremesh_shared::Endpoint;
+
+use crate::support::testnet::*;
 
 /// The endpoints set for `key` by NAT traversal steps (update-only peer updates), in order.
 fn traversal_endpoints(

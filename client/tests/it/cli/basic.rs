@@ -1,13 +1,12 @@
 //! The `wiremesh` binary without a server: help, usage errors without a terminal, install and
 //! fetch failures, completions and the systemd units.
 
-mod cli_support;
-
 use std::fs;
 use std::path::Path;
 
-use cli_support::{check, sample_config, Host};
 use wiremesh_shared::config::InvitationConfig;
+
+use crate::support::cli::{check, sample_config, Host};
 
 /// An interface name no other host uses (no UAPI socket of that name exists).
 fn iface_name() -> String {

@@ -2,12 +2,8 @@
 //! `delete-cidr`, `add-association`, `delete-association`, `list-associations`) against the
 //! in-process server; the server's model is checked after every command.
 
-mod admin_support;
-mod cli_support;
-mod common;
-
-use admin_support::{cidr, root_name, setup, Family};
-use cli_support::check;
+use crate::support::admin::{cidr, root_name, setup, Family};
+use crate::support::cli::check;
 
 #[test]
 fn rename_and_delete_cidr() {

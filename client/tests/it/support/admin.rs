@@ -1,7 +1,5 @@
 //! A server network with an admin host for the admin command tests: the in-process server of
-//! `common` and a [`Host`] whose `--api-address` is the admin peer's listener.
-
-#![allow(dead_code)]
+//! [`super::testnet`] and a [`Host`] whose `--api-address` is the admin peer's listener.
 
 use std::net::SocketAddr;
 
@@ -10,8 +8,8 @@ use wireguard_control::PrivateKey;
 use wiremesh_shared::config::{ClientConfig, InterfaceInfo, ServerInfo};
 use wiremesh_shared::wire::{Cidr, Peer, PeerContents};
 
-use crate::cli_support::Host;
-pub use crate::common::{Family, TestNet, NETWORK, SERVER_PORT};
+use crate::support::cli::Host;
+pub use crate::support::testnet::{Family, TestNet, NETWORK, SERVER_PORT};
 
 /// A host with a config for `NETWORK` as the peer `peer` (private key `key`), reaching the
 /// API through that peer's listener.

@@ -1,15 +1,14 @@
 //! The fetch cycle against a live server: peers appearing, leaving and changing visibility,
 //! local endpoint overrides and NAT candidate reporting.
 
-mod common;
-
 use std::fs;
 
-use common::*;
 use wiremesh::files;
 use wiremesh::ClientError;
 use wiremesh_shared::config::PeerCache;
 use wiremesh_shared::Endpoint;
+
+use crate::support::testnet::*;
 
 #[test]
 fn a_peer_added_on_the_server_appears_after_one_sync() {

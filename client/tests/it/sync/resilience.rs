@@ -1,15 +1,14 @@
 //! The fetch cycle when things go wrong: an unreachable server (interface up, and at boot),
 //! a server offering a re-keyed peer, and a corrupt peer cache.
 
-mod common;
-
 use std::fs;
 
-use common::*;
 use wireguard_control::{Backend, DeviceUpdate, PeerUpdate, PrivateKey};
 use wiremesh::files;
 use wiremesh::ClientError;
 use wiremesh_shared::config::PeerCache;
+
+use crate::support::testnet::*;
 
 #[test]
 fn unreachable_server_leaves_a_running_interface_untouched() {

@@ -2,8 +2,6 @@
 //! config and data directories, stdin closed (so no prompt can be shown), the userspace
 //! backend (no kernel interface is ever looked at) and optionally `--api-address`.
 
-#![allow(dead_code)]
-
 use std::fs;
 use std::io::Write as _;
 use std::net::SocketAddr;

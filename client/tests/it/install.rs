@@ -1,17 +1,16 @@
 //! `install`: redeeming an invitation against a real server over loopback, and every way it
 //! must fail without leaving anything behind.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::*;
 use wireguard_control::Backend;
 use wiremesh::install::{install, install_invitation, InstallOptions};
 use wiremesh::ClientError;
 use wiremesh_shared::config::{ClientConfig, PeerCache};
+
+use crate::support::testnet::*;
 
 fn mode(path: &std::path::Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777

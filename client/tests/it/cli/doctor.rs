@@ -1,13 +1,11 @@
 //! The `wiremesh doctor` binary on a host without a running interface (a healthy network is
-//! covered on the fake backend by `doctor_checks.rs` and end to end by scenario 11): exit
+//! covered on the fake backend by the `doctor` area and end to end by scenario 11): exit
 //! status 1 with the failed checks and their advice, as text and as JSON; 2 for usage errors.
-
-mod cli_support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use cli_support::{check, sample_config, Host};
+use crate::support::cli::{check, sample_config, Host};
 
 /// An interface name no other host uses (no UAPI socket of that name exists).
 fn iface_name() -> String {

@@ -57,7 +57,8 @@ impl LinkControl for RecordingLinks {
 
 /// One client host: its context, fake WireGuard and files.
 pub struct TestClient {
-    pub dir: TempDir,
+    /// Holds the host's files (`ctx.paths`, the hosts file); removed when the client is dropped.
+    pub(super) _dir: TempDir,
     pub ctx: Context,
     /// Shares its state with `ctx.backend`.
     pub backend: FakeBackend,

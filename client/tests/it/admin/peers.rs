@@ -3,19 +3,18 @@
 //! in-process server's listener for an admin peer. The server's model is checked after
 //! every command.
 
-mod admin_support;
-mod cli_support;
-mod common;
-
 use std::fs;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 
-use admin_support::{cidr, host_for, root_name, setup, Family, TestNet, NETWORK, SERVER_PORT};
-use cli_support::check;
 use ipnet::IpNet;
 use wireguard_control::{Backend, DeviceUpdate, PeerUpdate};
 use wiremesh_shared::config::InvitationConfig;
+
+use crate::support::admin::{
+    cidr, host_for, root_name, setup, Family, TestNet, NETWORK, SERVER_PORT,
+};
+use crate::support::cli::check;
 
 #[test]
 fn add_cidr_then_add_peer_writes_a_private_invitation() {

@@ -3,16 +3,15 @@
 //! gone, an interface that is down, a server that never handshook — fails its check with
 //! advice. Host facts (`rp_filter`, addresses, the user) come from an injected probe.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
-use common::*;
 use ipnet::IpNet;
 use wireguard_control::{Backend, BackendKind, InterfaceName};
 use wiremesh::doctor::{self, CheckKind, Implementation, Report, Status, SystemProbe};
+
+use crate::support::testnet::*;
 
 /// Fixed host facts: `rp_filter` values and the interface's addresses.
 struct Probe {
