@@ -14,12 +14,17 @@
 //! (2) change propagation to ten daemons; (3) idle cost; (4) client apply of 10,000 peers
 //! and the kernel netlink messages for it; (5) server resident memory.
 
-#[allow(dead_code)]
-#[path = "../harness/mod.rs"]
-mod harness;
-#[allow(dead_code)]
-#[path = "../scenarios/mod.rs"]
-mod scenarios;
+/// The e2e binary's harness and scenarios, compiled from their files: an inline module whose
+/// `#[path]` is `src/` finds `harness.rs` and `scenarios.rs` there and their sub-modules in
+/// `harness/` and `scenarios/`, as `src/main.rs` does (a `#[path]` naming `harness.rs` itself
+/// would look for its sub-modules beside it).
+#[path = ".."]
+mod e2e {
+    #[allow(dead_code)]
+    pub mod harness;
+    #[allow(dead_code)]
+    pub mod scenarios;
+}
 
 mod apply;
 mod network;
@@ -32,6 +37,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use ipnet::Ipv4Net;
 
+use e2e::{harness, scenarios};
 use harness::{Settings, World};
 use propagation::Side;
 

@@ -1,0 +1,6 @@
+//! The admin commands: end to end through the binary against the in-process server (harness:
+//! `support::admin`), and the library's `Admin::add_peer` against a server that refuses.
+
+mod cidrs;
+mod invite_failure;
+mod peers;

@@ -1,0 +1,4 @@
+//! `show` and `list-cidrs`: collecting the views, and rendering them.
+
+mod collect;
+mod render;

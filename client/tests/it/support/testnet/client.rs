@@ -1,0 +1,128 @@
+//! The client side of the harness: [`TestClient`] (one host's context, fake WireGuard device
+//! and files) and [`RecordingLinks`] (link plumbing recorded instead of done).
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ipnet::IpNet;
+use tempfile::TempDir;
+use wireguard_control::backend::fake::FakeBackend;
+use wireguard_control::{Backend, Device, InterfaceName, PublicKey};
+use wiremesh::interface::LinkControl;
+use wiremesh::sync::{sync, SyncMode, SyncReport};
+use wiremesh::{ClientError, Context};
+use wiremesh_shared::wire::Peer;
+
+/// One link-plumbing call the client made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkCall {
+    Address(InterfaceName, IpNet),
+    Up(InterfaceName, u32),
+    Route(InterfaceName, IpNet),
+}
+
+/// [`LinkControl`] that records calls instead of touching the kernel.
+#[derive(Debug, Default)]
+pub struct RecordingLinks {
+    pub calls: Mutex<Vec<LinkCall>>,
+}
+
+impl LinkControl for RecordingLinks {
+    fn set_address(&self, iface: &InterfaceName, address: IpNet) -> wireguard_control::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(LinkCall::Address(iface.clone(), address));
+        Ok(())
+    }
+
+    fn set_up(&self, iface: &InterfaceName, mtu: u32) -> wireguard_control::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(LinkCall::Up(iface.clone(), mtu));
+        Ok(())
+    }
+
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(LinkCall::Route(iface.clone(), network));
+        Ok(())
+    }
+}
+
+/// One client host: its context, fake WireGuard and files.
+pub struct TestClient {
+    /// Holds the host's files (`ctx.paths`, the hosts file); removed when the client is dropped.
+    pub(super) _dir: TempDir,
+    pub ctx: Context,
+    /// Shares its state with `ctx.backend`.
+    pub backend: FakeBackend,
+    pub links: Arc<RecordingLinks>,
+    pub iface: InterfaceName,
+    pub hosts_path: PathBuf,
+    /// The peer's tunnel address (what the server sees as the caller).
+    pub ip: IpAddr,
+}
+
+impl TestClient {
+    pub fn sync(&self) -> Result<SyncReport, ClientError> {
+        sync(&self.ctx, &self.iface, SyncMode::Fetch)
+    }
+
+    pub fn up(&self) -> Result<SyncReport, ClientError> {
+        sync(&self.ctx, &self.iface, SyncMode::Up)
+    }
+
+    pub fn device(&self) -> Device {
+        self.backend.get(&self.iface).unwrap()
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.backend.exists(&self.iface).unwrap()
+    }
+
+    /// The interface's peers' keys, sorted.
+    pub fn peer_keys(&self) -> Vec<PublicKey> {
+        let mut keys: Vec<PublicKey> = self
+            .device()
+            .peers
+            .iter()
+            .map(|p| p.config.public_key)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    pub fn has_peer(&self, key: &PublicKey) -> bool {
+        self.device().peer(key).is_some()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.ctx.paths.config_file(&self.iface)
+    }
+
+    pub fn cache_path(&self) -> PathBuf {
+        self.ctx.paths.cache_file(&self.iface)
+    }
+
+    pub fn hosts(&self) -> String {
+        fs::read_to_string(&self.hosts_path).unwrap()
+    }
+}
+
+/// Sorted keys of `peers`.
+pub fn keys_of<'a>(peers: impl IntoIterator<Item = &'a Peer>) -> Vec<PublicKey> {
+    let mut keys: Vec<PublicKey> = peers.into_iter().map(|p| p.public_key).collect();
+    keys.sort();
+    keys
+}
+
+/// Exactly `ip/32` or `ip/128`.
+pub fn host_net(ip: IpAddr) -> IpNet {
+    IpNet::from(ip)
+}

@@ -1,0 +1,5 @@
+//! The fetch cycle against the in-process server (harness: `support::testnet`).
+
+mod cycle;
+mod nat;
+mod resilience;

@@ -1,0 +1,9 @@
+//! The HTTP API, called through the router in-process with an injected source address
+//! (harness: `support::api`).
+
+mod auth;
+mod cidrs;
+mod http;
+mod peers;
+mod user;
+mod v2;

@@ -1,0 +1,426 @@
+//! The binary's editing commands on a network's database: CIDRs, peers and invitations,
+//! associations, and refusals that must leave the database unchanged.
+
+use std::fs;
+
+use wiremesh_shared::config::{InvitationConfig, ServerConfig};
+
+use crate::support::cli::{assert_contains, mode, Server};
+
+/// Addresses of one test network: the root, CIDRs `humans` and `robots` inside it, the
+/// first address of `humans` and another one.
+#[derive(Clone, Copy)]
+struct Family {
+    root: &'static str,
+    humans: &'static str,
+    robots: &'static str,
+    humans_first: &'static str,
+    humans_other: &'static str,
+}
+
+const V4: Family = Family {
+    root: "10.66.0.0/16",
+    humans: "10.66.1.0/24",
+    robots: "10.66.2.0/24",
+    humans_first: "10.66.1.1",
+    humans_other: "10.66.1.9",
+};
+
+const V6: Family = Family {
+    root: "fd00:1337::/64",
+    humans: "fd00:1337::1:0/112",
+    robots: "fd00:1337::2:0/112",
+    humans_first: "fd00:1337::1:1",
+    humans_other: "fd00:1337::1:9",
+};
+
+struct Net {
+    server: Server,
+}
+
+fn network(family: Family) -> Net {
+    let server = Server::new();
+    server.new_network("evilcorp", family.root);
+    let net = Net { server };
+    net.ok(&[
+        "add-cidr",
+        "evilcorp",
+        "--name",
+        "humans",
+        "--cidr",
+        family.humans,
+        "--parent",
+        "evilcorp",
+        "--yes",
+    ]);
+    // Without --parent: the closest containing CIDR.
+    net.ok(&[
+        "add-cidr",
+        "evilcorp",
+        "--name",
+        "robots",
+        "--cidr",
+        family.robots,
+        "--yes",
+    ]);
+    net
+}
+
+impl Net {
+    fn ok(&self, args: &[&str]) -> String {
+        self.server.ok(args)
+    }
+
+    fn list(&self) -> String {
+        self.server.list("evilcorp")
+    }
+
+    fn add_peer(&self, name: &str, ip: Option<&str>, extra: &[&str]) -> String {
+        let path = self.server.path(&format!("{name}.toml"));
+        let mut args = vec!["add-peer", "evilcorp", "--name", name, "--cidr", "humans"];
+        match ip {
+            Some(ip) => args.extend(["--ip", ip]),
+            None => args.push("--auto-ip"),
+        }
+        args.extend([
+            "--admin",
+            "false",
+            "--save-config",
+            path.to_str().unwrap(),
+            "--yes",
+        ]);
+        args.extend(extra);
+        self.ok(&args)
+    }
+
+    fn invitation(&self, name: &str) -> InvitationConfig {
+        let path = self.server.path(&format!("{name}.toml"));
+        assert_eq!(mode(&path), 0o600);
+        InvitationConfig::from_toml_str(&fs::read_to_string(path).unwrap()).unwrap()
+    }
+}
+
+fn check_peers_and_invitations(family: Family) {
+    let net = network(family);
+    let prefix = family.root.split('/').nth(1).unwrap();
+    net.add_peer("alice", None, &[]);
+    net.add_peer(
+        "bob",
+        Some(family.humans_other),
+        &["--invite-expires", "30m"],
+    );
+
+    let config = ServerConfig::from_toml_str(
+        &fs::read_to_string(net.server.config_file("evilcorp")).unwrap(),
+    )
+    .unwrap();
+    let alice = net.invitation("alice");
+    let first_ip = family.humans_first;
+    assert_eq!(
+        alice.interface.address.to_string(),
+        format!("{first_ip}/{prefix}")
+    );
+    assert_eq!(alice.interface.network_name, "evilcorp");
+    assert_eq!(alice.interface.listen_port, None);
+    assert_eq!(alice.server.public_key, config.private_key.public_key());
+    assert_eq!(
+        alice.server.external_endpoint.to_string(),
+        "192.0.2.1:51820"
+    );
+    assert_eq!(
+        alice.server.internal_endpoint,
+        std::net::SocketAddr::new(config.address, config.listen_port)
+    );
+    let bob = net.invitation("bob");
+    assert_eq!(
+        bob.interface.address.to_string(),
+        format!("{}/{prefix}", family.humans_other)
+    );
+    assert_ne!(alice.interface.private_key, bob.interface.private_key);
+
+    let list = net.list();
+    assert_contains(
+        &list,
+        &[
+            &format!("    - alice {first_ip} (invite pending)\n"),
+            &format!("    - bob {} (invite pending)\n", family.humans_other),
+        ],
+    );
+
+    // An existing --save-config path: refused before anything is created, file untouched.
+    let taken = net.server.path("taken.toml");
+    fs::write(&taken, "keep me").unwrap();
+    let stderr = net.server.fails(
+        &[
+            "add-peer",
+            "evilcorp",
+            "--name",
+            "carol",
+            "--cidr",
+            "humans",
+            "--auto-ip",
+            "--admin",
+            "false",
+            "--save-config",
+            taken.to_str().unwrap(),
+            "--yes",
+        ],
+        1,
+    );
+    assert_contains(&stderr, &["already exists"]);
+    assert_eq!(fs::read_to_string(&taken).unwrap(), "keep me");
+    assert_eq!(net.list(), list);
+}
+
+#[test]
+fn peers_and_invitations_v4() {
+    check_peers_and_invitations(V4);
+}
+
+#[test]
+fn peers_and_invitations_v6() {
+    check_peers_and_invitations(V6);
+}
+
+#[test]
+fn cidrs_peers_and_associations() {
+    let net = network(V4);
+    net.add_peer("alice", None, &[]);
+    net.ok(&[
+        "rename-peer",
+        "evilcorp",
+        "--name",
+        "alice",
+        "--new-name",
+        "alicia",
+        "--yes",
+    ]);
+    net.ok(&["disable-peer", "evilcorp", "--name", "alicia", "--yes"]);
+    assert_contains(
+        &net.list(),
+        &["- alicia 10.66.1.1 (disabled, invite pending)"],
+    );
+    let out = net.ok(&["disable-peer", "evilcorp", "--name", "alicia", "--yes"]);
+    assert_contains(&out, &["already disabled"]);
+    net.ok(&["enable-peer", "evilcorp", "--name", "alicia", "--yes"]);
+    assert_contains(&net.list(), &["- alicia 10.66.1.1 (invite pending)"]);
+
+    net.ok(&[
+        "add-cidr",
+        "evilcorp",
+        "--name",
+        "bots",
+        "--cidr",
+        "10.66.2.128/25",
+        "--parent",
+        "robots",
+        "--yes",
+    ]);
+    net.ok(&[
+        "rename-cidr",
+        "evilcorp",
+        "--name",
+        "bots",
+        "--new-name",
+        "drones",
+        "--yes",
+    ]);
+    assert_contains(
+        &net.list(),
+        &["  robots 10.66.2.0/24\n    drones 10.66.2.128/25\n"],
+    );
+
+    assert_eq!(
+        net.ok(&["add-association", "evilcorp", "humans", "drones"]),
+        "1: humans <=> drones\n"
+    );
+    net.ok(&["add-association", "evilcorp", "robots", "humans"]);
+    assert_eq!(
+        net.ok(&["list-associations", "evilcorp"]),
+        "1: humans <=> drones\n2: robots <=> humans\n"
+    );
+    let stderr = net
+        .server
+        .fails(&["delete-cidr", "evilcorp", "--name", "drones", "--yes"], 1);
+    assert_contains(&stderr, &["association"]);
+    net.ok(&[
+        "delete-association",
+        "evilcorp",
+        "drones",
+        "humans",
+        "--yes",
+    ]);
+    assert_eq!(
+        net.ok(&["list-associations", "evilcorp"]),
+        "2: robots <=> humans\n"
+    );
+    net.ok(&["delete-cidr", "evilcorp", "--name", "drones", "--yes"]);
+    assert!(!net.list().contains("drones"));
+}
+
+/// Every refusal exits 1 with a clear message and leaves the network as it was.
+#[test]
+fn bad_inputs_change_nothing() {
+    let net = network(V4);
+    net.ok(&[
+        "add-cidr",
+        "evilcorp",
+        "--name",
+        "tiny",
+        "--cidr",
+        "10.66.3.0/30",
+        "--yes",
+    ]);
+    let tiny = |name: &str| {
+        let path = net.server.path(&format!("{name}.toml"));
+        vec![
+            "add-peer".to_owned(),
+            "evilcorp".into(),
+            "--name".into(),
+            name.into(),
+            "--cidr".into(),
+            "tiny".into(),
+            "--auto-ip".into(),
+            "--admin".into(),
+            "false".into(),
+            "--save-config".into(),
+            path.display().to_string(),
+            "--yes".into(),
+        ]
+    };
+    for name in ["t1", "t2"] {
+        let args = tiny(name);
+        net.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let before = net.list();
+    let peer = |name: &str, cidr: &str, expires: &str| -> Vec<String> {
+        let path = net.server.path(&format!("{name}.toml"));
+        [
+            "add-peer",
+            "evilcorp",
+            "--name",
+            name,
+            "--cidr",
+            cidr,
+            "--auto-ip",
+            "--admin",
+            "false",
+            "--save-config",
+            path.to_str().unwrap(),
+            "--invite-expires",
+            expires,
+            "--yes",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let cidr = |name: &str, net: &str, parent: &str| -> Vec<String> {
+        [
+            "add-cidr", "evilcorp", "--name", name, "--cidr", net, "--parent", parent, "--yes",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (cidr("dup", "10.66.1.0/24", "evilcorp"), "already exists"),
+        (cidr("part", "10.66.1.128/25", "evilcorp"), "closest CIDR"),
+        (cidr("humans", "10.66.9.0/24", "evilcorp"), "already exists"),
+        (cidr("hostbits", "10.66.9.1/24", "evilcorp"), "host bits"),
+        (cidr("outside", "10.99.0.0/24", "evilcorp"), "not inside"),
+        (
+            cidr("x", "10.66.9.0/24", "nosuch"),
+            "no CIDR named \"nosuch\"",
+        ),
+        (tiny("t3"), "is full"),
+        (peer("carol", "nosuch", "14d"), "no CIDR named \"nosuch\""),
+        (peer("carol", "evilcorp", "14d"), "leaf"),
+        (peer("carol", "innernet-server", "14d"), "infra"),
+        (peer("Carol", "humans", "14d"), "invalid hostname"),
+        (peer("carol_1", "humans", "14d"), "invalid hostname"),
+        (peer("t1", "humans", "14d"), "already exists"),
+        (peer("carol", "humans", "3x"), "invalid duration \"3x\""),
+        (
+            [
+                "rename-peer",
+                "evilcorp",
+                "--name",
+                "nobody",
+                "--new-name",
+                "x",
+                "--yes",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "no peer named",
+        ),
+        (
+            [
+                "rename-peer",
+                "evilcorp",
+                "--name",
+                "t1",
+                "--new-name",
+                "t2",
+                "--yes",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "already exists",
+        ),
+        (
+            [
+                "disable-peer",
+                "evilcorp",
+                "--name",
+                "innernet-server",
+                "--yes",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "cannot be disabled",
+        ),
+        (
+            ["delete-cidr", "evilcorp", "--name", "tiny", "--yes"]
+                .map(str::to_owned)
+                .to_vec(),
+            "peer",
+        ),
+        (
+            ["delete-cidr", "evilcorp", "--name", "evilcorp", "--yes"]
+                .map(str::to_owned)
+                .to_vec(),
+            "root",
+        ),
+        (
+            ["add-association", "evilcorp", "humans", "humans"]
+                .map(str::to_owned)
+                .to_vec(),
+            "itself",
+        ),
+        (
+            [
+                "delete-association",
+                "evilcorp",
+                "humans",
+                "robots",
+                "--yes",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "not associated",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let stderr = net.server.fails(&args, 1);
+        assert_contains(&stderr, &["error: ", fragment]);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(net.list(), before, "{args:?} changed the network");
+    }
+    for name in ["carol", "t3", "Carol", "carol_1"] {
+        assert!(
+            !net.server.path(&format!("{name}.toml")).exists(),
+            "{name}.toml left behind"
+        );
+    }
+}
