@@ -1,6 +1,5 @@
-//! The command line of `wiremesh`: clap definitions ([`args`]), prompt resolution
-//! ([`prompt`]), the signal handler of the daemon ([`signal`]) and one function per
-//! subcommand ([`local`] for this host's networks, [`admin`] for the admin commands). Each
+//! The command line of `wiremesh`: clap definitions ([`args`]), the signal handler of the
+//! daemon ([`signal`]) and one function per subcommand ([`local`] for this host's networks, [`admin`] for the admin commands). Each
 //! command turns its options into the library's plain option structs, calls the library and
 //! prints what it returns.
 
@@ -13,17 +12,15 @@ use wireguard_control::backend::kernel::KernelBackend;
 use wireguard_control::backend::userspace::UserspaceBackend;
 use wireguard_control::Backend;
 use wiremesh::{Context, HostsOptions, NatOptions, NetworkOptions, Paths};
-use wiremesh_shared::style::Style;
 
 pub mod admin;
 pub mod args;
 pub mod doctor;
 pub mod local;
-pub mod prompt;
 pub mod signal;
 
 use args::{BackendArg, Cli, Command, HostsOpts, NatOpts, ShowOpts};
-pub use prompt::UsageError;
+pub use wiremesh_cli::UsageError;
 
 /// Logs to standard error: `RUST_LOG` when set, else by `-v` count.
 pub fn init_logging(verbose: u8) {
@@ -38,14 +35,6 @@ pub fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
-}
-
-/// Colour for what goes to standard output: only on a terminal, and never with `NO_COLOR`.
-pub fn stdout_style() -> Style {
-    Style::for_output(
-        std::io::stdout().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    )
 }
 
 /// The context every command runs in, from the global options and the command's HOSTS and
@@ -79,7 +68,7 @@ fn context(cli: &Cli, hosts: Option<&HostsOpts>, nat: Option<&NatOpts>) -> Conte
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let prompter = prompt::Prompter::detect();
+    let prompter = wiremesh_cli::Prompter::detect();
     let full_keys = cli.verbose > 0;
     let Some(command) = &cli.command else {
         let show = ShowOpts {

@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "error: {}",
-                wiremesh_shared::advice::describe(error.chain(), "wiremesh")
+                wiremesh_cli::advice::describe(error.chain(), "wiremesh")
             );
             ExitCode::from(1)
         }

@@ -57,7 +57,7 @@ pub mod render;
 
 pub use render::{
     humanize_bytes, humanize_since, is_connected, render_cidrs_plain, render_cidrs_tree,
-    render_json, render_plain, render_short, render_tree, RenderOptions,
+    render_json, render_plain, render_short, render_tree, Emphasis, RenderOptions,
 };
 
 /// A handshake at most this old means "connected" (WireGuard's REJECT_AFTER_TIME).

@@ -26,7 +26,6 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
 
 pub mod invite;
-pub mod listing;
 
 pub use invite::{add_peer, AddPeerOptions, AddedPeer};
 

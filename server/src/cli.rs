@@ -8,7 +8,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod commands;
 pub mod edit;
-pub mod prompt;
 
 /// Coordination server of a wiremesh network (an innernet-compatible WireGuard mesh).
 #[derive(Debug, Parser)]

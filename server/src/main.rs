@@ -9,8 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 mod cli;
 
-use cli::prompt::UsageError;
 use cli::{Cli, Command};
+use wiremesh_cli::UsageError;
 
 /// Log filter of `serve` when `RUST_LOG` is unset: our crates at info, the rest at warn.
 const SERVE_LOG_FILTER: &str =
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "error: {}",
-                wiremesh_shared::advice::describe(error.chain(), "wiremesh-server")
+                wiremesh_cli::advice::describe(error.chain(), "wiremesh-server")
             );
             if error.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)

@@ -2,19 +2,19 @@
 //!
 //! What it is: identifiers ([`ids`]), validated names ([`names`]), endpoints ([`endpoint`]),
 //! duration strings ([`timestring`]), the CIDR tree and its rules ([`cidr`]), IP allocation
-//! ([`alloc`]), the rules of a new peer and its invitation ([`invite`]), the ACL deciding who sees whom ([`acl`]), the peer diff that turns a desired
-//! peer list into a minimal device update ([`diff`]), key pinning and the peer-cache merge
-//! ([`pinning`]), NAT candidate selection and trial order ([`nat`]), the `/v1` wire types
-//! ([`wire`]), the invitation, client and server file formats ([`config`]), the `--json`
-//! shapes of the listing commands ([`listing`]), terminal colour ([`style`]) and the error
-//! report of the binaries ([`advice`]).
+//! ([`alloc`]), the rules of a new peer and its invitation ([`invite`]), the ACL deciding
+//! who sees whom ([`acl`]), the peer diff that turns a desired peer list into a minimal
+//! device update ([`diff`]), key pinning and the peer-cache merge ([`pinning`]), NAT
+//! candidate selection and trial order ([`nat`]), the `/v1` wire types ([`wire`]), the
+//! invitation, client and server file formats ([`config`]), and the `--json` shapes of the
+//! listing commands ([`listing`]).
 //!
 //! What it is not: it does no IO at all — no files, sockets, clocks, DNS or processes. Time
 //! is passed in as an argument; name resolution is the caller's job. It knows nothing of
-//! tokio, clap, dialoguer, SQLite or HTTP.
+//! tokio, clap, dialoguer, terminal colours, SQLite or HTTP (what a person sees is
+//! `wiremesh-cli`'s).
 
 pub mod acl;
-pub mod advice;
 pub mod alloc;
 pub mod cidr;
 pub mod config;
@@ -28,7 +28,6 @@ pub mod listing;
 pub mod names;
 pub mod nat;
 pub mod pinning;
-pub mod style;
 pub mod timestring;
 pub mod wire;
 

@@ -18,7 +18,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::style::{pad, Style};
 use crate::wire::{Association, Cidr, Peer};
 use crate::{AssociationId, CidrId, PeerId};
 
@@ -192,55 +191,6 @@ pub fn association_entries(associations: &[Association], cidrs: &[Cidr]) -> Vec<
             cidr_2: name(a.cidr_id_2),
         })
         .collect()
-}
-
-/// `list-peers`: one aligned line per peer, `<ip> <name> <cidr>` and its flags in brackets
-/// (`admin`, `disabled`, `invited`, `invite expired`); flags are coloured when `style` is.
-pub fn render_peer_table(entries: &[PeerEntry], style: Style) -> String {
-    let ip_width = entries
-        .iter()
-        .map(|e| e.ip.to_string().len())
-        .max()
-        .unwrap_or(0);
-    let name_width = entries
-        .iter()
-        .map(|e| e.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let cidr_text = |e: &PeerEntry| e.cidr.clone().unwrap_or_else(|| format!("#{}", e.cidr_id));
-    let cidr_width = entries
-        .iter()
-        .map(|e| cidr_text(e).chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for entry in entries {
-        let mut flags = Vec::new();
-        if entry.is_admin {
-            flags.push(style.cyan("[admin]"));
-        }
-        if entry.is_disabled {
-            flags.push(style.red("[disabled]"));
-        }
-        match entry.invite {
-            InviteState::Redeemed => {}
-            InviteState::Pending => flags.push(style.yellow("[invited]")),
-            InviteState::Expired => flags.push(style.red("[invite expired]")),
-        }
-        let mut line = format!(
-            "{}  {}  {}",
-            pad(&entry.ip.to_string(), ip_width),
-            style.bold(&pad(&entry.name, name_width)),
-            pad(&cidr_text(entry), cidr_width),
-        );
-        if !flags.is_empty() {
-            line.push_str("  ");
-            line.push_str(&flags.join(" "));
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[derive(Serialize)]

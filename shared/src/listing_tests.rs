@@ -194,19 +194,3 @@ fn orphans_and_cycles_are_listed_once() {
         .collect();
     assert_eq!(order, [("root", 0), ("orphan", 0), ("a", 0), ("b", 0)]);
 }
-
-#[test]
-fn peer_table_is_aligned_and_coloured_only_on_request() {
-    let (cidrs, peers, _) = network();
-    let entries = peer_entries(&peers, &cidrs, at(1000));
-    let expected = "\
-10.66.0.1  innernet-server  infra   [admin]
-10.66.1.1  alice            humans
-10.66.2.1  r2               robots  [invited]
-10.66.2.2  c3po             robots  [disabled] [invite expired]
-";
-    assert_eq!(render_peer_table(&entries, Style::PLAIN), expected);
-    let coloured = render_peer_table(&entries, Style::COLOUR);
-    assert!(coloured.contains("\x1b[31m[disabled]\x1b[0m"), "{coloured}");
-    assert_eq!(render_peer_table(&[], Style::COLOUR), "");
-}

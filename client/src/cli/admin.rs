@@ -15,8 +15,7 @@ use super::args::{
     AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, ListOpts, PeerOpts, RenameCidrOpts,
     RenamePeerOpts,
 };
-use super::prompt::{cancelled, Prompter};
-use super::stdout_style;
+use wiremesh_cli::{cancelled, Prompter};
 
 /// The invitation lifetime when none is given.
 const DEFAULT_INVITE_EXPIRES: &str = "14d";
@@ -194,7 +193,10 @@ pub fn list_peers(ctx: &Context, opts: &ListOpts) -> Result<()> {
         print!("{}", listing::peers_json(&peers, &cidrs, now));
     } else {
         let entries = listing::peer_entries(&peers, &cidrs, now);
-        print!("{}", listing::render_peer_table(&entries, stdout_style()));
+        print!(
+            "{}",
+            wiremesh_cli::listing::render_peer_table(&entries, wiremesh_cli::Style::for_stdout())
+        );
     }
     Ok(())
 }

@@ -7,10 +7,9 @@ use std::time::SystemTime;
 use anyhow::{bail, Result};
 use wiremesh::doctor::{self, LiveSystem, Status};
 use wiremesh::Context;
-use wiremesh_shared::style::Style;
+use wiremesh_cli::Style;
 
 use super::args::DoctorOpts;
-use super::stdout_style;
 
 pub fn doctor(ctx: &Context, opts: &DoctorOpts) -> Result<()> {
     let report = doctor::diagnose(
@@ -22,7 +21,7 @@ pub fn doctor(ctx: &Context, opts: &DoctorOpts) -> Result<()> {
     if opts.json {
         print!("{}", doctor::render_json(&report));
     } else {
-        let style = stdout_style();
+        let style = Style::for_stdout();
         let text = doctor::render_text_with(&report, &|status, label| paint(style, status, label));
         print!("{text}");
     }

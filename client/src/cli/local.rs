@@ -11,7 +11,7 @@ use clap::CommandFactory;
 use wireguard_control::InterfaceName;
 use wiremesh::install::{install_invitation, InstallOptions};
 use wiremesh::overrides::{self, EndpointOutcome, ListenPortOutcome, PeerEndpointOutcome};
-use wiremesh::show::{self, RenderOptions};
+use wiremesh::show::{self, Emphasis, RenderOptions};
 use wiremesh::sync::{self, SyncMode, SyncReport};
 use wiremesh::{daemon, files, interface, ClientError, Context};
 use wiremesh_shared::Endpoint;
@@ -20,8 +20,8 @@ use super::args::{
     Cli, FetchOpts, InstallOpts, ListCidrsOpts, OverrideEndpointOpts, OverridePeerEndpointOpts,
     SetListenPortOpts, ShowOpts, UninstallOpts, UpOpts,
 };
-use super::prompt::{cancelled, Prompter, UsageError};
 use super::signal;
+use wiremesh_cli::{cancelled, Prompter, UsageError};
 
 pub fn install(ctx: &Context, opts: &InstallOpts, prompter: Prompter) -> Result<()> {
     // Parsed first, so a malformed invitation fails before any question. `-` reads it from
@@ -90,8 +90,21 @@ pub fn show(ctx: &Context, opts: &ShowOpts, full_keys: bool) -> Result<()> {
     } else if opts.short {
         show::render_short(&views, now)
     } else {
-        let style = super::stdout_style();
-        show::render_plain(&views, now, RenderOptions { full_keys, style })
+        let style = wiremesh_cli::Style::for_stdout();
+        // Names bold, handshakes green when recent and yellow when not.
+        let paint = |emphasis: Emphasis, text: &str| match emphasis {
+            Emphasis::Name => style.bold(text),
+            Emphasis::Recent => style.green(text),
+            Emphasis::Stale => style.yellow(text),
+        };
+        show::render_plain(
+            &views,
+            now,
+            RenderOptions {
+                full_keys,
+                paint: &paint,
+            },
+        )
     };
     if views.is_empty() && !opts.json {
         eprintln!(

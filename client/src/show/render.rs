@@ -7,19 +7,52 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use wiremesh_shared::style::Style;
 use wiremesh_shared::wire::Cidr;
 use wiremesh_shared::{CidrId, PublicKey};
 
 use super::{InterfaceView, PeerView, RECENT_HANDSHAKE};
 
-/// How much to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RenderOptions {
+/// A word of the output that a terminal may emphasise; the binary decides how (colour is
+/// not this library's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emphasis {
+    /// A network or peer name.
+    Name,
+    /// A handshake recent enough for the tunnel to be up.
+    Recent,
+    /// A handshake too old (or none).
+    Stale,
+}
+
+/// Text as it is, for output without emphasis.
+pub fn plain(_: Emphasis, text: &str) -> String {
+    text.to_owned()
+}
+
+/// How much to show, and how to emphasise.
+#[derive(Clone, Copy)]
+pub struct RenderOptions<'a> {
     /// Whole public keys instead of their first 10 characters (`-v`).
     pub full_keys: bool,
-    /// Colour (names bold, handshakes green when recent and yellow when not).
-    pub style: Style,
+    /// Decorates emphasised words ([`plain`] by default).
+    pub paint: &'a dyn Fn(Emphasis, &str) -> String,
+}
+
+impl Default for RenderOptions<'_> {
+    fn default() -> Self {
+        Self {
+            full_keys: false,
+            paint: &plain,
+        }
+    }
+}
+
+impl std::fmt::Debug for RenderOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("full_keys", &self.full_keys)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long ago `at` was, for a person: "never", "just now", "12 seconds ago", "3 minutes
@@ -95,8 +128,8 @@ pub fn render_plain(
         if idx > 0 {
             out.push('\n');
         }
-        let style = options.style;
-        let _ = writeln!(out, "network: {}", style.bold(&iface.network));
+        let paint = options.paint;
+        let _ = writeln!(out, "network: {}", paint(Emphasis::Name, &iface.network));
         let _ = writeln!(out, "  interface: {}", iface.name);
         let _ = writeln!(out, "  address: {}", iface.address);
         let port = iface
@@ -111,12 +144,16 @@ pub fn render_plain(
         for peer in &iface.peers {
             out.push('\n');
             if peer.is_self {
-                let _ = writeln!(out, "  peer: {} (you)", style.bold(peer_name(peer)));
+                let _ = writeln!(
+                    out,
+                    "  peer: {} (you)",
+                    paint(Emphasis::Name, peer_name(peer))
+                );
             } else {
                 let _ = writeln!(
                     out,
                     "  peer: {} ({})",
-                    style.bold(peer_name(peer)),
+                    paint(Emphasis::Name, peer_name(peer)),
                     key_text(&peer.public_key, options)
                 );
             }
@@ -137,9 +174,9 @@ pub fn render_plain(
             }
             let since = humanize_since(peer.last_handshake, now);
             let since = if is_connected(peer, now) {
-                style.green(&since)
+                paint(Emphasis::Recent, &since)
             } else {
-                style.yellow(&since)
+                paint(Emphasis::Stale, &since)
             };
             let _ = writeln!(out, "    last handshake: {since}");
             let _ = writeln!(

@@ -3,7 +3,6 @@
 //! [`super::edit`]. Each resolves its prompts into a plain options value and calls the
 //! library.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -11,20 +10,21 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 use ipnet::IpNet;
-use wiremesh_server::admin::{self, listing, Network};
+use wiremesh_cli::listing;
+use wiremesh_cli::Style;
+use wiremesh_server::admin::{self, Network};
 use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::serve::{self, HostsFile, ServeOptions};
 use wiremesh_shared::listing as shared_listing;
-use wiremesh_shared::style::Style;
 use wiremesh_shared::{Endpoint, InterfaceName};
 
-use super::prompt::{Prompter, UsageError};
 use super::{
     edit, BackendArg, BackupOpts, Cli, Command, ImportOpts, ListOpts, NetworkOpts, NewOpts,
     ServeOpts, UninstallOpts,
 };
+use wiremesh_cli::{Prompter, UsageError};
 
 /// How long `new` waits for each public-IP resolver.
 const PUBLIC_IP_TIMEOUT: Duration = Duration::from_secs(2);
@@ -140,12 +140,12 @@ fn new(paths: &ServerPaths, prompter: &Prompter, opts: NewOpts) -> Result<()> {
             parse_endpoint,
         )?
     } else {
-        return Err(UsageError {
-            message: "missing --external-endpoint or --auto-external-endpoint: standard input \
+        return Err(UsageError(
+            "missing --external-endpoint or --auto-external-endpoint: standard input \
                       is not a terminal, so it cannot be asked for; pass one of them on the \
                       command line"
                 .to_owned(),
-        }
+        )
         .into());
     };
     let created = init::create_network(
@@ -186,11 +186,11 @@ fn import(paths: &ServerPaths, opts: ImportOpts) -> Result<()> {
             network_name(stem)?
         }
         (None, None) => {
-            return Err(UsageError {
-                message: "missing INTERFACE: name the innernet network to import, or pass \
+            return Err(UsageError(
+                "missing INTERFACE: name the innernet network to import, or pass \
                           --innernet-config PATH"
                     .to_owned(),
-            }
+            )
             .into())
         }
     };
@@ -273,7 +273,10 @@ fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
             shared_listing::network_json(&name, model.cidrs(), model.peers(), now)
         );
     } else {
-        print!("{}", listing::render_tree(&model, now, stdout_style()));
+        print!(
+            "{}",
+            listing::render_tree(model.cidrs(), model.peers(), now, Style::for_stdout())
+        );
     }
     Ok(())
 }
@@ -287,7 +290,10 @@ fn list_associations(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
             shared_listing::associations_json(model.associations(), model.cidrs())
         );
     } else {
-        print!("{}", listing::render_associations(&model));
+        print!(
+            "{}",
+            listing::render_associations(model.associations(), model.cidrs())
+        );
     }
     Ok(())
 }
@@ -303,14 +309,6 @@ fn backup(paths: &ServerPaths, opts: BackupOpts) -> Result<()> {
         report.dest.display()
     );
     Ok(())
-}
-
-/// Colour for what goes to standard output: only on a terminal, and never with `NO_COLOR`.
-pub fn stdout_style() -> Style {
-    Style::for_output(
-        std::io::stdout().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    )
 }
 
 /// Where an invitation goes by default: `<peer-name>.toml` in the working directory.

@@ -14,11 +14,11 @@ use wiremesh_shared::wire::Cidr;
 use wiremesh_shared::{Hostname, Timestring};
 
 use super::commands::{cancelled, default_invitation_path, open, require_choices};
-use super::prompt::Prompter;
 use super::{
     AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
     RenamePeerOpts,
 };
+use wiremesh_cli::Prompter;
 
 /// How long an invitation is valid when `--invite-expires` is not given.
 const DEFAULT_INVITE_EXPIRES: &str = "14d";
@@ -64,7 +64,7 @@ fn choose(
     if prompter.is_interactive() {
         require_choices(&names, prompt, hint)?;
     }
-    let index = prompter.select(None, flag, prompt, &names)?;
+    let index = prompter.select_index(None, flag, prompt, &names)?;
     names
         .into_iter()
         .nth(index)
@@ -86,7 +86,7 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
             if prompter.is_interactive() {
                 require_choices(&labels, "CIDR for peers", "add one with `add-cidr` first")?;
             }
-            let index = prompter.select(None, "--cidr", "CIDR", &labels)?;
+            let index = prompter.select_index(None, "--cidr", "CIDR", &labels)?;
             cidrs
                 .get(index)
                 .map(|c| c.name.clone())
@@ -115,7 +115,7 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
         }
         (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
     };
-    let admin = prompter.flag(opts.admin, "--admin", "Make the peer an admin?", false)?;
+    let admin = prompter.yes_no(opts.admin, "--admin", "Make the peer an admin?", false)?;
     let invite_expires = match (&opts.invite_expires, prompter.is_interactive()) {
         (Some(text), _) => parse_timestring(text)?,
         (None, true) => prompter.ask(

@@ -1,6 +1,7 @@
 //! Terminal colour for human output: on only when standard output is a terminal and
-//! `NO_COLOR` is unset or empty (<https://no-color.org>). The caller finds both facts out;
-//! this module only decides and wraps text in ANSI SGR sequences.
+//! `NO_COLOR` is unset or empty (<https://no-color.org>). [`Style::for_stdout`] finds both
+//! facts out for standard output; [`Style::for_output`] decides from given facts, and the
+//! rest wraps text in ANSI SGR sequences.
 
 use std::ffi::OsStr;
 
@@ -23,6 +24,16 @@ impl Style {
         Style {
             enabled: is_terminal && !opted_out,
         }
+    }
+
+    /// Colour for what goes to standard output: only on a terminal, and never with
+    /// `NO_COLOR`.
+    pub fn for_stdout() -> Style {
+        use std::io::IsTerminal;
+        Style::for_output(
+            std::io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
     }
 
     pub fn is_enabled(self) -> bool {
