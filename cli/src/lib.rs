@@ -1,14 +1,15 @@
 //! `wiremesh-cli`: what the two wiremesh binaries show a person, and how they ask.
 //!
-//! What it is: terminal colour ([`style`]), the one-line error report with advice
-//! ([`advice`]), questions for what the flags left out ([`prompt`]), and the text listings
-//! both binaries print ([`listing`]: the CIDR tree, the peer table, associations).
+//! What it is: the admin commands' arguments, shared by both binaries ([`args`]), terminal
+//! colour ([`style`]), the one-line error report with advice ([`advice`]), questions for
+//! what the flags left out ([`prompt`]), and the text listings both binaries print ([`listing`]: the CIDR tree, the peer table, associations).
 //!
 //! What it is not: it holds no network rules (they are `wiremesh-shared`'s) and does no IO
 //! besides the terminal. Only the binaries depend on it; the server and client libraries
 //! never do, so they stay free of colours and prompts.
 
 pub mod advice;
+pub mod args;
 pub mod listing;
 pub mod prompt;
 pub mod style;

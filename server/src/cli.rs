@@ -1,10 +1,15 @@
 //! The command line of `wiremesh-server`: clap definitions (innernet-server 2.0.0's
-//! subcommand and flag names, so its scripts keep working after renaming the binary), prompt
-//! resolution ([`prompt`]) and one function per subcommand ([`commands`], [`edit`]).
+//! subcommand and flag names, so its scripts keep working after renaming the binary) and one
+//! function per subcommand ([`commands`], [`edit`]). The admin commands' arguments are
+//! `wiremesh_cli::args`', shared with `wiremesh`; prompts are `wiremesh_cli::prompt`'s.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use wiremesh_cli::args::{
+    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, ListOpts, PeerOpts, RenameCidrOpts,
+    RenamePeerOpts,
+};
 
 pub mod commands;
 pub mod edit;
@@ -108,18 +113,6 @@ pub enum Command {
     },
 }
 
-/// A listing of one network, as text or JSON.
-#[derive(Debug, Args)]
-pub struct ListOpts {
-    /// The network (its interface name).
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Machine-readable JSON (shape documented in doc/json-output.md).
-    #[arg(long)]
-    pub json: bool,
-}
-
 #[derive(Debug, Args)]
 pub struct BackupOpts {
     /// The network (its interface name).
@@ -205,148 +198,6 @@ pub struct HostsOpts {
     /// Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; '' for none].
     #[arg(long, value_name = "SUFFIX")]
     pub host_suffix: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct AddPeerOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Name of the new peer.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// The peer's address.
-    #[arg(long, conflicts_with = "auto_ip")]
-    pub ip: Option<String>,
-
-    /// Give the peer the CIDR's first free address.
-    #[arg(long)]
-    pub auto_ip: bool,
-
-    /// Name of the (leaf) CIDR the peer joins.
-    #[arg(long)]
-    pub cidr: Option<String>,
-
-    /// Whether the peer may administer the network.
-    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
-    pub admin: Option<bool>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-
-    /// Where to write the invitation (must not exist).
-    #[arg(long, value_name = "PATH")]
-    pub save_config: Option<PathBuf>,
-
-    /// How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d].
-    #[arg(long, value_name = "TIMESTRING")]
-    pub invite_expires: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct RenamePeerOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Current name of the peer.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// New name of the peer.
-    #[arg(long)]
-    pub new_name: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct PeerOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Name of the peer.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long, requires = "name")]
-    pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct AddCidrOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Name of the new CIDR.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// The network of the new CIDR, e.g. 10.42.1.0/24.
-    #[arg(long)]
-    pub cidr: Option<String>,
-
-    /// Name of the parent CIDR.
-    #[arg(long)]
-    pub parent: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct RenameCidrOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Current name of the CIDR.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// New name of the CIDR.
-    #[arg(long)]
-    pub new_name: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DeleteCidrOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Name of the CIDR.
-    #[arg(long)]
-    pub name: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct AssociationOpts {
-    #[arg(value_name = "INTERFACE")]
-    pub interface: String,
-
-    /// Name of the first CIDR.
-    #[arg(value_name = "CIDR1")]
-    pub cidr1: Option<String>,
-
-    /// Name of the second CIDR.
-    #[arg(value_name = "CIDR2")]
-    pub cidr2: Option<String>,
-
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
 }
 
 #[cfg(test)]

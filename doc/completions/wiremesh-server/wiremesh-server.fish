@@ -82,7 +82,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l cidr -d 'Name of the (leaf) CIDR the peer joins' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l admin -d 'Whether the peer may administer the network' -r -f -a "true\t''
 false\t''"
-complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist)' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist) [default: asked, offering <NAME>.toml]' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l invite-expires -d 'How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F

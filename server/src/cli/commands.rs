@@ -220,7 +220,7 @@ fn uninstall(
     global: &NetworkOpts,
     opts: UninstallOpts,
 ) -> Result<()> {
-    let name = network_name(&opts.interface)?;
+    let name = network_name(opts.interface.as_str())?;
     let question =
         format!("Delete network {name} for good: its WireGuard interface, config and database?");
     if !prompter.confirm(opts.yes, &question)? {
@@ -239,7 +239,7 @@ fn uninstall(
 }
 
 fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()> {
-    let network = network_name(&opts.interface)?;
+    let network = network_name(opts.interface.as_str())?;
     // The options after `serve` win over those before it; innernet ignored the latter.
     let options = ServeOptions {
         paths,
@@ -263,7 +263,7 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
 }
 
 fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let now = SystemTime::now();
     if opts.json {
@@ -282,7 +282,7 @@ fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
 }
 
 fn list_associations(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     if opts.json {
         print!(
@@ -299,7 +299,7 @@ fn list_associations(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
 }
 
 fn backup(paths: &ServerPaths, opts: BackupOpts) -> Result<()> {
-    let name = network_name(&opts.interface)?;
+    let name = network_name(opts.interface.as_str())?;
     let report = admin::backup(paths, &name, &opts.dest)?;
     println!(
         "backed up network {name} ({} CIDRs, {} peers) from {} to {}",

@@ -11,7 +11,7 @@ use wiremesh_server::admin::{self, invite, AddCidrOptions, AddPeerOptions, Outco
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_shared::cidr::{check_cidr_name, CidrTree};
 use wiremesh_shared::wire::Cidr;
-use wiremesh_shared::{Hostname, Timestring};
+use wiremesh_shared::Timestring;
 
 use super::commands::{cancelled, default_invitation_path, open, require_choices};
 use super::{
@@ -22,10 +22,6 @@ use wiremesh_cli::Prompter;
 
 /// How long an invitation is valid when `--invite-expires` is not given.
 const DEFAULT_INVITE_EXPIRES: &str = "14d";
-
-fn parse_hostname(text: &str) -> Result<Hostname> {
-    Ok(text.trim().parse::<Hostname>()?)
-}
 
 fn parse_cidr_name(text: &str) -> Result<String> {
     let name = text.trim();
@@ -76,7 +72,7 @@ fn cidr_label(cidr: &Cidr) -> String {
 }
 
 pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let cidr = match opts.cidr {
         Some(cidr) => cidr,
@@ -93,15 +89,9 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
                 .context("the chosen CIDR is not in the list")?
         }
     };
-    let name = prompter.ask(
-        opts.name.as_deref(),
-        "--name",
-        "Peer name",
-        None,
-        parse_hostname,
-    )?;
-    let ip = match (&opts.ip, opts.auto_ip) {
-        (Some(text), _) => Some(parse_ip(text)?),
+    let name = prompter.input(opts.name, "--name", "Peer name", None)?;
+    let ip = match (opts.ip, opts.auto_ip) {
+        (Some(ip), _) => Some(ip),
         (None, true) => None,
         (None, false) if prompter.is_interactive() => {
             let default = invite::default_peer_ip(&network, &cidr)?;
@@ -116,8 +106,8 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
         (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
     };
     let admin = prompter.yes_no(opts.admin, "--admin", "Make the peer an admin?", false)?;
-    let invite_expires = match (&opts.invite_expires, prompter.is_interactive()) {
-        (Some(text), _) => parse_timestring(text)?,
+    let invite_expires = match (opts.invite_expires, prompter.is_interactive()) {
+        (Some(expires), _) => expires,
         (None, true) => prompter.ask(
             None,
             "--invite-expires",
@@ -164,7 +154,7 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
 }
 
 pub fn rename_peer(paths: &ServerPaths, prompter: &Prompter, opts: RenamePeerOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let names = network
         .model()
         .peers()
@@ -179,13 +169,7 @@ pub fn rename_peer(paths: &ServerPaths, prompter: &Prompter, opts: RenamePeerOpt
         names,
         "add one with `add-peer`",
     )?;
-    let new_name = prompter.ask(
-        opts.new_name.as_deref(),
-        "--new-name",
-        "New name",
-        None,
-        parse_hostname,
-    )?;
+    let new_name = prompter.input(opts.new_name, "--new-name", "New name", None)?;
     if !prompter.confirm(opts.yes, &format!("Rename peer {name} to {new_name}?"))? {
         return Err(cancelled());
     }
@@ -200,7 +184,7 @@ pub fn set_disabled(
     opts: PeerOpts,
     disabled: bool,
 ) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let server = model.roles().server_peer;
     let names = model
@@ -230,7 +214,7 @@ pub fn set_disabled(
 }
 
 pub fn add_cidr(paths: &ServerPaths, prompter: &Prompter, opts: AddCidrOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let name = prompter.ask(
         opts.name.as_deref(),
@@ -239,7 +223,10 @@ pub fn add_cidr(paths: &ServerPaths, prompter: &Prompter, opts: AddCidrOpts) -> 
         None,
         parse_cidr_name,
     )?;
-    let cidr = prompter.ask(opts.cidr.as_deref(), "--cidr", "CIDR", None, parse_net)?;
+    let cidr = match opts.cidr {
+        Some(cidr) => cidr,
+        None => prompter.ask(None, "--cidr", "CIDR", None, parse_net)?,
+    };
     let parent = match opts.parent {
         Some(parent) => parent,
         None => {
@@ -271,7 +258,7 @@ pub fn add_cidr(paths: &ServerPaths, prompter: &Prompter, opts: AddCidrOpts) -> 
 }
 
 pub fn rename_cidr(paths: &ServerPaths, prompter: &Prompter, opts: RenameCidrOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let names = network
         .model()
         .cidrs()
@@ -295,7 +282,7 @@ pub fn rename_cidr(paths: &ServerPaths, prompter: &Prompter, opts: RenameCidrOpt
 }
 
 pub fn delete_cidr(paths: &ServerPaths, prompter: &Prompter, opts: DeleteCidrOpts) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let infra = model.roles().infra_cidr;
     let names = model
@@ -356,7 +343,7 @@ pub fn add_association(
     prompter: &Prompter,
     opts: AssociationOpts,
 ) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let (first, second) = association_names(prompter, &network, &opts)?;
     // As innernet: no question when both names were given.
     let named = opts.cidr1.is_some() && opts.cidr2.is_some();
@@ -374,7 +361,7 @@ pub fn delete_association(
     prompter: &Prompter,
     opts: AssociationOpts,
 ) -> Result<()> {
-    let network = open(paths, &opts.interface)?;
+    let network = open(paths, opts.interface.as_str())?;
     let (first, second) = association_names(prompter, &network, &opts)?;
     let question = format!("Delete the association of {first} and {second}?");
     if !prompter.confirm(opts.yes, &question)? {
