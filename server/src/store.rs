@@ -72,13 +72,14 @@ pub enum StoreError {
     /// The database is not a wiremesh (or innernet) database.
     #[error("database {path} is not a wiremesh or innernet server database: {detail}")]
     NotANetwork { path: PathBuf, detail: String },
-    /// Any other SQLite failure.
+    /// Any other failure of the database engine (its error is the source; only the
+    /// backend module knows its type).
     #[error("failed to {action} database {path}: {source}")]
     Sqlite {
         path: PathBuf,
         action: &'static str,
         #[source]
-        source: rusqlite::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

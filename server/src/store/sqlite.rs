@@ -325,10 +325,10 @@ fn copy_database(source: &Connection, source_path: &Path, dest: &Path) -> Result
                 return Err(StoreError::Sqlite {
                     path: source_path.to_path_buf(),
                     action: "back up",
-                    source: rusqlite::Error::SqliteFailure(
+                    source: Box::new(rusqlite::Error::SqliteFailure(
                         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
                         Some("another connection kept the database locked".to_owned()),
-                    ),
+                    )),
                 })
             }
         }

@@ -51,7 +51,7 @@ pub(super) fn sqlite(
     move |source| StoreError::Sqlite {
         path,
         action,
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -72,7 +72,7 @@ pub(super) fn sqlite_or_not_a_database(
             StoreError::Sqlite {
                 path,
                 action,
-                source,
+                source: Box::new(source),
             }
         }
     }
@@ -86,10 +86,10 @@ pub(super) fn io(path: &Path, action: &'static str, error: &io::Error) -> StoreE
     StoreError::Sqlite {
         path: path.to_path_buf(),
         action,
-        source: rusqlite::Error::SqliteFailure(
+        source: Box::new(rusqlite::Error::SqliteFailure(
             ffi::Error::new(ffi::SQLITE_CANTOPEN),
             Some(error.to_string()),
-        ),
+        )),
     }
 }
 
