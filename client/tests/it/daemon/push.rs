@@ -24,12 +24,18 @@ fn hourly_daemon(
     client: &TestClient,
 ) -> (Arc<AtomicBool>, std::thread::JoinHandle<DaemonSummary>) {
     let stop = Arc::new(AtomicBool::new(false));
+    let reported = net.requests("PUT /v1/user/candidates");
     let daemon = {
         let (ctx, stop) = (client.ctx.clone(), stop.clone());
         std::thread::spawn(move || run_daemon(&ctx, None, Duration::from_secs(3600), &stop))
     };
     wait_for("the daemon's long poll to wait on the server", || {
         net.service.waiting() > 0
+    });
+    // The watcher starts before the first cycle ends; that cycle's candidate report must be
+    // in before a test counts requests.
+    wait_for("the daemon's first cycle to report its candidates", || {
+        net.requests("PUT /v1/user/candidates") > reported
     });
     (stop, daemon)
 }
