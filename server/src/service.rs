@@ -14,27 +14,19 @@
 //! serialised by `device_lock` and always computed from the newest model, so concurrent
 //! writers can never leave the interface behind the database.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use tokio::sync::watch;
 use wireguard_control::{Backend, InterfaceName, PublicKey};
-use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr};
-use wiremesh_shared::diff::{device_update, diff_peers};
-use wiremesh_shared::wire::{
-    Association, AssociationContents, Cidr, CidrContents, EndpointContents, Peer, PeerContents,
-    ServerCapabilities, State, StateDelta, WiremeshCapabilities, MAX_CANDIDATES,
-    PERSISTENT_KEEPALIVE_INTERVAL_SECS,
-};
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
+use wiremesh_shared::wire::{Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::PeerId;
 
 use crate::changes::{delta_for, watched_cidrs, ChangeLog, Waiters};
-use crate::error::{Denied, Invalid, Result, ServiceError};
-use crate::model::{Model, PendingKeySwap};
+use crate::error::{Denied, Result, ServiceError};
+use crate::model::Model;
 use crate::store::Store;
 
 mod cidrs;

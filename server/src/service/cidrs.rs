@@ -1,6 +1,11 @@
 //! The admin routes for CIDRs and associations.
 
-use super::*;
+use wiremesh_shared::cidr::{check_cidr_name, check_delete_cidr, check_new_cidr};
+use wiremesh_shared::wire::{Association, AssociationContents, Cidr, CidrContents};
+use wiremesh_shared::{AssociationId, CidrId};
+
+use super::Service;
+use crate::error::{Invalid, Result, ServiceError};
 
 impl Service {
     pub fn cidrs(&self) -> Vec<Cidr> {

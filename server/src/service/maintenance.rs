@@ -1,7 +1,17 @@
 //! Maintenance: expired invitations, due key swaps, endpoints observed on the interface,
 //! and bringing the interface in line with the model.
 
-use super::*;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+use wireguard_control::PublicKey;
+use wiremesh_shared::diff::{device_update, diff_peers};
+use wiremesh_shared::wire::Peer;
+use wiremesh_shared::PeerId;
+
+use super::{desired_interface_peers, lock, DeviceSync, Service};
+use crate::error::Result;
+use crate::model::PendingKeySwap;
 
 impl Service {
     /// Deletes invitations that expired unredeemed; their keys leave the interface too.

@@ -1,9 +1,14 @@
 //! The admin routes for peers: list, create (with the rules a new peer must meet), update,
 //! enable/disable and rename.
 
-use super::*;
-use crate::store::PeerFields;
 use wiremesh_shared::invite::Joining;
+use wiremesh_shared::wire::{Peer, PeerContents, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::PeerId;
+
+use super::{edit_peer, Service};
+use crate::error::{Invalid, Result, ServiceError};
+use crate::model::Model;
+use crate::store::PeerFields;
 
 impl Service {
     /// `GET /v1/admin/peers`.

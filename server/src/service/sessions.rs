@@ -1,6 +1,11 @@
 //! Who is calling: the peer behind a tunnel address, and the user and admin checks.
 
-use super::*;
+use std::net::IpAddr;
+
+use wiremesh_shared::wire::Peer;
+
+use super::Service;
+use crate::error::{Denied, Result, ServiceError};
 
 impl Service {
     /// The peer whose tunnel address sent a request; disabled peers are refused.

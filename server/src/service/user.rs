@@ -1,7 +1,19 @@
 //! The `/v1/user` routes: capabilities, the state (cached per revision and viewer CIDR),
 //! redeeming an invitation, the endpoint and NAT candidates.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wireguard_control::PublicKey;
+use wiremesh_shared::wire::{
+    EndpointContents, Peer, ServerCapabilities, State, WiremeshCapabilities, MAX_CANDIDATES,
+};
+use wiremesh_shared::{CidrId, Endpoint, PeerId};
+
+use super::{edit_peer, lock, Service, FEATURES};
+use crate::error::{Denied, Invalid, Result, ServiceError};
+use crate::model::{Model, PendingKeySwap};
 
 impl Service {
     pub fn capabilities(&self) -> ServerCapabilities {
