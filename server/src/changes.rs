@@ -8,12 +8,13 @@
 //! gets, for every peer touched after R, the peer as it is now if it sees it, or its id as
 //! removed; after a structural change, or for an R outside the log, it gets everything.
 //!
-//! A long poll registers one [`Notify`] under each CIDR its caller can see; a change wakes
+//! A long poll registers one [`Waiter`] under each CIDR its caller can see; a change wakes
 //! only the waiters registered under the CIDRs of the peers it touched (all of them for a
 //! structural change), so idle waiters cost nothing and unrelated changes never wake them.
+//! A waiter is unregistered when its long poll ends.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
 use wiremesh_shared::acl::visible_cidrs;
@@ -194,78 +195,122 @@ pub fn watched_cidrs(model: &Model, viewer: &Peer) -> HashSet<CidrId> {
 }
 
 /// Long polls waiting for changes, by the CIDRs they watch.
+///
+/// Each waiter is registered by [`Waiters::register`] and removed when its [`Waiter`] handle
+/// is dropped, so a finished long poll leaves nothing behind, whether or not a change was
+/// ever published while it waited.
 #[derive(Debug, Default)]
 pub struct Waiters {
-    /// Held only to add, prune or wake entries; never across an `.await`.
-    by_cidr: Mutex<HashMap<CidrId, Vec<Weak<Notify>>>>,
-    /// Every waiter, for structural changes.
-    all: Mutex<Vec<Weak<Notify>>>,
+    /// Held only to add, remove or wake entries; never across an `.await`.
+    registry: Arc<Mutex<Registry>>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    next_id: u64,
+    /// Waiters by the CIDRs they watch.
+    by_cidr: HashMap<CidrId, HashMap<u64, Arc<Notify>>>,
+    /// Every waiter with its CIDRs, for structural changes and for removal.
+    all: HashMap<u64, (Arc<Notify>, Vec<CidrId>)>,
+}
+
+/// One registered long poll: notified by the changes it watches, forgotten when dropped.
+#[derive(Debug)]
+pub struct Waiter {
+    id: u64,
+    notify: Arc<Notify>,
+    registry: Arc<Mutex<Registry>>,
+}
+
+impl Waiter {
+    /// Resolves at the next change this waiter watches (or at once for a change that came
+    /// since the previous call).
+    pub async fn changed(&self) {
+        self.notify.notified().await
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((_, cidrs)) = registry.all.remove(&self.id) else {
+            return;
+        };
+        for cidr in cidrs {
+            if let Some(list) = registry.by_cidr.get_mut(&cidr) {
+                list.remove(&self.id);
+                if list.is_empty() {
+                    registry.by_cidr.remove(&cidr);
+                }
+            }
+        }
+    }
 }
 
 impl Waiters {
     /// Registers a waiter for `cidrs`; it is forgotten once the returned handle is dropped.
-    pub fn register(&self, cidrs: impl IntoIterator<Item = CidrId>) -> Arc<Notify> {
+    pub fn register(&self, cidrs: impl IntoIterator<Item = CidrId>) -> Waiter {
         let notify = Arc::new(Notify::new());
-        let weak = Arc::downgrade(&notify);
-        let mut by_cidr = self.by_cidr.lock().unwrap_or_else(PoisonError::into_inner);
-        for cidr in cidrs {
-            by_cidr.entry(cidr).or_default().push(weak.clone());
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = registry.next_id;
+        registry.next_id += 1;
+        let mut watched: Vec<CidrId> = cidrs.into_iter().collect();
+        watched.sort();
+        watched.dedup();
+        for cidr in &watched {
+            registry
+                .by_cidr
+                .entry(*cidr)
+                .or_default()
+                .insert(id, notify.clone());
         }
-        self.all
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(weak);
-        notify
+        registry.all.insert(id, (notify.clone(), watched));
+        Waiter {
+            id,
+            notify,
+            registry: self.registry.clone(),
+        }
     }
 
     /// Wakes the waiters a change concerns; returns how many were woken.
     pub fn wake(&self, recorded: &Recorded) -> usize {
-        let mut woken = 0;
-        let mut wake_list = |list: &mut Vec<Weak<Notify>>| {
-            list.retain(|weak| match weak.upgrade() {
-                Some(notify) => {
-                    notify.notify_one();
-                    woken += 1;
-                    true
-                }
-                None => false,
-            });
-        };
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         if recorded.structural {
-            wake_list(&mut self.all.lock().unwrap_or_else(PoisonError::into_inner));
-        } else {
-            let mut by_cidr = self.by_cidr.lock().unwrap_or_else(PoisonError::into_inner);
-            for cidr in &recorded.touched_cidrs {
-                if let Some(list) = by_cidr.get_mut(cidr) {
-                    wake_list(list);
+            for (notify, _) in registry.all.values() {
+                notify.notify_one();
+            }
+            return registry.all.len();
+        }
+        let mut woken = HashSet::new();
+        for cidr in &recorded.touched_cidrs {
+            for (id, notify) in registry.by_cidr.get(cidr).into_iter().flatten() {
+                if woken.insert(*id) {
+                    notify.notify_one();
                 }
             }
         }
-        self.prune();
-        woken
-    }
-
-    /// Drops entries of finished waiters.
-    fn prune(&self) {
-        let mut by_cidr = self.by_cidr.lock().unwrap_or_else(PoisonError::into_inner);
-        by_cidr.retain(|_, list| {
-            list.retain(|weak| weak.strong_count() > 0);
-            !list.is_empty()
-        });
-        self.all
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|weak| weak.strong_count() > 0);
+        woken.len()
     }
 
     /// Waiters currently registered.
     pub fn len(&self) -> usize {
-        self.all
+        self.registry
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|w| w.strong_count() > 0)
-            .count()
+            .all
+            .len()
+    }
+
+    /// Entries in the by-CIDR index (a waiter watching three CIDRs counts three times);
+    /// zero when no long poll is waiting.
+    pub fn index_len(&self) -> usize {
+        self.registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_cidr
+            .values()
+            .map(HashMap::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {

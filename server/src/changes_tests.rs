@@ -1,7 +1,5 @@
 //! Unit tests of the change log window and of selective wake-ups.
 
-use std::sync::Arc;
-
 use wiremesh_shared::fixture::{Family, Fixture, ADMIN, DEVELOPER, DEVELOPER1, USER};
 
 use super::*;
@@ -71,19 +69,34 @@ fn changes_wake_only_the_waiters_that_can_see_them() {
         "a structural change wakes everyone"
     );
     drop(developers);
+    assert_eq!(waiters.len(), 1, "a dropped waiter is forgotten at once");
     drop(users);
-    waiters.wake(&Recorded::default());
     assert!(waiters.is_empty(), "finished waiters are forgotten");
+    assert_eq!(waiters.index_len(), 0, "and leave nothing in the index");
+}
+
+#[test]
+fn waiters_that_never_see_a_change_leave_nothing_behind() {
+    let waiters = Waiters::default();
+    let resting = waiters.register([USER]);
+    for _ in 0..100_000 {
+        let waiter = waiters.register([USER, ADMIN, DEVELOPER]);
+        drop(waiter);
+    }
+    assert_eq!(waiters.len(), 1);
+    assert_eq!(waiters.index_len(), 1);
+    drop(resting);
+    assert_eq!((waiters.len(), waiters.index_len()), (0, 0));
 }
 
 /// Whether a `notify_one` is stored for this waiter (consumes it).
-fn has_permit(notify: &Arc<Notify>) -> bool {
+fn has_permit(waiter: &Waiter) -> bool {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        tokio::time::timeout(std::time::Duration::from_millis(10), notify.notified())
+        tokio::time::timeout(std::time::Duration::from_millis(10), waiter.changed())
             .await
             .is_ok()
     })

@@ -24,7 +24,7 @@ use wireguard_control::{Backend, InterfaceName, PublicKey};
 use wiremesh_shared::wire::{Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
 
-use crate::changes::{delta_for, watched_cidrs, ChangeLog, Waiters};
+use crate::changes::{delta_for, watched_cidrs, ChangeLog, Waiter, Waiters};
 use crate::error::{Denied, Result, ServiceError};
 use crate::model::Model;
 use crate::store::Store;
@@ -231,7 +231,7 @@ impl Service {
 
     /// Registers a long poll of `caller`: the handle is notified by every change to a CIDR
     /// the caller can see (and by structural changes).
-    pub fn watch(&self, caller: &Peer) -> Arc<tokio::sync::Notify> {
+    pub fn watch(&self, caller: &Peer) -> Waiter {
         let model = self.model();
         let cidrs = match model.peer(caller.id) {
             Some(viewer) => watched_cidrs(&model, viewer),
@@ -243,6 +243,12 @@ impl Service {
     /// Long polls currently waiting.
     pub fn waiting(&self) -> usize {
         self.waiters.len()
+    }
+
+    /// Entries the waiter registry holds, by CIDR (zero when no long poll is waiting; more
+    /// would be memory left behind by finished polls).
+    pub fn waiter_entries(&self) -> usize {
+        self.waiters.index_len()
     }
 
     /// Runs one write: under the writer lock, first catches up with changes other processes

@@ -182,7 +182,7 @@ pub async fn state_v2(
             return Ok(json(StatusCode::OK, delta));
         }
         tokio::select! {
-            _ = wake.notified() => {},
+            () = wake.changed() => {},
             _ = tokio::time::sleep_until(deadline) => {},
         }
     }

@@ -177,3 +177,47 @@ async fn refusals() {
         .await
         .expect(401);
 }
+
+/// Long polls leave nothing behind: 100,000 `wait=0` polls on a quiet network (no change is
+/// ever published to prune anything), and long polls abandoned by their clients, leave the
+/// waiter list at its resting size.
+#[tokio::test]
+async fn finished_and_abandoned_polls_leave_no_waiters() {
+    let h = Harness::new(Family::V4);
+    let now: StateDelta = h
+        .req(DEVELOPER1, Method::GET, "/v2/user/state")
+        .send()
+        .await
+        .expect(200)
+        .json();
+    let quiet = path(now.epoch, now.revision, 0);
+    for _ in 0..100_000 {
+        let response = h.req(DEVELOPER1, Method::GET, &quiet).send().await;
+        assert_eq!(response.status.as_u16(), 200);
+    }
+    assert_eq!((h.service.waiting(), h.service.waiter_entries()), (0, 0));
+
+    let waiting = path(now.epoch, now.revision, 30);
+    let polls = async {
+        tokio::join!(
+            h.req(DEVELOPER1, Method::GET, &waiting).send(),
+            h.req(DEVELOPER1, Method::GET, &waiting).send(),
+            h.req(DEVELOPER1, Method::GET, &waiting).send(),
+        )
+    };
+    let all_waiting = async {
+        while h.service.waiting() < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    // Whichever ends first, the other is dropped: the polls are abandoned mid-wait.
+    tokio::select! {
+        _ = polls => panic!("the long polls answered without a change"),
+        () = all_waiting => {}
+    }
+    assert_eq!(
+        h.service.waiting(),
+        0,
+        "abandoned long polls stayed registered"
+    );
+}
