@@ -183,6 +183,25 @@ pub struct ServeOpts {
 
     #[command(flatten)]
     pub hosts: HostsOpts,
+
+    #[command(flatten)]
+    pub limits: LimitOpts,
+}
+
+/// The connection limits of `serve` (operator guide, "Limits").
+#[derive(Debug, Args)]
+pub struct LimitOpts {
+    /// Connections held at once, all peers together [default: the descriptor limit less 256].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Connections one peer (tunnel address) may hold; more are answered 429 [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_peer: Option<u32>,
+
+    /// `/v2` long polls one peer may hold; more are answered 429 [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_polls_per_peer: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -5,16 +5,17 @@
 //! path, builds the session before routing (so unknown `/v1` routes still need a valid
 //! session), checks admin capability for every `/v1/admin/...` path, resolves the route and
 //! hands it to a thin handler. [`serve`] runs a router on a listener until a shutdown signal,
-//! passing each connection's address to the dispatcher, which identifies callers by it.
+//! passing each connection's address to the dispatcher, which identifies callers by it, and
+//! enforcing the [`Limits`] that keep one peer from starving the others.
 //!
 //! Modules: `auth` (server-key header and caller lookup), `routes` (the route table),
 //! `handlers` (one service call per route), `body` (request body rules), `error`
-//! ([`ApiError`], the only place that knows status codes).
+//! ([`ApiError`], the only place that knows status codes), `limits` (caps and timeouts),
+//! `listener` (the accept loop and connections).
 //!
 //! What it is not: the rules of the network live in [`crate::service`]; this layer only
 //! translates between HTTP and service calls.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use wireguard_control::PublicKey;
+use wiremesh_shared::wire::Peer;
+use wiremesh_shared::PeerId;
 
 use crate::service::Service;
 
@@ -30,42 +33,41 @@ mod auth;
 mod body;
 mod error;
 mod handlers;
+pub mod limits;
+mod listener;
 mod routes;
 
 pub use auth::SERVER_KEY_HEADER;
 pub use error::ApiError;
+pub use limits::Limits;
+pub use listener::serve;
 
 /// What every request needs.
-#[derive(Debug)]
 struct App {
     service: Arc<Service>,
     /// The server's own public key, which clients must name in `X-Innernet-Server-Key`.
     server_key: PublicKey,
+    /// Open `/v2` long polls per peer, capped.
+    polls: limits::PerKey<PeerId>,
+    poll_refusals: limits::RefusalLog<PeerId>,
 }
 
-/// Builds the `/v1` API. Requests must carry a [`ConnectInfo<SocketAddr>`] extension (see
-/// [`serve`]); without one every `/v1` request fails with 500.
+/// Builds the API with the default [`Limits`]. Requests must carry a
+/// [`ConnectInfo<SocketAddr>`] extension (see [`serve`]); without one every `/v1` request
+/// fails with 500.
 pub fn router(service: Arc<Service>, server_key: PublicKey) -> Router {
+    router_with(service, server_key, &Limits::default())
+}
+
+/// Builds the API with the per-peer long-poll cap of `limits`.
+pub fn router_with(service: Arc<Service>, server_key: PublicKey, limits: &Limits) -> Router {
     let app = Arc::new(App {
         service,
         server_key,
+        polls: limits::PerKey::new(limits.max_polls_per_peer),
+        poll_refusals: limits::RefusalLog::default(),
     });
     Router::new().fallback(dispatch).with_state(app)
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight
-/// finish. Each connection's peer address is given to the dispatcher.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 /// Answers one request and logs it: at debug, or at error for a 5xx.
@@ -91,6 +93,26 @@ async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
             error.into_response()
         }
     }
+}
+
+/// A long-poll slot for `caller`, or 429 when it holds its cap already.
+fn poll_slot(app: &App, caller: &Peer) -> Result<limits::Slot<PeerId>, ApiError> {
+    app.polls.try_acquire(caller.id).ok_or_else(|| {
+        let cap = app.polls.cap();
+        if let Some(unlogged) = app.poll_refusals.should_log(caller.id) {
+            tracing::warn!(
+                caller = %caller.name,
+                "refused a long poll of {}: it already holds {cap} (at most {cap} per peer, \
+                 --max-polls-per-peer){}",
+                caller.name,
+                limits::unlogged_suffix(unlogged)
+            );
+        }
+        ApiError::TooMany(format!(
+            "peer {} already holds {cap} long polls (at most {cap} per peer)",
+            caller.name
+        ))
+    })
 }
 
 /// The steps of compat §1.3–1.4 in order: `v1` (404), session (401), scope (404), admin
@@ -119,6 +141,7 @@ async fn answer(
         // wiremesh's own routes: only `GET /v2/user/state` so far.
         return match (method, segments.get(1..)) {
             (&Method::GET, Some(["user", "state"])) => {
+                let _poll = poll_slot(app, &caller)?;
                 handlers::state_v2(&app.service, caller, parts.uri.query()).await
             }
             _ => Err(ApiError::NoRoute),

@@ -22,12 +22,14 @@ use wiremesh_shared::config::ServerConfig;
 use wiremesh_shared::nat::candidate_endpoints;
 
 use crate::error::ServiceError;
+use crate::http::Limits;
 use crate::interface::{self, BackendChoice, InterfaceError, InterfaceSettings};
 use crate::paths::{PathsError, ServerPaths};
 use crate::service::{ServerInterface, Service, ServiceOptions, SystemClock};
 use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
 
+pub mod descriptors;
 pub mod maintenance;
 
 /// How long binding the API socket is retried while the address is not usable yet (an IPv6
@@ -53,6 +55,35 @@ pub struct ServeOptions {
     pub interface: InterfaceSettings,
     /// `None`: leave the hosts file alone (`--no-write-hosts`).
     pub hosts: Option<HostsFile>,
+    pub limits: LimitOptions,
+}
+
+/// The connection limits given on the command line; `None` takes the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitOptions {
+    /// Default: the descriptor limit less [`crate::http::limits::DESCRIPTOR_RESERVE`].
+    pub max_connections: Option<usize>,
+    pub max_connections_per_peer: Option<usize>,
+    pub max_polls_per_peer: Option<usize>,
+}
+
+impl LimitOptions {
+    /// The limits for a process allowed `descriptors` open descriptors, checked.
+    pub fn resolve(&self, descriptors: u64) -> Result<Limits, String> {
+        let defaults = Limits::for_descriptors(descriptors);
+        let limits = Limits {
+            max_connections: self.max_connections.unwrap_or(defaults.max_connections),
+            max_connections_per_peer: self
+                .max_connections_per_peer
+                .unwrap_or(defaults.max_connections_per_peer),
+            max_polls_per_peer: self
+                .max_polls_per_peer
+                .unwrap_or(defaults.max_polls_per_peer),
+            ..defaults
+        };
+        limits.check(descriptors)?;
+        Ok(limits)
+    }
 }
 
 /// Why the server could not start or stopped with an error.
@@ -104,6 +135,8 @@ pub enum ServeError {
     },
     #[error("failed to start network {network}: a startup task panicked")]
     Startup { network: String },
+    #[error("cannot serve network {network}: {message}")]
+    Limits { network: String, message: String },
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -118,6 +151,10 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let network = options.network.to_string();
+    let limits = descriptor_limits(&options.limits).map_err(|message| ServeError::Limits {
+        network: network.clone(),
+        message,
+    })?;
     let startup = {
         let options = options.clone();
         tokio::task::spawn_blocking(move || start(&options))
@@ -137,9 +174,10 @@ pub async fn run_until(
         options.hosts.clone(),
         stop_rx.clone(),
     ));
-    let router = crate::http::router(service.clone(), config.private_key.public_key());
+    let router =
+        crate::http::router_with(service.clone(), config.private_key.public_key(), &limits);
     let mut http_stop = stop_rx.clone();
-    let http = crate::http::serve(listener, router, async move {
+    let http = crate::http::serve(listener, router, limits, async move {
         let _ = http_stop.wait_for(|stop| *stop).await;
     });
     tokio::pin!(http);
@@ -166,6 +204,32 @@ pub async fn run_until(
     drop(service);
     tracing::info!("stopped serving {network}");
     served.map_err(|source| ServeError::Http { network, source })
+}
+
+/// Raises the descriptor limit, logs it, and resolves the connection limits against it.
+fn descriptor_limits(options: &LimitOptions) -> Result<Limits, String> {
+    let raised = descriptors::raise().map_err(|error| {
+        format!("failed to raise the descriptor limit (RLIMIT_NOFILE): {error}")
+    })?;
+    let limits = options.resolve(raised.now)?;
+    let how = if raised.now > raised.before {
+        format!("raised from {}", raised.before)
+    } else {
+        "the hard limit".to_owned()
+    };
+    tracing::info!(
+        descriptors = raised.now,
+        max_connections = limits.max_connections,
+        per_peer = limits.max_connections_per_peer,
+        "descriptor limit {} ({how}): at most {} connections at once, room for about {} \
+         daemons (each holds one long poll); at most {} connections and {} long polls per peer",
+        raised.now,
+        limits.max_connections,
+        limits.max_connections,
+        limits.max_connections_per_peer,
+        limits.max_polls_per_peer,
+    );
+    Ok(limits)
 }
 
 /// What the blocking part of startup produced.

@@ -973,7 +973,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__serve)
-            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --config-dir --data-dir --help"
+            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +992,18 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --host-suffix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections-per-peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-polls-per-peer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

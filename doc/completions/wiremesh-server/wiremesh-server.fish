@@ -72,6 +72,9 @@ userspace\t''"
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l mtu -d 'MTU of the WireGuard interface [default: 1280]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l max-connections -d 'Connections held at once, all peers together [default: the descriptor limit less 256]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l max-connections-per-peer -d 'Connections one peer (tunnel address) may hold; more are answered 429 [default: 16]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l max-polls-per-peer -d '`/v2` long polls one peer may hold; more are answered 429 [default: 4]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s c -l config-dir -d 'Directory of the network config files' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s d -l data-dir -d 'Directory of the network databases' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-routing -d 'Do not add a route for the whole network to the interface'

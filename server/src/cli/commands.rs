@@ -16,7 +16,7 @@ use wiremesh_server::admin::{self, Network};
 use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
-use wiremesh_server::serve::{self, HostsFile, ServeOptions};
+use wiremesh_server::serve::{self, HostsFile, LimitOptions, ServeOptions};
 use wiremesh_shared::listing as shared_listing;
 use wiremesh_shared::{Endpoint, InterfaceName};
 
@@ -253,6 +253,11 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
             path: opts.hosts.hosts_path.clone(),
             suffix: opts.hosts.host_suffix.clone(),
         }),
+        limits: LimitOptions {
+            max_connections: opts.limits.max_connections,
+            max_connections_per_peer: opts.limits.max_connections_per_peer.map(|n| n as usize),
+            max_polls_per_peer: opts.limits.max_polls_per_peer.map(|n| n as usize),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

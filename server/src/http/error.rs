@@ -28,6 +28,9 @@ pub enum ApiError {
     /// A service operation refused or failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// The caller holds as many long polls (or connections) as it may.
+    #[error("{0}")]
+    TooMany(String),
     /// Something that is the server's fault, not the caller's (details are only logged).
     #[error("{0}")]
     Internal(String),
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::ServerKey(_) => StatusCode::UNAUTHORIZED,
             ApiError::Body(_) => StatusCode::BAD_REQUEST,
             ApiError::Service(error) => service_status(error),
+            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

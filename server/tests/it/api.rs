@@ -4,6 +4,7 @@
 mod auth;
 mod cidrs;
 mod http;
+mod limits;
 mod peers;
 mod user;
 mod v2;

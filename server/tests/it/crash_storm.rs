@@ -66,9 +66,14 @@ fn crash_child() {
         let port = listener.local_addr().expect("address").port();
         std::fs::write(format!("{port_file}.tmp"), port.to_string()).expect("port file");
         std::fs::rename(format!("{port_file}.tmp"), &port_file).expect("port file");
-        wiremesh_server::http::serve(listener, router, std::future::pending())
-            .await
-            .expect("serve");
+        wiremesh_server::http::serve(
+            listener,
+            router,
+            wiremesh_server::http::Limits::default(),
+            std::future::pending(),
+        )
+        .await
+        .expect("serve");
     });
 }
 

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
-use wiremesh_server::http::{router, serve, SERVER_KEY_HEADER};
+use wiremesh_server::http::{router, serve, Limits, SERVER_KEY_HEADER};
 use wiremesh_server::service::{Service, ServiceOptions, SystemClock};
 use wiremesh_server::store::sqlite::{NewNetwork, SqliteStore};
 use wiremesh_shared::fixture::Family;
@@ -247,6 +247,7 @@ async fn real_socket() {
     let server = tokio::spawn(serve(
         listener,
         router(Arc::new(service), server_key),
+        Limits::default(),
         async {
             let _ = stopped.await;
         },
