@@ -92,6 +92,11 @@ fn status_message(status: u16, method: &str, path: &str, message: Option<&str>) 
         404 => " — the server does not know this route or object (an older or different server?)",
         400 => "",
         413 => " — too much data in one request",
+        429 => {
+            " — this peer already holds as many connections or long polls as the server allows \
+             one peer; wait for its other requests to finish (the limits are in the server's \
+             operator guide, \"Limits\")"
+        }
         500..=599 => " — the server failed; its log says why",
         _ => "",
     };

@@ -3,11 +3,14 @@
 //!
 //! Usage: `wiremesh-e2e [--list] [--keep] [FILTER...]` (as root; `docker-tests/run.sh` builds
 //! everything first), or `wiremesh-e2e demo` / `wiremesh-e2e demo-down` for the quick start
-//! (`scripts/demo.sh`). Scenarios whose name contains any FILTER run; none given runs all.
+//! (`scripts/demo.sh`), or `wiremesh-e2e flood ADDR COUNT SECONDS` (scenario 12's hostile
+//! peer, run inside a peer's namespace). Scenarios whose name contains any FILTER run; none
+//! given runs all.
 //! Namespaces, links and processes are removed on success, failure and Ctrl-C; on failure
 //! the logs of every daemon and the `wg show` of every interface are printed.
 
 mod demo;
+mod flood;
 mod harness;
 mod scenarios;
 
@@ -42,6 +45,10 @@ fn run() -> Result<bool> {
         for scenario in &all {
             println!("{}", scenario.name);
         }
+        return Ok(true);
+    }
+    if args.first().map(String::as_str) == Some("flood") {
+        flood::main(&args[1..])?;
         return Ok(true);
     }
     if args.first().map(String::as_str) == Some("demo-down") {

@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod doctor;
+pub mod flood;
 pub mod interop;
 pub mod mesh;
 pub mod nat;
@@ -71,6 +72,10 @@ pub fn all() -> Vec<Scenario> {
     out.push(Scenario {
         name: "11-doctor-v4",
         run: |s| doctor::doctor(s, mesh::Family::V4),
+    });
+    out.push(Scenario {
+        name: "12-flood-v4",
+        run: |s| flood::flood(s, mesh::Family::V4),
     });
     out
 }

@@ -23,9 +23,18 @@ impl ServeProcess {
         let log = server.path(log_name);
         let log_file = fs::File::create(&log).unwrap();
         let hosts = server.path("hosts");
-        // `ip netns exec` execs the binary in place, so the child's pid is the server's.
+        // `ip netns exec` and `prlimit` exec the binary in place, so the child's pid is the
+        // server's. The soft descriptor limit is systemd's default, which `serve` raises.
         let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, BINARY, "-c"])
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "prlimit",
+                "--nofile=1024:16384",
+                BINARY,
+                "-c",
+            ])
             .arg(server.config_dir())
             .arg("-d")
             .arg(server.data_dir())
@@ -178,6 +187,17 @@ fn serve_follows_the_cli_and_restarts_into_the_same_state() {
         "the invitation key appearing",
         |peers| peers == expected.as_slice(),
     );
+    let limits = fs::read_to_string(format!("/proc/{}/limits", serve.child.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().nth(3),
+        Some("16384"),
+        "the soft descriptor limit was not raised: {open_files}"
+    );
+    assert_contains(&serve.log(), &["descriptor limit 16384 (raised from 1024)"]);
 
     // Changes by the CLI reach the live interface without a restart.
     server.ok(&["disable-peer", &network, "--name", "alice", "--yes"]);
