@@ -19,7 +19,7 @@ const FLOOD_CONNECTIONS: &str = "1500";
 const FLOOD_SECONDS: &str = "25";
 /// The soft:hard descriptor limits `serve` is started with.
 const DESCRIPTORS: &str = "1024:16384";
-/// "Normal time" for an install or a fetch, with room for a busy two-core machine.
+/// The most a fetch may take during the flood, and the longest wait for the other steps.
 const NORMAL: Duration = Duration::from_secs(20);
 /// The server's head timeout, and the slack a connection may stay open beyond it (the flood
 /// notices closes only between its rounds).
@@ -69,8 +69,11 @@ pub fn flood(settings: &Settings, family: Family) -> Result<()> {
         let bravo_invitation = mesh.invite("bravo", "humans", false, "30d")?;
         let host = world.public_host("alpha")?;
         let alpha = mesh.install(&host, &alpha_invitation, &world.iface("a"))?;
+        // charlie's install, before the flood, is the measure of normal time.
         let host = world.public_host("charlie")?;
+        let started = Instant::now();
         let charlie = mesh.install(&host, &charlie_invitation, &world.iface("c"))?;
+        let normal_install = started.elapsed();
         let bravo_host = world.public_host("bravo")?;
         mesh.wait_for_invitation(&bravo_invitation)?;
 
@@ -92,9 +95,12 @@ pub fn flood(settings: &Settings, family: Family) -> Result<()> {
         let started = Instant::now();
         let bravo = mesh.install(&bravo_host, &bravo_invitation, &world.iface("b"))?;
         let install_took = started.elapsed();
+        // Its API requests take milliseconds; what the install adds during the flood is NAT
+        // traversal towards alpha, whose WireGuard is busy carrying the flood.
         ensure!(
-            install_took < NORMAL,
-            "bravo's install took {install_took:?} during the flood"
+            install_took < normal_install + NORMAL,
+            "bravo's install took {install_took:?} during the flood, charlie's {normal_install:?} \
+             before it"
         );
         let started = Instant::now();
         charlie
@@ -155,10 +161,11 @@ pub fn flood(settings: &Settings, family: Family) -> Result<()> {
         );
         ensure!(mesh.serve.running(), "serve died during the flood");
         println!(
-            "    flood: {summary}; bravo installed in {:.1} s and charlie fetched in {:.1} s \
-             during it",
+            "    {summary}; during it bravo installed in {:.1} s (charlie before it: {:.1} s) \
+             and charlie fetched in {} ms",
             install_took.as_secs_f64(),
-            fetch_took.as_secs_f64()
+            normal_install.as_secs_f64(),
+            fetch_took.as_millis()
         );
 
         // The flooding peer itself is served again once it stops.
