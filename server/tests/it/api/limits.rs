@@ -301,3 +301,137 @@ async fn a_peer_over_its_long_poll_cap_is_refused_while_another_polls() {
     }
     server.stop().await;
 }
+
+/// Set in the child of [`running_out_of_descriptors_waits_instead_of_spinning`]: the file to
+/// write the port to.
+const EMFILE_CHILD: &str = "WIREMESH_TEST_EMFILE_PORT_FILE";
+
+/// The server of [`running_out_of_descriptors_waits_instead_of_spinning`], in a process with
+/// 48 descriptors; does nothing unless started as that child.
+#[test]
+fn emfile_child() {
+    let Some(port_file) = std::env::var_os(EMFILE_CHILD) else {
+        return;
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter("warn")
+        .init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        // A cap far above the descriptors there are, and connections held for 60 s.
+        let server = Loopback::start(Limits {
+            max_connections: 1000,
+            max_connections_per_peer: 1000,
+            head_timeout: Duration::from_secs(60),
+            ..Limits::default()
+        })
+        .await;
+        let tmp = std::path::PathBuf::from(format!("{}.tmp", port_file.to_string_lossy()));
+        std::fs::write(&tmp, server.addr.port().to_string()).expect("port file");
+        std::fs::rename(&tmp, &port_file).expect("port file");
+        // Serve until the parent kills this process.
+        std::future::pending::<()>().await;
+    });
+}
+
+/// CPU time (user + system, in clock ticks) of process `pid`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th
+    // and 13th.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// With every descriptor taken, the accept loop waits for a connection to close instead of
+/// spinning on `EMFILE`, says so once in its log, and serves again as soon as descriptors
+/// are free.
+#[test]
+fn running_out_of_descriptors_waits_instead_of_spinning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port_file = dir.path().join("port");
+    let log_path = dir.path().join("child.log");
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=48:48")
+        .arg(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "api::limits::emfile_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(EMFILE_CHILD, &port_file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log"))
+        .spawn()
+        .expect("start the child (prlimit is part of util-linux)");
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = child.id();
+    let _kill = Kill(&mut child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let port: u16 = loop {
+        if let Ok(text) = std::fs::read_to_string(&port_file) {
+            break text.parse().expect("port");
+        }
+        assert!(Instant::now() < deadline, "the child server never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let addr = SocketAddr::new(IpAddr::V4(SERVER), port);
+
+    // Far more connections than the child has descriptors: it accepts what it can, the rest
+    // wait in its backlog.
+    let held: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let spent = cpu_ticks(pid) - before;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100);
+    assert!(
+        spent < per_second,
+        "the server used {spent} ticks of CPU in 3 s with no descriptors left: it spins"
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert_eq!(
+        log.matches("cannot accept connections").count(),
+        1,
+        "the lack of descriptors is logged once: {log}"
+    );
+
+    // Descriptors come back when the held connections close, and the server answers again.
+    drop(held);
+    let key = new_key(7).to_base64();
+    let request = format!(
+        "GET /v1/user/capabilities HTTP/1.1\r\nHost: wiremesh\r\nX-Innernet-Server-Key: {key}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    for _ in 0..100 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.write_all(request.as_bytes()).expect("write");
+        response.clear();
+        let _ = stream.read_to_string(&mut response);
+        if response.starts_with("HTTP/1.1 200 OK\r\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+}
