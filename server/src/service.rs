@@ -14,13 +14,14 @@
 //! serialised by `device_lock` and always computed from the newest model, so concurrent
 //! writers can never leave the interface behind the database.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
-use wireguard_control::{Backend, InterfaceName, PublicKey};
+use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerUpdate, PublicKey};
 use wiremesh_shared::wire::{Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
 
@@ -253,32 +254,74 @@ impl Service {
 
     /// Runs one write: under the writer lock, first catches up with changes other processes
     /// committed, then lets `op` check its rules against the model and write to the store,
-    /// then publishes the model `op` returns. Afterwards the device is synchronised when what it
-    /// holds ([`interface_view`]) changed.
+    /// then publishes the model `op` returns. Afterwards the device gets what the write
+    /// changed of what it holds ([`interface_delta`]), without being read back; after a
+    /// reload (another process's changes), or when applying the delta fails, it is
+    /// synchronised in full instead.
     fn write<T>(
         &self,
         op: impl FnOnce(&Model, &mut dyn Store) -> Result<(T, Option<Model>)>,
     ) -> Result<T> {
-        let (value, changed) = {
+        let (value, device_work) = {
             let mut store = lock(&self.writer);
             // Another process's change caught up with here must reach the device too, even
             // when `op` itself changes nothing.
             let reloaded = self.reload_locked(&mut **store)?;
             let model = self.model();
             let (value, next) = op(&model, &mut **store)?;
-            let mut interface_changed = reloaded;
-            if let Some(next) = next {
-                // Names, endpoints and candidates never reach the interface; reading a large
-                // interface back for them would cost more than the write itself.
-                interface_changed |= interface_view(&model) != interface_view(&next);
-                self.publish(next);
-            }
-            (value, interface_changed)
+            let work = match next {
+                Some(next) if !reloaded => self.publish_planned(&model, next),
+                Some(next) => {
+                    self.publish(next);
+                    DeviceWork::Full
+                }
+                None if reloaded => DeviceWork::Full,
+                None => DeviceWork::None,
+            };
+            (value, work)
         };
-        if changed {
-            self.sync_device_logged();
-        }
+        self.finish_device_work(device_work);
         Ok(value)
+    }
+
+    /// Publishes `next`, the successor of `model`, and says what the device needs for it: the
+    /// delta, with the device lock taken before the caller releases the writer lock, so that
+    /// deltas reach the device in the order of their writes. Call with the writer lock held.
+    fn publish_planned(&self, model: &Model, next: Model) -> DeviceWork<'_> {
+        let delta = if self.device.is_some() {
+            interface_delta(model, &next)
+        } else {
+            DeviceUpdate::new()
+        };
+        self.publish(next);
+        if delta.is_empty() {
+            DeviceWork::None
+        } else {
+            DeviceWork::Apply(delta, lock(&self.device_lock))
+        }
+    }
+
+    /// Does what [`Service::publish_planned`] (or a reload) left for the device; a delta that
+    /// fails to apply is followed by a full synchronisation.
+    fn finish_device_work(&self, work: DeviceWork<'_>) {
+        match work {
+            DeviceWork::None => {}
+            DeviceWork::Full => self.sync_device_logged(),
+            DeviceWork::Apply(delta, guard) => {
+                let applied = match &self.device {
+                    Some(device) => device.backend.apply(&device.name, &delta),
+                    None => Ok(()),
+                };
+                drop(guard);
+                if let Err(error) = applied {
+                    tracing::warn!(
+                        "failed to apply a change to the server's WireGuard interface \
+                         ({error}); synchronising it in full"
+                    );
+                    self.sync_device_logged();
+                }
+            }
+        }
     }
 
     fn reload_locked(&self, store: &mut dyn Store) -> Result<bool> {
@@ -330,9 +373,9 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
         .collect()
 }
 
-/// What of `model` the server's interface holds: the key (the invitation's during a key swap)
-/// and address of each peer [`desired_interface_peers`] puts there, in model order.
-fn interface_view(model: &Model) -> Vec<(PublicKey, IpAddr)> {
+/// What of `model` the server's interface holds, by peer: the key (the invitation's during a
+/// key swap) and address of each peer [`desired_interface_peers`] puts there.
+fn interface_view(model: &Model) -> HashMap<PeerId, (PublicKey, IpAddr)> {
     let server = model.roles().server_peer;
     model
         .peers()
@@ -343,9 +386,52 @@ fn interface_view(model: &Model) -> Vec<(PublicKey, IpAddr)> {
                 .pending_swaps()
                 .get(&p.id)
                 .map_or(p.public_key, |swap| swap.old_key);
-            (key, p.ip)
+            (p.id, (key, p.ip))
         })
         .collect()
+}
+
+/// The device update that takes an interface holding `before`'s peers to `after`'s: peers
+/// that left or changed key are removed, peers that arrived or changed are added with their
+/// allowed IP and keepalive (as [`desired_interface_peers`] has them). Empty when names,
+/// endpoints or candidates are all that changed: those never reach the interface.
+pub fn interface_delta(before: &Model, after: &Model) -> DeviceUpdate {
+    let old = interface_view(before);
+    let new = interface_view(after);
+    let mut update = DeviceUpdate::new();
+    let mut removed: Vec<PeerId> = old
+        .iter()
+        .filter(|(id, (key, _))| new.get(id).map(|(k, _)| k) != Some(key))
+        .map(|(id, _)| *id)
+        .collect();
+    removed.sort();
+    for id in removed {
+        update = update.remove_peer(old[&id].0);
+    }
+    let mut added: Vec<PeerId> = new
+        .iter()
+        .filter(|(id, entry)| old.get(id) != Some(entry))
+        .map(|(id, _)| *id)
+        .collect();
+    added.sort();
+    for id in added {
+        let (key, ip) = new[&id];
+        update = update.add_peer(
+            PeerUpdate::new(key)
+                .replace_allowed_ips([ipnet::IpNet::from(ip)])
+                .set_persistent_keepalive_interval(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
+        );
+    }
+    update
+}
+
+/// What a write leaves to do on the device.
+enum DeviceWork<'a> {
+    None,
+    /// Synchronise in full (read the interface, compare, apply).
+    Full,
+    /// Apply this delta, holding the device lock.
+    Apply(DeviceUpdate, MutexGuard<'a, ()>),
 }
 
 fn edit_peer(data: &mut crate::store::Snapshot, id: PeerId, edit: impl FnOnce(&mut Peer)) {

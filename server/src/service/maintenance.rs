@@ -9,7 +9,7 @@ use wiremesh_shared::diff::{device_update, diff_peers};
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::PeerId;
 
-use super::{desired_interface_peers, lock, DeviceSync, Service};
+use super::{desired_interface_peers, lock, DeviceSync, DeviceWork, Service};
 use crate::error::Result;
 use crate::model::PendingKeySwap;
 
@@ -34,7 +34,7 @@ impl Service {
     /// Drops key swaps whose delay has passed, so the next device sync installs new keys.
     pub fn finish_due_key_swaps(&self) -> bool {
         let now = self.clock.now();
-        let changed = {
+        let (changed, work) = {
             let _store = lock(&self.writer);
             let model = self.model();
             let due = model.pending_swaps().values().any(|swap| swap.due <= now);
@@ -45,13 +45,15 @@ impl Service {
                     .filter(|(_, swap)| swap.due > now)
                     .map(|(k, v)| (*k, *v))
                     .collect();
-                self.publish(model.with_pending_swaps(pending));
+                (
+                    true,
+                    self.publish_planned(&model, model.with_pending_swaps(pending)),
+                )
+            } else {
+                (false, DeviceWork::None)
             }
-            due
         };
-        if changed {
-            self.sync_device_logged();
-        }
+        self.finish_device_work(work);
         changed
     }
 

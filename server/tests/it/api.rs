@@ -3,6 +3,7 @@
 
 mod auth;
 mod cidrs;
+mod device;
 mod http;
 mod limits;
 mod peers;

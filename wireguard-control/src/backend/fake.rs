@@ -43,6 +43,8 @@ struct State {
     applied: HashMap<InterfaceName, Vec<DeviceUpdate>>,
     /// Errno the next apply on an interface fails with.
     failures: HashMap<InterfaceName, i32>,
+    /// How many times each interface was read (`get`).
+    reads: HashMap<InterfaceName, usize>,
     /// How many ports `listen_port = 0` has handed out.
     ephemeral_ports: u16,
 }
@@ -103,6 +105,12 @@ impl FakeBackend {
     /// Forgets the recorded updates of `iface`.
     pub fn clear_applied_updates(&self, iface: &InterfaceName) {
         self.state().applied.remove(iface);
+    }
+
+    /// How many times `iface` has been read (`get`), so tests can tell a full read-back
+    /// from a change applied blind.
+    pub fn reads(&self, iface: &InterfaceName) -> usize {
+        self.state().reads.get(iface).copied().unwrap_or(0)
     }
 
     /// Makes the next apply on `iface` fail with [`Error::Uapi`] carrying `errno`, changing
@@ -240,7 +248,9 @@ impl Backend for FakeBackend {
     }
 
     fn get(&self, iface: &InterfaceName) -> Result<Device> {
-        self.state()
+        let mut state = self.state();
+        *state.reads.entry(iface.clone()).or_default() += 1;
+        state
             .devices
             .get(iface)
             .cloned()
