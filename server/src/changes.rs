@@ -85,25 +85,33 @@ impl ChangeLog {
             || previous.roles() != next.roles();
         let mut touched = Vec::new();
         let mut touched_cidrs = HashSet::new();
-        for peer in next.peers() {
-            let before = previous.peer(peer.id);
-            let changed = match before {
-                None => true,
-                Some(old) => {
-                    old.contents != peer.contents
-                        || previous.observed().get(&old.public_key)
-                            != next.observed().get(&peer.public_key)
+        let same_observed = previous.same_observed(next);
+        let differs = |old: &Peer, new: &Peer| {
+            old.contents != new.contents
+                || (!same_observed
+                    && previous.observed().get(&old.public_key)
+                        != next.observed().get(&new.public_key))
+        };
+        if previous.aligned_with(next) {
+            // Same peers at the same positions (new ones after them): compare in place.
+            for (i, peer) in next.peers().iter().enumerate() {
+                if previous.peers().get(i).is_none_or(|old| differs(old, peer)) {
+                    touched.push((peer.id, peer.cidr_id));
+                    touched_cidrs.insert(peer.cidr_id);
                 }
-            };
-            if changed {
-                touched.push((peer.id, peer.cidr_id));
-                touched_cidrs.insert(peer.cidr_id);
             }
-        }
-        for old in previous.peers() {
-            if next.peer(old.id).is_none() {
-                touched.push((old.id, old.cidr_id));
-                touched_cidrs.insert(old.cidr_id);
+        } else {
+            for peer in next.peers() {
+                if previous.peer(peer.id).is_none_or(|old| differs(old, peer)) {
+                    touched.push((peer.id, peer.cidr_id));
+                    touched_cidrs.insert(peer.cidr_id);
+                }
+            }
+            for old in previous.peers() {
+                if next.peer(old.id).is_none() {
+                    touched.push((old.id, old.cidr_id));
+                    touched_cidrs.insert(old.cidr_id);
+                }
             }
         }
         touched.sort();

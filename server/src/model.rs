@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
@@ -31,8 +32,9 @@ pub struct Model {
     /// Peer index by tunnel IP: how a request's source address becomes a caller.
     by_ip: HashMap<IpAddr, usize>,
     by_id: HashMap<PeerId, usize>,
-    /// Endpoints the server's WireGuard interface observed, by key (not persisted).
-    observed: HashMap<PublicKey, SocketAddr>,
+    /// Endpoints the server's WireGuard interface observed, by key (not persisted); shared
+    /// between revisions until an observation changes it.
+    observed: Arc<HashMap<PublicKey, SocketAddr>>,
     pending_swaps: HashMap<PeerId, PendingKeySwap>,
 }
 
@@ -43,7 +45,7 @@ impl Model {
             revision,
             by_ip: HashMap::new(),
             by_id: HashMap::new(),
-            observed: HashMap::new(),
+            observed: Arc::default(),
             pending_swaps: HashMap::new(),
         };
         model.reindex();
@@ -67,11 +69,43 @@ impl Model {
             .collect();
     }
 
+    /// Whether `self` and `next` hold the same peers at the same positions, `next` perhaps
+    /// with more after them (what every write but a removal or a reload leaves): then a
+    /// comparison can go position by position, without looking peers up.
+    pub fn aligned_with(&self, next: &Model) -> bool {
+        let (old, new) = (self.peers(), next.peers());
+        old.len() <= new.len()
+            && old
+                .iter()
+                .zip(new)
+                .all(|(a, b)| a.id == b.id && a.ip == b.ip)
+    }
+
+    /// Whether `self` and `other` share one map of observed endpoints (so no observation
+    /// differs between them).
+    pub fn same_observed(&self, other: &Model) -> bool {
+        Arc::ptr_eq(&self.observed, &other.observed)
+    }
+
     /// A copy of this model with `edit` applied to its data and the revision bumped.
     pub fn edited(&self, edit: impl FnOnce(&mut Snapshot)) -> Model {
         let mut next = self.clone();
         edit(&mut next.snapshot);
-        next.reindex();
+        if self.aligned_with(&next) {
+            // Only appended peers are new to the indexes.
+            for (i, peer) in next
+                .snapshot
+                .peers
+                .iter()
+                .enumerate()
+                .skip(self.peers().len())
+            {
+                next.by_ip.insert(peer.ip, i);
+                next.by_id.insert(peer.id, i);
+            }
+        } else {
+            next.reindex();
+        }
         next.pending_swaps
             .retain(|id, _| next.by_id.contains_key(id));
         next.revision += 1;
@@ -87,7 +121,7 @@ impl Model {
     /// A copy with new WireGuard observations.
     pub fn with_observed(&self, observed: HashMap<PublicKey, SocketAddr>) -> Model {
         let mut next = self.clone();
-        next.observed = observed;
+        next.observed = Arc::new(observed);
         next.revision += 1;
         next
     }

@@ -14,7 +14,6 @@
 //! serialised by `device_lock` and always computed from the newest model, so concurrent
 //! writers can never leave the interface behind the database.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -373,22 +372,20 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
         .collect()
 }
 
-/// What of `model` the server's interface holds, by peer: the key (the invitation's during a
-/// key swap) and address of each peer [`desired_interface_peers`] puts there.
-fn interface_view(model: &Model) -> HashMap<PeerId, (PublicKey, IpAddr)> {
-    let server = model.roles().server_peer;
-    model
-        .peers()
-        .iter()
-        .filter(|p| !p.is_disabled && p.id != server)
-        .map(|p| {
-            let key = model
-                .pending_swaps()
-                .get(&p.id)
-                .map_or(p.public_key, |swap| swap.old_key);
-            (p.id, (key, p.ip))
-        })
-        .collect()
+/// A peer's key and address on the server's interface, or `None` when it is not there.
+type InterfaceEntry = Option<(PublicKey, IpAddr)>;
+
+/// What of `model` the server's interface holds for `peer`, if anything: the key (the
+/// invitation's during a key swap) and address [`desired_interface_peers`] puts there.
+fn interface_entry(model: &Model, peer: &Peer) -> InterfaceEntry {
+    if peer.is_disabled || peer.id == model.roles().server_peer {
+        return None;
+    }
+    let key = model
+        .pending_swaps()
+        .get(&peer.id)
+        .map_or(peer.public_key, |swap| swap.old_key);
+    Some((key, peer.ip))
 }
 
 /// The device update that takes an interface holding `before`'s peers to `after`'s: peers
@@ -396,33 +393,61 @@ fn interface_view(model: &Model) -> HashMap<PeerId, (PublicKey, IpAddr)> {
 /// allowed IP and keepalive (as [`desired_interface_peers`] has them). Empty when names,
 /// endpoints or candidates are all that changed: those never reach the interface.
 pub fn interface_delta(before: &Model, after: &Model) -> DeviceUpdate {
-    let old = interface_view(before);
-    let new = interface_view(after);
-    let mut update = DeviceUpdate::new();
-    let mut removed: Vec<PeerId> = old
-        .iter()
-        .filter(|(id, (key, _))| new.get(id).map(|(k, _)| k) != Some(key))
-        .map(|(id, _)| *id)
-        .collect();
-    removed.sort();
-    for id in removed {
-        update = update.remove_peer(old[&id].0);
-    }
-    let mut added: Vec<PeerId> = new
-        .iter()
-        .filter(|(id, entry)| old.get(id) != Some(entry))
-        .map(|(id, _)| *id)
-        .collect();
-    added.sort();
-    for id in added {
-        let (key, ip) = new[&id];
-        update = update.add_peer(
-            PeerUpdate::new(key)
-                .replace_allowed_ips([ipnet::IpNet::from(ip)])
-                .set_persistent_keepalive_interval(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
+    // (old entry, new entry) of every peer whose entry may differ.
+    let pairs: Vec<(InterfaceEntry, InterfaceEntry)> = if before.aligned_with(after) {
+        // Same peers at the same positions, new ones after them: compare in place.
+        after
+            .peers()
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                let old = before
+                    .peers()
+                    .get(i)
+                    .and_then(|p| interface_entry(before, p));
+                (old, interface_entry(after, peer))
+            })
+            .collect()
+    } else {
+        let mut pairs: Vec<_> = after
+            .peers()
+            .iter()
+            .map(|peer| {
+                let old = before
+                    .peer(peer.id)
+                    .and_then(|p| interface_entry(before, p));
+                (old, interface_entry(after, peer))
+            })
+            .collect();
+        pairs.extend(
+            before
+                .peers()
+                .iter()
+                .filter(|p| after.peer(p.id).is_none())
+                .map(|p| (interface_entry(before, p), None)),
         );
+        pairs
+    };
+    let mut removals = Vec::new();
+    let mut additions = Vec::new();
+    for (old, new) in pairs {
+        if old == new {
+            continue;
+        }
+        if let Some((key, _)) = old {
+            if new.map(|(k, _)| k) != Some(key) {
+                removals.push(PeerUpdate::remove(key));
+            }
+        }
+        if let Some((key, ip)) = new {
+            additions.push(
+                PeerUpdate::new(key)
+                    .replace_allowed_ips([ipnet::IpNet::from(ip)])
+                    .set_persistent_keepalive_interval(PERSISTENT_KEEPALIVE_INTERVAL_SECS),
+            );
+        }
     }
-    update
+    DeviceUpdate::new().add_peers(removals).add_peers(additions)
 }
 
 /// What a write leaves to do on the device.

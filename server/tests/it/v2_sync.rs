@@ -1,6 +1,8 @@
 //! `/v2` correctness: for random sequences of changes, "the state a viewer had at revision R,
 //! plus the delta since R" always equals "the state now", for every viewer and every R the
-//! server still remembers; and the long poll answers, waits and wakes as documented.
+//! server still remembers; and the long poll answers, waits and wakes as documented. After
+//! every change the server's (fake) interface must hold exactly what a full synchronisation
+//! would give it, so the per-write interface deltas are checked on the same random sequences.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
@@ -246,6 +248,15 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             _ => Ok(()),
         };
         remember(&service, &mut history);
+        // Each write applied its own change to the interface: a full synchronisation finds
+        // nothing left to do.
+        let sync = service.sync_device().unwrap();
+        prop_assert!(
+            sync.is_empty(),
+            "the interface drifted after {:?}: {:?}",
+            op,
+            sync
+        );
     }
 
     let model = service.model();
