@@ -116,10 +116,21 @@ impl Joining<'_> {
 
     /// The requested address checked, or the CIDR's first free one.
     pub fn choose_ip(&self, cidr: &Cidr, requested: Option<IpAddr>) -> Result<IpAddr, InviteError> {
-        let used: HashSet<IpAddr> = self.peers.iter().map(|p| p.ip).collect();
         let chosen = match requested {
-            Some(ip) => check_peer_ip(&cidr.cidr, ip, &used).map(|()| ip),
-            None => first_free_ip(&cidr.cidr, &used),
+            Some(ip) => {
+                // Only whether this one address is taken matters: no set of every address.
+                let used: HashSet<IpAddr> = self
+                    .peers
+                    .iter()
+                    .map(|p| p.ip)
+                    .filter(|&u| u == ip)
+                    .collect();
+                check_peer_ip(&cidr.cidr, ip, &used).map(|()| ip)
+            }
+            None => {
+                let used: HashSet<IpAddr> = self.peers.iter().map(|p| p.ip).collect();
+                first_free_ip(&cidr.cidr, &used)
+            }
         };
         chosen.map_err(|source| InviteError::Address {
             cidr: cidr.name.clone(),
