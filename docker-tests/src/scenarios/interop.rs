@@ -277,8 +277,15 @@ pub fn wiremesh_client_on_innernet_server(settings: &Settings, family: Family) -
             &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
         );
         let _serve = server.spawn("innernet-serve", argv, true)?;
+        // Up means its API listens: innernet-server exits when its address is still
+        // tentative (IPv6 duplicate address detection) and its supervisor starts it again.
         wait_until("innernet-server is up", SYNC, || {
-            Ok(server.run(&["wg", "show", &net])?.success)
+            Ok(server.run(&["wg", "show", &net])?.success
+                && !server
+                    .run(&["ss", "-Hltn", &format!("sport = :{LISTEN_PORT}")])?
+                    .stdout
+                    .trim()
+                    .is_empty())
         })?;
 
         let admin_host = world.public_host("wmadmin")?;
