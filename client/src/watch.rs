@@ -6,8 +6,9 @@
 //! While the watcher is connected its state *is* the server's state for this peer (the server
 //! would have answered otherwise), so the daemon syncs from it without fetching anything:
 //! only the changes cross the wire, and nothing at all while nothing changes. The first
-//! answer is the full state; a server restart (another epoch) or a revision the server no
-//! longer remembers gets the full state again. After an error the watcher withdraws its
+//! answer is the full state; a server whose history differs (another epoch: a restored
+//! backup, a database innernet opened) or that cannot tell what changed since the revision
+//! gets the full state again; a plain restart does not. After an error the watcher withdraws its
 //! state until it is back in step, and the daemon falls back to fetching `/v1` state.
 //! A server without `/v2` (innernet) answers 404 and the watcher ends, leaving the daemon to
 //! its interval.

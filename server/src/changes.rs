@@ -1,12 +1,16 @@
-//! The change feed behind `/v2/user/state`: a bounded log of what each revision touched,
-//! per-viewer deltas computed from it, and wake-ups that reach only the long polls a change
-//! concerns.
+//! The change feed behind `/v2/user/state`: the revision of every peer's last change, the
+//! structure before each recent structural change, per-viewer deltas computed from them, and
+//! wake-ups that reach only the long polls a change concerns.
 //!
 //! Every published model is compared with the one before it: the peers whose stored data or
-//! observed endpoint changed are "touched", and a change to CIDRs, associations or roles is
-//! "structural" (it can change anyone's visible set). A viewer asking "what changed since R"
-//! gets, for every peer touched after R, the peer as it is now if it sees it, or its id as
-//! removed; after a structural change, or for an R outside the log, it gets everything.
+//! observed endpoint changed are "touched" and get the new revision, and a change to CIDRs,
+//! associations or roles is "structural" (it can change anyone's visible set). A viewer asking
+//! "what changed since R" gets every peer touched after R as it is now if it sees it (or its
+//! id as removed), and after a structural change also the peers of the CIDRs it has come to
+//! see or stopped seeing, and the CIDR list. The revisions are the database's, so the same
+//! answer holds after a restart; only a structural change from before this process started
+//! (whose earlier structure it never saw), a revision older than the history or one newer
+//! than anything published get the full state.
 //!
 //! A long poll registers one [`Waiter`] under each CIDR its caller can see; a change wakes
 //! only the waiters registered under the CIDRs of the peers it touched (all of them for a
@@ -17,43 +21,64 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Notify;
-use wiremesh_shared::acl::visible_cidrs;
+use wiremesh_shared::acl::{shown, visible_cidrs, NetworkRoles};
 use wiremesh_shared::cidr::CidrTree;
-use wiremesh_shared::wire::{Peer, StateDelta};
+use wiremesh_shared::wire::{Association, Cidr, Peer, StateDelta};
 use wiremesh_shared::{CidrId, PeerId};
 
 use crate::model::Model;
+pub use crate::store::Revisions;
 
-/// How many revisions the log keeps; a client further behind gets the full state.
-pub const DEFAULT_CAPACITY: usize = 4096;
+/// How many structural changes the log remembers the structure before; a viewer from before
+/// the oldest of them gets the full state after a structural change.
+pub const DEFAULT_CAPACITY: usize = 256;
 
-/// What one revision changed.
+/// What decides who sees whom: the CIDR tree, the associations and the fixed roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    revision: u64,
-    /// Touched peers with the CIDR they are (or were) in.
-    touched: Vec<(PeerId, CidrId)>,
-    structural: bool,
+pub struct Structure {
+    pub cidrs: Vec<Cidr>,
+    pub associations: Vec<Association>,
+    pub roles: NetworkRoles,
 }
 
-/// What changed after some revision, summed over the log.
+impl Structure {
+    pub fn of(model: &Model) -> Self {
+        Self {
+            cidrs: model.cidrs().to_vec(),
+            associations: model.associations().to_vec(),
+            roles: model.roles(),
+        }
+    }
+
+    /// The CIDRs a peer of `cidr` sees into under this structure.
+    fn visible_from(&self, cidr: CidrId) -> HashSet<CidrId> {
+        visible_cidrs(
+            &CidrTree::new(&self.cidrs),
+            &self.associations,
+            &self.roles,
+            cidr,
+        )
+    }
+}
+
+/// What changed after some revision.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Since {
     /// Touched peers with their CIDR (a peer never changes CIDR).
     pub touched: BTreeMap<PeerId, CidrId>,
-    pub structural: bool,
+    /// The structure at that revision, when a structural change came since.
+    pub structure_then: Option<Arc<Structure>>,
 }
 
-/// The bounded log of revisions.
+/// The revision of every peer's last change, and recent structures.
 #[derive(Debug)]
 pub struct ChangeLog {
-    epoch: u64,
-    entries: VecDeque<Entry>,
+    revisions: Revisions,
+    /// The structure before each structural change after `structures_from`, oldest first.
+    structures: VecDeque<(u64, Arc<Structure>)>,
+    /// Structural changes after this revision are all in `structures`.
+    structures_from: u64,
     capacity: usize,
-    /// The oldest revision a delta can start from.
-    oldest: u64,
-    /// The newest revision recorded.
-    newest: u64,
 }
 
 /// What [`ChangeLog::record`] found, for waking waiters.
@@ -64,118 +89,146 @@ pub struct Recorded {
 }
 
 impl ChangeLog {
-    pub fn new(epoch: u64, revision: u64, capacity: usize) -> Self {
+    pub fn new(revisions: Revisions, capacity: usize) -> Self {
         Self {
-            epoch,
-            entries: VecDeque::new(),
+            structures_from: revisions.current,
+            revisions,
+            structures: VecDeque::new(),
             capacity: capacity.max(1),
-            oldest: revision,
-            newest: revision,
         }
     }
 
+    /// The history's name, sent to clients as `epoch`.
     pub fn epoch(&self) -> u64 {
-        self.epoch
+        self.revisions.history
     }
 
     /// Records the step from `previous` to `next`.
     pub fn record(&mut self, previous: &Model, next: &Model) -> Recorded {
-        let structural = previous.cidrs() != next.cidrs()
-            || previous.associations() != next.associations()
-            || previous.roles() != next.roles();
-        let mut touched = Vec::new();
-        let mut touched_cidrs = HashSet::new();
-        let same_observed = previous.same_observed(next);
-        let differs = |old: &Peer, new: &Peer| {
-            old.contents != new.contents
-                || (!same_observed
-                    && previous.observed().get(&old.public_key)
-                        != next.observed().get(&new.public_key))
-        };
-        if previous.aligned_with(next) {
-            // Same peers at the same positions (new ones after them): compare in place.
-            for (i, peer) in next.peers().iter().enumerate() {
-                if previous.peers().get(i).is_none_or(|old| differs(old, peer)) {
-                    touched.push((peer.id, peer.cidr_id));
-                    touched_cidrs.insert(peer.cidr_id);
-                }
-            }
-        } else {
-            for peer in next.peers() {
-                if previous.peer(peer.id).is_none_or(|old| differs(old, peer)) {
-                    touched.push((peer.id, peer.cidr_id));
-                    touched_cidrs.insert(peer.cidr_id);
-                }
-            }
-            for old in previous.peers() {
-                if next.peer(old.id).is_none() {
-                    touched.push((old.id, old.cidr_id));
-                    touched_cidrs.insert(old.cidr_id);
-                }
-            }
-        }
-        touched.sort();
-        touched.dedup();
-        self.entries.push_back(Entry {
-            revision: next.revision(),
+        let Comparison {
             touched,
             structural,
-        });
-        self.newest = next.revision();
-        while self.entries.len() > self.capacity {
-            if let Some(dropped) = self.entries.pop_front() {
-                self.oldest = dropped.revision;
+        } = compare(previous, next);
+        let revision = next.revision();
+        debug_assert!(
+            (touched.is_empty() && !structural) || revision > self.revisions.current,
+            "a visible change without a new revision"
+        );
+        let mut touched_cidrs = HashSet::new();
+        for (id, cidr) in touched {
+            touched_cidrs.insert(cidr);
+            self.revisions.peers.insert(id, (cidr, revision));
+        }
+        if structural {
+            self.structures
+                .push_back((revision, Arc::new(Structure::of(previous))));
+            self.revisions.structure = revision;
+            while self.structures.len() > self.capacity {
+                if let Some((dropped, _)) = self.structures.pop_front() {
+                    self.structures_from = dropped;
+                }
             }
         }
+        self.revisions.current = self.revisions.current.max(revision);
         Recorded {
             touched_cidrs,
             structural,
         }
     }
 
-    /// What changed after `revision`, or `None` when the log cannot tell (too old, or newer
-    /// than anything recorded).
+    /// What changed after `revision`, or `None` when the log cannot tell (older than the
+    /// history, newer than anything published, or before a structural change it has no
+    /// earlier structure for).
     pub fn since(&self, revision: u64) -> Option<Since> {
-        if revision < self.oldest || revision > self.newest {
+        let revisions = &self.revisions;
+        if revision < revisions.floor || revision > revisions.current {
             return None;
         }
-        let mut since = Since::default();
-        for entry in self.entries.iter().filter(|e| e.revision > revision) {
-            since.touched.extend(entry.touched.iter().copied());
-            since.structural |= entry.structural;
+        let structure_then = if revisions.structure > revision {
+            if revision < self.structures_from {
+                return None;
+            }
+            let (_, before) = self.structures.iter().find(|(r, _)| *r > revision)?;
+            Some(before.clone())
+        } else {
+            None
+        };
+        let touched = revisions
+            .peers
+            .iter()
+            .filter(|(_, (_, changed))| *changed > revision)
+            .map(|(id, (cidr, _))| (*id, *cidr))
+            .collect();
+        Some(Since {
+            touched,
+            structure_then,
+        })
+    }
+}
+
+/// What differs between two models, as the change log and the store record it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Peers whose stored data or observed endpoint changed, or that came or went, with
+    /// their CIDR.
+    pub touched: Vec<(PeerId, CidrId)>,
+    /// Whether CIDRs, associations or roles changed.
+    pub structural: bool,
+}
+
+/// Compares `previous` with its successor `next`.
+pub fn compare(previous: &Model, next: &Model) -> Comparison {
+    let structural = previous.cidrs() != next.cidrs()
+        || previous.associations() != next.associations()
+        || previous.roles() != next.roles();
+    let mut touched = Vec::new();
+    let same_observed = previous.same_observed(next);
+    let differs = |old: &Peer, new: &Peer| {
+        old.contents != new.contents
+            || (!same_observed
+                && previous.observed().get(&old.public_key) != next.observed().get(&new.public_key))
+    };
+    if previous.aligned_with(next) {
+        // Same peers at the same positions (new ones after them): compare in place.
+        for (i, peer) in next.peers().iter().enumerate() {
+            if previous.peers().get(i).is_none_or(|old| differs(old, peer)) {
+                touched.push((peer.id, peer.cidr_id));
+            }
         }
-        Some(since)
+    } else {
+        for peer in next.peers() {
+            if previous.peer(peer.id).is_none_or(|old| differs(old, peer)) {
+                touched.push((peer.id, peer.cidr_id));
+            }
+        }
+        for old in previous.peers() {
+            if next.peer(old.id).is_none() {
+                touched.push((old.id, old.cidr_id));
+            }
+        }
+    }
+    Comparison {
+        touched,
+        structural,
     }
 }
 
 /// The answer to `/v2/user/state` for `viewer` (as it is in `model`) given what changed
-/// since its revision; `None` means "send everything".
+/// since its revision; `None` means "send everything". It depends on the viewer only through
+/// its CIDR.
 pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>) -> StateDelta {
-    let full = |model: &Model| {
+    let Some(since) = since else {
         let state = model.state_for(viewer);
-        StateDelta {
+        return StateDelta {
             epoch,
             revision: model.revision(),
             full: true,
             peers: state.peers,
             removed: Vec::new(),
             cidrs: Some(state.cidrs),
-        }
+        };
     };
-    let Some(since) = since else {
-        return full(model);
-    };
-    if since.structural {
-        return full(model);
-    }
-    // Without a structural change the viewer's visible CIDRs are the same as at its
-    // revision, so a touched peer outside them was invisible then and is now: skip it (its
-    // change must neither reach nor wake this viewer).
-    let cidrs = watched_cidrs(model, viewer);
-    let visible: HashSet<PeerId> = wiremesh_shared::acl::visible_peers(&model.view(), viewer)
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let now = watched_cidrs(model, viewer);
     let mut delta = StateDelta {
         epoch,
         revision: model.revision(),
@@ -184,15 +237,37 @@ pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>)
         removed: Vec::new(),
         cidrs: None,
     };
-    for (id, cidr) in since.touched {
-        if !cidrs.contains(&cidr) {
-            continue;
+    let send = |peer_id: PeerId, delta: &mut StateDelta| match model.peer(peer_id) {
+        Some(peer) if shown(peer, &now) => delta.peers.push(model.inject(peer)),
+        _ => delta.removed.push(peer_id),
+    };
+    // The CIDRs the viewer saw into at its revision (the same as now without a structural
+    // change): a touched peer outside both was invisible then and is now, so it must neither
+    // reach nor wake this viewer.
+    let then = match &since.structure_then {
+        Some(structure) => {
+            delta.cidrs = Some(model.cidrs().to_vec());
+            let then = structure.visible_from(viewer.cidr_id);
+            if then != now {
+                // Peers of CIDRs that came into view or went out of it.
+                for peer in model.peers() {
+                    let (was, is) = (then.contains(&peer.cidr_id), now.contains(&peer.cidr_id));
+                    if was != is && !since.touched.contains_key(&peer.id) {
+                        send(peer.id, &mut delta);
+                    }
+                }
+            }
+            Some(then)
         }
-        match model.peer(id) {
-            Some(peer) if visible.contains(&id) => delta.peers.push(model.inject(peer)),
-            _ => delta.removed.push(id),
+        None => None,
+    };
+    for (id, cidr) in &since.touched {
+        if now.contains(cidr) || then.as_ref().is_some_and(|then| then.contains(cidr)) {
+            send(*id, &mut delta);
         }
     }
+    delta.peers.sort_by_key(|p| p.id);
+    delta.removed.sort();
     delta
 }
 

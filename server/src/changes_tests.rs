@@ -1,6 +1,8 @@
 //! Unit tests of the change log window and of selective wake-ups.
 
-use wiremesh_shared::fixture::{Family, Fixture, ADMIN, DEVELOPER, DEVELOPER1, USER};
+use wiremesh_shared::fixture::{
+    Family, Fixture, ADMIN, ADMIN_PEER, DEVELOPER, DEVELOPER1, DEVELOPER2, USER, USER1, USER2,
+};
 
 use super::*;
 use crate::store::Snapshot;
@@ -17,11 +19,24 @@ fn model(fx: &Fixture, revision: u64) -> Model {
     )
 }
 
+fn log_at(revision: u64, capacity: usize) -> ChangeLog {
+    ChangeLog::new(
+        Revisions {
+            history: 77,
+            floor: revision,
+            current: revision,
+            structure: revision,
+            peers: Default::default(),
+        },
+        capacity,
+    )
+}
+
 #[test]
-fn the_log_sums_changes_and_forgets_old_revisions() {
+fn the_log_keeps_each_peers_last_change_and_recent_structures() {
     let mut fx = Fixture::new(Family::V4);
     let first = model(&fx, 1);
-    let mut log = ChangeLog::new(77, 1, 2);
+    let mut log = log_at(1, 1);
     fx.peer_mut(DEVELOPER1).contents.is_admin = true;
     let second = first.edited(|data| data.peers = fx.peers.clone());
     let recorded = log.record(&first, &second);
@@ -32,6 +47,7 @@ fn the_log_sums_changes_and_forgets_old_revisions() {
         [(DEVELOPER1, DEVELOPER)].into_iter().collect()
     );
     assert!(log.since(2).unwrap().touched.is_empty());
+    assert!(log.since(0).is_none(), "older than the history");
     assert!(
         log.since(3).is_none(),
         "a revision from the future is unknown"
@@ -39,12 +55,58 @@ fn the_log_sums_changes_and_forgets_old_revisions() {
     fx.associate(DEVELOPER, USER);
     let third = second.edited(|data| data.associations = fx.associations.clone());
     assert!(log.record(&second, &third).structural);
-    let fourth = third.edited(|_| {});
+    let then = log.since(2).unwrap().structure_then.unwrap();
+    assert_eq!(
+        *then,
+        Structure::of(&second),
+        "the structure before the change"
+    );
+    fx.associate(ADMIN, USER);
+    let fourth = third.edited(|data| data.associations = fx.associations.clone());
     log.record(&third, &fourth);
-    // Capacity 2: revision 2's entry is gone, so revision 1 can no longer be answered.
+    // Capacity 1: only the structure before revision 4 is kept, so revisions before 3 can
+    // no longer be answered; revision 1's peer changes are still known.
     assert!(log.since(1).is_none());
-    assert!(log.since(2).unwrap().structural);
-    assert!(!log.since(3).unwrap().structural);
+    assert!(log.since(2).is_none());
+    assert_eq!(
+        *log.since(3).unwrap().structure_then.unwrap(),
+        Structure::of(&third)
+    );
+    assert!(log.since(4).unwrap().structure_then.is_none());
+}
+
+#[test]
+fn a_structural_change_sends_each_viewer_only_what_came_into_or_went_out_of_view() {
+    let mut fx = Fixture::new(Family::V4);
+    let first = model(&fx, 1);
+    let mut log = log_at(1, 8);
+    fx.associate(DEVELOPER, USER);
+    let second = first.edited(|data| data.associations = fx.associations.clone());
+    log.record(&first, &second);
+    let developer = second.peer(DEVELOPER1).unwrap();
+    let delta = delta_for(&second, developer, 77, log.since(1));
+    assert!(!delta.full);
+    let ids: Vec<PeerId> = delta.peers.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [USER1, USER2], "the users came into view");
+    assert!(delta.removed.is_empty());
+    assert_eq!(delta.cidrs.as_deref(), Some(second.cidrs()));
+    let admin = second.peer(ADMIN_PEER).unwrap();
+    let delta = delta_for(&second, admin, 77, log.since(1));
+    assert!(
+        delta.peers.is_empty() && delta.removed.is_empty(),
+        "admin sees no new peer"
+    );
+    // Dissociating takes them away again.
+    fx.associations.clear();
+    let third = second.edited(|data| data.associations.clear());
+    log.record(&second, &third);
+    let user = third.peer(USER1).unwrap();
+    let delta = delta_for(&third, user, 77, log.since(2));
+    assert_eq!(delta.removed, [DEVELOPER1, DEVELOPER2]);
+    assert!(delta.peers.is_empty());
+    // From before both changes nothing moved for the user.
+    let delta = delta_for(&third, user, 77, log.since(1));
+    assert!(delta.peers.is_empty() && delta.removed.is_empty());
 }
 
 #[test]

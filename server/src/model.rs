@@ -118,7 +118,7 @@ impl Model {
         self.edited(|data| *data = snapshot)
     }
 
-    /// A copy with new WireGuard observations.
+    /// A copy with new WireGuard observations, at the next revision.
     pub fn with_observed(&self, observed: HashMap<PublicKey, SocketAddr>) -> Model {
         let mut next = self.clone();
         next.observed = Arc::new(observed);
@@ -126,12 +126,18 @@ impl Model {
         next
     }
 
-    /// A copy with a pending key swap added or removed.
+    /// A copy with a pending key swap added or removed, at the same revision (no peer sees
+    /// pending swaps: they only keep an old key on the server's interface a little longer).
     pub fn with_pending_swaps(&self, pending: HashMap<PeerId, PendingKeySwap>) -> Model {
         let mut next = self.clone();
         next.pending_swaps = pending;
-        next.revision += 1;
         next
+    }
+
+    /// This model at `revision`: the one the store recorded its change at.
+    pub fn at_revision(mut self, revision: u64) -> Model {
+        self.revision = revision;
+        self
     }
 
     pub fn revision(&self) -> u64 {

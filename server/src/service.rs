@@ -24,16 +24,19 @@ use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerUpdate, Public
 use wiremesh_shared::wire::{Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
 
-use crate::changes::{delta_for, watched_cidrs, ChangeLog, Waiter, Waiters};
+use crate::changes::{compare, delta_for, watched_cidrs, ChangeLog, Waiter, Waiters};
 use crate::error::{Denied, Result, ServiceError};
 use crate::model::Model;
 use crate::store::Store;
 
 mod cidrs;
+mod deltas;
 mod maintenance;
 mod peers;
 mod sessions;
 mod user;
+
+pub use deltas::{DeltaBody, DeltaJob, DeltaLookup};
 
 /// Where time comes from; tests inject a fixed or stepping clock.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -113,6 +116,8 @@ pub struct Service {
     waiters: Waiters,
     /// Serialised `/v1/user/state` answers of the current revision (see [`Service::state_body`]).
     state_bodies: Mutex<user::StateBodies>,
+    /// Serialised `/v2/user/state` answers of the current revision (see [`deltas`]).
+    delta_bodies: Mutex<deltas::DeltaBodies>,
     options: ServiceOptions,
 }
 
@@ -139,19 +144,14 @@ impl Service {
         clock: Arc<dyn Clock>,
         options: ServiceOptions,
     ) -> Result<Self> {
-        let model = Model::new(store.snapshot()?, 1);
+        // The revisions are the database's, so a client's revision stays meaningful across
+        // restarts of the server (see [`crate::changes`]).
+        let snapshot = store.snapshot()?;
+        let history = store.revisions()?;
+        let model = Model::new(snapshot, store.revision()).with_observed(store.observed()?);
+        let model = model.at_revision(store.revision());
         let (revisions, _) = watch::channel(model.revision());
-        // The epoch names this process's revision history: after a restart, revisions start
-        // over and clients holding old ones must get the full state.
-        let epoch = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1);
-        let changes = Mutex::new(ChangeLog::new(
-            epoch,
-            model.revision(),
-            crate::changes::DEFAULT_CAPACITY,
-        ));
+        let changes = Mutex::new(ChangeLog::new(history, crate::changes::DEFAULT_CAPACITY));
         Ok(Self {
             writer: Mutex::new(store),
             model: RwLock::new(Arc::new(model)),
@@ -162,6 +162,7 @@ impl Service {
             changes,
             waiters: Waiters::default(),
             state_bodies: Mutex::default(),
+            delta_bodies: Mutex::default(),
             options,
         })
     }
@@ -212,15 +213,7 @@ impl Service {
         epoch: Option<u64>,
         revision: Option<u64>,
     ) -> Result<StateDelta> {
-        let (model, since, current_epoch) = {
-            let changes = lock(&self.changes);
-            let model = self.model();
-            let since = match (epoch, revision) {
-                (Some(e), Some(r)) if e == changes.epoch() => changes.since(r),
-                _ => None,
-            };
-            (model, since, changes.epoch())
-        };
+        let (model, since, current_epoch) = self.delta_inputs(epoch, revision);
         // Judge the caller as it is now: it may have been disabled while its poll waited.
         let viewer = model
             .peer(caller.id)
@@ -268,6 +261,14 @@ impl Service {
             let reloaded = self.reload_locked(&mut **store)?;
             let model = self.model();
             let (value, next) = op(&model, &mut **store)?;
+            // The store recorded the change at its next revision.
+            let next = next.map(|next| {
+                debug_assert!(
+                    store.revision() > model.revision(),
+                    "a write without a revision"
+                );
+                next.at_revision(store.revision())
+            });
             let work = match next {
                 Some(next) if !reloaded => self.publish_planned(&model, next),
                 Some(next) => {
@@ -328,7 +329,14 @@ impl Service {
             return Ok(false);
         }
         let snapshot = store.snapshot()?;
-        let next = self.model().reloaded(snapshot);
+        let model = self.model();
+        let next = model.reloaded(snapshot);
+        // The other process recorded its changes at its revisions; recording what this
+        // server's model missed at a new one covers a write of this server's that came in
+        // between (its revision is then older than the change it did not see).
+        let comparison = compare(&model, &next);
+        let revision = store.record_change(&comparison.touched, comparison.structural, &[])?;
+        let next = next.at_revision(revision);
         tracing::info!(
             revision = next.revision(),
             "database changed by another process; model reloaded"

@@ -6,6 +6,8 @@
 //! constraint violations to [`StoreError::Conflict`] / [`StoreError::InUse`] so callers never
 //! see SQLite error codes. A replicated backend (PostgreSQL) would be another implementation.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -27,6 +29,23 @@ pub struct Snapshot {
     /// Sorted by id.
     pub associations: Vec<Association>,
     pub roles: NetworkRoles,
+}
+
+/// The revision history as the database records it (schema version 4): read when the server
+/// starts, so that deltas survive restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// Names the history; clients holding another one start over.
+    pub history: u64,
+    /// The oldest revision a delta can start from.
+    pub floor: u64,
+    /// The newest revision.
+    pub current: u64,
+    /// The revision of the last structural change.
+    pub structure: u64,
+    /// Each peer's (and each deleted peer's) CIDR and the revision of its last change; peers
+    /// missing here have not changed since `floor`.
+    pub peers: HashMap<PeerId, (CidrId, u64)>,
 }
 
 /// The fields of a peer that an update may change (compat §1.10: PUT applies exactly these).
@@ -93,6 +112,28 @@ pub trait Store: Send {
     /// Whether another connection (another process: the server CLI while `serve` runs)
     /// committed a change since the last call. The first call returns `false`.
     fn changed_by_others(&mut self) -> Result<bool>;
+
+    /// The newest revision this connection read ([`Store::snapshot`]) or wrote. Every
+    /// method below that changes something visible records it at a new revision: one more
+    /// than the newest in the database.
+    fn revision(&self) -> u64;
+
+    /// The revision history: read once, when the server starts.
+    fn revisions(&mut self) -> Result<Revisions>;
+
+    /// The endpoints the server's interface observed, as last recorded.
+    fn observed(&mut self) -> Result<HashMap<PublicKey, SocketAddr>>;
+
+    /// Records at a new revision a change only the server's memory saw: `touched` peers
+    /// (changed by observations, or by another process's writes the server caught up
+    /// with), perhaps a structural change, and observations (`None`: forgotten). Returns the
+    /// revision.
+    fn record_change(
+        &mut self,
+        touched: &[(PeerId, CidrId)],
+        structural: bool,
+        observed: &[(PublicKey, Option<SocketAddr>)],
+    ) -> Result<u64>;
 
     fn insert_cidr(&mut self, contents: &CidrContents) -> Result<Cidr>;
     fn rename_cidr(&mut self, id: CidrId, name: &str) -> Result<()>;

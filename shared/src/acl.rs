@@ -76,8 +76,14 @@ pub fn visible_peers<'a>(view: &NetworkView<'a>, viewer: &Peer) -> Vec<&'a Peer>
     let cidrs = visible_cidrs(&tree, view.associations, &view.roles, viewer.cidr_id);
     view.peers
         .iter()
-        .filter(|peer| peer.is_redeemed && !peer.is_disabled && cidrs.contains(&peer.cidr_id))
+        .filter(|peer| shown(peer, &cidrs))
         .collect()
+}
+
+/// Whether a viewer that sees into `visible_cidrs` sees `peer`: it is enabled, redeemed and
+/// in one of them (the filter of [`visible_peers`], for one peer at a time).
+pub fn shown(peer: &Peer, visible_cidrs: &HashSet<CidrId>) -> bool {
+    peer.is_redeemed && !peer.is_disabled && visible_cidrs.contains(&peer.cidr_id)
 }
 
 #[cfg(test)]

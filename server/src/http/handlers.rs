@@ -3,7 +3,8 @@
 //!
 //! Capabilities are checked before the body is read, as innernet does. Service writes block
 //! on SQLite and the WireGuard device, so they run in `spawn_blocking`; reads come from the
-//! in-memory model and run inline.
+//! in-memory model and run inline, except the states, whose answers are serialised on the
+//! blocking pool (once per revision and CIDR, shared by every caller that asks the same).
 
 use std::sync::Arc;
 
@@ -33,7 +34,9 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     match route {
         Route::State => {
-            let body = service.state_body(&caller)?;
+            // Built once per revision and CIDR, but a cold build of a large network is
+            // milliseconds of serialising: never on the async threads.
+            let body = blocking(service, move |s| s.state_body(&caller)).await?;
             Ok((
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -177,9 +180,28 @@ pub async fn state_v2(
     loop {
         // Registered before looking, so a change between the look and the wait still wakes it.
         let wake = service.watch(&caller);
-        let delta = service.state_delta(&caller, params.epoch, params.revision)?;
-        if !delta.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(json(StatusCode::OK, delta));
+        let lookup = service.state_delta_lookup(&caller, params.epoch, params.revision)?;
+        let answer =
+            lookup
+                .cell
+                .get_or_try_init(|| {
+                    let service = service.clone();
+                    let job = lookup.job;
+                    async move {
+                        tokio::task::spawn_blocking(move || service.build_delta_body(job)).await
+                    }
+                })
+                .await
+                .map_err(|error| {
+                    ApiError::Internal(format!("building a state delta failed: {error}"))
+                })?;
+        if !answer.empty || tokio::time::Instant::now() >= deadline {
+            return Ok((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                answer.body.clone(),
+            )
+                .into_response());
         }
         tokio::select! {
             () = wake.changed() => {},

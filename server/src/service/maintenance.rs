@@ -10,6 +10,7 @@ use wiremesh_shared::wire::Peer;
 use wiremesh_shared::PeerId;
 
 use super::{desired_interface_peers, lock, DeviceSync, DeviceWork, Service};
+use crate::changes::compare;
 use crate::error::Result;
 use crate::model::PendingKeySwap;
 
@@ -67,8 +68,10 @@ impl Service {
     }
 
     /// Records the endpoints in `peers` (as read from the interface); whether any changed.
+    /// They are saved with the peers they change, so that a restarted server still knows
+    /// what its clients were told.
     fn record_observed(&self, peers: &[wireguard_control::PeerInfo]) -> bool {
-        let _store = lock(&self.writer);
+        let mut store = lock(&self.writer);
         let model = self.model();
         let mut observed: HashMap<PublicKey, SocketAddr> = model.observed().clone();
         for peer in peers {
@@ -83,8 +86,31 @@ impl Service {
         if &observed == model.observed() {
             return false;
         }
-        self.publish(model.with_observed(observed));
-        true
+        let mut saved: Vec<(PublicKey, Option<SocketAddr>)> = observed
+            .iter()
+            .filter(|(key, endpoint)| model.observed().get(key) != Some(endpoint))
+            .map(|(key, endpoint)| (*key, Some(*endpoint)))
+            .collect();
+        saved.extend(
+            model
+                .observed()
+                .keys()
+                .filter(|key| !observed.contains_key(key))
+                .map(|key| (*key, None)),
+        );
+        let next = model.with_observed(observed);
+        let comparison = compare(&model, &next);
+        match store.record_change(&comparison.touched, false, &saved) {
+            Ok(revision) => {
+                self.publish(next.at_revision(revision));
+                true
+            }
+            Err(error) => {
+                // Observations are hints: the next read of the interface tries again.
+                tracing::warn!("failed to record observed endpoints: {error}");
+                false
+            }
+        }
     }
 
     /// Housekeeping's interface work with a single read of the interface (which is what

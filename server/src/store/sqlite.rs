@@ -74,6 +74,8 @@ pub struct SqliteStore {
     /// `PRAGMA data_version` when this connection last looked: it moves only when another
     /// connection commits, which is how [`Store::changed_by_others`] notices the CLI's writes.
     seen_data_version: i64,
+    /// The newest revision this connection read or wrote.
+    revision: u64,
 }
 
 impl SqliteStore {
@@ -219,6 +221,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             seen_data_version,
+            revision: 0,
         })
     }
 }
@@ -315,7 +318,12 @@ fn copy_database(source: &Connection, source_path: &Path, dest: &Path) -> Result
     let started = Instant::now();
     loop {
         match backup.step(-1).map_err(sqlite(source_path, "back up"))? {
-            StepResult::Done => return Ok(()),
+            StepResult::Done => {
+                drop(backup);
+                // A copy that is ever served again (a restore) rolls the network back: its
+                // clients must not take its revisions for the ones they hold.
+                return schema::rename_history(&target, dest);
+            }
             StepResult::More | StepResult::Busy | StepResult::Locked
                 if started.elapsed() < COPY_TIMEOUT =>
             {

@@ -57,6 +57,8 @@ enum Op {
         peer: usize,
         port: u16,
     },
+    /// The server process restarts on the same database and interface.
+    Restart,
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -71,6 +73,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         1 => (any::<usize>(), any::<u8>()).prop_map(|(cidr, n)| Op::RenameCidr { cidr, n }),
         1 => any::<usize>().prop_map(|peer| Op::Redeem { peer }),
         2 => (any::<usize>(), 1u16..60000).prop_map(|(peer, port)| Op::Observe { peer, port }),
+        1 => Just(Op::Restart),
     ]
 }
 
@@ -82,7 +85,7 @@ fn key(n: u64) -> PublicKey {
 }
 
 fn new_service(dir: &std::path::Path) -> (Service, FakeBackend, InterfaceName) {
-    let store = SqliteStore::create(
+    SqliteStore::create(
         &dir.join("v2.db"),
         NewNetwork {
             name: "vtwo".into(),
@@ -103,6 +106,13 @@ fn new_service(dir: &std::path::Path) -> (Service, FakeBackend, InterfaceName) {
         &DeviceUpdate::new().set_private_key(PrivateKey::from_bytes([3; 32])),
     )
     .unwrap();
+    let service = open_service(dir, &fake, &iface);
+    (service, fake, iface)
+}
+
+/// The server as `serve` starts it on an existing database and interface.
+fn open_service(dir: &std::path::Path, fake: &FakeBackend, iface: &InterfaceName) -> Service {
+    let store = SqliteStore::open(&dir.join("v2.db")).unwrap();
     let device = ServerInterface {
         backend: Arc::new(fake.clone()),
         name: iface.clone(),
@@ -114,7 +124,8 @@ fn new_service(dir: &std::path::Path) -> (Service, FakeBackend, InterfaceName) {
         ServiceOptions::default(),
     )
     .unwrap();
-    (service, fake, iface)
+    service.sync_device().unwrap();
+    service
 }
 
 fn sorted(mut state: State) -> State {
@@ -125,8 +136,12 @@ fn sorted(mut state: State) -> State {
 /// Runs `ops` (ignoring ones the rules refuse) and checks every remembered revision.
 fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let (service, fake, iface) = new_service(dir.path());
+    let (mut service, fake, iface) = new_service(dir.path());
+    let epoch = service.epoch();
     let mut n_keys = 10u64;
+    // The revisions of the last restart and of the last structural change: a revision from
+    // before both is the only one that may get a full state (the structure it saw is gone).
+    let (mut restarted_at, mut structure_at) = (0u64, 0u64);
     // (revision, viewer) → the state the viewer would have fetched at that revision.
     let mut history: BTreeMap<(u64, PeerId), State> = BTreeMap::new();
     let remember = |service: &Service, history: &mut BTreeMap<(u64, PeerId), State>| {
@@ -142,6 +157,21 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     remember(&service, &mut history);
     for op in ops {
         let model = service.model();
+        if matches!(op, Op::Restart) {
+            drop(service);
+            service = open_service(dir.path(), &fake, &iface);
+            prop_assert_eq!(service.epoch(), epoch, "the history survives a restart");
+            prop_assert_eq!(
+                service.model().revision(),
+                model.revision(),
+                "and so does the revision"
+            );
+            let reopened = service.model();
+            prop_assert_eq!(reopened.snapshot(), model.snapshot());
+            prop_assert_eq!(reopened.observed(), model.observed());
+            restarted_at = model.revision();
+            continue;
+        }
         let leaves: Vec<CidrId> = model
             .cidrs()
             .iter()
@@ -247,6 +277,10 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             },
             _ => Ok(()),
         };
+        let after = service.model();
+        if after.cidrs() != model.cidrs() || after.associations() != model.associations() {
+            structure_at = after.revision();
+        }
         remember(&service, &mut history);
         // Each write applied its own change to the interface: a full synchronisation finds
         // nothing left to do.
@@ -260,7 +294,6 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     }
 
     let model = service.model();
-    let epoch = service.epoch();
     for peer in model
         .peers()
         .iter()
@@ -275,6 +308,13 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 .state_delta(peer, Some(epoch), Some(*revision))
                 .unwrap();
             prop_assert_eq!(delta.revision, model.revision());
+            let may_be_full = *revision < restarted_at && *revision < structure_at;
+            prop_assert!(
+                !delta.full || may_be_full,
+                "a full state for viewer {} from revision {}",
+                peer.name.as_str(),
+                revision
+            );
             let mut local = then.clone();
             delta.apply_to(&mut local);
             prop_assert_eq!(

@@ -4,6 +4,8 @@
 //! Writes take the write lock up front (`BEGIN IMMEDIATE`), so a transaction never fails
 //! half-way because another connection wrote first.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -19,19 +21,72 @@ use super::rows::{
     unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS,
 };
 use super::{data_version, schema, SqliteStore};
-use crate::store::{PeerFields, Result, Snapshot, Store, StoreError};
+use crate::store::{PeerFields, Result, Revisions, Snapshot, Store, StoreError};
 
 impl SqliteStore {
-    /// Runs `write` in one `BEGIN IMMEDIATE` transaction and commits it.
-    fn write<T>(&mut self, write: impl FnOnce(&Transaction<'_>, &Path) -> Result<T>) -> Result<T> {
+    /// Runs `write` in one `BEGIN IMMEDIATE` transaction and commits it; what it stamps is
+    /// recorded at one new revision.
+    fn write<T>(
+        &mut self,
+        write: impl FnOnce(&Transaction<'_>, &Path, &mut Stamps) -> Result<T>,
+    ) -> Result<T> {
         let path = &self.path;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite(path, "write to"))?;
-        let value = write(&tx, path)?;
+        let mut stamps = Stamps { revision: None };
+        let value = write(&tx, path, &mut stamps)?;
         tx.commit().map_err(sqlite(path, "commit to"))?;
+        if let Some(revision) = stamps.revision {
+            self.revision = revision;
+        }
         Ok(value)
+    }
+}
+
+/// The revision of one write transaction, taken from `wiremesh_meta` the first time it
+/// records anything (a write that changes nothing keeps the revision where it was).
+struct Stamps {
+    revision: Option<u64>,
+}
+
+impl Stamps {
+    fn revision(&mut self, tx: &Transaction<'_>, path: &Path) -> Result<u64> {
+        if let Some(revision) = self.revision {
+            return Ok(revision);
+        }
+        let revision = schema::require_number(tx, path, schema::REVISION_KEY)? + 1;
+        tx.execute(
+            "UPDATE wiremesh_meta SET value = ?2 WHERE key = ?1",
+            (schema::REVISION_KEY, revision.to_string()),
+        )
+        .map_err(sqlite(path, "write to"))?;
+        self.revision = Some(revision);
+        Ok(revision)
+    }
+
+    /// Records that peer `id` changed (before it is deleted, for a deletion).
+    fn peer(&mut self, tx: &Transaction<'_>, path: &Path, id: i64) -> Result<()> {
+        let revision = self.revision(tx, path)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO wiremesh_revisions (peer_id, cidr_id, revision) \
+             SELECT id, cidr_id, ?2 FROM peers WHERE id = ?1",
+            (id, revision as i64),
+        )
+        .map_err(sqlite(path, "write to"))?;
+        Ok(())
+    }
+
+    /// Records a change of CIDRs or associations.
+    fn structure(&mut self, tx: &Transaction<'_>, path: &Path) -> Result<()> {
+        let revision = self.revision(tx, path)?;
+        tx.execute(
+            "UPDATE wiremesh_meta SET value = ?2 WHERE key = ?1",
+            (schema::STRUCTURE_KEY, revision.to_string()),
+        )
+        .map_err(sqlite(path, "write to"))?;
+        Ok(())
     }
 }
 
@@ -64,6 +119,7 @@ impl Store for SqliteStore {
             )?,
             roles: schema::read_roles(&tx, path)?,
         };
+        self.revision = schema::require_number(&tx, path, schema::REVISION_KEY)?;
         // Whatever others committed before this read is in the snapshot.
         self.seen_data_version = data_version(&tx, path)?;
         tx.commit().map_err(sqlite(path, "read"))?;
@@ -77,8 +133,111 @@ impl Store for SqliteStore {
         Ok(changed)
     }
 
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    fn revisions(&mut self) -> Result<Revisions> {
+        let path = &self.path;
+        let tx = self.conn.transaction().map_err(sqlite(path, "read"))?;
+        let number = |key| schema::require_number(&tx, path, key);
+        let mut revisions = Revisions {
+            history: number(schema::HISTORY_KEY)?,
+            floor: number(schema::FLOOR_KEY)?,
+            current: number(schema::REVISION_KEY)?,
+            structure: number(schema::STRUCTURE_KEY)?,
+            peers: HashMap::new(),
+        };
+        let mut rows = tx
+            .prepare("SELECT peer_id, cidr_id, revision FROM wiremesh_revisions")
+            .map_err(sqlite(path, "read"))?;
+        let rows = rows
+            .query_map([], |row| {
+                Ok((
+                    PeerId(row.get(0)?),
+                    CidrId(row.get(1)?),
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sqlite(path, "read"))?;
+        for row in rows {
+            let (peer, cidr, revision) = row.map_err(sqlite(path, "read"))?;
+            revisions
+                .peers
+                .insert(peer, (cidr, u64::try_from(revision).unwrap_or(0)));
+        }
+        Ok(revisions)
+    }
+
+    fn observed(&mut self) -> Result<HashMap<PublicKey, SocketAddr>> {
+        let path = &self.path;
+        let mut statement = self
+            .conn
+            .prepare("SELECT public_key, endpoint FROM wiremesh_observed")
+            .map_err(sqlite(path, "read"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(sqlite(path, "read"))?;
+        let mut observed = HashMap::new();
+        for row in rows {
+            let (key, endpoint) = row.map_err(sqlite(path, "read"))?;
+            // Observations are hints: one that no longer parses is dropped, not fatal.
+            if let (Ok(key), Ok(endpoint)) = (PublicKey::from_base64(&key), endpoint.parse()) {
+                observed.insert(key, endpoint);
+            }
+        }
+        Ok(observed)
+    }
+
+    fn record_change(
+        &mut self,
+        touched: &[(PeerId, CidrId)],
+        structural: bool,
+        observed: &[(PublicKey, Option<SocketAddr>)],
+    ) -> Result<u64> {
+        let before = self.revision;
+        self.write(|tx, path, stamps| {
+            let revision = stamps.revision(tx, path)?;
+            let mut stamp = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO wiremesh_revisions (peer_id, cidr_id, revision) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sqlite(path, "write to"))?;
+            for (peer, cidr) in touched {
+                stamp
+                    .execute((peer.0, cidr.0, revision as i64))
+                    .map_err(sqlite(path, "write to"))?;
+            }
+            if structural {
+                stamps.structure(tx, path)?;
+            }
+            let mut save = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO wiremesh_observed (public_key, endpoint) \
+                     VALUES (?1, ?2)",
+                )
+                .map_err(sqlite(path, "write to"))?;
+            let mut forget = tx
+                .prepare("DELETE FROM wiremesh_observed WHERE public_key = ?1")
+                .map_err(sqlite(path, "write to"))?;
+            for (key, endpoint) in observed {
+                match endpoint {
+                    Some(endpoint) => save.execute((key.to_base64(), endpoint.to_string())),
+                    None => forget.execute([key.to_base64()]),
+                }
+                .map_err(sqlite(path, "write to"))?;
+            }
+            Ok(())
+        })?;
+        debug_assert!(self.revision > before);
+        Ok(self.revision)
+    }
+
     fn insert_cidr(&mut self, contents: &CidrContents) -> Result<Cidr> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             if let Some(parent) = contents.parent {
                 require_cidr(tx, path, parent)?;
             }
@@ -103,25 +262,28 @@ impl Store for SqliteStore {
                 None => sqlite(path, "insert a CIDR into")(error),
             })?;
             let id = tx.last_insert_rowid();
+            stamps.structure(tx, path)?;
             read_back(tx, path, "CIDR", id, CIDR_COLUMNS, "cidrs", cidr_from_row)
         })
     }
 
     fn rename_cidr(&mut self, id: CidrId, name: &str) -> Result<()> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let n_updated = tx
                 .execute("UPDATE cidrs SET name = ?1 WHERE id = ?2", (name, id.0))
                 .map_err(|error| match violation(&error) {
                     Some(Violation::Unique(_)) => conflict(format!("a CIDR named {name:?}")),
                     _ => sqlite(path, "rename a CIDR in")(error),
                 })?;
-            updated_one(n_updated, "CIDR", id.0)
+            updated_one(n_updated, "CIDR", id.0)?;
+            stamps.structure(tx, path)
         })
     }
 
     fn delete_cidr(&mut self, id: CidrId) -> Result<()> {
-        self.write(|tx, path| {
-            tx.execute("DELETE FROM cidrs WHERE id = ?1", [id.0])
+        self.write(|tx, path, stamps| {
+            let n_deleted = tx
+                .execute("DELETE FROM cidrs WHERE id = ?1", [id.0])
                 .map_err(|error| match violation(&error) {
                     Some(Violation::ForeignKey) => StoreError::InUse {
                         what: "CIDR",
@@ -129,12 +291,15 @@ impl Store for SqliteStore {
                     },
                     _ => sqlite(path, "delete a CIDR from")(error),
                 })?;
+            if n_deleted > 0 {
+                stamps.structure(tx, path)?;
+            }
             Ok(())
         })
     }
 
     fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             require_cidr(tx, path, contents.cidr_id)?;
             tx.execute(
                 &format!(
@@ -163,12 +328,13 @@ impl Store for SqliteStore {
                 None => sqlite(path, "insert a peer into")(error),
             })?;
             let id = tx.last_insert_rowid();
+            stamps.peer(tx, path, id)?;
             read_back(tx, path, "peer", id, PEER_COLUMNS, "peers", peer_from_row)
         })
     }
 
     fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let n_updated = tx
                 .execute(
                     "UPDATE peers SET name = ?1, endpoint = ?2, is_admin = ?3, is_disabled = ?4, \
@@ -188,12 +354,13 @@ impl Store for SqliteStore {
                     }
                     _ => sqlite(path, "update a peer in")(error),
                 })?;
-            updated_one(n_updated, "peer", id.0)
+            updated_one(n_updated, "peer", id.0)?;
+            stamps.peer(tx, path, id.0)
         })
     }
 
     fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let n_updated = tx
                 .execute(
                     "UPDATE peers SET is_redeemed = 1, public_key = ?1 \
@@ -204,31 +371,34 @@ impl Store for SqliteStore {
                     Some(Violation::Unique(_)) => conflict("a peer with this public key".into()),
                     _ => sqlite(path, "redeem a peer in")(error),
                 })?;
-            updated_one(n_updated, "unredeemed peer", id.0)
+            updated_one(n_updated, "unredeemed peer", id.0)?;
+            stamps.peer(tx, path, id.0)
         })
     }
 
     fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let n_updated = tx
                 .execute(
                     "UPDATE peers SET endpoint = ?1 WHERE id = ?2",
                     (endpoint.map(ToString::to_string), id.0),
                 )
                 .map_err(sqlite(path, "set an endpoint in"))?;
-            updated_one(n_updated, "peer", id.0)
+            updated_one(n_updated, "peer", id.0)?;
+            stamps.peer(tx, path, id.0)
         })
     }
 
     fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()> {
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let n_updated = tx
                 .execute(
                     "UPDATE peers SET candidates = ?1 WHERE id = ?2",
                     (candidates_json(candidates), id.0),
                 )
                 .map_err(sqlite(path, "set candidates in"))?;
-            updated_one(n_updated, "peer", id.0)
+            updated_one(n_updated, "peer", id.0)?;
+            stamps.peer(tx, path, id.0)
         })
     }
 
@@ -236,7 +406,7 @@ impl Store for SqliteStore {
         const EXPIRED: &str = "is_redeemed = 0 AND invite_expires IS NOT NULL \
                                AND invite_expires < ?1";
         let now = unix_secs(now);
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             let expired = query_all(
                 tx,
                 path,
@@ -244,6 +414,10 @@ impl Store for SqliteStore {
                 [now],
                 peer_from_row,
             )?;
+            // Each deleted invitation keeps its revision row: the deletion is a change.
+            for peer in &expired {
+                stamps.peer(tx, path, peer.id.0)?;
+            }
             tx.execute(&format!("DELETE FROM peers WHERE {EXPIRED}"), [now])
                 .map_err(sqlite(path, "delete expired invitations from"))?;
             Ok(expired)
@@ -252,7 +426,7 @@ impl Store for SqliteStore {
 
     fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association> {
         let (cidr_id_1, cidr_id_2) = (contents.cidr_id_1, contents.cidr_id_2);
-        self.write(|tx, path| {
+        self.write(|tx, path, stamps| {
             require_cidr(tx, path, cidr_id_1)?;
             require_cidr(tx, path, cidr_id_2)?;
             if cidr_id_1 == cidr_id_2 {
@@ -281,17 +455,23 @@ impl Store for SqliteStore {
                 Some(Violation::Unique(_)) => conflict(ASSOCIATION_EXISTS.into()),
                 _ => sqlite(path, "insert an association into")(error),
             })?;
+            let id = AssociationId(tx.last_insert_rowid());
+            stamps.structure(tx, path)?;
             Ok(Association {
-                id: AssociationId(tx.last_insert_rowid()),
+                id,
                 contents: contents.clone(),
             })
         })
     }
 
     fn delete_association(&mut self, id: AssociationId) -> Result<()> {
-        self.write(|tx, path| {
-            tx.execute("DELETE FROM associations WHERE id = ?1", [id.0])
+        self.write(|tx, path, stamps| {
+            let n_deleted = tx
+                .execute("DELETE FROM associations WHERE id = ?1", [id.0])
                 .map_err(sqlite(path, "delete an association from"))?;
+            if n_deleted > 0 {
+                stamps.structure(tx, path)?;
+            }
             Ok(())
         })
     }

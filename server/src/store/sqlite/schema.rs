@@ -7,10 +7,13 @@
 //! | 1 | innernet | adds `peers.invite_expires` |
 //! | 2 | innernet 2.0.0 | adds `peers.candidates` |
 //! | 3 | wiremesh | indexes for the foreign keys, `wiremesh_meta` (the network's roles) |
+//! | 4 | wiremesh | revisions: `wiremesh_revisions`, `wiremesh_observed`, the history in `wiremesh_meta` |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
-//! is therefore idempotent and keeps roles it finds already recorded.
+//! is therefore idempotent and keeps roles it finds already recorded, and migration 4 starts a
+//! new revision history (innernet may have changed anything without recording revisions), so
+//! every wiremesh client gets a full state once.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,7 +25,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 3;
+pub const SUPPORTED_VERSION: i64 = 4;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,6 +77,28 @@ CREATE TABLE IF NOT EXISTS wiremesh_meta (
     value TEXT NOT NULL
 );
 ";
+
+/// Version 4: the revision of each peer's last change (a deleted peer keeps its row, so the
+/// deletion is a change too), and the endpoints the server's interface observed, so that
+/// after a restart the server answers "what changed since revision R" as before it.
+const REVISION_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_revisions (
+    peer_id INTEGER PRIMARY KEY NOT NULL,
+    cidr_id INTEGER NOT NULL,
+    revision INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wiremesh_observed (
+    public_key TEXT PRIMARY KEY NOT NULL,
+    endpoint TEXT NOT NULL
+);
+";
+
+/// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
+/// start from, the newest revision, and the revision of the last structural change.
+pub(super) const HISTORY_KEY: &str = "history";
+pub(super) const FLOOR_KEY: &str = "revision_floor";
+pub(super) const REVISION_KEY: &str = "revision";
+pub(super) const STRUCTURE_KEY: &str = "structure_revision";
 
 const INFRA_CIDR_KEY: &str = "infra_cidr_id";
 const SERVER_PEER_KEY: &str = "server_peer_id";
@@ -152,6 +177,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
                 .execute_batch("ALTER TABLE peers ADD COLUMN candidates TEXT")
                 .map_err(sqlite(path, "migrate"))?,
             2 => add_wiremesh_tables(&tx, path, NetworkRoles::CREATED_BY_NEW)?,
+            3 => start_history(&tx, path)?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -165,7 +191,91 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(INNERNET_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(WIREMESH_ADDITIONS)
-        .map_err(sqlite(path, "create"))
+        .map_err(sqlite(path, "create"))?;
+    start_history(tx, path)
+}
+
+/// Version 4: the revision tables, emptied, and a new history starting at the revision
+/// after the newest one recorded (1 for a new file).
+fn start_history(tx: &Transaction<'_>, path: &Path) -> Result<()> {
+    tx.execute_batch(REVISION_TABLES)
+        .map_err(sqlite(path, "migrate"))?;
+    tx.execute_batch("DELETE FROM wiremesh_revisions; DELETE FROM wiremesh_observed;")
+        .map_err(sqlite(path, "migrate"))?;
+    let revision = read_number(tx, path, REVISION_KEY)?.unwrap_or(0) + 1;
+    let history = new_history_id();
+    let mut set = tx
+        .prepare("INSERT OR REPLACE INTO wiremesh_meta (key, value) VALUES (?1, ?2)")
+        .map_err(sqlite(path, "write"))?;
+    for (key, value) in [
+        (HISTORY_KEY, history),
+        (FLOOR_KEY, revision),
+        (REVISION_KEY, revision),
+        (STRUCTURE_KEY, revision),
+    ] {
+        set.execute((key, value.to_string()))
+            .map_err(sqlite(path, "write"))?;
+    }
+    Ok(())
+}
+
+/// Gives a copy of a database a history of its own (schema version 4 and later; older
+/// files have none): once restored, its revisions mean something else than the ones its
+/// clients hold, so each of them gets a full state once.
+pub(super) fn rename_history(conn: &Connection, path: &Path) -> Result<()> {
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' \
+             AND name = 'wiremesh_meta')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sqlite(path, "read"))?;
+    if has_meta {
+        conn.execute(
+            "UPDATE wiremesh_meta SET value = ?2 WHERE key = ?1",
+            (HISTORY_KEY, new_history_id().to_string()),
+        )
+        .map_err(sqlite(path, "write"))?;
+    }
+    Ok(())
+}
+
+/// A random name for a revision history (never 0, which clients never send).
+fn new_history_id() -> u64 {
+    use rand_core::RngCore as _;
+    // Below 2^53, so that clients in any language read it exactly.
+    (rand_core::OsRng.next_u64() >> 11).max(1)
+}
+
+/// A number kept in `wiremesh_meta`, if the key is there.
+pub(super) fn read_number(conn: &Connection, path: &Path, key: &str) -> Result<Option<u64>> {
+    let entry: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT rowid, value FROM wiremesh_meta WHERE key = ?1",
+            [key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(sqlite(path, "read"))?;
+    entry
+        .map(|(rowid, value)| {
+            value.trim().parse().map_err(|_| {
+                corrupt(
+                    path,
+                    "wiremesh_meta entry",
+                    rowid,
+                    format!("{key} is {value:?}, not a number"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Reads a number that version 4 always records.
+pub(super) fn require_number(conn: &Connection, path: &Path, key: &str) -> Result<u64> {
+    read_number(conn, path, key)?
+        .ok_or_else(|| not_a_network(path, format!("wiremesh_meta has no {key}")))
 }
 
 /// Version 3: indexes and `wiremesh_meta`. Roles already recorded are kept (the file went back

@@ -36,7 +36,7 @@ fn create_writes_a_private_file_at_the_current_version() {
         assert_eq!(mode(Path::new(&format!("{}-wal", path.display()))), 0o600);
         assert_eq!(
             schema::user_version(&raw(&path), &path).expect("version"),
-            3
+            schema::SUPPORTED_VERSION
         );
         let journal: String = raw(&path)
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
@@ -160,6 +160,15 @@ fn backup_to_writes_an_openable_private_copy() {
         restored.snapshot().expect("copy"),
         store.snapshot().expect("original")
     );
+    // The same revisions under another history: clients of the original who meet a
+    // restored copy start over instead of trusting revision numbers that now differ.
+    let (original, copied) = (
+        store.revisions().expect("revisions"),
+        restored.revisions().expect("copied revisions"),
+    );
+    assert_ne!(copied.history, original.history);
+    assert_eq!(copied.current, original.current);
+    assert_eq!(copied.peers, original.peers);
 
     // Later writes do not reach the copy; an existing destination is refused.
     store.insert_cidr(&extra_cidr("later")).expect("write");
@@ -215,7 +224,7 @@ fn import_innernet_copies_every_version_and_leaves_the_source_alone() {
         assert_eq!(mode(&dest), 0o600);
         assert_eq!(
             schema::user_version(&raw(&dest), &dest).expect("version"),
-            3
+            schema::SUPPORTED_VERSION
         );
         let reopened: Result<_> = SqliteStore::open(&dest).and_then(|mut s| s.snapshot());
         assert_eq!(reopened.expect("reopen"), snapshot);

@@ -11,7 +11,7 @@ use wiremesh_shared::CidrId;
 use super::tests_support::{
     endpoints, innernet_db, innernet_expected, innernet_schema_db, outcome, raw, seeded,
 };
-use super::{schema, SqliteStore};
+use super::{schema, SqliteStore, SUPPORTED_VERSION};
 use crate::store::Store;
 
 /// Everything SQLite knows about a table's shape: columns (name, type, not null, default,
@@ -67,7 +67,14 @@ fn innernet_tables_match_innernet_2_0_0() {
     assert_eq!(user_tables(&golden), ["associations", "cidrs", "peers"]);
     assert_eq!(
         user_tables(&ours),
-        ["associations", "cidrs", "peers", "wiremesh_meta"]
+        [
+            "associations",
+            "cidrs",
+            "peers",
+            "wiremesh_meta",
+            "wiremesh_observed",
+            "wiremesh_revisions"
+        ]
     );
 }
 
@@ -96,7 +103,10 @@ fn open_migrates_innernet_databases_of_every_version() {
                 "v{version}"
             );
         }
-        assert_eq!(schema::user_version(&conn, &path).expect("version"), 3);
+        assert_eq!(
+            schema::user_version(&conn, &path).expect("version"),
+            SUPPORTED_VERSION
+        );
         let n_indexes: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'wiremesh_%'",
@@ -113,6 +123,7 @@ fn migration_survives_innernet_reopening_the_file() {
     let (dir, mut store, _) = seeded(Family::V4);
     let path = dir.path().join("net.db");
     let before = store.snapshot().expect("snapshot");
+    let history_before = store.revisions().expect("revisions");
     drop(store);
     // innernet-server 2.0.0 sets user_version back to 2 whenever it opens a file; a
     // wiremesh network may also record roles other than the ids `new` gives.
@@ -135,7 +146,17 @@ fn migration_survives_innernet_reopening_the_file() {
     assert_eq!(after.roles, roles);
     assert_eq!(
         schema::user_version(&raw(&path), &path).expect("version"),
-        3
+        SUPPORTED_VERSION
+    );
+    // innernet may have changed anything without recording revisions: a new history, so
+    // every client starts over with a full state, and nothing recorded before is kept.
+    let history = store.revisions().expect("revisions");
+    assert_ne!(history.history, history_before.history);
+    assert!(history.peers.is_empty());
+    assert!(history.floor > history_before.current);
+    assert_eq!(
+        (history.current, history.structure),
+        (history.floor, history.floor)
     );
 }
 
@@ -215,7 +236,7 @@ fn unreadable_rows_are_reported_not_panicked_on() {
         ),
         (
             "UPDATE wiremesh_meta SET value = 'x' WHERE key = 'infra_cidr_id'",
-            "Corrupt(wiremesh_meta entry 1)",
+            "Corrupt(wiremesh_meta entry 5)",
         ),
         (
             "DELETE FROM wiremesh_meta WHERE key = 'server_peer_id'",
