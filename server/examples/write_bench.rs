@@ -4,6 +4,10 @@
 //! costs the server itself: rules, commit, model, change log and interface update; the HTTP
 //! and tunnel costs are the fleet benchmark's.
 //!
+//! Then, on the full network, the cost of a cold full state (the first `/v1/user/state`
+//! after a one-peer change) as served, from each peer's kept JSON, next to serialising every
+//! peer again as before.
+//!
 //! `cargo run --release -p wiremesh-server --example write_bench [N]` (default 10,000).
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -107,5 +111,38 @@ fn main() {
         "{n} peers in {:.1} s; interface reads: {}",
         started.elapsed().as_secs_f64(),
         fake.reads(&iface)
+    );
+
+    // Cold full states: one peer changes, then one viewer asks.
+    let model = service.model();
+    let viewer = model.peers().last().expect("peers").clone();
+    let changing = model.peers()[model.peers().len() / 2].clone();
+    service.state_body(&viewer).expect("warm up");
+    let rounds = 20u16;
+    let (mut served, mut whole) = (Duration::ZERO, Duration::ZERO);
+    let mut bytes = 0;
+    for round in 0..rounds {
+        let candidate = format!("198.51.100.1:{}", 1000 + round)
+            .parse()
+            .expect("endpoint");
+        service
+            .set_candidates(&changing, vec![candidate])
+            .expect("change");
+        let start = Instant::now();
+        bytes = service.state_body(&viewer).expect("state").len();
+        served += start.elapsed();
+        let model = service.model();
+        let start = Instant::now();
+        let again = serde_json::to_vec(&model.state_for(&viewer)).expect("json");
+        whole += start.elapsed();
+        assert_eq!(again.len(), bytes);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / f64::from(rounds);
+    println!(
+        "cold full state of {} peers ({bytes} bytes) after a one-peer change: {:.2} ms served \
+         from kept peer JSON, {:.2} ms serialising every peer",
+        model.peers().len() - 1,
+        ms(served),
+        ms(whole)
     );
 }

@@ -213,47 +213,67 @@ pub fn compare(previous: &Model, next: &Model) -> Comparison {
     }
 }
 
+/// What `/v2/user/state` answers a viewer, with the peers as they are in the model (not yet
+/// injected with observed endpoints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaPlan<'m> {
+    pub full: bool,
+    /// In id order.
+    pub peers: Vec<&'m Peer>,
+    /// In id order.
+    pub removed: Vec<PeerId>,
+    pub cidrs: Option<&'m [Cidr]>,
+}
+
 /// The answer to `/v2/user/state` for `viewer` (as it is in `model`) given what changed
-/// since its revision; `None` means "send everything". It depends on the viewer only through
-/// its CIDR.
+/// since its revision; `None` means "send everything".
 pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>) -> StateDelta {
+    let plan = plan_delta(model, viewer, since);
+    StateDelta {
+        epoch,
+        revision: model.revision(),
+        full: plan.full,
+        peers: plan.peers.into_iter().map(|p| model.inject(p)).collect(),
+        removed: plan.removed,
+        cidrs: plan.cidrs.map(<[Cidr]>::to_vec),
+    }
+}
+
+/// What [`delta_for`] answers, before injecting endpoints. It depends on the viewer only
+/// through its CIDR.
+pub fn plan_delta<'m>(model: &'m Model, viewer: &Peer, since: Option<Since>) -> DeltaPlan<'m> {
     let Some(since) = since else {
-        let state = model.state_for(viewer);
-        return StateDelta {
-            epoch,
-            revision: model.revision(),
+        return DeltaPlan {
             full: true,
-            peers: state.peers,
+            peers: model.visible_to(viewer),
             removed: Vec::new(),
-            cidrs: Some(state.cidrs),
+            cidrs: Some(model.cidrs()),
         };
     };
     let now = watched_cidrs(model, viewer);
-    let mut delta = StateDelta {
-        epoch,
-        revision: model.revision(),
+    let mut plan = DeltaPlan {
         full: false,
         peers: Vec::new(),
         removed: Vec::new(),
         cidrs: None,
     };
-    let send = |peer_id: PeerId, delta: &mut StateDelta| match model.peer(peer_id) {
-        Some(peer) if shown(peer, &now) => delta.peers.push(model.inject(peer)),
-        _ => delta.removed.push(peer_id),
+    let send = |peer_id: PeerId, plan: &mut DeltaPlan<'m>| match model.peer(peer_id) {
+        Some(peer) if shown(peer, &now) => plan.peers.push(peer),
+        _ => plan.removed.push(peer_id),
     };
     // The CIDRs the viewer saw into at its revision (the same as now without a structural
     // change): a touched peer outside both was invisible then and is now, so it must neither
     // reach nor wake this viewer.
     let then = match &since.structure_then {
         Some(structure) => {
-            delta.cidrs = Some(model.cidrs().to_vec());
+            plan.cidrs = Some(model.cidrs());
             let then = structure.visible_from(viewer.cidr_id);
             if then != now {
                 // Peers of CIDRs that came into view or went out of it.
                 for peer in model.peers() {
                     let (was, is) = (then.contains(&peer.cidr_id), now.contains(&peer.cidr_id));
                     if was != is && !since.touched.contains_key(&peer.id) {
-                        send(peer.id, &mut delta);
+                        send(peer.id, &mut plan);
                     }
                 }
             }
@@ -263,12 +283,12 @@ pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>)
     };
     for (id, cidr) in &since.touched {
         if now.contains(cidr) || then.as_ref().is_some_and(|then| then.contains(cidr)) {
-            send(*id, &mut delta);
+            send(*id, &mut plan);
         }
     }
-    delta.peers.sort_by_key(|p| p.id);
-    delta.removed.sort();
-    delta
+    plan.peers.sort_by_key(|p| p.id);
+    plan.removed.sort();
+    plan
 }
 
 /// The CIDRs a viewer can see into: where a change must happen to concern it.

@@ -211,9 +211,15 @@ impl Model {
         }
     }
 
+    /// The peers `viewer` sees, in id order, as stored (endpoints not injected).
+    pub fn visible_to(&self, viewer: &Peer) -> Vec<&Peer> {
+        visible_peers(&self.view(), viewer)
+    }
+
     /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs.
     pub fn state_for(&self, viewer: &Peer) -> State {
-        let peers = visible_peers(&self.view(), viewer)
+        let peers = self
+            .visible_to(viewer)
             .into_iter()
             .map(|p| self.inject(p))
             .collect();

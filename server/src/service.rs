@@ -32,6 +32,7 @@ use crate::store::Store;
 mod cidrs;
 mod deltas;
 mod maintenance;
+mod peer_json;
 mod peers;
 mod sessions;
 mod user;
@@ -118,6 +119,8 @@ pub struct Service {
     state_bodies: Mutex<user::StateBodies>,
     /// Serialised `/v2/user/state` answers of the current revision (see [`deltas`]).
     delta_bodies: Mutex<deltas::DeltaBodies>,
+    /// Each peer's JSON until it changes (see [`peer_json`]).
+    peer_json: Mutex<peer_json::PeerJson>,
     options: ServiceOptions,
 }
 
@@ -163,6 +166,7 @@ impl Service {
             waiters: Waiters::default(),
             state_bodies: Mutex::default(),
             delta_bodies: Mutex::default(),
+            peer_json: Mutex::default(),
             options,
         })
     }

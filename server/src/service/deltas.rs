@@ -13,7 +13,7 @@ use wiremesh_shared::wire::Peer;
 use wiremesh_shared::CidrId;
 
 use super::{lock, Service};
-use crate::changes::{delta_for, Since};
+use crate::changes::{plan_delta, Since};
 use crate::error::{Denied, Result, ServiceError};
 use crate::model::Model;
 
@@ -95,12 +95,10 @@ impl Service {
 
     /// Builds and serialises an answer (blocking: run it off the async workers).
     pub fn build_delta_body(&self, job: DeltaJob) -> DeltaBody {
-        let delta = delta_for(&job.model, &job.viewer, job.epoch, job.since);
-        let empty = delta.is_empty();
-        let mut buffer = Vec::with_capacity(256 + delta.peers.len() * 400);
-        serde_json::to_writer(&mut buffer, &delta)
-            .expect("the delta is plain data and always serialises");
-        let body = Bytes::from(buffer);
+        let plan = plan_delta(&job.model, &job.viewer, job.since);
+        let empty =
+            !plan.full && plan.peers.is_empty() && plan.removed.is_empty() && plan.cidrs.is_none();
+        let body = Bytes::from(lock(&self.peer_json).delta(&job.model, job.epoch, &plan));
         let mut bodies = lock(&self.delta_bodies);
         if bodies.revision == job.model.revision() {
             bodies.bytes += body.len();

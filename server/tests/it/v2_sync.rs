@@ -282,6 +282,18 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             structure_at = after.revision();
         }
         remember(&service, &mut history);
+        // `/v1` bodies, built from each peer's kept JSON, are the states' JSON.
+        for peer in after
+            .peers()
+            .iter()
+            .filter(|p| p.is_redeemed && !p.is_disabled)
+        {
+            let body = service.state_body(peer).unwrap();
+            prop_assert_eq!(
+                std::str::from_utf8(&body).unwrap(),
+                serde_json::to_string(&after.state_for(peer)).unwrap()
+            );
+        }
         // Each write applied its own change to the interface: a full synchronisation finds
         // nothing left to do.
         let sync = service.sync_device().unwrap();
@@ -315,6 +327,16 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 peer.name.as_str(),
                 revision
             );
+            // The served bytes (built from each peer's kept JSON) are the delta's JSON.
+            let lookup = service
+                .state_delta_lookup(peer, Some(epoch), Some(*revision))
+                .unwrap();
+            let served = service.build_delta_body(lookup.job);
+            prop_assert_eq!(
+                std::str::from_utf8(&served.body).unwrap(),
+                serde_json::to_string(&delta).unwrap()
+            );
+            prop_assert_eq!(served.empty, delta.is_empty());
             let mut local = then.clone();
             delta.apply_to(&mut local);
             prop_assert_eq!(
