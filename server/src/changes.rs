@@ -183,8 +183,9 @@ pub fn compare(previous: &Model, next: &Model) -> Comparison {
         || previous.roles() != next.roles();
     let mut touched = Vec::new();
     let same_observed = previous.same_observed(next);
-    let differs = |old: &Peer, new: &Peer| {
-        old.contents != new.contents
+    // Peers a revision did not change are the same allocation in both models.
+    let differs = |old: &Arc<Peer>, new: &Arc<Peer>| {
+        (!Arc::ptr_eq(old, new) && old.contents != new.contents)
             || (!same_observed
                 && previous.observed().get(&old.public_key) != next.observed().get(&new.public_key))
     };
@@ -197,7 +198,10 @@ pub fn compare(previous: &Model, next: &Model) -> Comparison {
         }
     } else {
         for peer in next.peers() {
-            if previous.peer(peer.id).is_none_or(|old| differs(old, peer)) {
+            if previous
+                .shared_peer(peer.id)
+                .is_none_or(|old| differs(old, peer))
+            {
                 touched.push((peer.id, peer.cidr_id));
             }
         }
@@ -219,7 +223,7 @@ pub fn compare(previous: &Model, next: &Model) -> Comparison {
 pub struct DeltaPlan<'m> {
     pub full: bool,
     /// In id order.
-    pub peers: Vec<&'m Peer>,
+    pub peers: Vec<&'m Arc<Peer>>,
     /// In id order.
     pub removed: Vec<PeerId>,
     pub cidrs: Option<&'m [Cidr]>,
@@ -257,7 +261,7 @@ pub fn plan_delta<'m>(model: &'m Model, viewer: &Peer, since: Option<Since>) -> 
         removed: Vec::new(),
         cidrs: None,
     };
-    let send = |peer_id: PeerId, plan: &mut DeltaPlan<'m>| match model.peer(peer_id) {
+    let send = |peer_id: PeerId, plan: &mut DeltaPlan<'m>| match model.shared_peer(peer_id) {
         Some(peer) if shown(peer, &now) => plan.peers.push(peer),
         _ => plan.removed.push(peer_id),
     };

@@ -4,14 +4,20 @@ use wiremesh_shared::fixture::{
     Family, Fixture, ADMIN, ADMIN_PEER, DEVELOPER, DEVELOPER1, DEVELOPER2, USER, USER1, USER2,
 };
 
+use std::sync::Arc;
+
 use super::*;
 use crate::store::Snapshot;
+
+fn shared(peers: &[Peer]) -> Vec<Arc<Peer>> {
+    peers.iter().cloned().map(Arc::new).collect()
+}
 
 fn model(fx: &Fixture, revision: u64) -> Model {
     Model::new(
         Snapshot {
             cidrs: fx.cidrs.clone(),
-            peers: fx.peers.clone(),
+            peers: shared(&fx.peers),
             associations: fx.associations.clone(),
             roles: fx.roles,
         },
@@ -38,7 +44,7 @@ fn the_log_keeps_each_peers_last_change_and_recent_structures() {
     let first = model(&fx, 1);
     let mut log = log_at(1, 1);
     fx.peer_mut(DEVELOPER1).contents.is_admin = true;
-    let second = first.edited(|data| data.peers = fx.peers.clone());
+    let second = first.edited(|data| data.peers = shared(&fx.peers));
     let recorded = log.record(&first, &second);
     assert_eq!(recorded.touched_cidrs, [DEVELOPER].into_iter().collect());
     assert!(!recorded.structural);

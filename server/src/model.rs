@@ -78,7 +78,7 @@ impl Model {
             && old
                 .iter()
                 .zip(new)
-                .all(|(a, b)| a.id == b.id && a.ip == b.ip)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || (a.id == b.id && a.ip == b.ip))
     }
 
     /// Whether `self` and `other` share one map of observed endpoints (so no observation
@@ -152,7 +152,7 @@ impl Model {
         self.snapshot.roles
     }
 
-    pub fn peers(&self) -> &[Peer] {
+    pub fn peers(&self) -> &[Arc<Peer>] {
         &self.snapshot.peers
     }
 
@@ -173,15 +173,24 @@ impl Model {
     }
 
     pub fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.by_id.get(&id).map(|&i| &*self.snapshot.peers[i])
+    }
+
+    /// Peer `id` as the model holds it, shared with other revisions while unchanged.
+    pub fn shared_peer(&self, id: PeerId) -> Option<&Arc<Peer>> {
         self.by_id.get(&id).map(|&i| &self.snapshot.peers[i])
     }
 
     pub fn peer_by_ip(&self, ip: IpAddr) -> Option<&Peer> {
-        self.by_ip.get(&ip).map(|&i| &self.snapshot.peers[i])
+        self.by_ip.get(&ip).map(|&i| &*self.snapshot.peers[i])
     }
 
     pub fn peer_by_name(&self, name: &str) -> Option<&Peer> {
-        self.snapshot.peers.iter().find(|p| p.name.as_str() == name)
+        self.snapshot
+            .peers
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .map(|p| &**p)
     }
 
     pub fn cidr(&self, id: CidrId) -> Option<&Cidr> {
@@ -202,7 +211,7 @@ impl Model {
         self.by_ip.keys().copied().collect()
     }
 
-    pub fn view(&self) -> NetworkView<'_> {
+    pub fn view(&self) -> NetworkView<'_, Arc<Peer>> {
         NetworkView {
             cidrs: &self.snapshot.cidrs,
             associations: &self.snapshot.associations,
@@ -212,7 +221,7 @@ impl Model {
     }
 
     /// The peers `viewer` sees, in id order, as stored (endpoints not injected).
-    pub fn visible_to(&self, viewer: &Peer) -> Vec<&Peer> {
+    pub fn visible_to(&self, viewer: &Peer) -> Vec<&Arc<Peer>> {
         visible_peers(&self.view(), viewer)
     }
 

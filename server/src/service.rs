@@ -372,7 +372,7 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
         .iter()
         .filter(|p| !p.is_disabled && p.id != server)
         .map(|p| {
-            let mut peer = p.clone();
+            let mut peer = Peer::clone(p);
             if let Some(swap) = model.pending_swaps().get(&p.id) {
                 peer.contents.public_key = swap.old_key;
             }
@@ -406,12 +406,21 @@ fn interface_entry(model: &Model, peer: &Peer) -> InterfaceEntry {
 /// endpoints or candidates are all that changed: those never reach the interface.
 pub fn interface_delta(before: &Model, after: &Model) -> DeviceUpdate {
     // (old entry, new entry) of every peer whose entry may differ.
+    // With the same pending swaps, a peer both models share is the same entry in both.
+    let same_swaps = before.pending_swaps() == after.pending_swaps();
     let pairs: Vec<(InterfaceEntry, InterfaceEntry)> = if before.aligned_with(after) {
         // Same peers at the same positions, new ones after them: compare in place.
         after
             .peers()
             .iter()
             .enumerate()
+            .filter(|(i, peer)| {
+                !(same_swaps
+                    && before
+                        .peers()
+                        .get(*i)
+                        .is_some_and(|old| Arc::ptr_eq(old, peer)))
+            })
             .map(|(i, peer)| {
                 let old = before
                     .peers()
@@ -471,8 +480,10 @@ enum DeviceWork<'a> {
     Apply(DeviceUpdate, MutexGuard<'a, ()>),
 }
 
+/// Changes peer `id` in `data` (its own copy: other revisions keep theirs).
 fn edit_peer(data: &mut crate::store::Snapshot, id: PeerId, edit: impl FnOnce(&mut Peer)) {
-    if let Some(peer) = data.peers.iter_mut().find(|p| p.id == id) {
-        edit(peer);
+    // Peers are sorted by id.
+    if let Ok(i) = data.peers.binary_search_by_key(&id, |p| p.id) {
+        edit(Arc::make_mut(&mut data.peers[i]));
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use wiremesh_shared::acl::NetworkRoles;
@@ -24,8 +25,10 @@ pub mod sqlite;
 pub struct Snapshot {
     /// Sorted by id.
     pub cidrs: Vec<Cidr>,
-    /// Sorted by id.
-    pub peers: Vec<Peer>,
+    /// Sorted by id. Shared: a new revision copies only the pointers and replaces the peers
+    /// it changes, so unchanged peers are the same allocation in every revision (and
+    /// comparing revisions starts with a pointer comparison).
+    pub peers: Vec<Arc<Peer>>,
     /// Sorted by id.
     pub associations: Vec<Association>,
     pub roles: NetworkRoles,

@@ -9,6 +9,7 @@
 //! This is the single source of truth for visibility; any faster path (an index, SQL) must
 //! be checked against [`visible_peers`] by a property test.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 
 use crate::cidr::CidrTree;
@@ -33,14 +34,23 @@ impl NetworkRoles {
     };
 }
 
-/// Borrowed view of everything the ACL needs.
-#[derive(Debug, Clone, Copy)]
-pub struct NetworkView<'a> {
+/// Borrowed view of everything the ACL needs. The peers may be held in any way that lends a
+/// [`Peer`] (the server keeps them in `Arc`s shared between revisions).
+#[derive(Debug)]
+pub struct NetworkView<'a, P = Peer> {
     pub cidrs: &'a [Cidr],
     pub associations: &'a [Association],
-    pub peers: &'a [Peer],
+    pub peers: &'a [P],
     pub roles: NetworkRoles,
 }
+
+impl<P> Clone for NetworkView<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for NetworkView<'_, P> {}
 
 /// The CIDRs a peer in `viewer_cidr` may see into: the subtrees of its seed CIDRs.
 pub fn visible_cidrs(
@@ -71,12 +81,12 @@ pub fn visible_cidrs(
 
 /// The peers `viewer` may see, in the order of `view.peers`: enabled, redeemed peers in a
 /// visible CIDR. The viewer itself is included when it is enabled and redeemed.
-pub fn visible_peers<'a>(view: &NetworkView<'a>, viewer: &Peer) -> Vec<&'a Peer> {
+pub fn visible_peers<'a, P: Borrow<Peer>>(view: &NetworkView<'a, P>, viewer: &Peer) -> Vec<&'a P> {
     let tree = CidrTree::new(view.cidrs);
     let cidrs = visible_cidrs(&tree, view.associations, &view.roles, viewer.cidr_id);
     view.peers
         .iter()
-        .filter(|peer| shown(peer, &cidrs))
+        .filter(|peer| shown((*peer).borrow(), &cidrs))
         .collect()
 }
 

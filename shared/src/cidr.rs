@@ -11,6 +11,7 @@
 //! - a CIDR with peers, children or associations cannot be deleted, nor can the root or the
 //!   infra CIDR.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use ipnet::IpNet;
@@ -201,7 +202,11 @@ pub fn check_cidr_name(name: &str) -> Result<(), CidrError> {
 }
 
 /// Checks that `new` may be added to a network with these CIDRs and peers.
-pub fn check_new_cidr(cidrs: &[Cidr], peers: &[Peer], new: &CidrContents) -> Result<(), CidrError> {
+pub fn check_new_cidr<P: Borrow<Peer>>(
+    cidrs: &[Cidr],
+    peers: &[P],
+    new: &CidrContents,
+) -> Result<(), CidrError> {
     check_cidr_name(&new.name)?;
     let net = new.cidr;
     if net.trunc() != net {
@@ -248,7 +253,10 @@ pub fn check_new_cidr(cidrs: &[Cidr], peers: &[Peer], new: &CidrContents) -> Res
                     });
                 }
             }
-            let n_peers = peers.iter().filter(|p| p.cidr_id == parent_id).count();
+            let n_peers = peers
+                .iter()
+                .filter(|p| (*p).borrow().cidr_id == parent_id)
+                .count();
             if n_peers > 0 {
                 return Err(CidrError::ParentHasPeers {
                     parent_name: parent.name.clone(),
@@ -271,9 +279,9 @@ pub fn check_new_cidr(cidrs: &[Cidr], peers: &[Peer], new: &CidrContents) -> Res
 }
 
 /// Checks that the CIDR `id` may be deleted.
-pub fn check_delete_cidr(
+pub fn check_delete_cidr<P: Borrow<Peer>>(
     cidrs: &[Cidr],
-    peers: &[Peer],
+    peers: &[P],
     associations: &[Association],
     roles: &NetworkRoles,
     id: CidrId,
@@ -297,7 +305,7 @@ pub fn check_delete_cidr(
     if children > 0 {
         return Err(CidrError::HasChildren { name, children });
     }
-    let n_peers = peers.iter().filter(|p| p.cidr_id == id).count();
+    let n_peers = peers.iter().filter(|p| (*p).borrow().cidr_id == id).count();
     if n_peers > 0 {
         return Err(CidrError::HasPeers {
             name,

@@ -13,6 +13,7 @@
 //!
 //! Pure: the network is passed in as slices and `now` as an argument.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -78,17 +79,30 @@ pub enum InviteError {
     NoRoot,
 }
 
-/// The network a new peer joins, as the rules need it.
-#[derive(Debug, Clone, Copy)]
-pub struct Joining<'a> {
+/// The network a new peer joins, as the rules need it (the peers held in any way that lends
+/// a [`Peer`]).
+#[derive(Debug)]
+pub struct Joining<'a, P = Peer> {
     pub cidrs: &'a [Cidr],
     /// Every peer, disabled and unredeemed ones included.
-    pub peers: &'a [Peer],
+    pub peers: &'a [P],
     /// The server's infrastructure CIDR, when known.
     pub infra: Option<CidrId>,
 }
 
-impl Joining<'_> {
+impl<P> Clone for Joining<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for Joining<'_, P> {}
+
+impl<P: Borrow<Peer>> Joining<'_, P> {
+    fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.peers.iter().map(Borrow::borrow)
+    }
+
     /// A new peer's CIDR must be a leaf and not the infra CIDR.
     pub fn check_cidr(&self, cidr: &Cidr) -> Result<(), PeerCidrError> {
         if self.infra == Some(cidr.id) {
@@ -106,7 +120,7 @@ impl Joining<'_> {
 
     /// No other peer may have the name.
     pub fn check_name(&self, name: &str) -> Result<(), InviteError> {
-        match self.peers.iter().find(|p| p.name.as_str() == name) {
+        match self.peers().find(|p| p.name.as_str() == name) {
             Some(other) => Err(InviteError::NameTaken {
                 name: other.name.to_string(),
             }),
@@ -119,16 +133,12 @@ impl Joining<'_> {
         let chosen = match requested {
             Some(ip) => {
                 // Only whether this one address is taken matters: no set of every address.
-                let used: HashSet<IpAddr> = self
-                    .peers
-                    .iter()
-                    .map(|p| p.ip)
-                    .filter(|&u| u == ip)
-                    .collect();
+                let used: HashSet<IpAddr> =
+                    self.peers().map(|p| p.ip).filter(|&u| u == ip).collect();
                 check_peer_ip(&cidr.cidr, ip, &used).map(|()| ip)
             }
             None => {
-                let used: HashSet<IpAddr> = self.peers.iter().map(|p| p.ip).collect();
+                let used: HashSet<IpAddr> = self.peers().map(|p| p.ip).collect();
                 first_free_ip(&cidr.cidr, &used)
             }
         };
@@ -148,11 +158,7 @@ impl Joining<'_> {
         self.check_cidr(cidr)?;
         self.check_name(contents.name.as_str())?;
         self.choose_ip(cidr, Some(contents.ip))?;
-        if self
-            .peers
-            .iter()
-            .any(|p| p.public_key == contents.public_key)
-        {
+        if self.peers().any(|p| p.public_key == contents.public_key) {
             return Err(InviteError::KeyTaken);
         }
         Ok(())

@@ -18,6 +18,7 @@ use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::serve::{self, HostsFile, LimitOptions, ServeOptions};
 use wiremesh_shared::listing as shared_listing;
+use wiremesh_shared::wire::Peer;
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 use super::{
@@ -271,16 +272,17 @@ fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
     let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let now = SystemTime::now();
+    let peers: Vec<Peer> = model.peers().iter().map(|p| Peer::clone(p)).collect();
     if opts.json {
         let name = network.name.to_string();
         print!(
             "{}",
-            shared_listing::network_json(&name, model.cidrs(), model.peers(), now)
+            shared_listing::network_json(&name, model.cidrs(), &peers, now)
         );
     } else {
         print!(
             "{}",
-            listing::render_tree(model.cidrs(), model.peers(), now, Style::for_stdout())
+            listing::render_tree(model.cidrs(), &peers, now, Style::for_stdout())
         );
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -26,8 +27,9 @@ pub(super) struct PeerJson {
 
 #[derive(Debug)]
 struct Cached {
-    /// The peer as stored, and the endpoint observed for it, when `json` was made.
-    source: Peer,
+    /// The peer as stored (the model's own allocation, shared by every revision in which
+    /// the peer is unchanged), and the endpoint observed for it, when `json` was made.
+    source: Arc<Peer>,
     observed: Option<SocketAddr>,
     /// The peer as the API reports it (endpoints injected).
     json: Box<RawValue>,
@@ -54,20 +56,20 @@ struct StateDeltaJson<'a> {
 
 impl PeerJson {
     /// The JSON of each of `peers` as `model` reports them, reusing entries still current.
-    fn of<'s>(&'s mut self, model: &Model, peers: &[&Peer]) -> Vec<&'s RawValue> {
+    fn of<'s>(&'s mut self, model: &Model, peers: &[&Arc<Peer>]) -> Vec<&'s RawValue> {
         for &peer in peers {
             let observed = model.observed().get(&peer.public_key).copied();
-            let current = self
-                .by_id
-                .get(&peer.id)
-                .is_some_and(|cached| cached.observed == observed && cached.source == *peer);
+            let current = self.by_id.get(&peer.id).is_some_and(|cached| {
+                cached.observed == observed
+                    && (Arc::ptr_eq(&cached.source, peer) || cached.source == *peer)
+            });
             if !current {
                 let json = serde_json::value::to_raw_value(&model.inject(peer))
                     .expect("a peer is plain data and always serialises");
                 self.by_id.insert(
                     peer.id,
                     Cached {
-                        source: peer.clone(),
+                        source: Arc::clone(peer),
                         observed,
                         json,
                     },
@@ -84,7 +86,7 @@ impl PeerJson {
     }
 
     /// The JSON of `GET /v1/user/state` with `peers` (visible to the caller) and every CIDR.
-    pub(super) fn state(&mut self, model: &Model, peers: &[&Peer]) -> Vec<u8> {
+    pub(super) fn state(&mut self, model: &Model, peers: &[&Arc<Peer>]) -> Vec<u8> {
         let state = StateJson {
             peers: self.of(model, peers),
             cidrs: model.cidrs(),

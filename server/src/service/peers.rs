@@ -1,6 +1,8 @@
 //! The admin routes for peers: list, create (with the rules a new peer must meet), update,
 //! enable/disable and rename.
 
+use std::sync::Arc;
+
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::wire::{Peer, PeerContents, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
@@ -24,7 +26,7 @@ impl Service {
             let mut in_model = stored.clone();
             in_model.contents.persistent_keepalive_interval =
                 Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
-            let next = model.edited(|data| data.peers.push(in_model));
+            let next = model.edited(|data| data.peers.push(Arc::new(in_model)));
             tracing::info!(peer = %contents.name, ip = %contents.ip, "peer created");
             Ok((
                 Peer {

@@ -116,10 +116,10 @@ impl Service {
             );
             let next = model
                 .edited(|data| {
-                    if let Some(peer) = data.peers.iter_mut().find(|p| p.id == caller) {
+                    edit_peer(data, caller, |peer| {
                         peer.contents.is_redeemed = true;
                         peer.contents.public_key = new_key;
-                    }
+                    })
                 })
                 .with_pending_swaps(pending);
             tracing::info!(peer = %peer.name, "invitation redeemed");

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -108,7 +109,7 @@ impl Store for SqliteStore {
                 path,
                 &format!("SELECT {PEER_COLUMNS} FROM peers ORDER BY id"),
                 [],
-                peer_from_row,
+                |path: &Path, row: &rusqlite::Row<'_>| peer_from_row(path, row).map(Arc::new),
             )?,
             associations: query_all(
                 &tx,

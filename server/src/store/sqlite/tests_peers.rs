@@ -104,7 +104,7 @@ fn update_peer() {
                 want.contents.is_disabled = fields.is_disabled;
                 want.contents.candidates = fields.candidates.clone();
                 let snapshot = store.snapshot().expect("snapshot");
-                assert_eq!(snapshot.peers[id.0 as usize - 1], want, "{label}");
+                assert_eq!(*snapshot.peers[id.0 as usize - 1], want, "{label}");
             }
         }
     }

@@ -17,6 +17,11 @@ use crate::store::{Result, Store, StoreError};
 pub(super) const SERVER_ENDPOINT: &str = "192.0.2.1:51820";
 
 /// The `new` arguments that produce the fixture's root CIDR, infra CIDR and server peer.
+/// A snapshot's peers as plain values, to compare with a fixture's.
+pub(super) fn plain(peers: &[std::sync::Arc<Peer>]) -> Vec<Peer> {
+    peers.iter().map(|p| Peer::clone(p)).collect()
+}
+
 pub(super) fn new_network(fx: &Fixture) -> NewNetwork {
     let server = fx.peer(SERVER);
     NewNetwork {
