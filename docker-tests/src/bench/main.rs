@@ -27,6 +27,7 @@ mod e2e {
 }
 
 mod apply;
+mod fleet;
 mod network;
 mod probe;
 mod propagation;
@@ -105,9 +106,15 @@ fn run() -> Result<()> {
         Some("http-get") => return probe::http_get_command(&args[1..]),
         Some("http-put") => return probe::http_put_command(&args[1..]),
         Some("apply") => return apply::apply_command(&args[1..]),
+        Some("fleet-agent") => return fleet::agent::agent_command(&args[1..]),
         _ => {}
     }
-    let options = options(&args)?;
+    let fleet_mode = args.first().map(String::as_str) == Some("fleet");
+    let options = if fleet_mode {
+        options(&[])?
+    } else {
+        options(&args)?
+    };
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("the benchmark needs root (it creates network namespaces)");
@@ -134,6 +141,13 @@ fn run() -> Result<()> {
         .unwrap_or_default();
     if !innernet_version.contains("2.0.0") {
         bail!("innernet-server 2.0.0 is needed on PATH (found {innernet_version:?}): cargo install innernet innernet-server --version 2.0.0 --locked");
+    }
+    if fleet_mode {
+        let result = fleet::fleet_command(&args[1..], &settings);
+        if result.is_ok() && !args.iter().any(|a| a == "--keep-logs") {
+            let _ = std::fs::remove_dir_all(&work_dir);
+        }
+        return result;
     }
 
     let mut report = serde_json::Map::new();
