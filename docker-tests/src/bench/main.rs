@@ -7,7 +7,15 @@
 //! [--skip-propagation] [--skip-innernet-default] [--skip-innernet-propagation] [--keep-logs]`
 //! (`WIREMESH_E2E_LOG=debug` makes the daemons log more). Prints a table per section and writes
 //! every figure as JSON (default `bench-results.json`). Targets are reported, never
-//! asserted. Internal subcommands run inside namespaces: `http-get`, `apply`.
+//! asserted. Internal subcommands run inside namespaces: `http-get`, `apply`, `fleet-agent`.
+//!
+//! Fleet mode (issue 14): `wiremesh-bench fleet [--sizes 1000,5000,10000] [--quiet-secs 60]
+//! [--json fleet-results.json] [--skip-innernet] [--keep-logs]` runs N simulated daemons in
+//! one process, each with its own key and tunnel address, doing real WireGuard handshakes
+//! (boringtun's `noise::Tunn`, one TUN for all addresses) and real HTTP over the kernel's TCP
+//! against `wiremesh-server serve` with its systemd descriptor limit; it reports admin writes,
+//! a restart storm, propagation of three changes, a quiet minute, and innernet-server's cost
+//! for the same N (see `fleet/mod.rs`).
 //!
 //! Sections: (1) server CPU and bytes per full-state request, wiremesh-server vs
 //! innernet-server on the same network through a real userspace WireGuard tunnel;

@@ -16,9 +16,7 @@ use wireguard_control::{PrivateKey, PublicKey};
 
 use super::daemon::{self, DaemonStats, Fleet};
 use super::http;
-use super::report::{
-    ChangeFigures, InnernetFigures, QuietFigures, RestartFigures, SideFigures,
-};
+use super::report::{ChangeFigures, InnernetFigures, QuietFigures, RestartFigures, SideFigures};
 use super::tunnel::Tunnel;
 use crate::probe::{cpu_time, memory_mib};
 
@@ -45,6 +43,8 @@ pub struct AgentConfig {
     pub late_cidr: (i64, ipnet::Ipv4Net),
     pub root_id: i64,
     pub quiet_secs: u64,
+    /// The descriptor limit the server is started with (`LimitNOFILE`).
+    pub nofile: u64,
     pub results: PathBuf,
 }
 
@@ -62,7 +62,8 @@ impl Server {
             .open(&config.serve_log)?;
         let child = Command::new("ip")
             .args(["netns", "exec", &config.server_ns])
-            .args(["prlimit", "--nofile=65536:65536"])
+            .arg("prlimit")
+            .arg(format!("--nofile={0}:{0}", config.nofile))
             .args(&config.serve_argv)
             .envs(config.serve_env.iter().cloned())
             .stdin(Stdio::null())
@@ -177,6 +178,7 @@ impl Admin {
         cidr: i64,
         key: &str,
         redeemed: bool,
+        candidates: &str,
     ) -> Result<i64> {
         let expires = if redeemed {
             "null".to_owned()
@@ -191,7 +193,7 @@ impl Admin {
             "{{\"name\":\"{name}\",\"ip\":\"{ip}\",\"cidr_id\":{cidr},\"public_key\":\"{key}\",\
              \"endpoint\":null,\"persistent_keepalive_interval\":null,\"is_admin\":false,\
              \"is_disabled\":false,\"is_redeemed\":{redeemed},\"invite_expires\":{expires},\
-             \"candidates\":[]}}"
+             \"candidates\":{candidates}}}"
         );
         let answer = self.ok("POST", "/v1/admin/peers", &body).await?;
         http::number_field(&answer, "id")
@@ -276,7 +278,11 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         admin.conn = None;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    eprintln!("fleet: {} answers after {:.1} s", config.kind, up.elapsed().as_secs_f64());
+    eprintln!(
+        "fleet: {} answers after {:.1} s",
+        config.kind,
+        up.elapsed().as_secs_f64()
+    );
 
     // Markers, created before the fleet: a peer in the unassociated CIDR, and the
     // newcomer's invitation.
@@ -290,6 +296,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
                 late,
                 &hidden_key.to_base64(),
                 true,
+                "[]",
             )
             .await?;
         newcomer_id = admin
@@ -299,6 +306,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
                 config.peer_cidrs[0].0,
                 &newcomer_temporary.public_key().to_base64(),
                 false,
+                "[]",
             )
             .await?;
     }
@@ -312,17 +320,31 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         }
         let (cidr, ip) = peer_ip(config, k);
         admin
-            .add_peer(&format!("f{k}"), ip, cidr, &key.public_key().to_base64(), true)
+            .add_peer(
+                &format!("f{k}"),
+                ip,
+                cidr,
+                &key.public_key().to_base64(),
+                true,
+                &daemon::candidates(k),
+            )
             .await
             .with_context(|| format!("fill: peer {k}"))?;
         if (k + 1) % 1000 == 0 {
-            eprintln!("fleet: {} peers after {:.1} s", k + 1, fill_start.elapsed().as_secs_f64());
+            eprintln!(
+                "fleet: {} peers after {:.1} s",
+                k + 1,
+                fill_start.elapsed().as_secs_f64()
+            );
         }
     }
     let tail = config.peers.min(1000);
     let writes_per_s = tail as f64 / last_thousand.elapsed().as_secs_f64();
     let fill_s = fill_start.elapsed().as_secs_f64();
-    eprintln!("fleet: fill of {} in {fill_s:.1} s, {writes_per_s:.0} writes/s over the last {tail}", config.peers);
+    eprintln!(
+        "fleet: fill of {} in {fill_s:.1} s, {writes_per_s:.0} writes/s over the last {tail}",
+        config.peers
+    );
 
     if !wiremesh {
         let innernet = innernet_state(config, &mut admin, server.pid()).await?;
@@ -340,7 +362,10 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         });
     }
 
-    // The fleet comes up, 64 daemons fetching their first state at a time.
+    // The fleet comes up, 64 daemons fetching their first state at a time. Each peer was
+    // created with the candidates its daemon reports, as a fleet that has run before: the
+    // reports are unchanged lists and wake nobody (otherwise N reports would each send a delta
+    // to every daemon already up).
     let fleet = Arc::new(Fleet {
         server: config.api,
         server_key: config.server_key.clone(),
@@ -351,6 +376,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         restart_mark: 0.into(),
         joining: Semaphore::new(64),
         daemons: (0..config.peers).map(|_| DaemonStats::default()).collect(),
+        error_samples: Default::default(),
     });
     let join_bytes = wire_bytes();
     let join_cpu = cpu_time(server.pid())?;
@@ -387,7 +413,10 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
     let body = format!("{{\"public_key\":\"{}\"}}", newcomer_final.to_base64());
     changes.push(
         change(&fleet, "new peer redeemed", daemon::NEWCOMER_SEEN, async {
-            newcomer.ok("POST", "/v1/user/redeem", &body).await.map(drop)
+            newcomer
+                .ok("POST", "/v1/user/redeem", &body)
+                .await
+                .map(drop)
         })
         .await?,
     );
@@ -397,7 +426,10 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
     );
     changes.push(
         change(&fleet, "association added", daemon::HIDDEN_SEEN, async {
-            admin.ok("POST", "/v1/admin/associations", &body).await.map(drop)
+            admin
+                .ok("POST", "/v1/admin/associations", &body)
+                .await
+                .map(drop)
         })
         .await?,
     );
@@ -414,13 +446,26 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     // 2. The restart storm.
-    let restart = restart_storm(&fleet, &mut server).await?;
+    let restart = restart_storm(&fleet, &mut server, &mut admin).await?;
     eprintln!("fleet: restart: {restart:?}");
     let (rss, peak) = memory_mib(server.pid())?;
     let errors: u64 = fleet
         .daemons
         .iter()
         .map(|d| d.errors.load(Ordering::Relaxed))
+        .sum();
+    for sample in fleet
+        .error_samples
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        eprintln!("fleet: error: {sample}");
+    }
+    let stale_retries: u64 = fleet
+        .daemons
+        .iter()
+        .map(|d| d.stale_retries.load(Ordering::Relaxed))
         .sum();
     fleet.stop.store(true, Ordering::Relaxed);
     tunnel.stop();
@@ -439,7 +484,8 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         rss_mib: rss,
         peak_rss_mib: peak,
         daemon_errors: errors,
-        handshake_initiations_dropped: counters.initiations_dropped.load(Ordering::Relaxed),
+        stale_connection_retries: stale_retries,
+        server_handshake_initiations: counters.initiations.load(Ordering::Relaxed),
         datagrams_dropped: counters.dropped.load(Ordering::Relaxed),
         innernet: None,
     })
@@ -518,7 +564,15 @@ async fn quiet(config: &AgentConfig, fleet: &Fleet, pid: u32) -> Result<QuietFig
     })
 }
 
-async fn restart_storm(fleet: &Fleet, server: &mut Server) -> Result<RestartFigures> {
+/// The restart storm. A daemon is back when it holds the current state from the new server:
+/// at its first answer from it, or, if the new server held its request as current (the first
+/// answer is then the delta of a probe change made once every daemon has asked again), at
+/// the moment it asked.
+async fn restart_storm(
+    fleet: &Fleet,
+    server: &mut Server,
+    admin: &mut Admin,
+) -> Result<RestartFigures> {
     for d in &fleet.daemons {
         d.resent.store(0, Ordering::Relaxed);
         d.answered_after_restart.store(0, Ordering::Relaxed);
@@ -529,63 +583,81 @@ async fn restart_storm(fleet: &Fleet, server: &mut Server) -> Result<RestartFigu
     let pid = server.pid();
     fleet.restart_mark.store(fleet.now(), Ordering::Relaxed);
     let started = fleet.now();
-    // Sample the new process's CPU every 250 ms; a daemon is back once it has an answer from
-    // the new server, or a request that the new server has held for 2 s without an error.
     let mut samples = vec![(Instant::now(), Duration::ZERO)];
-    let held = 2_000_000_000u64;
     let deadline = Instant::now() + Duration::from_secs(900);
+    let mut probe: Option<u64> = None;
+    let mut asked_since: Option<Instant> = None;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         samples.push((Instant::now(), cpu_time(pid).unwrap_or_default()));
-        let now = fleet.now();
-        let back = fleet.daemons.iter().all(|d| {
-            d.answered_after_restart.load(Ordering::Relaxed) != 0 || {
-                let resent = d.resent.load(Ordering::Relaxed);
-                resent != 0 && now - resent >= held
-            }
-        });
-        if back {
+        let answered = |d: &DaemonStats| d.answered_after_restart.load(Ordering::Relaxed) != 0;
+        if fleet.daemons.iter().all(answered) {
             break;
+        }
+        if probe.is_none() {
+            let asked = fleet
+                .daemons
+                .iter()
+                .all(|d| answered(d) || d.resent.load(Ordering::Relaxed) != 0);
+            match (asked, asked_since) {
+                (false, _) => asked_since = None,
+                (true, None) => asked_since = Some(Instant::now()),
+                (true, Some(since)) if since.elapsed() >= Duration::from_secs(1) => {
+                    let at = fleet.now();
+                    let body = format!("[\"192.168.254.{}:51820\"]", 1 + at % 250);
+                    admin.ok("PUT", "/v1/user/candidates", &body).await?;
+                    probe = Some(at);
+                }
+                _ => {}
+            }
         }
         if Instant::now() > deadline {
             bail!("the fleet was not back 900 s after the restart");
         }
     }
-    let settled = fleet
+    let probe = probe.unwrap_or(u64::MAX);
+    let back = |d: &DaemonStats| {
+        let answered = d.answered_after_restart.load(Ordering::Relaxed);
+        if answered >= probe && !d.full_after_restart.load(Ordering::Relaxed) {
+            d.resent.load(Ordering::Relaxed)
+        } else {
+            answered
+        }
+    };
+    let settled = fleet.daemons.iter().map(back).max().unwrap_or(start);
+    let held = fleet
         .daemons
         .iter()
-        .map(|d| match d.answered_after_restart.load(Ordering::Relaxed) {
-            0 => d.resent.load(Ordering::Relaxed),
-            answered => answered,
+        .filter(|d| {
+            d.answered_after_restart.load(Ordering::Relaxed) >= probe
+                && !d.full_after_restart.load(Ordering::Relaxed)
         })
-        .max()
-        .unwrap_or(start);
-    let answered = fleet
-        .daemons
-        .iter()
-        .filter(|d| d.answered_after_restart.load(Ordering::Relaxed) != 0)
         .count();
     let fulls = fleet
         .daemons
         .iter()
-        .filter(|d| {
-            d.answered_after_restart.load(Ordering::Relaxed) != 0
-                && d.full_after_restart.load(Ordering::Relaxed)
-        })
+        .filter(|d| d.full_after_restart.load(Ordering::Relaxed))
         .count();
     // The peak: the busiest second.
     let mut peak: f64 = 0.0;
     for (i, (t, cpu)) in samples.iter().enumerate() {
-        if let Some((t2, cpu2)) = samples[i..].iter().find(|(t2, _)| *t2 - *t >= Duration::from_secs(1)) {
+        if let Some((t2, cpu2)) = samples[i..]
+            .iter()
+            .find(|(t2, _)| *t2 - *t >= Duration::from_secs(1))
+        {
             peak = peak.max((*cpu2 - *cpu).as_secs_f64() / (*t2 - *t).as_secs_f64());
         }
     }
     let (_, peak_rss) = memory_mib(pid)?;
-    let cpu_s = samples.last().map(|s| s.1).unwrap_or_default().as_secs_f64();
+    let cpu_s = samples
+        .last()
+        .map(|s| s.1)
+        .unwrap_or_default()
+        .as_secs_f64();
     Ok(RestartFigures {
         settled_s: (settled - start) as f64 / 1e9,
         server_down_s: (started - start) as f64 / 1e9,
-        answered,
+        held_as_current: held,
         full_states_to_current: fulls,
         wire_bytes: wire_bytes() - bytes,
         server_cpu_s: cpu_s,
@@ -596,7 +668,11 @@ async fn restart_storm(fleet: &Fleet, server: &mut Server) -> Result<RestartFigu
 
 /// Section 5 for innernet-server: its CPU and bytes per full `/v1/user/state` of a member
 /// that sees everyone, and what its default 60 s polling by N daemons costs per minute.
-async fn innernet_state(config: &AgentConfig, admin: &mut Admin, pid: u32) -> Result<InnernetFigures> {
+async fn innernet_state(
+    config: &AgentConfig,
+    admin: &mut Admin,
+    pid: u32,
+) -> Result<InnernetFigures> {
     let requests = match config.peers {
         0..=2000 => 50,
         2001..=6000 => 20,
@@ -612,7 +688,9 @@ async fn innernet_state(config: &AgentConfig, admin: &mut Admin, pid: u32) -> Re
     for _ in 0..requests {
         let conn = match admin.conn.as_mut() {
             Some(c) => c,
-            None => admin.conn.insert(http::connect(admin.local, admin.api).await?),
+            None => admin
+                .conn
+                .insert(http::connect(admin.local, admin.api).await?),
         };
         let answer = http::request(conn, "GET", "/v1/user/state", &admin.key, b"", &[]).await?;
         ensure!(answer.status == 200, "state: {}", answer.status);

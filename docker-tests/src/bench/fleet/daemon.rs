@@ -42,11 +42,21 @@ pub struct Fleet {
     /// Limits how many daemons fetch their first full state at once (a fleet coming up).
     pub joining: Semaphore,
     pub daemons: Vec<DaemonStats>,
+    /// The first few errors, for the log.
+    pub error_samples: std::sync::Mutex<Vec<String>>,
 }
 
 impl Fleet {
     pub fn now(&self) -> u64 {
         self.base.elapsed().as_nanos() as u64
+    }
+
+    fn error(&self, stats: &DaemonStats, what: impl FnOnce() -> String) {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        let mut samples = self.error_samples.lock().unwrap_or_else(|e| e.into_inner());
+        if samples.len() < 20 {
+            samples.push(format!("{:.1} s: {}", self.now() as f64 / 1e9, what()));
+        }
     }
 }
 
@@ -56,6 +66,9 @@ pub struct DaemonStats {
     pub fulls: AtomicU64,
     pub errors: AtomicU64,
     pub http_bytes: AtomicU64,
+    /// Requests sent again at once on a new connection because the server had closed the
+    /// kept-alive one (not errors).
+    pub stale_retries: AtomicU64,
     /// Nanoseconds since the fleet's base; 0 = not yet.
     pub joined: AtomicU64,
     pub seen: [AtomicU64; 3],
@@ -64,6 +77,15 @@ pub struct DaemonStats {
     pub resent: AtomicU64,
     pub answered_after_restart: AtomicU64,
     pub full_after_restart: AtomicBool,
+}
+
+/// Daemon `index`'s NAT candidates, as a JSON array.
+pub fn candidates(index: usize) -> String {
+    format!(
+        "[\"192.168.{}.{}:51820\"]",
+        (index / 250) % 250,
+        1 + index % 250
+    )
 }
 
 struct Position {
@@ -78,7 +100,9 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
         Finder::new(fleet.newcomer.1.as_bytes()).into_owned(),
         Finder::new(fleet.hidden.1.as_bytes()).into_owned(),
     ];
+    // The connection, when it was opened, and whether it has carried an answer already.
     let mut conn: Option<(Conn, u64)> = None;
+    let mut reused = false;
     let mut position: Option<Position> = None;
     let mut backoff = Duration::from_secs(1);
     let mut candidates_reported = false;
@@ -92,9 +116,12 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
         let (stream, opened) = match &mut conn {
             Some(c) => c,
             None => match http::connect(local, fleet.server).await {
-                Ok(c) => conn.insert((c, fleet.now())),
-                Err(_) => {
-                    me.errors.fetch_add(1, Ordering::Relaxed);
+                Ok(c) => {
+                    reused = false;
+                    conn.insert((c, fleet.now()))
+                }
+                Err(e) => {
+                    fleet.error(me, || format!("daemon {index}: connect: {e:#}"));
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
@@ -121,11 +148,20 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
         .await;
         let answer = match asked {
             Ok(Ok(answer)) if answer.status == 200 => answer,
+            Ok(Err(e)) if reused && e.is::<http::ClosedBeforeAnswer>() => {
+                me.stale_retries.fetch_add(1, Ordering::Relaxed);
+                conn = None;
+                continue;
+            }
             other => {
-                if let Ok(Ok(answer)) = &other {
-                    me.http_bytes.fetch_add(answer.bytes, Ordering::Relaxed);
+                match &other {
+                    Ok(Ok(answer)) => {
+                        me.http_bytes.fetch_add(answer.bytes, Ordering::Relaxed);
+                        fleet.error(me, || format!("daemon {index}: status {}", answer.status));
+                    }
+                    Ok(Err(e)) => fleet.error(me, || format!("daemon {index}: {e:#}")),
+                    Err(_) => fleet.error(me, || format!("daemon {index}: timed out")),
                 }
-                me.errors.fetch_add(1, Ordering::Relaxed);
                 if after_restart && me.answered_after_restart.load(Ordering::Relaxed) == 0 {
                     me.resent.store(0, Ordering::Relaxed);
                 }
@@ -136,6 +172,7 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
             }
         };
         backoff = Duration::from_secs(1);
+        reused = true;
         let now = fleet.now();
         me.answers.fetch_add(1, Ordering::Relaxed);
         me.http_bytes.fetch_add(answer.bytes, Ordering::Relaxed);
@@ -143,7 +180,7 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
             http::number_field(&answer.head, "epoch"),
             http::number_field(&answer.head, "revision"),
         ) else {
-            me.errors.fetch_add(1, Ordering::Relaxed);
+            fleet.error(me, || format!("daemon {index}: no epoch or revision"));
             conn = None;
             continue;
         };
@@ -153,8 +190,7 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
             newcomer_present = answer.hits & 1 != 0;
             hidden_present = answer.hits & 2 != 0;
         } else {
-            let removed =
-                http::removed_ids(answer.body().unwrap_or(&answer.tail));
+            let removed = http::removed_ids(answer.body().unwrap_or(&answer.tail));
             if answer.hits & 1 != 0 {
                 newcomer_present = true;
             } else if removed.contains(&fleet.newcomer.0) {
@@ -184,11 +220,7 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
         position = Some(Position { epoch, revision });
         let close = answer.close;
         if !candidates_reported {
-            let body = format!(
-                "[\"192.168.{}.{}:51820\"]",
-                (index / 250) % 250,
-                1 + index % 250
-            );
+            let body = candidates(index);
             let put = tokio::time::timeout(
                 TIMEOUT,
                 http::request(
@@ -208,8 +240,18 @@ pub async fn run(fleet: Arc<Fleet>, index: usize, local: Ipv4Addr) {
                     me.joined.store(fleet.now(), Ordering::Relaxed);
                     permit = None;
                 }
-                _ => {
-                    me.errors.fetch_add(1, Ordering::Relaxed);
+                Ok(Err(e)) if e.is::<http::ClosedBeforeAnswer>() => {
+                    me.stale_retries.fetch_add(1, Ordering::Relaxed);
+                    conn = None;
+                    continue;
+                }
+                other => {
+                    let what = match other {
+                        Ok(Ok(a)) => format!("status {}", a.status),
+                        Ok(Err(e)) => format!("{e:#}"),
+                        Err(_) => "timed out".to_owned(),
+                    };
+                    fleet.error(me, || format!("daemon {index}: candidates: {what}"));
                     conn = None;
                     continue;
                 }

@@ -16,6 +16,20 @@ const TAIL_KEEP: usize = 8192;
 
 pub type Conn = BufReader<TcpStream>;
 
+/// The server closed the connection before sending anything back: on a kept-alive
+/// connection, the server's idle timeout won the race, and HTTP clients retry at once on a
+/// new connection.
+#[derive(Debug)]
+pub struct ClosedBeforeAnswer;
+
+impl std::fmt::Display for ClosedBeforeAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed before an answer")
+    }
+}
+
+impl std::error::Error for ClosedBeforeAnswer {}
+
 /// Connects from `local` to the server's API.
 pub async fn connect(local: Ipv4Addr, server: SocketAddr) -> Result<Conn> {
     let socket = TcpSocket::new_v4()?;
@@ -74,7 +88,11 @@ pub async fn request(
     Ok(answer)
 }
 
-async fn read_answer(conn: &mut Conn, markers: &[Finder<'static>], answer: &mut Answer) -> Result<()> {
+async fn read_answer(
+    conn: &mut Conn,
+    markers: &[Finder<'static>],
+    answer: &mut Answer,
+) -> Result<()> {
     let mut line = Vec::new();
     let mut length = None;
     let mut first = true;
@@ -82,7 +100,10 @@ async fn read_answer(conn: &mut Conn, markers: &[Finder<'static>], answer: &mut 
         line.clear();
         let n = conn.read_until(b'\n', &mut line).await?;
         if n == 0 {
-            bail!("connection closed before an answer");
+            if first {
+                return Err(ClosedBeforeAnswer.into());
+            }
+            bail!("connection closed in the middle of an answer's head");
         }
         answer.bytes += n as u64;
         let text = String::from_utf8_lossy(&line);

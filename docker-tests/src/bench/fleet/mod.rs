@@ -135,6 +135,20 @@ fn prepare(db: &Path, root: Ipv4Net, admin: &PrivateKey) -> Result<Prepared> {
     })
 }
 
+/// The descriptor limit for the server and the fleet: the systemd unit's `LimitNOFILE=65536`,
+/// or this machine's hard limit when that is lower (raising it needs CAP_SYS_RESOURCE).
+fn nofile_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 65536;
+    }
+    limit.rlim_max.min(65536)
+}
+
 /// One server at one size: a fresh world, the network, the fleet process; its figures.
 fn run_side(
     settings: &Settings,
@@ -221,20 +235,25 @@ fn run_side_in(
         late_cidr: prepared.late,
         root_id: prepared.root_id,
         quiet_secs,
+        nofile: nofile_limit(),
         results: fleet.path(&format!("results-{label}.json")),
     };
     let config_path = fleet.path(&format!("agent-{label}.json"));
     std::fs::write(&config_path, serde_json::to_string_pretty(&config)?)?;
+    let nofile = config.nofile;
     let bench = world.shared.bin_dir.join("wiremesh-bench");
     let argv = vec![
         "prlimit".to_owned(),
-        "--nofile=65536:65536".to_owned(),
+        format!("--nofile={nofile}:{nofile}"),
         bench.to_string_lossy().into_owned(),
         "fleet-agent".to_owned(),
         config_path.to_string_lossy().into_owned(),
     ];
     let agent = fleet.spawn(&format!("agent-{label}"), argv, false)?;
-    eprintln!("fleet: {label} with {peers} peers; progress in {}", agent.log.display());
+    eprintln!(
+        "fleet: {label} with {peers} peers; progress in {}",
+        agent.log.display()
+    );
     while agent.running() {
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -256,7 +275,12 @@ pub fn fleet_command(args: &[String], settings: &Settings) -> Result<()> {
     let mut results = Vec::new();
     for &peers in &options.sizes {
         let innernet = if options.innernet {
-            Some(run_side(settings, "innernet-server", peers, options.quiet_secs)?)
+            Some(run_side(
+                settings,
+                "innernet-server",
+                peers,
+                options.quiet_secs,
+            )?)
         } else {
             None
         };

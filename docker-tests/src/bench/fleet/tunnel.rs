@@ -36,9 +36,8 @@ pub struct Counters {
     pub udp_rx: AtomicU64,
     /// Datagrams that matched no identity or failed to decrypt.
     pub dropped: AtomicU64,
-    /// Handshake initiations from the server (it is always the responder here; these are
-    /// dropped, and our side initiates again when it has something to send).
-    pub initiations_dropped: AtomicU64,
+    /// Handshake initiations from the server (answered by the identity they are for).
+    pub initiations: AtomicU64,
 }
 
 pub struct Tunnel {
@@ -201,8 +200,7 @@ impl Tunnel {
                 continue;
             };
             let mut tunn = self.tunns[index].lock().unwrap_or_else(|e| e.into_inner());
-            if let TunnResult::WriteToNetwork(datagram) = tunn.encapsulate(&packet[..n], &mut out)
-            {
+            if let TunnResult::WriteToNetwork(datagram) = tunn.encapsulate(&packet[..n], &mut out) {
                 self.send(datagram);
             }
         }
@@ -218,9 +216,7 @@ impl Tunnel {
             let Ok((n, _from)) = self.udp.recv_from(&mut datagram) else {
                 continue;
             };
-            self.counters
-                .udp_rx
-                .fetch_add(n as u64, Ordering::Relaxed);
+            self.counters.udp_rx.fetch_add(n as u64, Ordering::Relaxed);
             if n < 12 {
                 continue;
             }
@@ -229,9 +225,7 @@ impl Tunnel {
                 2 => u32::from_le_bytes(datagram[8..12].try_into().expect("4 bytes")),
                 3 | 4 => u32::from_le_bytes(datagram[4..8].try_into().expect("4 bytes")),
                 1 => {
-                    self.counters
-                        .initiations_dropped
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.initiation(&datagram[..n], &mut out);
                     continue;
                 }
                 _ => {
@@ -263,6 +257,29 @@ impl Tunnel {
                 _ => {}
             }
         }
+    }
+
+    /// A handshake initiation from the server (it has something to send and no session): the
+    /// message names no receiver, but its first MAC is keyed with the receiver's public key, so
+    /// every identity but the right one rejects it at once, before any Diffie-Hellman.
+    fn initiation(&self, datagram: &[u8], out: &mut [u8]) {
+        self.counters.initiations.fetch_add(1, Ordering::Relaxed);
+        for tunn in &self.tunns {
+            let mut tunn = tunn.lock().unwrap_or_else(|e| e.into_inner());
+            match tunn.decapsulate(None, datagram, out) {
+                TunnResult::Err(boringtun::noise::errors::WireGuardError::InvalidMac) => continue,
+                TunnResult::WriteToNetwork(reply) => {
+                    self.send(reply);
+                    while let TunnResult::WriteToNetwork(queued) = tunn.decapsulate(None, &[], out)
+                    {
+                        self.send(queued);
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Every identity's timers, every 250 ms.
