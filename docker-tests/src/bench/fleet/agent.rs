@@ -43,6 +43,9 @@ pub struct AgentConfig {
     pub late_cidr: (i64, ipnet::Ipv4Net),
     pub root_id: i64,
     pub quiet_secs: u64,
+    /// Whether to run the two changes that send every daemon a full state (the association
+    /// and the restart storm): at 10,000 daemons each moves tens of gigabytes.
+    pub storms: bool,
     /// The descriptor limit the server is started with (`LimitNOFILE`).
     pub nofile: u64,
     pub results: PathBuf,
@@ -388,12 +391,17 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
     })
     .await?;
     let join_s = fleet.base.elapsed().as_secs_f64();
+    let sum = |f: fn(&DaemonStats) -> u64| -> u64 { fleet.daemons.iter().map(f).sum() };
+    let join_answers = sum(|d| d.answers.load(Ordering::Relaxed));
+    let join_fulls = sum(|d| d.fulls.load(Ordering::Relaxed));
+    let join_http = sum(|d| d.http_bytes.load(Ordering::Relaxed));
     let join_wire = wire_bytes() - join_bytes;
     let join_cpu_s = (cpu_time(server.pid())? - join_cpu).as_secs_f64();
     eprintln!(
-        "fleet: {} daemons joined in {join_s:.1} s ({:.1} GB on the wire, server CPU {join_cpu_s:.1} s)",
+        "fleet: {} daemons joined in {join_s:.1} s ({:.2} GB on the wire, {:.2} GB HTTP, {join_answers} answers, {join_fulls} full; server CPU {join_cpu_s:.1} s)",
         config.peers,
-        join_wire as f64 / 1e9
+        join_wire as f64 / 1e9,
+        join_http as f64 / 1e9
     );
     // The candidates' deltas settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -420,19 +428,21 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         })
         .await?,
     );
-    let body = format!(
-        "{{\"cidr_id_1\":{},\"cidr_id_2\":{}}}",
-        config.late_cidr.0, config.root_id
-    );
-    changes.push(
-        change(&fleet, "association added", daemon::HIDDEN_SEEN, async {
-            admin
-                .ok("POST", "/v1/admin/associations", &body)
-                .await
-                .map(drop)
-        })
-        .await?,
-    );
+    if config.storms {
+        let body = format!(
+            "{{\"cidr_id_1\":{},\"cidr_id_2\":{}}}",
+            config.late_cidr.0, config.root_id
+        );
+        changes.push(
+            change(&fleet, "association added", daemon::HIDDEN_SEEN, async {
+                admin
+                    .ok("POST", "/v1/admin/associations", &body)
+                    .await
+                    .map(drop)
+            })
+            .await?,
+        );
+    }
     let path = format!("/v1/admin/peers/{newcomer_id}");
     changes.push(
         change(&fleet, "peer disabled", daemon::NEWCOMER_GONE, async {
@@ -446,8 +456,13 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     // 2. The restart storm.
-    let restart = restart_storm(&fleet, &mut server, &mut admin).await?;
-    eprintln!("fleet: restart: {restart:?}");
+    let restart = if config.storms {
+        let restart = restart_storm(&fleet, &mut server, &mut admin).await?;
+        eprintln!("fleet: restart: {restart:?}");
+        Some(restart)
+    } else {
+        None
+    };
     let (rss, peak) = memory_mib(server.pid())?;
     let errors: u64 = fleet
         .daemons
@@ -478,9 +493,12 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         join_s,
         join_wire_bytes: join_wire,
         join_server_cpu_s: join_cpu_s,
+        join_answers,
+        join_full_states: join_fulls,
+        join_http_bytes: join_http,
         quiet: Some(quiet),
         changes,
-        restart: Some(restart),
+        restart,
         rss_mib: rss,
         peak_rss_mib: peak,
         daemon_errors: errors,

@@ -38,6 +38,7 @@ struct Options {
     quiet_secs: u64,
     json: PathBuf,
     innernet: bool,
+    storms: bool,
     keep_logs: bool,
 }
 
@@ -47,6 +48,7 @@ fn options(args: &[String]) -> Result<Options> {
         quiet_secs: 60,
         json: PathBuf::from("fleet-results.json"),
         innernet: true,
+        storms: true,
         keep_logs: false,
     };
     let mut args = args.iter();
@@ -62,6 +64,7 @@ fn options(args: &[String]) -> Result<Options> {
             "--quiet-secs" => options.quiet_secs = value()?.parse()?,
             "--json" => options.json = value()?.into(),
             "--skip-innernet" => options.innernet = false,
+            "--skip-storms" => options.storms = false,
             "--keep-logs" => options.keep_logs = true,
             other => bail!("unknown argument {other}"),
         }
@@ -154,7 +157,7 @@ fn run_side(
     settings: &Settings,
     program: &str,
     peers: usize,
-    quiet_secs: u64,
+    options: &Options,
 ) -> Result<SideFigures> {
     let label = if program == "wiremesh-server" {
         "wiremesh"
@@ -162,7 +165,7 @@ fn run_side(
         "innernet"
     };
     let mut world = World::new(settings, &format!("fleet-{label}-{peers}"))?;
-    let result = run_side_in(&mut world, program, label, peers, quiet_secs);
+    let result = run_side_in(&mut world, program, label, peers, options);
     if result.is_err() {
         eprintln!("{}", world.report());
     }
@@ -174,7 +177,7 @@ fn run_side_in(
     program: &str,
     label: &str,
     peers: usize,
-    quiet_secs: u64,
+    options: &Options,
 ) -> Result<SideFigures> {
     let server = world.public_host("server")?;
     let fleet = world.public_host("fleet")?;
@@ -234,7 +237,8 @@ fn run_side_in(
         peer_cidrs: prepared.peer_cidrs,
         late_cidr: prepared.late,
         root_id: prepared.root_id,
-        quiet_secs,
+        quiet_secs: options.quiet_secs,
+        storms: options.storms,
         nofile: nofile_limit(),
         results: fleet.path(&format!("results-{label}.json")),
     };
@@ -269,22 +273,19 @@ fn run_side_in(
 }
 
 /// `wiremesh-bench fleet [--sizes 1000,5000,10000] [--quiet-secs 60]
-/// [--json fleet-results.json] [--skip-innernet] [--keep-logs]`.
+/// [--json fleet-results.json] [--skip-innernet] [--skip-storms] [--keep-logs]`.
+/// `--skip-storms` leaves out the association change and the restart storm, the two that send
+/// every daemon a full state (N × the state's size through userspace WireGuard).
 pub fn fleet_command(args: &[String], settings: &Settings) -> Result<()> {
     let options = options(args)?;
     let mut results = Vec::new();
     for &peers in &options.sizes {
         let innernet = if options.innernet {
-            Some(run_side(
-                settings,
-                "innernet-server",
-                peers,
-                options.quiet_secs,
-            )?)
+            Some(run_side(settings, "innernet-server", peers, &options)?)
         } else {
             None
         };
-        let wiremesh = run_side(settings, "wiremesh-server", peers, options.quiet_secs)?;
+        let wiremesh = run_side(settings, "wiremesh-server", peers, &options)?;
         let targets = report::print(&wiremesh, innernet.as_ref());
         results.push(serde_json::json!({
             "peers": peers,

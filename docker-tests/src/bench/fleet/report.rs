@@ -67,6 +67,9 @@ pub struct SideFigures {
     pub join_s: f64,
     pub join_wire_bytes: u64,
     pub join_server_cpu_s: f64,
+    pub join_answers: u64,
+    pub join_full_states: u64,
+    pub join_http_bytes: u64,
     pub quiet: Option<QuietFigures>,
     pub changes: Vec<ChangeFigures>,
     pub restart: Option<RestartFigures>,
@@ -111,9 +114,12 @@ pub fn print(wiremesh: &SideFigures, innernet: Option<&SideFigures>) -> serde_js
             .unwrap_or_default()
     );
     println!(
-        "   fleet join: {:.1} s, {} on the wire, server CPU {:.1} s",
+        "   fleet join: {:.1} s, {} on the wire ({} HTTP, {} answers, {} full states), server CPU {:.1} s",
         wiremesh.join_s,
         mb(wiremesh.join_wire_bytes as f64),
+        mb(wiremesh.join_http_bytes as f64),
+        wiremesh.join_answers,
+        wiremesh.join_full_states,
         wiremesh.join_server_cpu_s
     );
     if let Some(r) = &wiremesh.restart {
