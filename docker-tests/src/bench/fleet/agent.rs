@@ -143,7 +143,7 @@ impl Admin {
             }
             let conn = self.conn.as_mut().expect("connected");
             match tokio::time::timeout(
-                Duration::from_secs(60),
+                Duration::from_secs(600),
                 http::request(conn, method, path, &self.key, body.as_bytes(), &[]),
             )
             .await
@@ -155,8 +155,17 @@ impl Admin {
                     let body = answer.body().map(<[u8]>::to_vec).unwrap_or_default();
                     return Ok((answer.status, body));
                 }
-                Ok(Err(e)) => last = Some(e),
-                Err(_) => last = Some(anyhow::anyhow!("timed out")),
+                // Sent again only when the server closed a kept-alive connection without
+                // reading the request; anything else could have been applied already.
+                Ok(Err(e)) if e.is::<http::ClosedBeforeAnswer>() => last = Some(e),
+                Ok(Err(e)) => {
+                    self.conn = None;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.conn = None;
+                    bail!("{method} {path}: no answer within 600 s");
+                }
             }
             self.conn = None;
         }
@@ -403,8 +412,8 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         join_wire as f64 / 1e9,
         join_http as f64 / 1e9
     );
-    // The candidates' deltas settle.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The last daemons' endpoints, which the server observes every 10 s, reach everyone.
+    tokio::time::sleep(Duration::from_secs(15)).await;
 
     // 4. A quiet stretch.
     let quiet = quiet(config, &fleet, server.pid()).await?;
@@ -435,10 +444,14 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         );
         changes.push(
             change(&fleet, "association added", daemon::HIDDEN_SEEN, async {
-                admin
-                    .ok("POST", "/v1/admin/associations", &body)
-                    .await
-                    .map(drop)
+                // A request repeated after a closed connection may have been applied.
+                match admin.call("POST", "/v1/admin/associations", &body).await? {
+                    (201, _) => Ok(()),
+                    (400, text) if String::from_utf8_lossy(&text).contains("already exists") => {
+                        Ok(())
+                    }
+                    (status, text) => bail!("{status} {}", String::from_utf8_lossy(&text)),
+                }
             })
             .await?,
         );
