@@ -48,6 +48,9 @@ pub struct Tunnel {
     by_address: HashMap<Ipv4Addr, usize>,
     pub counters: Counters,
     stop: AtomicBool,
+    /// Handshake initiations from the server, handed to their own thread: finding the
+    /// identity means trying every one, which must not hold up the data path.
+    initiations: Mutex<Option<std::sync::mpsc::SyncSender<Vec<u8>>>>,
 }
 
 /// Opens `/dev/net/tun` as [`TUN_NAME`] (IFF_TUN | IFF_NO_PI).
@@ -151,6 +154,7 @@ impl Tunnel {
             by_address,
             counters: Counters::default(),
             stop: AtomicBool::new(false),
+            initiations: Mutex::new(None),
         }))
     }
 
@@ -168,6 +172,20 @@ impl Tunnel {
         std::thread::Builder::new()
             .name("wg-timers".into())
             .spawn(move || me.timers())?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(256);
+        *self.initiations.lock().unwrap_or_else(|e| e.into_inner()) = Some(sender);
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("wg-initiations".into())
+            .spawn(move || {
+                let mut out = vec![0u8; BUF];
+                while let Ok(datagram) = receiver.recv() {
+                    if me.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    me.initiation(&datagram, &mut out);
+                }
+            })?;
         Ok(())
     }
 
@@ -225,7 +243,13 @@ impl Tunnel {
                 2 => u32::from_le_bytes(datagram[8..12].try_into().expect("4 bytes")),
                 3 | 4 => u32::from_le_bytes(datagram[4..8].try_into().expect("4 bytes")),
                 1 => {
-                    self.initiation(&datagram[..n], &mut out);
+                    let sender = self.initiations.lock().unwrap_or_else(|e| e.into_inner());
+                    // A full queue drops it; the server sends it again.
+                    if let Some(Err(_)) =
+                        sender.as_ref().map(|s| s.try_send(datagram[..n].to_vec()))
+                    {
+                        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                     continue;
                 }
                 _ => {
