@@ -5,6 +5,11 @@
 #   sudo scripts/bench.sh                         # every section, 100 to 50,000 peers
 #   sudo scripts/bench.sh --sizes 100,1000 --skip-propagation
 #   sudo scripts/bench.sh --json /tmp/bench.json  # where the figures go (default bench-results.json)
+#   sudo scripts/bench.sh fleet --sizes 1000,5000,10000 --json fleet-results.json
+#                                                 # fleet mode (issue 14): N simulated daemons in one
+#                                                 # process against the real server, and innernet's
+#                                                 # figures for the same N (--skip-innernet,
+#                                                 # --quiet-secs 60, --keep-logs)
 #
 # Needs wireguard-go, wireguard-tools, iproute2 and nftables, and innernet 2.0.0:
 #   cargo install innernet innernet-server --version 2.0.0 --locked

@@ -7,7 +7,15 @@
 //! [--skip-propagation] [--skip-innernet-default] [--skip-innernet-propagation] [--keep-logs]`
 //! (`WIREMESH_E2E_LOG=debug` makes the daemons log more). Prints a table per section and writes
 //! every figure as JSON (default `bench-results.json`). Targets are reported, never
-//! asserted. Internal subcommands run inside namespaces: `http-get`, `apply`.
+//! asserted. Internal subcommands run inside namespaces: `http-get`, `apply`, `fleet-agent`.
+//!
+//! Fleet mode (issue 14): `wiremesh-bench fleet [--sizes 1000,5000,10000] [--quiet-secs 60]
+//! [--json fleet-results.json] [--skip-innernet] [--keep-logs]` runs N simulated daemons in
+//! one process, each with its own key and tunnel address, doing real WireGuard handshakes
+//! (boringtun's `noise::Tunn`, one TUN for all addresses) and real HTTP over the kernel's TCP
+//! against `wiremesh-server serve` with its systemd descriptor limit; it reports admin writes,
+//! a restart storm, propagation of three changes, a quiet minute, and innernet-server's cost
+//! for the same N (see `fleet/mod.rs`).
 //!
 //! Sections: (1) server CPU and bytes per full-state request, wiremesh-server vs
 //! innernet-server on the same network through a real userspace WireGuard tunnel;
@@ -27,6 +35,7 @@ mod e2e {
 }
 
 mod apply;
+mod fleet;
 mod network;
 mod probe;
 mod propagation;
@@ -105,9 +114,15 @@ fn run() -> Result<()> {
         Some("http-get") => return probe::http_get_command(&args[1..]),
         Some("http-put") => return probe::http_put_command(&args[1..]),
         Some("apply") => return apply::apply_command(&args[1..]),
+        Some("fleet-agent") => return fleet::agent::agent_command(&args[1..]),
         _ => {}
     }
-    let options = options(&args)?;
+    let fleet_mode = args.first().map(String::as_str) == Some("fleet");
+    let options = if fleet_mode {
+        options(&[])?
+    } else {
+        options(&args)?
+    };
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("the benchmark needs root (it creates network namespaces)");
@@ -134,6 +149,13 @@ fn run() -> Result<()> {
         .unwrap_or_default();
     if !innernet_version.contains("2.0.0") {
         bail!("innernet-server 2.0.0 is needed on PATH (found {innernet_version:?}): cargo install innernet innernet-server --version 2.0.0 --locked");
+    }
+    if fleet_mode {
+        let result = fleet::fleet_command(&args[1..], &settings);
+        if result.is_ok() && !args.iter().any(|a| a == "--keep-logs") {
+            let _ = std::fs::remove_dir_all(&work_dir);
+        }
+        return result;
     }
 
     let mut report = serde_json::Map::new();
