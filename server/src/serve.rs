@@ -186,6 +186,7 @@ pub async fn run_until(
         served = &mut http => served,
         () = shutdown => {
             tracing::info!("shutting down: finishing requests in flight");
+            service.stop_waiting();
             let _ = stop_tx.send(true);
             match tokio::time::timeout(SHUTDOWN_GRACE, &mut http).await {
                 Ok(served) => served,

@@ -115,6 +115,8 @@ pub struct Service {
     changes: Mutex<ChangeLog>,
     /// Long polls of `/v2/user/state`.
     waiters: Waiters,
+    /// Set when the server is stopping: waiting long polls answer at once.
+    stopping: watch::Sender<bool>,
     /// Serialised `/v1/user/state` answers of the current revision (see [`Service::state_body`]).
     state_bodies: Mutex<user::StateBodies>,
     /// Serialised `/v2/user/state` answers of the current revision (see [`deltas`]).
@@ -164,6 +166,7 @@ impl Service {
             revisions,
             changes,
             waiters: Waiters::default(),
+            stopping: watch::Sender::new(false),
             state_bodies: Mutex::default(),
             delta_bodies: Mutex::default(),
             peer_json: Mutex::default(),
@@ -235,6 +238,18 @@ impl Service {
             None => Default::default(),
         };
         self.waiters.register(cidrs)
+    }
+
+    /// Ends every long poll now and any started from now on at once (with the answer as
+    /// it stands, usually empty), so that stopping the server does not wait for them.
+    pub fn stop_waiting(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`Service::stop_waiting`] was called.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
     /// Long polls currently waiting.

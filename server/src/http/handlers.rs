@@ -177,6 +177,7 @@ pub async fn state_v2(
     Service::require_user(&caller)?;
     let params = V2Params::parse(query)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(params.wait_secs);
+    let mut stopping = false;
     loop {
         // Registered before looking, so a change between the look and the wait still wakes it.
         let wake = service.watch(&caller);
@@ -195,7 +196,7 @@ pub async fn state_v2(
                 .map_err(|error| {
                     ApiError::Internal(format!("building a state delta failed: {error}"))
                 })?;
-        if !answer.empty || tokio::time::Instant::now() >= deadline {
+        if !answer.empty || stopping || tokio::time::Instant::now() >= deadline {
             return Ok((
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -206,6 +207,9 @@ pub async fn state_v2(
         tokio::select! {
             () = wake.changed() => {},
             _ = tokio::time::sleep_until(deadline) => {},
+            // The server is stopping: answer as things stand (the client asks again, from
+            // the same revision, once the server is back).
+            () = service.stopped() => stopping = true,
         }
     }
 }

@@ -221,3 +221,52 @@ async fn finished_and_abandoned_polls_leave_no_waiters() {
         "abandoned long polls stayed registered"
     );
 }
+
+#[tokio::test]
+async fn a_stopping_server_answers_waiting_polls_at_once() {
+    let h = Harness::new(Family::V4);
+    let start: StateDelta = h
+        .req(DEVELOPER1, Method::GET, "/v2/user/state")
+        .send()
+        .await
+        .expect(200)
+        .json();
+    let service = h.service.clone();
+    let poll = h
+        .req(
+            DEVELOPER1,
+            Method::GET,
+            &path(start.epoch, start.revision, 30),
+        )
+        .send();
+    let stop = async move {
+        while service.waiting() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        service.stop_waiting();
+    };
+    let started = tokio::time::Instant::now();
+    let (response, ()) =
+        tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(poll, stop) })
+            .await
+            .expect("the 30 s poll ended when the server began to stop");
+    let answer: StateDelta = response.expect(200).json();
+    assert!(answer.is_empty(), "nothing changed: {answer:?}");
+    assert_eq!(answer.revision, start.revision);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // A poll that arrives while the server stops does not wait either.
+    let late: StateDelta = tokio::time::timeout(
+        Duration::from_secs(10),
+        h.req(
+            DEVELOPER1,
+            Method::GET,
+            &path(start.epoch, start.revision, 30),
+        )
+        .send(),
+    )
+    .await
+    .expect("answered at once")
+    .expect(200)
+    .json();
+    assert!(late.is_empty());
+}
