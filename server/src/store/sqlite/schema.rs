@@ -107,6 +107,8 @@ const SERVER_PEER_KEY: &str = "server_peer_id";
 pub(super) fn configure(conn: &Connection, path: &Path) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sqlite(path, "configure"))?;
+    // Room for every statement the writes use.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite_or_not_a_database(path, "configure"))
 }
@@ -250,13 +252,14 @@ fn new_history_id() -> u64 {
 
 /// A number kept in `wiremesh_meta`, if the key is there.
 pub(super) fn read_number(conn: &Connection, path: &Path, key: &str) -> Result<Option<u64>> {
+    // Read on every write (the revision): through the statement cache.
     let entry: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT rowid, value FROM wiremesh_meta WHERE key = ?1",
-            [key],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT rowid, value FROM wiremesh_meta WHERE key = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
         .map_err(sqlite(path, "read"))?;
     entry
         .map(|(rowid, value)| {
