@@ -76,11 +76,13 @@ impl Service {
     }
 
     /// `POST /v1/user/redeem`: the invitation's temporary key is replaced by `new_key`.
-    /// The old key stays on the interface for [`ServiceOptions::key_swap_delay`].
+    /// The old key stays on the interface for [`ServiceOptions::key_swap_delay`] after the
+    /// redemption is committed (the clock is read then, not when the request arrived: a
+    /// redeem that waited for the writer lock or the database must not lose its delay).
     pub fn redeem(&self, caller: PeerId, new_key: PublicKey) -> Result<()> {
-        let now = self.clock.now();
         let delay = self.options.key_swap_delay;
         self.write(|model, store| {
+            let now = self.clock.now();
             let peer = model
                 .peer(caller)
                 .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
@@ -105,13 +107,14 @@ impl Service {
                 });
             }
             store.redeem_peer(caller, &new_key)?;
+            let committed = self.clock.now();
             let old_key = peer.public_key;
             let mut pending = model.pending_swaps().clone();
             pending.insert(
                 caller,
                 PendingKeySwap {
                     old_key,
-                    due: now + delay,
+                    due: committed + delay,
                 },
             );
             let next = model

@@ -214,6 +214,40 @@ async fn redeem_flow() {
     }
 }
 
+/// The key-swap delay counts from the commit: a redeem that had to wait for the database
+/// (here another connection holding the write lock while an hour passes) keeps the old key
+/// on the interface for the whole delay after it, so the reply leaves before the swap.
+#[tokio::test]
+async fn the_key_swap_delay_counts_from_the_commit() {
+    let h = Harness::new(Family::V4);
+    let invite_key = new_key(62);
+    let invite = h.add_invite("waiting", h.addr("10.80.128.21", ""), invite_key, 7200);
+    let blocker = rusqlite::Connection::open(&h.db_path).expect("second connection");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("hold the write lock");
+    let new = new_key(63);
+    let redeem = h
+        .req(invite.id, Method::POST, "/v1/user/redeem")
+        .json(json!({"public_key": new.to_base64()}))
+        .send();
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        h.clock.advance(Duration::from_secs(3600));
+        blocker.execute_batch("ROLLBACK").expect("release the lock");
+    };
+    let (response, ()) = tokio::join!(redeem, release);
+    response.expect(204);
+    assert!(
+        !h.service.finish_due_key_swaps(),
+        "the delay starts at the commit"
+    );
+    assert!(h.interface_keys().contains(&invite_key));
+    h.clock.advance(ServiceOptions::default().key_swap_delay);
+    assert!(h.service.finish_due_key_swaps());
+    assert!(h.interface_keys().contains(&new));
+}
+
 /// Scenario 9: an expired invitation cannot redeem; the sweep removes it from the interface.
 #[tokio::test]
 async fn expired_invitation() {
