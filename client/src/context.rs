@@ -58,6 +58,12 @@ impl Paths {
         self.data_dir.join(format!("{iface}.json"))
     }
 
+    /// `<config-dir>/<iface>.redeem`: the invitation's key while the outcome of redeeming it
+    /// is not known (see `install`).
+    pub fn redeem_file(&self, iface: &InterfaceName) -> PathBuf {
+        self.config_dir.join(format!("{iface}.redeem"))
+    }
+
     /// The installed networks: every regular `*.conf` file in the config directory whose
     /// stem is a valid interface name, sorted. A missing directory means none.
     pub fn installed(&self) -> std::io::Result<Vec<InterfaceName>> {

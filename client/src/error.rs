@@ -143,6 +143,46 @@ pub enum ClientError {
         source: Box<ApiError>,
     },
 
+    /// The redemption was sent but no answer came back, so the server may have taken it. The
+    /// new key (in the config) and the invitation's key (in `<iface>.redeem`) are kept, so the
+    /// next `install` or `up` can find out and finish.
+    #[error(
+        "failed to learn whether the server redeemed the invitation for {iface}: {source}; the \
+         new private key is kept in {} — once the server is reachable, run `wiremesh up {iface}` \
+         (or the same `wiremesh install` again) to find out and finish the install",
+        config.display()
+    )]
+    RedeemUnsettled {
+        iface: InterfaceName,
+        config: PathBuf,
+        #[source]
+        source: Box<ApiError>,
+    },
+
+    /// An earlier redemption's outcome was unknown; the server now refuses to redeem again and
+    /// does not accept the new key either.
+    #[error(
+        "failed to finish installing {iface}: the server refused to redeem the invitation again \
+         ({source}) and does not accept the key in {} either — the invitation was used with \
+         another key, revoked, or has expired; ask an admin for a new invitation and remove this \
+         one with `wiremesh uninstall {iface}`",
+        config.display()
+    )]
+    RedeemRefused {
+        iface: InterfaceName,
+        config: PathBuf,
+        #[source]
+        source: Box<ApiError>,
+    },
+
+    /// `<iface>.redeem` exists but holds no key.
+    #[error(
+        "failed to read the invitation key in {}: the file holds no valid key; if the network \
+         works (`wiremesh fetch`), delete the file, otherwise reinstall with a new invitation",
+        path.display()
+    )]
+    BadRedeemFile { path: PathBuf },
+
     /// The server could not be reached and there is no cached peer list to start from.
     #[error(
         "failed to start {iface} without the server: {source}; there is no peer cache at {} to \
@@ -187,6 +227,7 @@ impl ClientError {
             ClientError::Api { source, .. }
             | ClientError::Redeem { source, .. }
             | ClientError::UnreachableNoCache { source, .. } => source.is_unreachable(),
+            ClientError::RedeemUnsettled { .. } => true,
             _ => false,
         }
     }

@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wireguard_control::InterfaceName;
+use wireguard_control::{InterfaceName, PrivateKey};
 use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache};
 
 use crate::context::Paths;
@@ -73,11 +73,64 @@ pub fn save_config(
 
 /// Removes `<config-dir>/<iface>.conf`; a missing file is not an error.
 pub fn remove_config(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
-    let path = paths.config_file(iface);
+    remove_if_present(paths.config_file(iface))
+}
+
+fn remove_if_present(path: PathBuf) -> Result<(), ClientError> {
     match fs::remove_file(&path) {
         Err(e) if e.kind() != ErrorKind::NotFound => Err(ClientError::io("remove", path)(e)),
         _ => Ok(()),
     }
+}
+
+/// The first line of a `<iface>.redeem` file; the invitation's private key follows.
+const REDEEM_HEADER: &str =
+    "# wiremesh: the invitation's private key, kept until the server's answer to \
+                             redeeming it is known; `wiremesh install` or `wiremesh up` settles it";
+
+/// Records, before redeeming, the invitation's private key in `<config-dir>/<iface>.redeem`
+/// (mode 0600, replacing a leftover of an earlier install whose config is gone): if the
+/// answer is lost, the next `install` or `up` needs it to find out whether the redemption
+/// happened and to finish it.
+pub fn save_pending_redeem(
+    paths: &Paths,
+    iface: &InterfaceName,
+    invitation_key: &PrivateKey,
+) -> Result<PathBuf, ClientError> {
+    ensure_dir(&paths.config_dir)?;
+    let path = paths.redeem_file(iface);
+    let text = format!("{REDEEM_HEADER}\n{}\n", invitation_key.to_base64());
+    privatefile::replace(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// The invitation key of a redemption whose outcome is not known yet, if there is one.
+pub fn load_pending_redeem(
+    paths: &Paths,
+    iface: &InterfaceName,
+) -> Result<Option<PrivateKey>, ClientError> {
+    let path = paths.redeem_file(iface);
+    let text = match read_private(&path) {
+        Ok(text) => text,
+        Err(ClientError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(error) => return Err(error),
+    };
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty() && !line.starts_with('#'))
+        .and_then(|line| PrivateKey::from_base64(line).ok());
+    match key {
+        Some(key) => Ok(Some(key)),
+        None => Err(ClientError::BadRedeemFile { path }),
+    }
+}
+
+/// Removes `<config-dir>/<iface>.redeem`; a missing file is not an error.
+pub fn remove_pending_redeem(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
+    remove_if_present(paths.redeem_file(iface))
 }
 
 /// Reads and parses an invitation file, warning when other users can read it.

@@ -6,24 +6,29 @@
 //! 3. resolve the server's external endpoint;
 //! 4. bring the interface up with the invitation's temporary key and the server as its one
 //!    peer;
-//! 5. generate the permanent key and write the config with it (0600, exclusive create)
-//!    *before* redeeming — once the server has the new key, the only copy of the private key
-//!    must already be on disk (innernet writes it afterwards, and a failure in between left
-//!    users with a used invitation and no key, innernet #133);
-//! 6. redeem. If the server refuses or cannot be reached, the config is removed, the
-//!    interface brought down and the invitation left as it was;
-//! 7. put the new key on the interface, wait for the server's key swap, and sync up to three
-//!    times. Sync failures are only warnings: the config is saved, so `wiremesh up <iface>`
-//!    (or the daemon) finishes the job later;
+//! 5. generate the permanent key and write the config with it (0600, exclusive create), and
+//!    the invitation's key to `<iface>.redeem`, *before* redeeming — once the server has the
+//!    new key, the only copy of the private key must already be on disk (innernet writes it
+//!    afterwards, and a failure in between left users with a used invitation and no key,
+//!    innernet #133);
+//! 6. redeem. If the server answers no, or no connection was ever made (so the server never
+//!    saw the request), both files are removed, the interface brought down and the
+//!    invitation left as it was. If the request went out and no answer came back, the server
+//!    may have taken it: both files are kept ([`ClientError::RedeemUnsettled`]) and the next
+//!    `install` of the same invitation, or `up`, settles it ([`settle_redeem`]);
+//! 7. put the new key on the interface, forget the invitation's key, wait for the server's
+//!    key swap, and sync up to three times. Sync failures are only warnings: the config is
+//!    saved, so `wiremesh up <iface>` (or the daemon) finishes the job later;
 //! 8. delete the invitation when asked to.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wireguard_control::{DeviceUpdate, InterfaceName, PrivateKey};
+use wireguard_control::{DeviceUpdate, InterfaceName, PrivateKey, PublicKey};
 use wiremesh_shared::config::{ClientConfig, InvitationConfig};
 
+use crate::api::ApiError;
 use crate::context::Context;
 use crate::error::ClientError;
 use crate::sync::{sync, SyncMode, SyncReport};
@@ -107,6 +112,13 @@ pub fn install_invitation(
     };
     let config_path = ctx.paths.config_file(&iface);
     if config_path.exists() {
+        // The same invitation again after its redemption's answer was lost: settle that one.
+        let pending = files::load_pending_redeem(&ctx.paths, &iface)?;
+        if pending.as_ref() == Some(&invitation.interface.private_key) {
+            let config = files::load_config(&ctx.paths, &iface)?;
+            settle_redeem(ctx, &iface, &config, &invitation.interface.private_key)?;
+            return Ok(finish(ctx, iface, config_path, invitation_path, options));
+        }
         return Err(ClientError::AlreadyInstalled {
             iface,
             path: config_path,
@@ -132,34 +144,36 @@ pub fn install_invitation(
     let config_path = match files::create_config(&ctx.paths, &iface, &config) {
         Ok(path) => path,
         Err(error) => {
+            // Not ours to remove: it may be another install's config.
             take_down(ctx, &iface);
             return Err(error);
         }
     };
-    // A first connection through a tunnel that is seconds old can fail on a busy host; when
-    // no connection was made the server never saw the request, so it is safe to try again.
-    let api = ctx.api(&config);
-    let mut redeemed = api.redeem(public_key);
-    for _ in 1..REDEEM_ATTEMPTS {
-        match &redeemed {
-            Err(error) if error.never_sent() => {
-                tracing::warn!(%iface, "could not connect to the server to redeem the invitation; trying again");
-                redeemed = api.redeem(public_key);
-            }
-            _ => break,
-        }
+    if let Err(error) = files::save_pending_redeem(&ctx.paths, &iface, &temporary_key) {
+        discard(ctx, &iface);
+        return Err(error);
     }
-    if let Err(source) = redeemed {
-        if let Err(error) = files::remove_config(&ctx.paths, &iface) {
-            tracing::warn!(%iface, "{error}");
+    match redeem(ctx, &iface, &config, public_key) {
+        Ok(()) => {}
+        Err(source) if source.never_sent() || source.status().is_some() => {
+            // Never seen, or answered no: nothing was redeemed, so nothing is kept.
+            discard(ctx, &iface);
+            return Err(ClientError::Redeem {
+                iface,
+                source: Box::new(source),
+            });
         }
-        take_down(ctx, &iface);
-        return Err(ClientError::Redeem {
-            iface,
-            source: Box::new(source),
-        });
+        Err(source) => {
+            take_down(ctx, &iface);
+            return Err(ClientError::RedeemUnsettled {
+                iface,
+                config: config_path,
+                source: Box::new(source),
+            });
+        }
     }
     tracing::info!(%iface, "invitation redeemed; the permanent key is in {}", config_path.display());
+    forget_invitation_key(ctx, &iface);
 
     let swap = DeviceUpdate::new().set_private_key(private_key);
     if let Err(error) = ctx.backend.apply(&iface, &swap) {
@@ -168,7 +182,121 @@ pub fn install_invitation(
         take_down(ctx, &iface);
     }
     std::thread::sleep(ctx.timings.key_swap_wait);
+    Ok(finish(ctx, iface, config_path, invitation_path, options))
+}
 
+/// Redeems the invitation for `new_key` through the interface as it is, trying again while
+/// no connection could be made (the server cannot have seen those attempts).
+fn redeem(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+    new_key: PublicKey,
+) -> Result<(), ApiError> {
+    // A first connection through a tunnel that is seconds old can fail on a busy host.
+    let api = ctx.api(config);
+    let mut redeemed = api.redeem(new_key);
+    for _ in 1..REDEEM_ATTEMPTS {
+        match &redeemed {
+            Err(error) if error.never_sent() => {
+                tracing::warn!(%iface, "could not connect to the server to redeem the invitation; trying again");
+                redeemed = api.redeem(new_key);
+            }
+            _ => break,
+        }
+    }
+    redeemed
+}
+
+/// Finishes a redemption whose answer was lost (`<iface>.redeem` holds `invitation_key`):
+/// if the server accepts the config's key, the redemption happened; if not, it is tried
+/// again with the invitation's key. The server keeps the invitation's key on its interface
+/// for a few seconds after redeeming, so a refusal or an unreachable server is followed by
+/// one more try of the new key after that delay. On success the interface is up with the
+/// config's key and `<iface>.redeem` is gone; on failure both files stay.
+pub fn settle_redeem(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+    invitation_key: &PrivateKey,
+) -> Result<(), ClientError> {
+    let config_path = ctx.paths.config_file(iface);
+    let own_key = &config.interface.private_key;
+    if interface::is_up(ctx, iface)? {
+        set_key(ctx, iface, own_key)?;
+    } else {
+        interface::bring_up(ctx, iface, config, None)?;
+    }
+    let api = ctx.api(config);
+    let accepted = |api: &crate::api::ApiClient| api.state().is_ok();
+    if !accepted(&api) {
+        tracing::info!(%iface, "the server does not accept the new key yet; redeeming the invitation again");
+        set_key(ctx, iface, invitation_key)?;
+        let outcome = redeem(ctx, iface, config, own_key.public_key());
+        set_key(ctx, iface, own_key)?;
+        match outcome {
+            Ok(()) => std::thread::sleep(ctx.timings.key_swap_wait),
+            // Refused (most likely redeemed already, by the attempt whose answer was lost)
+            // or no tunnel with the invitation's key (swapped already): the new key decides.
+            Err(source) if source.never_sent() || source.status().is_some() => {
+                std::thread::sleep(ctx.timings.key_swap_wait);
+                if !accepted(&api) {
+                    let refused = source.status().is_some();
+                    let source = Box::new(source);
+                    let config = config_path;
+                    let iface = iface.clone();
+                    return Err(if refused {
+                        ClientError::RedeemRefused {
+                            iface,
+                            config,
+                            source,
+                        }
+                    } else {
+                        ClientError::RedeemUnsettled {
+                            iface,
+                            config,
+                            source,
+                        }
+                    });
+                }
+            }
+            Err(source) => {
+                return Err(ClientError::RedeemUnsettled {
+                    iface: iface.clone(),
+                    config: config_path,
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+    tracing::info!(%iface, "the invitation's redemption is settled; the key in {} is in use", config_path.display());
+    forget_invitation_key(ctx, iface);
+    Ok(())
+}
+
+fn set_key(ctx: &Context, iface: &InterfaceName, key: &PrivateKey) -> Result<(), ClientError> {
+    ctx.backend
+        .apply(iface, &DeviceUpdate::new().set_private_key(key.clone()))
+        .map_err(ClientError::interface(iface, "set the private key of"))
+}
+
+/// Removes `<iface>.redeem` once the redemption is known to have happened. A file left
+/// behind only makes the next `up` check again, so a failure is a warning.
+fn forget_invitation_key(ctx: &Context, iface: &InterfaceName) {
+    if let Err(error) = files::remove_pending_redeem(&ctx.paths, iface) {
+        tracing::warn!(%iface, "{error}");
+    }
+}
+
+/// The rest of an install once the redemption is settled: the first syncs, and the
+/// invitation file deleted when asked to.
+fn finish(
+    ctx: &Context,
+    iface: InterfaceName,
+    config_path: PathBuf,
+    invitation_path: Option<&Path>,
+    options: &InstallOptions,
+) -> InstallReport {
     let mut report = InstallReport {
         iface: iface.clone(),
         config_path,
@@ -207,7 +335,20 @@ pub fn install_invitation(
             ),
         }
     }
-    Ok(report)
+    report
+}
+
+/// Removes what a failed install created: `<iface>.redeem`, the config, the interface.
+fn discard(ctx: &Context, iface: &InterfaceName) {
+    for removed in [
+        files::remove_pending_redeem(&ctx.paths, iface),
+        files::remove_config(&ctx.paths, iface),
+    ] {
+        if let Err(error) = removed {
+            tracing::warn!(%iface, "{error}");
+        }
+    }
+    take_down(ctx, iface);
 }
 
 /// Deletes the interface after a failed install; problems are only logged.

@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use wireguard_control::InterfaceName;
+use wireguard_control::{DeviceUpdate, InterfaceName};
 use wiremesh_shared::config::PeerCache;
 use wiremesh_shared::endpoint::Endpoint;
 use wiremesh_shared::pinning::PinningViolation;
@@ -51,6 +51,8 @@ pub struct SyncReport {
     pub brought_up: bool,
     /// The state came from the server (else from the cache, or nothing changed at all).
     pub server_reachable: bool,
+    /// The interface had a private key other than the config's, and got the config's.
+    pub key_repaired: bool,
     pub added: usize,
     pub modified: usize,
     pub removed: usize,
@@ -75,6 +77,7 @@ impl SyncReport {
             iface: iface.clone(),
             brought_up: false,
             server_reachable: false,
+            key_repaired: false,
             added: 0,
             modified: 0,
             removed: 0,
@@ -95,6 +98,9 @@ impl SyncReport {
     /// One line for a person, e.g. `evilcorp: 2 added, 0 modified, 1 removed`.
     pub fn summary(&self) -> String {
         let mut out = format!("{}: ", self.iface);
+        if self.key_repaired {
+            out.push_str("private key reset to the config's, ");
+        }
         if !self.server_reachable {
             out.push_str("server unreachable, ");
             if !self.brought_up {
@@ -167,6 +173,26 @@ pub fn sync_from(
             }
         }
     }
+    if let Some(invitation_key) = files::load_pending_redeem(&ctx.paths, iface)? {
+        // An install whose redemption's answer was lost: find out and finish first.
+        crate::install::settle_redeem(ctx, iface, &config, &invitation_key)?;
+    }
+    let mut device = ctx
+        .backend
+        .get(iface)
+        .map_err(ClientError::interface(iface, "read"))?;
+    let own_key = &config.interface.private_key;
+    if device.private_key.as_ref() != Some(own_key) {
+        // E.g. an install stopped between redeeming and swapping keys: with any other key
+        // the server would never answer.
+        tracing::warn!(%iface, "the interface's private key is not the one in the config; setting the config's");
+        ctx.backend
+            .apply(iface, &DeviceUpdate::new().set_private_key(own_key.clone()))
+            .map_err(ClientError::interface(iface, "set the private key of"))?;
+        device.private_key = Some(own_key.clone());
+        device.public_key = Some(own_key.public_key());
+        report.key_repaired = true;
+    }
     let cache = open_cache(ctx, iface, &mut report);
 
     let api = ctx.api(&config);
@@ -191,10 +217,6 @@ pub fn sync_from(
             return Ok(report);
         }
     }
-    let device = ctx
-        .backend
-        .get(iface)
-        .map_err(ClientError::interface(iface, "read"))?;
     let answered = unreachable.is_none();
     let local_addresses = if answered && !ctx.nat.no_candidates {
         (ctx.local_addresses)()

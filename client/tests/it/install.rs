@@ -279,3 +279,151 @@ fn existing_config_or_interface_is_refused() {
     assert!(!client.config_path().exists());
     assert!(!net.peer("laptop").is_redeemed);
 }
+
+/// A redemption whose answer never comes back (lost before or after the server took it,
+/// innernet #133): the new key stays on disk with the invitation's key beside it, and the
+/// next `install` of the same invitation, or `up`, finds out what happened and finishes.
+#[test]
+fn a_lost_redeem_answer_keeps_the_key_and_the_next_attempt_finishes() {
+    for (lose, again) in [
+        (Lose::AfterTheServer, "install"),
+        (Lose::BeforeTheServer, "install"),
+        (Lose::AfterTheServer, "up"),
+        (Lose::BeforeTheServer, "up"),
+    ] {
+        let net = TestNet::new(Family::V4);
+        let invitation = net.invite("laptop", &net.humans());
+        let mut client = net.client(invitation.peer.ip);
+        client.ctx.timings.api_timeout = Duration::from_millis(300);
+        net.lose_answers(Some(("POST /v1/user/redeem", lose)));
+        let options = InstallOptions {
+            name: None,
+            delete_invite: true,
+        };
+        let error = install(&client.ctx, &invitation.path, &options).unwrap_err();
+        assert!(
+            matches!(error, ClientError::RedeemUnsettled { .. }),
+            "{lose:?}: {error:?}"
+        );
+        assert!(error.to_string().contains("wiremesh up testnet"), "{error}");
+        let config =
+            ClientConfig::from_toml_str(&fs::read_to_string(client.config_path()).unwrap())
+                .unwrap();
+        let own_key = config.interface.private_key.public_key();
+        let redeem_file = client.ctx.paths.redeem_file(&client.iface);
+        assert_eq!(mode(&client.config_path()), 0o600);
+        assert_eq!(mode(&redeem_file), 0o600);
+        assert!(invitation.path.exists(), "the invitation stays");
+        assert!(!client.is_up());
+        let laptop = net.peer("laptop");
+        match lose {
+            Lose::AfterTheServer => {
+                assert!(laptop.is_redeemed);
+                assert_eq!(
+                    laptop.public_key, own_key,
+                    "the server has the key kept here"
+                );
+            }
+            Lose::BeforeTheServer => assert!(!laptop.is_redeemed),
+        }
+
+        net.lose_answers(None);
+        client.ctx.timings.api_timeout = Duration::from_secs(5);
+        if again == "install" {
+            let report = install(&client.ctx, &invitation.path, &options).unwrap();
+            assert!(report.sync.is_some(), "{:?}", report.sync_error);
+            assert!(report.invitation_deleted);
+        } else {
+            let report = client.up().unwrap();
+            assert!(report.server_reachable, "{report:?}");
+        }
+        assert!(!redeem_file.exists(), "settled");
+        let laptop = net.peer("laptop");
+        assert!(laptop.is_redeemed);
+        assert_eq!(laptop.public_key, own_key, "{lose:?}, {again}");
+        assert_eq!(client.device().public_key, Some(own_key));
+        assert!(client.has_peer(&net.server_public_key()));
+    }
+}
+
+/// When the server refuses to redeem again and does not take the new key (here the
+/// invitation expired while its answer was lost), nothing is deleted and the error says
+/// what to do.
+#[test]
+fn an_unsettled_redeem_that_the_server_refuses_keeps_everything() {
+    let net = TestNet::new(Family::V6);
+    let invitation = net.invite_expiring(
+        "laptop",
+        &net.humans(),
+        net.clock.now() + Duration::from_secs(60),
+    );
+    let mut client = net.client(invitation.peer.ip);
+    client.ctx.timings.api_timeout = Duration::from_millis(300);
+    net.lose_answers(Some(("POST /v1/user/redeem", Lose::BeforeTheServer)));
+    let error = install(&client.ctx, &invitation.path, &InstallOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, ClientError::RedeemUnsettled { .. }),
+        "{error:?}"
+    );
+    net.lose_answers(None);
+    net.clock.advance(Duration::from_secs(7200));
+    client.ctx.timings.api_timeout = Duration::from_secs(5);
+
+    let error = install(&client.ctx, &invitation.path, &InstallOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, ClientError::RedeemRefused { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("wiremesh uninstall testnet"), "{message}");
+    assert!(client.config_path().exists());
+    assert!(client.ctx.paths.redeem_file(&client.iface).exists());
+    assert!(invitation.path.exists());
+}
+
+/// Another invitation for a network whose redemption is unsettled is refused: only the
+/// same invitation may settle it.
+#[test]
+fn a_different_invitation_does_not_settle_an_unsettled_install() {
+    let net = TestNet::new(Family::V4);
+    let invitation = net.invite("laptop", &net.humans());
+    let other = net.invite("desktop", &net.humans());
+    let mut client = net.client(invitation.peer.ip);
+    client.ctx.timings.api_timeout = Duration::from_millis(300);
+    net.lose_answers(Some(("POST /v1/user/redeem", Lose::AfterTheServer)));
+    install(&client.ctx, &invitation.path, &InstallOptions::default()).unwrap_err();
+    net.lose_answers(None);
+    let error = install(&client.ctx, &other.path, &InstallOptions::default()).unwrap_err();
+    assert!(
+        matches!(error, ClientError::AlreadyInstalled { .. }),
+        "{error:?}"
+    );
+    assert!(!net.peer("desktop").is_redeemed);
+}
+
+/// An interface left with a key other than the config's (an install stopped between
+/// redeeming and swapping keys) is given the config's key by the next sync.
+#[test]
+fn sync_repairs_an_interface_with_the_wrong_private_key() {
+    let net = TestNet::new(Family::V4);
+    let (client, _) = net.join("laptop", &net.humans());
+    let own_key = net.peer("laptop").public_key;
+    let stray = wireguard_control::PrivateKey::generate();
+    client
+        .backend
+        .apply(
+            &client.iface,
+            &wireguard_control::DeviceUpdate::new().set_private_key(stray),
+        )
+        .unwrap();
+    let report = client.sync().unwrap();
+    assert!(report.key_repaired, "{report:?}");
+    assert!(
+        report.summary().contains("private key reset"),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(client.device().public_key, Some(own_key));
+    let report = client.sync().unwrap();
+    assert!(!report.key_repaired, "{report:?}");
+}

@@ -88,6 +88,15 @@ struct Listener {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// Where a request whose answer is lost gets lost ([`TestNet::lose_answers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lose {
+    /// The request never reaches the server.
+    BeforeTheServer,
+    /// The server handles the request; its answer never comes back.
+    AfterTheServer,
+}
+
 /// A server network with its HTTP API on loopback; see the module docs.
 pub struct TestNet {
     pub family: Family,
@@ -103,6 +112,8 @@ pub struct TestNet {
     listeners: Mutex<HashMap<IpAddr, Listener>>,
     /// Requests answered, by method and path (without the query), e.g. `GET /v1/user/state`.
     requests: Arc<Mutex<HashMap<String, usize>>>,
+    /// Requests whose answer never comes back ([`TestNet::lose_answers`]).
+    losing: Arc<Mutex<Option<(String, Lose)>>>,
     counter: AtomicU32,
     // Declared last: dropped after the listeners' handles.
     runtime: tokio::runtime::Runtime,
@@ -168,6 +179,7 @@ impl TestNet {
             clock,
             listeners: Mutex::new(HashMap::new()),
             requests: Arc::default(),
+            losing: Arc::default(),
             counter: AtomicU32::new(1),
             runtime,
         }
@@ -350,14 +362,29 @@ impl TestNet {
         // The dispatcher reads the caller's address from a `ConnectInfo` request extension.
         let source = ConnectInfo(SocketAddr::new(ip, 4000));
         let requests = self.requests.clone();
+        let losing = self.losing.clone();
         let (cut, cut_off) = tokio::sync::watch::channel(false);
         let count = move |request: axum::extract::Request, next: axum::middleware::Next| {
             let key = format!("{} {}", request.method(), request.uri().path());
+            let lose = match &*losing.lock().unwrap() {
+                Some((path, lose)) if *path == key => Some(*lose),
+                _ => None,
+            };
             *requests.lock().unwrap().entry(key).or_default() += 1;
             let mut cut_off = cut_off.clone();
             async move {
+                let answer = async move {
+                    if lose == Some(Lose::BeforeTheServer) {
+                        std::future::pending::<()>().await;
+                    }
+                    let response = next.run(request).await;
+                    if lose == Some(Lose::AfterTheServer) {
+                        std::future::pending::<()>().await;
+                    }
+                    response
+                };
                 tokio::select! {
-                    response = next.run(request) => response,
+                    response = answer => response,
                     _ = cut_off.wait_for(|cut| *cut) => {
                         axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
                     }
@@ -381,6 +408,13 @@ impl TestNet {
             shutdown: Some(shutdown),
             task: Some(task),
         })
+    }
+
+    /// From now on, the answers to `what` (method and path, e.g. `POST /v1/user/redeem`)
+    /// are lost where `lose` says, on every listener; `None` stops losing them. A client
+    /// waits for a lost answer until its API timeout.
+    pub fn lose_answers(&self, lose: Option<(&str, Lose)>) {
+        *self.losing.lock().unwrap() = lose.map(|(what, lose)| (what.to_owned(), lose));
     }
 
     /// Stops the listener of `ip`: new connections are refused until it is restarted.
