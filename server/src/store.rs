@@ -113,7 +113,7 @@ pub trait Store: Send {
     fn snapshot(&mut self) -> Result<Snapshot>;
 
     /// Whether another connection (another process: the server CLI while `serve` runs)
-    /// committed a change since the last call. The first call returns `false`.
+    /// committed a change that no successful [`Store::snapshot`] has read yet.
     fn changed_by_others(&mut self) -> Result<bool>;
 
     /// The newest revision this connection read ([`Store::snapshot`]) or wrote. Every

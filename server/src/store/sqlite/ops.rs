@@ -140,10 +140,9 @@ impl Store for SqliteStore {
     }
 
     fn changed_by_others(&mut self) -> Result<bool> {
-        let now = data_version(&self.conn, &self.path)?;
-        let changed = now != self.seen_data_version;
-        self.seen_data_version = now;
-        Ok(changed)
+        // Only a snapshot that succeeds marks others' changes as read: one that fails (a busy
+        // database, a row that does not validate) must leave them to be read again.
+        Ok(data_version(&self.conn, &self.path)? != self.seen_data_version)
     }
 
     fn revision(&self) -> u64 {

@@ -82,6 +82,9 @@ pub(super) fn peer_from_row(path: &Path, row: &Row<'_>) -> Result<Peer> {
         .and_then(|text| text.parse::<Endpoint>().ok());
     let invite_expires = match fields.get::<Option<i64>>("invite_expires")? {
         None => None,
+        // Before 1970 (an imported or hand-edited database): expired long ago, which 1970
+        // says as well, and which the API's time format (unsigned seconds) can carry.
+        Some(secs) if secs < 0 => Some(UNIX_EPOCH),
         Some(secs) => Some(system_time(secs).ok_or_else(|| {
             fields.corrupt(format!("column invite_expires: {secs} is out of range"))
         })?),

@@ -138,7 +138,10 @@ fn changed_by_others_sees_only_other_connections() {
     assert!(!store.changed_by_others().expect("after other opened"));
     other.rename_cidr(6.into(), "theirs").expect("other write");
     assert!(store.changed_by_others().expect("after other write"));
-    assert!(!store.changed_by_others().expect("asked again"));
+    // Until a snapshot has read the change, it stays unread.
+    assert!(store.changed_by_others().expect("asked again"));
+    store.snapshot().expect("snapshot");
+    assert!(!store.changed_by_others().expect("after reading it"));
 
     // A snapshot includes what others wrote before it, so it resets the question.
     other
@@ -147,6 +150,33 @@ fn changed_by_others_sees_only_other_connections() {
     let snapshot = store.snapshot().expect("snapshot");
     assert_eq!(snapshot.cidrs[5].name, "theirs-again");
     assert!(!store.changed_by_others().expect("after snapshot"));
+}
+
+/// A snapshot that fails (here a row another process wrote that does not validate) does not
+/// mark the other process's change as read: once the row is fixed, the change is still seen.
+#[test]
+fn a_failed_snapshot_leaves_the_change_unread() {
+    let (dir, mut store, _) = seeded(Family::V4);
+    let path = dir.path().join("net.db");
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    let ip: String = other
+        .query_row("SELECT ip FROM peers WHERE id = 2", [], |row| row.get(0))
+        .expect("peer 2");
+    other
+        .execute("UPDATE peers SET ip = 'not an address' WHERE id = 2", [])
+        .expect("bad row");
+    assert!(store.changed_by_others().expect("changed"));
+    let error = store.snapshot().expect_err("the row does not validate");
+    assert!(error.to_string().contains("not an address"), "{error}");
+    assert!(store.changed_by_others().expect("still unread"));
+    other
+        .execute("UPDATE peers SET ip = ?1 WHERE id = 2", [ip])
+        .expect("fixed row");
+    assert!(store
+        .changed_by_others()
+        .expect("still unread after the fix"));
+    store.snapshot().expect("snapshot after the fix");
+    assert!(!store.changed_by_others().expect("read"));
 }
 
 #[test]
@@ -183,6 +213,20 @@ fn backup_to_writes_an_openable_private_copy() {
         outcome(&again),
         format!("Conflict(database {})", copy.display())
     );
+    // The copy is made under a partial name and linked into place when finished; no
+    // partial file is left beside it.
+    let partials: Vec<String> = fs::read_dir(dir.path())
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.contains("partial"))
+        .collect();
+    assert!(partials.is_empty(), "{partials:?}");
 }
 
 #[test]

@@ -248,6 +248,34 @@ async fn the_key_swap_delay_counts_from_the_commit() {
     assert!(h.interface_keys().contains(&new));
 }
 
+/// A stored `invite_expires` before 1970 (an imported or hand-edited database; innernet
+/// keeps the column after redemption) is read as long expired: states that include the
+/// peer are served, on `/v1` and `/v2`, instead of the server aborting on them.
+#[tokio::test]
+async fn an_invitation_time_before_1970_is_served_as_long_expired() {
+    let h = Harness::new(Family::V4);
+    let invite = h.add_invite("ancient", h.addr("10.80.128.22", ""), new_key(64), 100);
+    let other = rusqlite::Connection::open(&h.db_path).expect("second connection");
+    other
+        .execute(
+            "UPDATE peers SET invite_expires = -86400, is_redeemed = 1 WHERE id = ?1",
+            [invite.id.0],
+        )
+        .expect("edit the row");
+    assert!(h.service.reload_if_changed().expect("reload"));
+    let state = state(&h, invite.id).await;
+    let me = state
+        .peers
+        .iter()
+        .find(|p| p.id == invite.id)
+        .expect("itself");
+    assert_eq!(me.invite_expires, Some(std::time::UNIX_EPOCH));
+    h.req(invite.id, Method::GET, "/v2/user/state")
+        .send()
+        .await
+        .expect(200);
+}
+
 /// Scenario 9: an expired invitation cannot redeem; the sweep removes it from the interface.
 #[tokio::test]
 async fn expired_invitation() {
