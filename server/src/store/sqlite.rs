@@ -171,12 +171,9 @@ impl SqliteStore {
     /// Writes a consistent copy of the database to `dest` (which must not exist, created with
     /// mode 0600) with SQLite's online backup; other connections may keep writing meanwhile.
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
-        create_private_file(dest)?;
-        let copied = copy_database(&self.conn, &self.path, dest);
-        if copied.is_err() {
-            remove_database_files(dest);
-        }
-        copied
+        publish_copy(dest, |partial| {
+            copy_database(&self.conn, &self.path, partial)
+        })
     }
 
     /// Writes a consistent copy of the database file `src` to `dest` (which must not exist;
@@ -188,12 +185,9 @@ impl SqliteStore {
         let source = open_existing(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         schema::configure(&source, src)?;
         schema::check_network(&source, src)?;
-        create_private_file(dest)?;
-        let copied = copy_database(&source, src, dest).and_then(|()| verify_copy(dest));
-        if copied.is_err() {
-            remove_database_files(dest);
-        }
-        copied
+        publish_copy(dest, |partial| {
+            copy_database(&source, src, partial).and_then(|()| verify_copy(partial))
+        })
     }
 
     /// Whether SQLite's `PRAGMA integrity_check` finds the file sound.
@@ -273,6 +267,44 @@ fn create_private_file(path: &Path) -> Result<()> {
     // The umask may have removed bits but never added any; make the mode exact regardless.
     file.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(|error| errors::io(path, "create", &error))
+}
+
+/// Makes a copy of a database at `dest`, which must not exist, without a partial file
+/// ever carrying that name: `fill` writes the copy to `.<name>.partial-<pid>` beside it, and
+/// only a finished copy is linked to `dest` (a link, unlike a rename, never replaces a file
+/// that appeared meanwhile). Whatever happens, the partial name is removed.
+fn publish_copy<T>(dest: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let conflict = || StoreError::Conflict {
+        what: format!("database {}", dest.display()),
+    };
+    if dest.symlink_metadata().is_ok() {
+        return Err(conflict());
+    }
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    create_private_file(&partial)?;
+    let published = fill(&partial).and_then(|value| {
+        fs::hard_link(&partial, dest).map_err(|error| {
+            if error.kind() == ErrorKind::AlreadyExists {
+                conflict()
+            } else {
+                errors::io(dest, "create", &error)
+            }
+        })?;
+        Ok(value)
+    });
+    remove_database_files(&partial);
+    if published.is_ok() {
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Err(error) = fs::File::open(dir).and_then(|d| d.sync_all()) {
+                tracing::warn!(dir = %dir.display(), %error, "failed to sync the directory of the copy");
+            }
+        }
+    }
+    published
 }
 
 /// Checks a fresh copy without changing it: integrity, then its CIDR and peer counts.
