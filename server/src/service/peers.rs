@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use wiremesh_shared::invite::Joining;
-use wiremesh_shared::wire::{Peer, PeerContents, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::wire::{
+    Peer, PeerContents, MAX_CANDIDATES, PERSISTENT_KEEPALIVE_INTERVAL_SECS,
+};
 use wiremesh_shared::PeerId;
 
 use super::{edit_peer, Service};
@@ -71,6 +73,11 @@ impl Service {
             };
             let candidates = if contents.candidates == injected.candidates {
                 current.candidates.clone()
+            } else if contents.candidates.len() > MAX_CANDIDATES {
+                return Err(ServiceError::TooManyCandidates {
+                    count: contents.candidates.len(),
+                    max: MAX_CANDIDATES,
+                });
             } else {
                 contents.candidates
             };

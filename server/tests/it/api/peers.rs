@@ -191,6 +191,20 @@ async fn update_and_list_peers() {
             (stored.ip, stored.public_key),
             (h.fixture.peer(DEVELOPER2).ip, key_for(DEVELOPER2))
         );
+        // The admin path has the same candidate limit as the peer's own.
+        let mut crowded = renamed.clone();
+        crowded.candidates = (1..=11)
+            .map(|n| format!("192.0.2.{n}:51820").parse().expect("candidate"))
+            .collect();
+        let r = h
+            .req(ADMIN_PEER, Method::PUT, &path)
+            .json(value(&crowded))
+            .send()
+            .await;
+        assert_eq!(
+            r.expect(413).error(),
+            "too many candidates: 11, at most 10 allowed"
+        );
         let r = h
             .req(ADMIN_PEER, Method::PUT, "/v1/admin/peers/99")
             .json(value(&renamed))
