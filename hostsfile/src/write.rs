@@ -2,12 +2,26 @@
 //!
 //! The new contents go to a temp file next to the original (`<name>.tmp<unix-millis>`), which
 //! gets the original's permissions and owner, is synced, and is renamed over the original.
+//!
 //! Where the rename is refused (`/etc/hosts` bind-mounted into a container gives `EBUSY`; other
-//! setups give `EXDEV`, `EPERM`, `EACCES` or `EROFS`), the temp file is removed and the
-//! original is truncated and rewritten in place instead.
+//! setups give `EXDEV`, `EPERM`, `EACCES` or `EROFS`), the file is rewritten in place, which
+//! cannot be atomic. So the synced temp file is first renamed to a journal,
+//! `.<name>.wiremesh-journal`, next to the original (a rename inside the directory works
+//! where one over the mount point does not); the original is then overwritten from the
+//! start without being truncated first and cut to the new length; and the journal is
+//! removed. A writer killed in between leaves the journal behind, and the next write
+//! finishes the job from it before doing its own. (Where not even a temp file can be
+//! created, the overwrite happens without a journal.)
+//!
+//! Writers — the server, the daemon and the CLI — take an exclusive `flock` on the
+//! directory that holds the file for the whole read–modify–write, so none of them overwrites
+//! a section another has just written. The directory is locked rather than the file because
+//! the rename gives the file a new inode, and rather than a lock file so nothing is left
+//! behind.
 
 use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -73,7 +87,11 @@ pub(crate) fn write_with(
             path: path.to_owned(),
         });
     }
-    let (target, original) = resolve(path)?;
+    let (target, _) = resolve(path)?;
+    let _lock = DirLock::acquire(&target)?;
+    finish_journal(&target)?;
+    // Read again under the lock: another writer may have replaced the file meanwhile.
+    let (target, original) = resolve(&target)?;
     let existing = match &original {
         Some(_) => read_text(&target)?,
         None => String::new(),
@@ -137,7 +155,8 @@ fn replace(
     let (temp_path, temp_file) = match create_temp(path) {
         Ok(created) => created,
         Err(err) if rename_refused(&err) => {
-            write_in_place(path, contents)?;
+            // No file can be created beside it, so there can be no journal either.
+            overwrite(path, contents)?;
             return Ok(Method::InPlace);
         }
         Err(err) => return Err(Error::write(path, err)),
@@ -146,9 +165,7 @@ fn replace(
         Ok(Owner::Kept) => {}
         Ok(Owner::Lost) => {
             // Renaming would hand the file to another owner: rewrite it in place instead.
-            remove_temp(&temp_path);
-            write_in_place(path, contents)?;
-            return Ok(Method::InPlace);
+            return write_in_place(path, &temp_path, contents).map(|()| Method::InPlace);
         }
         Err(err) => {
             remove_temp(&temp_path);
@@ -160,13 +177,80 @@ fn replace(
             sync_parent(path);
             Ok(Method::Renamed)
         }
+        Err(err) if rename_refused(&err) => {
+            write_in_place(path, &temp_path, contents).map(|()| Method::InPlace)
+        }
         Err(err) => {
             remove_temp(&temp_path);
-            if rename_refused(&err) {
-                write_in_place(path, contents)?;
-                Ok(Method::InPlace)
-            } else {
-                Err(Error::write(path, err))
+            Err(Error::write(path, err))
+        }
+    }
+}
+
+/// `<dir>/.<name>.wiremesh-journal`: the complete new contents while `path` is rewritten in
+/// place.
+fn journal_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.wiremesh-journal"))
+}
+
+/// Rewrites `path` in place with `contents`, which the synced temp file `temp_path` holds:
+/// the temp file becomes the journal, the file is overwritten, the journal goes.
+fn write_in_place(path: &Path, temp_path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let journal = journal_path(path);
+    match fs::rename(temp_path, &journal) {
+        Ok(()) => {
+            sync_parent(&journal);
+            overwrite(path, contents)?;
+            remove_temp(&journal);
+            sync_parent(&journal);
+        }
+        Err(_) => {
+            remove_temp(temp_path);
+            overwrite(path, contents)?;
+        }
+    }
+    Ok(())
+}
+
+/// Finishes an in-place rewrite a killed writer left half done: the journal holds what the
+/// file was to become.
+fn finish_journal(path: &Path) -> Result<(), Error> {
+    let journal = journal_path(path);
+    let contents = match fs::read(&journal) {
+        Ok(contents) => contents,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(Error::read(&journal, err)),
+    };
+    overwrite(path, &contents)?;
+    fs::remove_file(&journal).map_err(|err| Error::write(&journal, err))?;
+    sync_parent(&journal);
+    Ok(())
+}
+
+/// An exclusive `flock` on the directory holding a hosts file, released when dropped (the
+/// descriptor is kept only to hold the lock).
+struct DirLock(#[allow(dead_code)] File);
+
+impl DirLock {
+    fn acquire(path: &Path) -> Result<Self, Error> {
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        // Errors name the hosts file: that is what the caller could not write.
+        let file = File::open(dir).map_err(|err| Error::write(path, err))?;
+        loop {
+            // SAFETY: `flock` only reads the descriptor, which `file` keeps open.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(Self(file));
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(Error::write(path, err));
             }
         }
     }
@@ -235,16 +319,19 @@ fn fill_temp(mut file: File, contents: &[u8], original: Option<&Metadata>) -> io
     Ok(owner)
 }
 
-/// Truncates `path` and writes `contents` into it, keeping its inode, mode and owner.
-fn write_in_place(path: &Path, contents: &[u8]) -> Result<(), Error> {
+/// Writes `contents` over `path` from the start and then cuts it to their length, keeping
+/// its inode, mode and owner. It is never truncated first: a writer stopped halfway leaves
+/// the new contents' beginning over the old ones' rest, never an empty file.
+fn overwrite(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(false)
         .mode(NEW_FILE_MODE)
         .open(path)
         .map_err(|err| Error::write(path, err))?;
     file.write_all(contents)
+        .and_then(|()| file.set_len(contents.len() as u64))
         .and_then(|()| file.sync_all())
         .map_err(|err| Error::write(path, err))
 }
@@ -355,6 +442,87 @@ mod tests {
         assert_ne!(metadata.ino(), inode);
         assert_eq!(metadata.mode() & 0o777, 0o600);
         assert_eq!(entries(dir.path()), ["hosts"]);
+    }
+
+    /// A writer killed while rewriting in place leaves the journal; the next write first
+    /// finishes that rewrite from it, then makes its own change.
+    #[test]
+    fn a_journal_left_behind_is_finished_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        let intended = "127.0.0.1 localhost\n::1 ip6-localhost\n";
+        fs::write(&path, "127.0.0.1 localhost\n::1 ip6-lo").unwrap();
+        fs::write(journal_path(&path), intended).unwrap();
+
+        let refuse = |_: &Path, _: &Path| Err(io::Error::from(io::ErrorKind::ResourceBusy));
+        write_with(&builder(), &path, &refuse).unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!(
+                "{intended}\n# DO NOT EDIT wiremesh wg0 BEGIN\n10.0.0.1 a.wg0.wg\n\
+                 # DO NOT EDIT wiremesh wg0 END\n"
+            )
+        );
+        assert_eq!(entries(dir.path()), ["hosts"], "journal removed");
+    }
+
+    /// Rewriting in place shortens the file to the new contents (it is not truncated first).
+    #[test]
+    fn an_in_place_rewrite_cuts_the_old_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        let long = format!("127.0.0.1 localhost\n{}", "# padding\n".repeat(50));
+        fs::write(&path, &long).unwrap();
+        overwrite(&path, b"127.0.0.1 localhost\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "127.0.0.1 localhost\n");
+    }
+
+    /// Writers of different sections never lose each other's lines, whether the file is
+    /// renamed over or rewritten in place.
+    #[test]
+    fn concurrent_writers_keep_each_others_sections() {
+        for in_place in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("hosts");
+            fs::write(&path, "127.0.0.1 localhost\n").unwrap();
+            let writers: Vec<_> = (0..4)
+                .map(|n| {
+                    let path = path.clone();
+                    std::thread::spawn(move || {
+                        for round in 0..25 {
+                            let mut hosts =
+                                HostsBuilder::new(Tag::wiremesh(&format!("wg{n}")).unwrap());
+                            hosts
+                                .add_hostname(
+                                    format!("10.0.{n}.{round}").parse().unwrap(),
+                                    format!("p{round}.wg{n}.wg"),
+                                )
+                                .unwrap();
+                            let rename = |from: &Path, to: &Path| {
+                                if in_place {
+                                    Err(io::Error::from(io::ErrorKind::ResourceBusy))
+                                } else {
+                                    fs::rename(from, to)
+                                }
+                            };
+                            write_with(&hosts, &path, &rename).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            for n in 0..4 {
+                assert!(
+                    text.contains(&format!("10.0.{n}.24 p24.wg{n}.wg\n")),
+                    "in place: {in_place}\n{text}"
+                );
+            }
+            assert!(text.starts_with("127.0.0.1 localhost\n"), "{text}");
+            assert_eq!(entries(dir.path()), ["hosts"]);
+        }
     }
 
     #[test]

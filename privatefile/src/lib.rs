@@ -10,6 +10,8 @@
 //! - [`replace`] rewrites a file atomically: a private temporary file beside it, synced, then
 //!   renamed over it, so a crash leaves either the old or the new contents.
 //!
+//! Every write also syncs the directory, so that the new name survives a crash as well.
+//!
 //! What it is not: it knows nothing of what the files hold, and never reads them.
 //!
 //! ```no_run
@@ -36,7 +38,8 @@ pub enum Error {
     Exists { path: PathBuf },
     #[error("failed to {action} {}: {source}", path.display())]
     Io {
-        /// What failed: `create`, `restrict permissions of`, `write`, `replace`.
+        /// What failed: `create`, `restrict permissions of`, `write`, `replace`, `sync the
+        /// directory of`.
         action: &'static str,
         path: PathBuf,
         #[source]
@@ -123,7 +126,7 @@ impl Reserved {
             remove_quietly(&self.path);
             return Err(Error::io("write", &self.path)(source));
         }
-        Ok(())
+        sync_dir_of(&self.path)
     }
 }
 
@@ -157,7 +160,24 @@ pub fn replace(path: &Path, contents: &[u8]) -> Result<(), Error> {
     fs::rename(&tmp, path).map_err(|source| {
         remove_quietly(&tmp);
         Error::io("replace", path)(source)
-    })
+    })?;
+    sync_dir_of(path)
+}
+
+/// Syncs the directory holding `path`, so that the file's creation or rename survives a
+/// crash too (syncing the file makes only its contents durable). A file system that cannot
+/// sync directories (`EINVAL`) is not an error.
+fn sync_dir_of(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match File::open(dir).and_then(|dir| dir.sync_all()) {
+        Err(error) if error.kind() != ErrorKind::InvalidInput => {
+            Err(Error::io("sync the directory of", path)(error))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Removes a file while cleaning up after another failure; there is nothing better to do
