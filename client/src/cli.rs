@@ -93,6 +93,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Down(opts) => local::down(&plain(&cli), &opts.interface),
         Command::Uninstall(opts) => local::uninstall(&plain(&cli), opts, prompter),
+        Command::ResetCache(opts) => local::reset_cache(&plain(&cli), opts, prompter),
         Command::Doctor(opts) => doctor::doctor(&plain(&cli), opts),
         Command::ListCidrs(opts) => local::list_cidrs(&plain(&cli), opts),
         Command::SetListenPort(opts) => local::set_listen_port(&plain(&cli), opts, prompter),

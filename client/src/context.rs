@@ -3,7 +3,7 @@
 //! replace (the API address, name resolution, waiting times).
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -190,17 +190,11 @@ impl Clock for SystemClock {
 /// Resolves an endpoint to one socket address (`None` when it cannot be resolved).
 pub type Resolver = Arc<dyn Fn(&Endpoint) -> Option<SocketAddr> + Send + Sync>;
 
-/// Resolution through the system resolver, first address.
+/// Resolution through the system resolver (first address), with a timeout, a bound on
+/// lookups running at once and a memory of answers ([`crate::resolve`]).
 pub fn system_resolver() -> Resolver {
-    Arc::new(|endpoint: &Endpoint| {
-        if let Some(addr) = endpoint.to_socket_addr() {
-            return Some(addr);
-        }
-        (endpoint.host().to_string(), endpoint.port())
-            .to_socket_addrs()
-            .ok()?
-            .next()
-    })
+    let resolver = crate::resolve::BoundedResolver::system();
+    Arc::new(move |endpoint: &Endpoint| resolver.resolve(endpoint))
 }
 
 /// The environment of every client operation.
@@ -282,6 +276,13 @@ impl Context {
 
     pub fn config_file(&self, iface: &InterfaceName) -> PathBuf {
         self.paths.config_file(iface)
+    }
+
+    /// Resolves an endpoint the server offered for another peer: as [`Context::resolve`],
+    /// but never to port 0 or to an address inside the mesh network `mesh` (a name can
+    /// point there as well as a literal address can, and the tunnel would carry itself).
+    pub fn resolve_peer_endpoint(&self, endpoint: &Endpoint, mesh: &IpNet) -> Option<SocketAddr> {
+        (self.resolve)(endpoint).filter(|addr| addr.port() != 0 && !mesh.contains(&addr.ip()))
     }
 
     pub fn cache_file(&self, iface: &InterfaceName) -> PathBuf {

@@ -41,21 +41,33 @@ pub enum ClientError {
         source: ConfigError,
     },
 
-    /// The peer cache file exists but is not a valid cache. The sync cycle moves it aside
-    /// (to `moved_to`) and fetches a fresh one.
+    /// The peer cache file exists but is not a valid cache: its key pins are unknown. Sync
+    /// cycles apply only peers the interface already holds with the same key and never
+    /// rewrite the file, until the operator restores it or sets it aside.
     #[error(
         "failed to parse the peer cache {}: {source}; {}",
         path.display(),
-        match moved_to {
-            Some(to) => format!("it was moved to {} and a fresh cache will be fetched", to.display()),
-            None => "delete it to fetch a fresh one".to_owned(),
-        }
+        unusable_cache_advice(iface)
     )]
     CorruptCache {
+        iface: InterfaceName,
         path: PathBuf,
-        moved_to: Option<PathBuf>,
         #[source]
         source: ConfigError,
+    },
+
+    /// The peer cache file exists but cannot be read (permissions, I/O error); handled like
+    /// [`ClientError::CorruptCache`].
+    #[error(
+        "failed to read the peer cache {}: {source}; {}",
+        path.display(),
+        unusable_cache_advice(iface)
+    )]
+    CacheUnreadable {
+        iface: InterfaceName,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
     },
 
     /// No config for this network.
@@ -196,6 +208,16 @@ pub enum ClientError {
         #[source]
         source: Box<ApiError>,
     },
+}
+
+/// What an unusable peer cache means for sync, and the operator's choices.
+fn unusable_cache_advice(iface: &InterfaceName) -> String {
+    format!(
+        "the key pins it holds cannot be checked, so only peers the interface already has with \
+         the same key are applied, new or re-keyed peers are held back, and the file is not \
+         rewritten — restore it (or fix its permissions), or run `wiremesh reset-cache {iface}` \
+         to set it aside and trust the keys the server offers now, as at install"
+    )
 }
 
 impl From<privatefile::Error> for ClientError {

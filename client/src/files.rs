@@ -147,8 +147,9 @@ pub fn parse_invitation(text: &str, origin: &Path) -> Result<InvitationConfig, C
     })
 }
 
-/// Reads `<data-dir>/<iface>.json`: `Ok(None)` when there is none yet, and
-/// [`ClientError::CorruptCache`] (with `moved_to: None`) when it does not parse.
+/// Reads `<data-dir>/<iface>.json`: `Ok(None)` when there is none yet,
+/// [`ClientError::CacheUnreadable`] when it cannot be read and
+/// [`ClientError::CorruptCache`] when it does not parse.
 pub fn load_cache(paths: &Paths, iface: &InterfaceName) -> Result<Option<PeerCache>, ClientError> {
     let path = paths.cache_file(iface);
     let text = match read_private(&path) {
@@ -156,20 +157,30 @@ pub fn load_cache(paths: &Paths, iface: &InterfaceName) -> Result<Option<PeerCac
         Err(ClientError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
             return Ok(None)
         }
+        Err(ClientError::Io { source, .. }) => {
+            return Err(ClientError::CacheUnreadable {
+                iface: iface.clone(),
+                path,
+                source,
+            })
+        }
         Err(error) => return Err(error),
     };
     PeerCache::from_json_str(&text)
         .map(Some)
         .map_err(|source| ClientError::CorruptCache {
+            iface: iface.clone(),
             path,
-            moved_to: None,
             source,
         })
 }
 
-/// Moves a corrupt cache aside to `<iface>.json.corrupt-<unix-secs>` (kept for inspection)
-/// and returns where it went.
-pub fn quarantine_cache(paths: &Paths, iface: &InterfaceName) -> Result<PathBuf, ClientError> {
+/// Moves the cache aside to `<iface>.json.corrupt-<unix-secs>` (kept for inspection) and
+/// returns where it went; `Ok(None)` when there is no cache.
+pub fn set_cache_aside(
+    paths: &Paths,
+    iface: &InterfaceName,
+) -> Result<Option<PathBuf>, ClientError> {
     let path = paths.cache_file(iface);
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -178,8 +189,11 @@ pub fn quarantine_cache(paths: &Paths, iface: &InterfaceName) -> Result<PathBuf,
     let mut target = path.clone().into_os_string();
     target.push(format!(".corrupt-{secs}"));
     let target = PathBuf::from(target);
-    fs::rename(&path, &target).map_err(ClientError::io("move aside", &path))?;
-    Ok(target)
+    match fs::rename(&path, &target) {
+        Ok(()) => Ok(Some(target)),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ClientError::io("move aside", &path)(error)),
+    }
 }
 
 /// Writes `<data-dir>/<iface>.json` atomically with mode 0600.

@@ -20,6 +20,7 @@ pub mod interface;
 pub mod nat;
 pub mod overrides;
 pub mod plan;
+pub mod resolve;
 pub mod schedule;
 pub mod show;
 pub mod sync;

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use ipnet::IpNet;
+
 use wireguard_control::{DeviceUpdate, InterfaceName, PeerInfo, PeerUpdate, PublicKey};
 use wiremesh_shared::diff::RECENT_HANDSHAKE;
 use wiremesh_shared::nat::NatTraversal;
@@ -51,6 +53,7 @@ pub fn traverse(
     iface: &InterfaceName,
     peers: &[&Peer],
     applied_at: Instant,
+    mesh: &IpNet,
 ) -> Result<NatOutcome, ClientError> {
     let start = ctx.clock.monotonic();
     let deadline = start + ctx.timings.nat_budget;
@@ -74,45 +77,26 @@ pub fn traverse(
         .map(|peer| {
             (
                 peer.public_key,
-                peer.endpoint.as_ref().and_then(|e| (ctx.resolve)(e)),
+                peer.endpoint
+                    .as_ref()
+                    .and_then(|e| ctx.resolve_peer_endpoint(e, mesh)),
             )
         })
         .collect();
     outcome.peers = nat.len();
     tracing::debug!(%iface, peers = outcome.peers, "NAT traversal started");
-    // The endpoints just set get their chance first, until a step has passed since the
-    // update; peers that connect meanwhile need nothing more.
-    let first_end = (applied_at + ctx.timings.nat_step).min(deadline);
-    let mut interrupted = wait_for_handshakes(ctx, iface, &mut nat, first_end)?;
-    while !interrupted && !nat.is_empty() {
-        if ctx.clock.monotonic() >= deadline {
-            outcome.budget_exhausted = true;
-            break;
-        }
-        let step = nat.next_step();
-        if step.is_empty() {
-            break;
-        }
-        let updates: Vec<PeerUpdate> = step
-            .iter()
-            .filter_map(|(key, endpoint)| {
-                let addr = (ctx.resolve)(endpoint);
-                if addr.is_none() {
-                    tracing::debug!(%iface, %endpoint, "skipping a NAT candidate that does not resolve");
-                }
-                addr.map(|addr| PeerUpdate::new(*key).update_only().set_endpoint(addr))
-            })
-            .collect();
-        if !updates.is_empty() {
-            let update = DeviceUpdate::new().add_peers(updates);
-            ctx.backend
-                .apply(iface, &update)
-                .map_err(ClientError::interface(iface, "set NAT candidates on"))?;
-            outcome.steps += 1;
-        }
-        let step_end = (ctx.clock.monotonic() + ctx.timings.nat_step).min(deadline);
-        interrupted = wait_for_handshakes(ctx, iface, &mut nat, step_end)?;
-    }
+    // Whatever happens in the steps, the endpoints are put back afterwards: a step that
+    // failed must not leave a peer on a candidate that did not work.
+    let stepped = run_steps(
+        ctx,
+        iface,
+        &mut nat,
+        &mut outcome,
+        applied_at,
+        deadline,
+        mesh,
+    );
+    let interrupted = matches!(stepped, Ok(true));
     if interrupted {
         // A pushed change waits; the peers still unconnected are retried by a later sync
         // (they come back as NAT reattempts), from their server-reported endpoints.
@@ -140,9 +124,57 @@ pub fn traverse(
             .apply(iface, &restore)
             .map_err(ClientError::interface(iface, "restore endpoints on"))?;
     }
+    stepped?;
     outcome.elapsed = ctx.clock.monotonic().saturating_duration_since(start);
     tracing::debug!(%iface, ?outcome, "NAT traversal finished");
     Ok(outcome)
+}
+
+/// The traversal's steps: each sets the next candidate of every peer still unconnected and
+/// waits a step for handshakes. Returns whether a pushed change interrupted them.
+fn run_steps(
+    ctx: &Context,
+    iface: &InterfaceName,
+    nat: &mut NatTraversal,
+    outcome: &mut NatOutcome,
+    applied_at: Instant,
+    deadline: Instant,
+    mesh: &IpNet,
+) -> Result<bool, ClientError> {
+    // The endpoints just set get their chance first, until a step has passed since the
+    // update; peers that connect meanwhile need nothing more.
+    let first_end = (applied_at + ctx.timings.nat_step).min(deadline);
+    let mut interrupted = wait_for_handshakes(ctx, iface, nat, first_end)?;
+    while !interrupted && !nat.is_empty() {
+        if ctx.clock.monotonic() >= deadline {
+            outcome.budget_exhausted = true;
+            break;
+        }
+        let step = nat.next_step();
+        if step.is_empty() {
+            break;
+        }
+        let updates: Vec<PeerUpdate> = step
+            .iter()
+            .filter_map(|(key, endpoint)| {
+                let addr = ctx.resolve_peer_endpoint(endpoint, mesh);
+                if addr.is_none() {
+                    tracing::debug!(%iface, %endpoint, "skipping a NAT candidate that does not resolve");
+                }
+                addr.map(|addr| PeerUpdate::new(*key).update_only().set_endpoint(addr))
+            })
+            .collect();
+        if !updates.is_empty() {
+            let update = DeviceUpdate::new().add_peers(updates);
+            ctx.backend
+                .apply(iface, &update)
+                .map_err(ClientError::interface(iface, "set NAT candidates on"))?;
+            outcome.steps += 1;
+        }
+        let step_end = (ctx.clock.monotonic() + ctx.timings.nat_step).min(deadline);
+        interrupted = wait_for_handshakes(ctx, iface, nat, step_end)?;
+    }
+    Ok(interrupted)
 }
 
 fn read_peers(ctx: &Context, iface: &InterfaceName) -> Result<Vec<PeerInfo>, ClientError> {

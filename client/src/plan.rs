@@ -11,14 +11,19 @@
 //!   keeps its cached entry and is reported), the cache to save is the old one merged with
 //!   the result, and NAT candidates are reported (every cycle for a fetched state; for a
 //!   pushed one only when they differ from the list last reported);
+//! - the cache exists but cannot be read or parsed (its pins are unknown): only offered
+//!   peers the interface already holds with the same key (and the server) are applied, the
+//!   rest are held back and reported, and the cache is not rewritten;
 //! - the server is unreachable and the interface was up already: nothing changes;
 //! - unreachable and the interface was brought up by this cycle (boot): the peers come from
 //!   the cache (the diff skips those it marks disabled); an empty cache is an error;
-//! - endpoints inside the mesh network are dropped (WireGuard would tunnel into itself), then
-//!   the config's endpoint overrides are put in;
+//! - endpoints inside the mesh network or on port 0, and candidates that are names, are
+//!   dropped (WireGuard would tunnel into itself; names a peer reports are not resolved),
+//!   then the config's endpoint overrides are put in; a name in an endpoint is resolved
+//!   through the `resolve` callback, which must refuse the same addresses;
 //! - the diff against the interface gives the device update and the counts;
-//! - the hosts section is written when the interface was brought up or the (IP, name) pairs
-//!   of enabled peers changed against the cache;
+//! - the hosts section is handed to the writer every time, which rewrites the file only when
+//!   its section differs (so a failed write is retried: the cache is not the judge);
 //! - NAT traversal is tried for added, modified and reattempted peers, except those whose
 //!   endpoint the config overrides.
 
@@ -31,7 +36,7 @@ use wireguard_control::{Device, DeviceUpdate, PublicKey};
 use wiremesh_shared::config::{ClientConfig, PeerCache};
 use wiremesh_shared::diff::{device_update, diff_peers, ChangeCounts, ChangeKind};
 use wiremesh_shared::endpoint::Endpoint;
-use wiremesh_shared::nat::{candidate_endpoints, drop_endpoints_inside};
+use wiremesh_shared::nat::{candidate_endpoints, drop_unusable_endpoints};
 use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
 use wiremesh_shared::wire::{Peer, State};
 
@@ -56,6 +61,8 @@ pub struct Inputs<'a> {
     pub config: &'a ClientConfig,
     /// The peer cache as loaded (empty when there is none or it was unusable).
     pub cache: &'a PeerCache,
+    /// The cache exists but could not be read or parsed: its key pins are unknown.
+    pub cache_unusable: bool,
     pub server: ServerAnswer,
     /// The interface as read before the update.
     pub device: &'a Device,
@@ -87,12 +94,16 @@ pub struct Plan {
     pub peers_from: PeersFrom,
     /// Peers the server offered with a key other than the pinned one (left as cached).
     pub pinning_violations: Vec<PinningViolation>,
+    /// With the cache unusable: offered peers not applied because the interface does not
+    /// already hold them with the same key, so their pins cannot be checked.
+    pub held_back: Vec<Peer>,
     /// Endpoints ignored because they lie inside the mesh network.
     pub dropped_endpoints: usize,
     pub counts: ChangeCounts,
     /// The one update of the interface's peers (empty: nothing to apply).
     pub device: DeviceUpdate,
-    /// The hosts section to write, when it must be written: (IP, peer name) of enabled peers.
+    /// The hosts section, (IP, peer name) of enabled peers, whenever peers were decided
+    /// (the writer leaves an up-to-date file alone).
     pub hosts: Option<BTreeSet<(IpAddr, String)>>,
     /// The cache to save (only after the server answered).
     pub cache: Option<PeerCache>,
@@ -100,13 +111,17 @@ pub struct Plan {
     pub report_candidates: Option<Vec<Endpoint>>,
     /// Peers for a NAT traversal run (empty: no run).
     pub traverse: Vec<Peer>,
+    /// The mesh network: no endpoint of another peer may lie inside it.
+    pub mesh: IpNet,
 }
 
 impl Plan {
-    fn keep_interface() -> Self {
+    fn keep_interface(mesh: IpNet) -> Self {
         Self {
+            mesh,
             peers_from: PeersFrom::Nowhere,
             pinning_violations: Vec::new(),
+            held_back: Vec::new(),
             dropped_endpoints: 0,
             counts: ChangeCounts::default(),
             device: DeviceUpdate::new(),
@@ -133,6 +148,7 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
     let Inputs {
         config,
         cache,
+        cache_unusable,
         server,
         device,
         brought_up,
@@ -141,9 +157,15 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
         last_reported,
         resolve,
     } = inputs;
-    let mut plan = Plan::keep_interface();
+    let mesh = config.interface.address.trunc();
+    let mut plan = Plan::keep_interface(mesh);
     let pushed = matches!(server, ServerAnswer::Pushed(_));
     let (peers, cidrs) = match server {
+        ServerAnswer::Fetched(state) | ServerAnswer::Pushed(state) if cache_unusable => {
+            let (peers, held_back) = held_to_interface(config, device, state.peers);
+            plan.held_back = held_back;
+            (peers, Some(state.cidrs))
+        }
         ServerAnswer::Fetched(state) | ServerAnswer::Pushed(state) => {
             let pinned = check_pins(cache, state.peers);
             plan.pinning_violations = pinned.violations;
@@ -162,8 +184,7 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
     };
 
     let mut desired = peers.clone();
-    let mesh = config.interface.address.trunc();
-    plan.dropped_endpoints = drop_endpoints_inside(&mut desired, &mesh);
+    plan.dropped_endpoints = drop_unusable_endpoints(&mut desired, &mesh);
     let overridden = apply_overrides(config, &mut desired);
     let changes = diff_peers(
         &desired,
@@ -190,21 +211,45 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
         plan.traverse.clear();
     }
 
-    let new_hosts = host_entries(&peers);
-    if brought_up || new_hosts != host_entries(&cache.peers) {
-        plan.hosts = Some(new_hosts);
-    }
+    // The writer compares with the file itself and leaves it alone when the section is
+    // current, so a write that failed (or a section someone removed) is redone next cycle.
+    plan.hosts = Some(host_entries(&peers));
 
     if let Some(cidrs) = cidrs {
-        let mut merged = cache.clone();
-        merge(&mut merged, &peers, &cidrs);
-        plan.cache = Some(merged);
+        // An unusable cache is never overwritten: it may hold the only copy of pins.
+        if !cache_unusable {
+            let mut merged = cache.clone();
+            merge(&mut merged, &peers, &cidrs);
+            plan.cache = Some(merged);
+        }
         let candidates = local_candidates(nat, local_addresses, device.listen_port, &mesh);
         if !pushed || last_reported != Some(candidates.as_slice()) {
             plan.report_candidates = Some(candidates);
         }
     }
     Ok(plan)
+}
+
+/// The peers to apply when the cache's pins are unknown, and those held back: an offered
+/// peer is applied only when the interface already holds its key at its address (the
+/// interface is the last record of what was checked), or it is the server, whose key the
+/// config pins, or this host itself. A peer new to the interface may be a re-keyed one, so it waits until the
+/// operator decides (`wiremesh reset-cache`).
+fn held_to_interface(
+    config: &ClientConfig,
+    device: &Device,
+    offered: Vec<Peer>,
+) -> (Vec<Peer>, Vec<Peer>) {
+    offered.into_iter().partition(|peer| {
+        peer.public_key == config.server.public_key
+            || device.public_key.as_ref() == Some(&peer.public_key)
+            || device.peer(&peer.public_key).is_some_and(|info| {
+                info.config
+                    .allowed_ips
+                    .iter()
+                    .any(|net| net.contains(&peer.ip))
+            })
+    })
 }
 
 /// Replaces the endpoints of peers the config overrides; returns their keys.

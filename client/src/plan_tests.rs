@@ -107,6 +107,8 @@ fn resolve(endpoint: &Endpoint) -> Option<SocketAddr> {
 struct Case {
     overrides: Vec<(u8, &'static str)>,
     cache: Vec<Peer>,
+    /// The cache exists but could not be read (`cache` is then empty).
+    cache_unusable: bool,
     device: Vec<PeerInfo>,
     brought_up: bool,
     nat: NatOptions,
@@ -118,6 +120,7 @@ impl Default for Case {
         Self {
             overrides: Vec::new(),
             cache: Vec::new(),
+            cache_unusable: false,
             device: Vec::new(),
             brought_up: false,
             nat: NatOptions {
@@ -170,6 +173,7 @@ fn run(case: Case, server: ServerAnswer) -> String {
     let inputs = Inputs {
         config: &config,
         cache: &cache,
+        cache_unusable: case.cache_unusable,
         server,
         device: &device,
         brought_up: case.brought_up,
@@ -220,6 +224,9 @@ fn render(plan: &Plan, old_cache: &PeerCache) -> String {
     }
     for violation in &plan.pinning_violations {
         lines.push(format!("pin refused {} ({})", violation.ip, violation.name));
+    }
+    for peer in &plan.held_back {
+        lines.push(format!("held back {} ({})", peer.ip, peer.name));
     }
     if plan.dropped_endpoints > 0 {
         lines.push(format!(
@@ -305,6 +312,7 @@ fn an_unchanged_state_changes_nothing_but_reports_candidates() {
         },
         fetched(vec![alice.clone()]),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice] (unchanged)
          report candidates [192.0.2.7:51821]",
     );
@@ -318,6 +326,7 @@ fn an_unchanged_state_changes_nothing_but_reports_candidates() {
         },
         ServerAnswer::Pushed(state(vec![alice.clone()])),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice] (unchanged)",
     );
     // Pushed with other candidates than last reported: reported.
@@ -330,6 +339,7 @@ fn an_unchanged_state_changes_nothing_but_reports_candidates() {
         },
         ServerAnswer::Pushed(state(vec![alice])),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice] (unchanged)
          report candidates [192.0.2.7:51821]",
     );
@@ -348,6 +358,7 @@ fn a_rekeyed_peer_is_refused_and_keeps_its_pinned_entry() {
         fetched(vec![rekeyed(alice), bob]),
         "from Server: +0 ~0 -0
          pin refused 10.66.1.2 (alice)
+         hosts [alice bob]
          cache [alice=alice bob=bob] (unchanged)
          report candidates [192.0.2.7:51821]",
     );
@@ -407,6 +418,7 @@ fn disabled_peers_are_never_resurrected() {
         },
         fetched(vec![alice.clone()]),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice bob(disabled)=bob] (unchanged)
          report candidates [192.0.2.7:51821]",
     );
@@ -419,6 +431,7 @@ fn disabled_peers_are_never_resurrected() {
         },
         fetched(vec![alice, bob]),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice bob(disabled)=bob] (unchanged)
          report candidates [192.0.2.7:51821]",
     );
@@ -465,6 +478,7 @@ fn connected_peers_keep_their_endpoint_and_stale_ones_are_repointed() {
         fetched(vec![moved, bob_moved]),
         "from Server: +0 ~1 -0
          set bob endpoint 198.51.100.33:51820
+         hosts [alice bob]
          cache [alice=alice bob=bob]
          report candidates [192.0.2.7:51821]
          traverse [bob]",
@@ -485,6 +499,7 @@ fn an_unconnected_peer_with_candidates_is_reattempted_without_a_change() {
         },
         fetched(vec![alice.clone()]),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice] (unchanged)
          report candidates [192.0.2.7:51821]
          traverse [alice]",
@@ -502,6 +517,7 @@ fn an_unconnected_peer_with_candidates_is_reattempted_without_a_change() {
         },
         fetched(vec![alice]),
         "from Server: +0 ~0 -0
+         hosts [alice]
          cache [alice=alice] (unchanged)
          report candidates []",
     );
@@ -520,6 +536,7 @@ fn excluded_networks_are_not_candidates() {
         },
         fetched(vec![]),
         "from Server: +0 ~0 -0
+         hosts []
          cache [] (unchanged)
          report candidates []",
     );
@@ -579,5 +596,56 @@ fn the_interface_s_own_key_is_never_added() {
          hosts [me]
          cache [me=me]
          report candidates [192.0.2.7:51821]",
+    );
+}
+
+#[test]
+fn an_unusable_cache_applies_only_what_the_interface_already_holds() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let bob = peer("bob", 3, None);
+    let carol = peer("carol", 4, None);
+    // alice moved (and has not connected, so she is repointed); bob was re-keyed; carol is
+    // new: only alice can be checked.
+    let moved = peer("alice", 2, Some("198.51.100.9:51820"));
+    check(
+        Case {
+            cache_unusable: true,
+            device: vec![on_interface(&alice, None), on_interface(&bob, Some(10))],
+            ..Case::default()
+        },
+        fetched(vec![moved, rekeyed(bob.clone()), carol.clone()]),
+        "from Server: +0 ~1 -1
+         set alice endpoint 198.51.100.9:51820
+         remove bob
+         held back 10.66.1.3 (bob)
+         held back 10.66.1.4 (carol)
+         hosts [alice]
+         report candidates [192.0.2.7:51821]
+         traverse [alice]",
+    );
+    // At boot the interface holds nothing yet: everything waits, and the hosts section
+    // (written whenever the interface comes up) names no one.
+    check(
+        Case {
+            cache_unusable: true,
+            brought_up: true,
+            ..Case::default()
+        },
+        fetched(vec![alice, bob]),
+        "from Server: +0 ~0 -0
+         held back 10.66.1.2 (alice)
+         held back 10.66.1.3 (bob)
+         hosts []
+         report candidates [192.0.2.7:51821]",
+    );
+    // Unreachable at boot: nothing to start from.
+    check(
+        Case {
+            cache_unusable: true,
+            brought_up: true,
+            ..Case::default()
+        },
+        ServerAnswer::Unreachable,
+        "error: the server is unreachable and there is no peer cache to start from",
     );
 }

@@ -61,8 +61,11 @@ pub struct SyncReport {
     /// Peers the server offered with a key other than the pinned one; they were left as
     /// they were.
     pub pinning_violations: Vec<PinningViolation>,
-    /// A corrupt peer cache found (and moved aside) at the start of the cycle.
+    /// The peer cache could not be read or parsed at the start of the cycle.
     pub cache_error: Option<ClientError>,
+    /// Peers the server offered that were not applied because the cache was unusable and
+    /// the interface did not hold them already.
+    pub held_back: usize,
     /// The cache was written (only after a fetch from the server).
     pub cache_saved: bool,
     /// How many NAT candidates the server took; `None` when none were reported.
@@ -84,6 +87,7 @@ impl SyncReport {
             hosts_written: false,
             pinning_violations: Vec::new(),
             cache_error: None,
+            held_back: 0,
             cache_saved: false,
             candidates_reported: None,
             nat: None,
@@ -116,6 +120,12 @@ impl SyncReport {
             ));
         } else {
             out.push_str("already up to date");
+        }
+        if self.held_back > 0 {
+            out.push_str(&format!(
+                ", {} peer(s) held back: the peer cache is unusable",
+                self.held_back
+            ));
         }
         if !self.pinning_violations.is_empty() {
             out.push_str(&format!(
@@ -193,7 +203,8 @@ pub fn sync_from(
         device.public_key = Some(own_key.public_key());
         report.key_repaired = true;
     }
-    let cache = open_cache(ctx, iface, &mut report);
+    let (cache, cache_unusable) = open_cache(ctx, iface, &mut report);
+    let mesh = config.interface.address.trunc();
 
     let api = ctx.api(&config);
     let (answer, unreachable) = match source {
@@ -226,16 +237,24 @@ pub fn sync_from(
     let inputs = Inputs {
         config: &config,
         cache: &cache,
+        cache_unusable,
         server: answer,
         device: &device,
         brought_up: report.brought_up,
         nat: &ctx.nat,
         local_addresses: &local_addresses,
         last_reported: reported.as_deref(),
-        resolve: &|endpoint| (ctx.resolve)(endpoint),
+        resolve: &|endpoint| ctx.resolve_peer_endpoint(endpoint, &mesh),
     };
     let plan = match plan(inputs, ctx.clock.wall()) {
         Ok(plan) => plan,
+        Err(PlanError::UnreachableNoCache) if cache_unusable => {
+            // Say what is wrong with the cache rather than that there is none.
+            return Err(report
+                .cache_error
+                .take()
+                .expect("an unusable cache has its error"));
+        }
         Err(PlanError::UnreachableNoCache) => {
             return Err(ClientError::UnreachableNoCache {
                 iface: iface.clone(),
@@ -265,6 +284,15 @@ fn apply(
         tracing::error!(%iface, "{violation}");
     }
     report.pinning_violations = plan.pinning_violations;
+    if !plan.held_back.is_empty() {
+        let names: Vec<String> = plan
+            .held_back
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.ip))
+            .collect();
+        tracing::error!(%iface, "held back {} peer(s) whose keys cannot be checked without the peer cache: {}", names.len(), names.join(", "));
+    }
+    report.held_back = plan.held_back.len();
     if plan.dropped_endpoints > 0 {
         let dropped = plan.dropped_endpoints;
         tracing::debug!(%iface, dropped, "ignored endpoints inside the mesh network");
@@ -302,7 +330,7 @@ fn apply(
 
     if !plan.traverse.is_empty() {
         let working: Vec<&Peer> = plan.traverse.iter().collect();
-        match traverse(ctx, iface, &working, applied_at) {
+        match traverse(ctx, iface, &working, applied_at, &plan.mesh) {
             Ok(outcome) => report.nat = Some(outcome),
             Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
         }
@@ -335,32 +363,16 @@ pub fn up_all(
         .collect())
 }
 
-/// The cache, or an empty one when there is none or it is corrupt (then it is moved aside
-/// and the error goes into the report).
-fn open_cache(ctx: &Context, iface: &InterfaceName, report: &mut SyncReport) -> PeerCache {
+/// Loads the peer cache: an empty one when there is none yet; when it exists but cannot be
+/// read or parsed, an empty one and `true` (its pins are unknown), with the error in the
+/// report. The file is left where it is for the operator (`wiremesh reset-cache`).
+fn open_cache(ctx: &Context, iface: &InterfaceName, report: &mut SyncReport) -> (PeerCache, bool) {
     match files::load_cache(&ctx.paths, iface) {
-        Ok(cache) => cache.unwrap_or_default(),
-        Err(ClientError::CorruptCache { path, source, .. }) => {
-            let moved_to = match files::quarantine_cache(&ctx.paths, iface) {
-                Ok(to) => Some(to),
-                Err(error) => {
-                    tracing::warn!(%iface, "{error}");
-                    None
-                }
-            };
-            let error = ClientError::CorruptCache {
-                path,
-                moved_to,
-                source,
-            };
+        Ok(cache) => (cache.unwrap_or_default(), false),
+        Err(error) => {
             tracing::error!(%iface, "{error}");
             report.cache_error = Some(error);
-            PeerCache::default()
-        }
-        Err(error) => {
-            tracing::error!(%iface, "{error}; continuing without the peer cache");
-            report.cache_error = Some(error);
-            PeerCache::default()
+            (PeerCache::default(), true)
         }
     }
 }

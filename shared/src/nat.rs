@@ -62,21 +62,30 @@ pub fn candidate_endpoints(
     out
 }
 
-/// Removes, from peers offered by a server, every endpoint and candidate whose address lies
-/// inside the mesh network itself. Such an address is reachable only *through* the tunnel,
-/// so using it as the tunnel's own endpoint makes WireGuard encapsulate into itself (a packet
-/// loop). A host's own WireGuard address can end up among its candidates, and a hostile
-/// peer could report one on purpose. Returns how many were dropped.
-pub fn drop_endpoints_inside(peers: &mut [Peer], mesh: &IpNet) -> usize {
-    let inside = |e: &Endpoint| e.host().ip().is_some_and(|ip| mesh.contains(&ip));
+/// Removes, from peers offered by a server, every endpoint and candidate that cannot be
+/// used, and returns how many:
+/// - an address inside the mesh network itself: such an address is reachable only
+///   *through* the tunnel, so using it as the tunnel's own endpoint makes WireGuard
+///   encapsulate into itself (a packet loop). A host's own WireGuard address can end up
+///   among its candidates, and a hostile peer could report one on purpose. (A name is
+///   checked where it is resolved.);
+/// - port 0, which nothing listens on;
+/// - a candidate that is a name: candidates are the addresses of a peer's own interfaces,
+///   and resolving names a peer reports would let it stall every other peer's sync and
+///   learn their resolvers.
+pub fn drop_unusable_endpoints(peers: &mut [Peer], mesh: &IpNet) -> usize {
+    let unusable =
+        |e: &Endpoint| e.port() == 0 || e.host().ip().is_some_and(|ip| mesh.contains(&ip));
     let mut dropped = 0;
     for peer in peers {
-        if peer.endpoint.as_ref().is_some_and(inside) {
+        if peer.endpoint.as_ref().is_some_and(unusable) {
             peer.contents.endpoint = None;
             dropped += 1;
         }
         let before = peer.candidates.len();
-        peer.contents.candidates.retain(|c| !inside(c));
+        peer.contents
+            .candidates
+            .retain(|c| c.host().ip().is_some() && !unusable(c));
         dropped += before - peer.candidates.len();
     }
     dropped
@@ -189,16 +198,18 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_inside_the_mesh_are_dropped() {
+    fn endpoints_inside_the_mesh_on_port_0_or_named_candidates_are_dropped() {
         let mut fx = Fixture::new(Family::V4);
         let peer = fx.peer_mut(USER1);
         peer.contents.endpoint = Some("10.80.128.2:51820".parse().unwrap());
         peer.contents.candidates = vec![
             "10.80.128.2:51820".parse().unwrap(),
             "192.168.1.2:51820".parse().unwrap(),
+            "192.168.1.3:0".parse().unwrap(),
+            "somewhere.example:51820".parse().unwrap(),
         ];
         let mesh: IpNet = "10.80.0.0/15".parse().unwrap();
-        assert_eq!(drop_endpoints_inside(&mut fx.peers, &mesh), 2);
+        assert_eq!(drop_unusable_endpoints(&mut fx.peers, &mesh), 4);
         let peer = fx.peer(USER1);
         assert_eq!(peer.endpoint, None);
         assert_eq!(

@@ -94,6 +94,10 @@ pub enum Command {
     /// Remove a network: its interface, config and peer cache.
     Uninstall(UninstallOpts),
 
+    /// Set an unreadable or corrupt peer cache aside, so the next sync trusts the keys the
+    /// server offers (as at install) instead of holding back peers it cannot check.
+    ResetCache(UninstallOpts),
+
     /// Check this host's networks: files, interface, server, handshakes, rp_filter.
     Doctor(DoctorOpts),
 

@@ -1,5 +1,5 @@
 //! Subcommands about this host's networks: `install`, `show`, `up`, `fetch`, `down`,
-//! `uninstall`, `list-cidrs`, `set-listen-port`, `override-endpoint`,
+//! `uninstall`, `reset-cache`, `list-cidrs`, `set-listen-port`, `override-endpoint`,
 //! `override-peer-endpoint` and `completions`.
 
 use std::fs;
@@ -199,6 +199,27 @@ pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Res
         _ => {}
     }
     println!("{iface} uninstalled");
+    Ok(())
+}
+
+pub fn reset_cache(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Result<()> {
+    let iface = &opts.interface;
+    files::load_config(&ctx.paths, iface)?;
+    let question = format!(
+        "Set the peer cache of {iface} aside? The key pins it holds are no longer checked: the \
+         next sync trusts the keys the server offers, as at install"
+    );
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    match files::set_cache_aside(&ctx.paths, iface)? {
+        Some(to) => println!(
+            "{iface}: peer cache moved to {}; the next sync (`wiremesh up {iface}` or the daemon's) \
+             fetches a fresh one",
+            to.display()
+        ),
+        None => println!("{iface}: there is no peer cache to set aside"),
+    }
     Ok(())
 }
 

@@ -76,6 +76,9 @@ _wiremesh() {
             wiremesh,rename-peer)
                 cmd="wiremesh__subcmd__rename__subcmd__peer"
                 ;;
+            wiremesh,reset-cache)
+                cmd="wiremesh__subcmd__reset__subcmd__cache"
+                ;;
             wiremesh,set-listen-port)
                 cmd="wiremesh__subcmd__set__subcmd__listen__subcmd__port"
                 ;;
@@ -148,6 +151,9 @@ _wiremesh() {
             wiremesh__subcmd__help,rename-peer)
                 cmd="wiremesh__subcmd__help__subcmd__rename__subcmd__peer"
                 ;;
+            wiremesh__subcmd__help,reset-cache)
+                cmd="wiremesh__subcmd__help__subcmd__reset__subcmd__cache"
+                ;;
             wiremesh__subcmd__help,set-listen-port)
                 cmd="wiremesh__subcmd__help__subcmd__set__subcmd__listen__subcmd__port"
                 ;;
@@ -167,7 +173,7 @@ _wiremesh() {
 
     case "${cmd}" in
         wiremesh)
-            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --api-address --help --version install show up fetch down uninstall doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,7 +473,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help)
-            opts="install show up fetch down uninstall doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -760,6 +766,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__reset__subcmd__cache)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__set__subcmd__listen__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1001,6 +1021,24 @@ _wiremesh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__reset__subcmd__cache)
+            opts="-v -h --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --api-address)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

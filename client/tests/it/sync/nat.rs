@@ -222,3 +222,73 @@ fn a_pushed_change_interrupts_the_traversal_and_a_later_sync_resumes_it() {
         "three candidates, then the endpoint: {outcome:?}"
     );
 }
+
+/// Fails the second NAT step (an update-only change of endpoints) once.
+struct FailingSecondStep {
+    inner: FakeBackend,
+    steps: std::sync::atomic::AtomicUsize,
+}
+
+impl wireguard_control::Backend for FailingSecondStep {
+    fn kind(&self) -> wireguard_control::BackendKind {
+        self.inner.kind()
+    }
+    fn list(&self) -> wireguard_control::Result<Vec<InterfaceName>> {
+        self.inner.list()
+    }
+    fn create(
+        &self,
+        iface: &InterfaceName,
+    ) -> wireguard_control::Result<wireguard_control::Created> {
+        self.inner.create(iface)
+    }
+    fn get(&self, iface: &InterfaceName) -> wireguard_control::Result<wireguard_control::Device> {
+        self.inner.get(iface)
+    }
+    fn apply(
+        &self,
+        iface: &InterfaceName,
+        update: &wireguard_control::DeviceUpdate,
+    ) -> wireguard_control::Result<()> {
+        let step = !update.peers.is_empty() && update.peers.iter().all(|p| p.update_only);
+        if step && self.steps.fetch_add(1, Ordering::SeqCst) == 1 {
+            self.inner.fail_next_apply(iface, 5);
+        }
+        self.inner.apply(iface, update)
+    }
+    fn delete(&self, iface: &InterfaceName) -> wireguard_control::Result<()> {
+        self.inner.delete(iface)
+    }
+}
+
+/// A NAT step that fails still puts the peers' endpoints back: no peer is left on a
+/// candidate that was being tried.
+#[test]
+fn a_failed_step_still_restores_the_endpoints() {
+    let net = TestNet::new(Family::V4);
+    let humans = net.humans();
+    let (mut client, _) = net.join("laptop", &humans);
+    client.ctx.backend = Arc::new(FailingSecondStep {
+        inner: client.backend.clone(),
+        steps: Default::default(),
+    });
+    let (bob, _) = net.add_peer("bob", &humans);
+    net.service
+        .set_candidates(&bob, candidates(&net, 3))
+        .unwrap();
+
+    let report = client.sync().unwrap();
+    assert!(report.nat.is_none(), "the traversal stopped: {report:?}");
+    let steps = traversal_endpoints(&client.backend, &client.iface, &bob.public_key);
+    assert_eq!(steps.len(), 2, "one step, then the restore: {steps:?}");
+    assert_eq!(
+        client
+            .device()
+            .peer(&bob.public_key)
+            .unwrap()
+            .config
+            .endpoint,
+        bob.endpoint.as_ref().unwrap().to_socket_addr(),
+        "restored"
+    );
+}

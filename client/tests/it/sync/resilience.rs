@@ -6,7 +6,7 @@ use std::fs;
 use wireguard_control::{Backend, DeviceUpdate, PeerUpdate, PrivateKey};
 use wiremesh::files;
 use wiremesh::ClientError;
-use wiremesh_shared::config::PeerCache;
+use wiremesh_shared::wire::Peer;
 
 use crate::support::testnet::*;
 
@@ -117,26 +117,7 @@ fn a_rekeyed_peer_is_refused_and_the_others_applied() {
         let (bob, _) = net.add_peer("bob", &humans);
         let (client, _) = net.join("laptop", &humans);
 
-        // Simulate a server that re-keyed bob: the client pinned (and runs) another key for
-        // bob's address than the one the server now offers.
-        let pinned = PrivateKey::generate().public_key();
-        let mut cache = files::load_cache(&client.ctx.paths, &client.iface)
-            .unwrap()
-            .unwrap();
-        cache
-            .peers
-            .iter_mut()
-            .find(|p| p.ip == bob.ip)
-            .unwrap()
-            .contents
-            .public_key = pinned;
-        files::save_cache(&client.ctx.paths, &client.iface, &cache).unwrap();
-        let swap = DeviceUpdate::new().remove_peer(bob.public_key).add_peer(
-            PeerUpdate::new(pinned)
-                .replace_allowed_ips([host_net(bob.ip)])
-                .set_persistent_keepalive_interval(25),
-        );
-        client.backend.apply(&client.iface, &swap).unwrap();
+        let pinned = pin_another_key(&client, &bob);
         let (dave, _) = net.add_peer("dave", &humans);
 
         let report = client.sync().unwrap();
@@ -177,48 +158,182 @@ fn a_rekeyed_peer_is_refused_and_the_others_applied() {
     }
 }
 
+/// Simulates a server that re-keyed `peer` behind the client's back: the client pinned (and
+/// runs) another key for its address than the one the server offers. Returns that key.
+fn pin_another_key(client: &TestClient, peer: &Peer) -> wireguard_control::PublicKey {
+    let pinned = PrivateKey::generate().public_key();
+    let mut cache = files::load_cache(&client.ctx.paths, &client.iface)
+        .unwrap()
+        .unwrap();
+    cache
+        .peers
+        .iter_mut()
+        .find(|p| p.ip == peer.ip)
+        .unwrap()
+        .contents
+        .public_key = pinned;
+    files::save_cache(&client.ctx.paths, &client.iface, &cache).unwrap();
+    let swap = DeviceUpdate::new().remove_peer(peer.public_key).add_peer(
+        PeerUpdate::new(pinned)
+            .replace_allowed_ips([host_net(peer.ip)])
+            .set_persistent_keepalive_interval(25),
+    );
+    client.backend.apply(&client.iface, &swap).unwrap();
+    pinned
+}
+
+/// A peer cache that does not parse, or cannot be read, never downgrades pinning: peers the
+/// interface already holds with the same key are still applied, a re-keyed or new peer is
+/// held back and reported, the file is left as it is, and the error says what to do. After
+/// `reset-cache` (the cache set aside) the next sync trusts the server, as at install.
 #[test]
-fn a_corrupt_cache_is_reported_moved_aside_and_refetched() {
+fn an_unusable_cache_holds_back_what_it_cannot_check() {
+    for unusable in ["corrupt", "unreadable"] {
+        let net = TestNet::new(Family::V4);
+        let humans = net.humans();
+        let (alice, _) = net.add_peer("alice", &humans);
+        let (bob, _) = net.add_peer("bob", &humans);
+        let (client, _) = net.join("laptop", &humans);
+        let pinned = pin_another_key(&client, &bob);
+        let (carol, _) = net.add_peer("carol", &humans);
+        let cache_path = client.cache_path();
+        if unusable == "corrupt" {
+            fs::write(&cache_path, "{ this is not json").unwrap();
+        } else {
+            // Root reads any file, so a directory stands in for an unreadable one.
+            fs::remove_file(&cache_path).unwrap();
+            fs::create_dir(&cache_path).unwrap();
+        }
+        let error = files::load_cache(&client.ctx.paths, &client.iface).unwrap_err();
+        match unusable {
+            "corrupt" => assert!(
+                matches!(error, ClientError::CorruptCache { .. }),
+                "{error:?}"
+            ),
+            _ => assert!(
+                matches!(error, ClientError::CacheUnreadable { .. }),
+                "{error:?}"
+            ),
+        }
+
+        let report = client.sync().unwrap();
+        assert!(report.server_reachable, "{report:?}");
+        let message = report.cache_error.as_ref().expect("reported").to_string();
+        assert!(
+            message.contains(&cache_path.display().to_string())
+                && message.contains("wiremesh reset-cache testnet"),
+            "{message}"
+        );
+        assert_eq!(
+            report.held_back, 2,
+            "bob re-keyed and carol new: {report:?}"
+        );
+        assert!(
+            report.summary().contains("2 peer(s) held back"),
+            "{}",
+            report.summary()
+        );
+        assert!(
+            client.has_peer(&alice.public_key),
+            "alice is on the interface with her key"
+        );
+        assert!(
+            !client.has_peer(&bob.public_key),
+            "the re-keyed offer is refused"
+        );
+        assert!(
+            !client.has_peer(&carol.public_key),
+            "a new peer waits for the operator"
+        );
+        assert!(!report.cache_saved);
+        match unusable {
+            "corrupt" => assert_eq!(
+                fs::read_to_string(&cache_path).unwrap(),
+                "{ this is not json"
+            ),
+            _ => assert!(cache_path.is_dir()),
+        }
+        // Every cycle says so again until the operator decides.
+        assert_eq!(client.sync().unwrap().held_back, 2);
+
+        if unusable == "unreadable" {
+            fs::remove_dir(&cache_path).unwrap();
+        } else {
+            let aside = files::set_cache_aside(&client.ctx.paths, &client.iface)
+                .unwrap()
+                .expect("moved");
+            assert_eq!(fs::read_to_string(aside).unwrap(), "{ this is not json");
+        }
+        let report = client.sync().unwrap();
+        assert!(
+            report.cache_error.is_none() && report.cache_saved,
+            "{report:?}"
+        );
+        assert_eq!(report.held_back, 0);
+        assert!(client.has_peer(&bob.public_key) && !client.has_peer(&pinned));
+        assert!(client.has_peer(&carol.public_key));
+    }
+}
+
+/// A peer's endpoint that is a name resolving into the mesh network is not used (the tunnel
+/// would carry itself), like a literal address there; one resolving outside it is.
+#[test]
+fn an_endpoint_name_resolving_into_the_mesh_is_not_used() {
     let net = TestNet::new(Family::V4);
     let humans = net.humans();
     let (bob, _) = net.add_peer("bob", &humans);
-    let (client, _) = net.join("laptop", &humans);
-    fs::write(client.cache_path(), "{ this is not json").unwrap();
-
-    let error = files::load_cache(&client.ctx.paths, &client.iface).unwrap_err();
-    assert!(
-        matches!(error, ClientError::CorruptCache { .. }),
-        "{error:?}"
+    let (carol, _) = net.add_peer("carol", &humans);
+    for (peer, name) in [
+        (&bob, "inside.example:51820"),
+        (&carol, "outside.example:51820"),
+    ] {
+        net.service
+            .set_endpoint(
+                peer,
+                wiremesh_shared::wire::EndpointContents::Set(name.parse().unwrap()),
+            )
+            .unwrap();
+    }
+    let invitation = net.invite("laptop", &humans);
+    let mut client = net.client(invitation.peer.ip);
+    client.ctx.resolve =
+        std::sync::Arc::new(|endpoint: &wiremesh_shared::Endpoint| {
+            match endpoint.host().to_string().as_str() {
+                "inside.example" => Some("10.66.0.9:51820".parse().unwrap()),
+                "outside.example" => Some("192.0.2.99:51820".parse().unwrap()),
+                _ => endpoint.to_socket_addr(),
+            }
+        });
+    wiremesh::install::install(&client.ctx, &invitation.path, &Default::default()).unwrap();
+    let device = client.device();
+    assert_eq!(device.peer(&bob.public_key).unwrap().config.endpoint, None);
+    assert_eq!(
+        device.peer(&carol.public_key).unwrap().config.endpoint,
+        Some("192.0.2.99:51820".parse().unwrap())
     );
-    assert!(
-        error
-            .to_string()
-            .contains(&client.cache_path().display().to_string()),
-        "{error}"
-    );
+}
 
+/// Whether the hosts file needs writing is decided against the file, not the cache: a write
+/// that failed is done by the next sync even when no peer changed.
+#[test]
+fn a_hosts_file_that_could_not_be_written_is_written_by_the_next_sync() {
+    let net = TestNet::new(Family::V4);
+    let humans = net.humans();
+    net.add_peer("bob", &humans);
+    let invitation = net.invite("laptop", &humans);
+    let mut client = net.client(invitation.peer.ip);
+    let later = client.ctx.paths.config_dir.with_file_name("etc-later");
+    let hosts = later.join("hosts");
+    client.ctx.hosts.path = Some(hosts.clone());
+    wiremesh::install::install(&client.ctx, &invitation.path, &Default::default()).unwrap();
+    assert!(!hosts.exists(), "its directory does not exist yet");
+
+    fs::create_dir(&later).unwrap();
     let report = client.sync().unwrap();
-    let Some(ClientError::CorruptCache {
-        path,
-        moved_to: Some(moved_to),
-        ..
-    }) = &report.cache_error
-    else {
-        panic!("expected a corrupt-cache error in {report:?}");
-    };
-    assert_eq!(path, &client.cache_path());
-    assert_eq!(fs::read_to_string(moved_to).unwrap(), "{ this is not json");
-    let message = report.cache_error.as_ref().unwrap().to_string();
-    assert!(
-        message.contains(&client.cache_path().display().to_string()) && message.contains("fresh"),
-        "{message}"
-    );
-    assert!(report.server_reachable && report.cache_saved);
-    let cache =
-        PeerCache::from_json_str(&fs::read_to_string(client.cache_path()).unwrap()).unwrap();
-    assert!(cache.peers.iter().any(|p| p.public_key == bob.public_key));
-    assert!(client.has_peer(&bob.public_key));
-
-    // The next cycle is clean.
-    assert!(client.sync().unwrap().cache_error.is_none());
+    assert!(!report.changed());
+    assert!(report.hosts_written, "{report:?}");
+    assert!(fs::read_to_string(&hosts)
+        .unwrap()
+        .contains("bob.testnet.wg"));
+    assert!(!client.sync().unwrap().hosts_written, "then left alone");
 }
