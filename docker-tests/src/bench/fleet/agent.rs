@@ -172,6 +172,14 @@ impl Admin {
         Err(last.expect("tried"))
     }
 
+    /// Makes sure the connection (and the tunnel under it) is open and working, with a
+    /// request the server answers from memory, so that a change timed next measures the
+    /// server and the fleet rather than a new handshake and TCP connection (a first SYN lost
+    /// while the tunnel handshakes costs TCP's one-second retransmission).
+    async fn warm(&mut self) -> Result<()> {
+        self.ok("GET", "/v1/user/capabilities", "").await.map(drop)
+    }
+
     async fn ok(&mut self, method: &str, path: &str, body: &str) -> Result<Vec<u8>> {
         let (status, answer) = self.call(method, path, body).await?;
         ensure!(
@@ -428,6 +436,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         conn: None,
     };
     let body = format!("{{\"public_key\":\"{}\"}}", newcomer_final.to_base64());
+    newcomer.warm().await?;
     changes.push(
         change(&fleet, "new peer redeemed", daemon::NEWCOMER_SEEN, async {
             newcomer
@@ -442,6 +451,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
             "{{\"cidr_id_1\":{},\"cidr_id_2\":{}}}",
             config.late_cidr.0, config.root_id
         );
+        admin.warm().await?;
         changes.push(
             change(&fleet, "association added", daemon::HIDDEN_SEEN, async {
                 // A request repeated after a closed connection may have been applied.
@@ -457,6 +467,7 @@ async fn run(config: &AgentConfig) -> Result<SideFigures> {
         );
     }
     let path = format!("/v1/admin/peers/{newcomer_id}");
+    admin.warm().await?;
     changes.push(
         change(&fleet, "peer disabled", daemon::NEWCOMER_GONE, async {
             admin.ok("DELETE", &path, "").await.map(drop)
