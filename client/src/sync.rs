@@ -13,8 +13,13 @@
 //!   the peers the cache marks disabled (innernet #396); without a cache that is an error;
 //! - keys are checked against the pins *before* anything is applied: a re-keyed peer keeps
 //!   its cached entry, every violation is reported, and the other peers are applied;
-//! - a corrupt cache is logged, moved aside to `<iface>.json.corrupt-<secs>` and treated as
-//!   empty, so the fetch that follows writes a fresh one (innernet silently ignores it);
+//! - a cache that cannot be read or parsed is never treated as empty (innernet silently
+//!   ignores a corrupt one, dropping every pin): only peers the interface already holds with
+//!   the same key are applied, the rest are held back and reported, and the file is left
+//!   for the operator (`wiremesh reset-cache`);
+//! - an install whose redemption's answer was lost is settled first
+//!   ([`crate::install::settle_redeem`]), and an interface with another private key than the
+//!   config's gets the config's;
 //! - hosts-file and candidate-reporting problems are warnings and never fail the cycle;
 //! - NAT traversal is bounded by [`crate::context::Timings::nat_budget`].
 

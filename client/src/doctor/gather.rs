@@ -276,8 +276,9 @@ fn check_cache(
         Err(error) => {
             let finding = Finding::warn(
                 format!(
-                    "{} does not parse: {error}; the next sync moves it aside and fetches a \
-                     fresh one",
+                    "{} does not parse: {error}; syncs hold back every peer the interface \
+                     does not already have until it is restored or set aside with `wiremesh \
+                     reset-cache {iface}`",
                     path.display()
                 ),
                 None,
