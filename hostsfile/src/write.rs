@@ -90,6 +90,7 @@ pub(crate) fn write_with(
     let (target, _) = resolve(path)?;
     let _lock = DirLock::acquire(&target)?;
     finish_journal(&target)?;
+    remove_leftover_temps(&target);
     // Read again under the lock: another writer may have replaced the file meanwhile.
     let (target, original) = resolve(&target)?;
     let existing = match &original {
@@ -267,6 +268,23 @@ fn rename_refused(err: &io::Error) -> bool {
     )
 }
 
+/// Removes old `<name>.tmp<unix-millis>[-<n>]` files beside `path`: what a writer killed
+/// between creating its temporary file and renaming it leaves behind (see
+/// [`privatefile::remove_leftovers`] for the age rule, which also spares other programs'
+/// writes in progress: innernet names its temporary files the same way).
+fn remove_leftover_temps(path: &Path) {
+    let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+        return;
+    };
+    let prefix = format!("{name}.tmp");
+    privatefile::remove_leftovers(path, |file| {
+        file.strip_prefix(&prefix).is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                && rest.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        })
+    });
+}
+
 /// Creates `<dir>/<name>.tmp<unix-millis>` (with `-<n>` appended on a clash).
 fn create_temp(path: &Path) -> io::Result<(PathBuf, File)> {
     let millis = SystemTime::now()
@@ -407,6 +425,44 @@ mod tests {
         ] {
             check_fallback(kind);
         }
+    }
+
+    /// A writer killed between creating its temporary file and renaming it leaves the file
+    /// behind; the next write removes it once it is old enough to be nobody's write in
+    /// progress.
+    #[test]
+    fn old_temporary_files_of_killed_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        fs::write(&path, "127.0.0.1 localhost\n").unwrap();
+        let old = std::time::SystemTime::now()
+            - privatefile::LEFTOVER_AGE
+            - std::time::Duration::from_secs(1);
+        for (name, modified) in [
+            ("hosts.tmp1700000000000", old),
+            ("hosts.tmp1700000000000-1", old),
+            ("hosts.tmp1800000000000", std::time::SystemTime::now()),
+            ("hosts.tmpfile", old),
+            ("other.tmp1700000000000", old),
+        ] {
+            fs::write(dir.path().join(name), "10.0.0.9 stale\n").unwrap();
+            File::options()
+                .write(true)
+                .open(dir.path().join(name))
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        }
+        builder().write_to(&path).unwrap();
+        assert_eq!(
+            entries(dir.path()),
+            [
+                "hosts",
+                "hosts.tmp1800000000000",
+                "hosts.tmpfile",
+                "other.tmp1700000000000"
+            ]
+        );
     }
 
     #[test]

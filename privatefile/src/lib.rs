@@ -25,7 +25,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The only mode these files ever have: read and write for the owner.
 pub const MODE: u32 = 0o600;
@@ -154,7 +154,13 @@ pub fn replace(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}-{nanos}", std::process::id()));
+    let prefix = format!(".{name}.tmp");
+    remove_leftovers(path, |file| {
+        file.strip_prefix(&prefix).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        })
+    });
+    let tmp = path.with_file_name(format!("{prefix}{}-{nanos}", std::process::id()));
     let reserved = reserve(&tmp)?;
     reserved.fill(contents)?;
     fs::rename(&tmp, path).map_err(|source| {
@@ -178,6 +184,45 @@ fn sync_dir_of(path: &Path) -> Result<(), Error> {
         }
         _ => Ok(()),
     }
+}
+
+/// How old a leftover temporary file must be before a later write removes it: far longer
+/// than any write takes, so that a write in progress in another process is never disturbed.
+pub const LEFTOVER_AGE: Duration = Duration::from_secs(600);
+
+/// Removes the regular files beside `path` whose names `is_leftover` accepts and that were
+/// last modified at least [`LEFTOVER_AGE`] ago: the temporary files of writes that were
+/// killed before they could rename or remove them. Best effort (a leftover that cannot be
+/// removed waits for the next write); returns how many it removed.
+pub fn remove_leftovers(path: &Path, is_leftover: impl Fn(&str) -> bool) -> usize {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(&is_leftover) {
+            continue;
+        }
+        // `DirEntry::metadata` does not follow symbolic links: only regular files go.
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(|meta| meta.is_file())
+            .and_then(|meta| {
+                let age = now.duration_since(meta.modified().ok()?).ok()?;
+                Some(age >= LEFTOVER_AGE)
+            });
+        if stale == Some(true) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Removes a file while cleaning up after another failure; there is nothing better to do
@@ -235,6 +280,47 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["cache.json"]);
+    }
+
+    /// A kill between creating the temporary file and renaming it leaves the temporary
+    /// file behind; the next replace of the same file removes it once it is old enough to
+    /// be nobody's write in progress, and touches nothing else.
+    #[test]
+    fn replace_removes_old_leftovers_of_killed_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.json");
+        let old = SystemTime::now() - LEFTOVER_AGE - Duration::from_secs(1);
+        let file = |name: &str, modified: SystemTime| {
+            let leftover = dir.path().join(name);
+            fs::write(&leftover, "secret").unwrap();
+            File::options()
+                .write(true)
+                .open(&leftover)
+                .unwrap()
+                .set_modified(modified)
+                .unwrap();
+        };
+        file(".cache.json.tmp4242-1700000000000000000", old);
+        file(".cache.json.tmp4243-1", SystemTime::now());
+        file(".cache.json.tmp-not-ours", old);
+        file(".other.json.tmp4242-17", old);
+        file("cache.json.tmp4242-17", old);
+        replace(&path, b"new").unwrap();
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".cache.json.tmp-not-ours",
+                ".cache.json.tmp4243-1",
+                ".other.json.tmp4242-17",
+                "cache.json",
+                "cache.json.tmp4242-17",
+            ]
+        );
     }
 
     #[test]

@@ -272,7 +272,8 @@ fn create_private_file(path: &Path) -> Result<()> {
 /// Makes a copy of a database at `dest`, which must not exist, without a partial file
 /// ever carrying that name: `fill` writes the copy to `.<name>.partial-<pid>` beside it, and
 /// only a finished copy is linked to `dest` (a link, unlike a rename, never replaces a file
-/// that appeared meanwhile). Whatever happens, the partial name is removed.
+/// that appeared meanwhile). Whatever happens, the partial name is removed; old partial
+/// files of copies that were killed are removed first.
 fn publish_copy<T>(dest: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     let conflict = || StoreError::Conflict {
         what: format!("database {}", dest.display()),
@@ -284,7 +285,13 @@ fn publish_copy<T>(dest: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let partial = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    // A copy killed midway left its partial file (and SQLite's side files) behind.
+    let prefix = format!(".{name}.partial-");
+    privatefile::remove_leftovers(dest, |file| {
+        file.strip_prefix(&prefix)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    });
+    let partial = dest.with_file_name(format!("{prefix}{}", std::process::id()));
     create_private_file(&partial)?;
     let published = fill(&partial).and_then(|value| {
         fs::hard_link(&partial, dest).map_err(|error| {

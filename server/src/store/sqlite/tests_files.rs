@@ -184,6 +184,19 @@ fn backup_to_writes_an_openable_private_copy() {
     let (dir, mut store, _) = seeded(Family::V6);
     assert!(store.integrity_check().expect("integrity"));
     let copy = dir.path().join("copy.db");
+    // What a backup killed midway left behind: removed by the next backup to that name.
+    let killed = std::time::SystemTime::now()
+        - privatefile::LEFTOVER_AGE
+        - std::time::Duration::from_secs(1);
+    for leftover in [".copy.db.partial-999999", ".copy.db.partial-999999-journal"] {
+        let path = dir.path().join(leftover);
+        fs::write(&path, "half a database").expect("plant a leftover");
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|file| file.set_modified(killed))
+            .expect("age the leftover");
+    }
     store.backup_to(&copy).expect("backup");
     assert_eq!(mode(&copy), 0o600);
     let mut restored = SqliteStore::open(&copy).expect("open copy");
@@ -214,7 +227,7 @@ fn backup_to_writes_an_openable_private_copy() {
         format!("Conflict(database {})", copy.display())
     );
     // The copy is made under a partial name and linked into place when finished; no
-    // partial file is left beside it.
+    // partial file is left beside it, nor any left by the killed backup.
     let partials: Vec<String> = fs::read_dir(dir.path())
         .expect("list")
         .map(|entry| {
