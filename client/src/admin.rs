@@ -24,7 +24,7 @@ use wireguard_control::InterfaceName;
 use wiremesh_shared::alloc::AllocError;
 use wiremesh_shared::cidr::CidrError;
 use wiremesh_shared::config::ClientConfig;
-use wiremesh_shared::wire::{Association, Cidr, Peer};
+use wiremesh_shared::wire::{Association, Cidr, Peer, PeerPatch, PEER_PATCH_FEATURE};
 use wiremesh_shared::{CidrId, Hostname};
 
 use crate::api::{ApiClient, ApiError};
@@ -230,8 +230,11 @@ impl Admin {
             });
         }
         peer.contents.name = new_name.clone();
-        self.api
-            .update_peer(peer.id, &peer.contents)
+        let patch = PeerPatch {
+            name: Some(new_name.clone()),
+            ..PeerPatch::default()
+        };
+        self.update_peer(&peer, &patch)
             .map_err(self.api_error(format!("rename peer {name:?} to {:?}", new_name.as_str())))?;
         Ok(PeerUpdateOutcome::Updated(peer))
     }
@@ -250,10 +253,29 @@ impl Admin {
         }
         peer.contents.is_disabled = disabled;
         let verb = if disabled { "disable" } else { "enable" };
-        self.api
-            .update_peer(peer.id, &peer.contents)
+        let patch = PeerPatch {
+            is_disabled: Some(disabled),
+            ..PeerPatch::default()
+        };
+        self.update_peer(&peer, &patch)
             .map_err(self.api_error(format!("{verb} peer {name:?}")))?;
         Ok(PeerUpdateOutcome::Updated(peer))
+    }
+
+    /// Changes the fields of `patch`: with a `PATCH` where the server offers it, so that
+    /// nothing else changes whatever other admins do meanwhile; else with innernet's `PUT`
+    /// of the whole peer as read (`peer`, with the patch applied).
+    fn update_peer(&self, peer: &Peer, patch: &PeerPatch) -> Result<(), ApiError> {
+        let patchable = self
+            .api
+            .capabilities()?
+            .wiremesh
+            .is_some_and(|server| server.features.iter().any(|f| f == PEER_PATCH_FEATURE));
+        if patchable {
+            self.api.patch_peer(peer.id, patch)
+        } else {
+            self.api.update_peer(peer.id, &peer.contents)
+        }
     }
 
     /// `list-peers`: every peer with its CIDR's name, ordered by IP.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, EndpointContents, ErrorBody, Peer,
-    PeerContents, RedeemContents, ServerCapabilities, State, StateDelta,
+    PeerContents, PeerPatch, RedeemContents, ServerCapabilities, State, StateDelta,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
@@ -186,10 +186,10 @@ impl ApiClient {
                     path: path.to_owned(),
                     detail: e.to_string(),
                 })?;
-                let request = if method == "POST" {
-                    self.agent.post(&url)
-                } else {
-                    self.agent.put(&url)
+                let request = match method {
+                    "POST" => self.agent.post(&url),
+                    "PATCH" => self.agent.patch(&url),
+                    _ => self.agent.put(&url),
                 };
                 request
                     .header("X-Innernet-Server-Key", &key)
@@ -311,6 +311,11 @@ impl ApiClient {
 
     pub fn update_peer(&self, id: PeerId, contents: &PeerContents) -> Result<(), ApiError> {
         self.empty("PUT", &format!("/v1/admin/peers/{id}"), Some(contents))
+    }
+
+    /// `PATCH /v2/admin/peers/{id}` (servers advertising `peer-patch`).
+    pub fn patch_peer(&self, id: PeerId, patch: &PeerPatch) -> Result<(), ApiError> {
+        self.empty("PATCH", &format!("/v2/admin/peers/{id}"), Some(patch))
     }
 
     pub fn cidrs(&self) -> Result<Vec<Cidr>, ApiError> {

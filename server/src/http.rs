@@ -138,11 +138,17 @@ async fn answer(
     let caller = auth::authenticate(&app.service, &parts.headers, &app.server_key, source)?;
     *caller_name = Some(caller.name.to_string());
     if version == Some("v2") {
-        // wiremesh's own routes: only `GET /v2/user/state` so far.
+        // wiremesh's own routes, matched exactly (no trailing components).
         return match (method, segments.get(1..)) {
             (&Method::GET, Some(["user", "state"])) => {
                 let _poll = poll_slot(app, &caller)?;
                 handlers::state_v2(&app.service, caller, parts.uri.query()).await
+            }
+            (&Method::PATCH, Some(["admin", "peers", id])) => {
+                Service::require_admin(&caller)?;
+                let id: i64 = id.parse().map_err(|_| ApiError::NoRoute)?;
+                let route = routes::Route::PatchPeer(wiremesh_shared::PeerId(id));
+                handlers::handle(&app.service, route, caller, &parts.headers, body).await
             }
             _ => Err(ApiError::NoRoute),
         };

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
 use wiremesh_shared::wire::{Association, Cidr, Peer, State};
@@ -21,7 +21,9 @@ use crate::store::Snapshot;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingKeySwap {
     pub old_key: PublicKey,
-    pub due: SystemTime,
+    /// On the monotonic clock ([`crate::service::Clock::instant`]): a wall clock stepped
+    /// back must not keep the invitation's key on the interface.
+    pub due: Instant,
 }
 
 /// The network at one revision.

@@ -14,10 +14,11 @@
 //! serialised by `device_lock` and always computed from the newest model, so concurrent
 //! writers can never leave the interface behind the database.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerUpdate, PublicKey};
@@ -40,8 +41,17 @@ mod user;
 pub use deltas::{DeltaBody, DeltaJob, DeltaLookup};
 
 /// Where time comes from; tests inject a fixed or stepping clock.
+///
+/// Two clocks, as the operating system has them: the wall clock ([`Clock::now`]) for times
+/// that are stored or shown (an invitation's expiry), and the monotonic clock
+/// ([`Clock::instant`]) for waiting (key swaps, and the deadline an invitation gets when the
+/// server first sees it), which a wall clock stepped back by NTP or by hand cannot stretch.
 pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> SystemTime;
+
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
 }
 
 /// The system's wall clock.
@@ -98,6 +108,7 @@ pub const FEATURES: &[&str] = &[
     "validated-keys",
     "live-disable",
     wiremesh_shared::wire::V2_STATE_FEATURE,
+    wiremesh_shared::wire::PEER_PATCH_FEATURE,
 ];
 
 pub struct Service {
@@ -123,6 +134,9 @@ pub struct Service {
     delta_bodies: Mutex<deltas::DeltaBodies>,
     /// Each peer's JSON until it changes (see [`peer_json`]).
     peer_json: Mutex<peer_json::PeerJson>,
+    /// Each unredeemed invitation's expiry as seen when the server first met it, and the
+    /// monotonic instant that expiry was then from (see [`Service::invite_expired`]).
+    invite_deadlines: Mutex<HashMap<PeerId, (SystemTime, Instant)>>,
     options: ServiceOptions,
 }
 
@@ -170,6 +184,7 @@ impl Service {
             state_bodies: Mutex::default(),
             delta_bodies: Mutex::default(),
             peer_json: Mutex::default(),
+            invite_deadlines: Mutex::default(),
             options,
         })
     }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use wiremesh_shared::acl::NetworkRoles;
 use wiremesh_shared::wire::{
@@ -149,8 +148,10 @@ pub trait Store: Send {
     fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()>;
     fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()>;
     fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()>;
-    /// Deletes unredeemed invitations that expired before `now`; returns them.
-    fn delete_expired_invites(&mut self, now: SystemTime) -> Result<Vec<Peer>>;
+    /// Deletes the invitations among `ids` that are still unredeemed and have an expiry (the
+    /// service decides which have expired: see `Service::sweep_expired_invites`); returns
+    /// them, in id order. An id that was redeemed meanwhile is left alone.
+    fn delete_expired_invites(&mut self, ids: &[PeerId]) -> Result<Vec<Peer>>;
 
     fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association>;
     fn delete_association(&mut self, id: AssociationId) -> Result<()>;

@@ -20,6 +20,8 @@
 //!   ([`StateDelta`]), answered at once when there are any, else held open until a change
 //!   that concerns the caller or `S` seconds (at most [`MAX_WAIT_SECS`]) pass. An unknown
 //!   epoch or a revision outside the server's window gets the full state (`full: true`).
+//! - 2026-12-05: `PATCH /v2/admin/peers/{id}` (feature `peer-patch`): changes only the
+//!   fields a [`PeerPatch`] names.
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -266,6 +268,23 @@ pub mod base64_key {
 
 /// The capability feature name of `/v2/user/state`.
 pub const V2_STATE_FEATURE: &str = "v2-state";
+/// The capability feature name of `PATCH /v2/admin/peers/{id}`.
+pub const PEER_PATCH_FEATURE: &str = "peer-patch";
+
+/// `PATCH /v2/admin/peers/{id}`: the fields to change. The others keep the values the
+/// server holds when it applies the patch, so a change another admin made meanwhile (a
+/// disable, a rename) is never undone, as a read-modify-`PUT` through `/v1` can. A field
+/// the server does not know is an error, never a silent no-op.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Hostname>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_admin: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_disabled: Option<bool>,
+}
 /// Longest a `/v2/user/state` request is held open, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
 

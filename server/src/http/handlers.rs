@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use wiremesh_shared::wire::{
-    AssociationContents, CidrContents, EndpointContents, Peer, PeerContents, RedeemContents,
+    AssociationContents, CidrContents, EndpointContents, Peer, PeerContents, PeerPatch,
+    RedeemContents,
 };
 use wiremesh_shared::Endpoint;
 
@@ -79,6 +80,11 @@ pub async fn handle(
         }
         Route::DisablePeer(id) => {
             blocking(service, move |s| s.set_disabled(id, true)).await?;
+            Ok(no_content())
+        }
+        Route::PatchPeer(id) => {
+            let patch: PeerPatch = read_json(headers, body).await?;
+            blocking(service, move |s| s.patch_peer(id, &patch)).await?;
             Ok(no_content())
         }
         Route::ListCidrs => Ok(json(StatusCode::OK, service.cidrs())),

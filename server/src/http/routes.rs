@@ -28,6 +28,8 @@ pub enum Route {
     CreatePeer,
     UpdatePeer(PeerId),
     DisablePeer(PeerId),
+    /// `PATCH /v2/admin/peers/{id}` (wiremesh's own; routed by the `/v2` dispatcher).
+    PatchPeer(PeerId),
     ListCidrs,
     CreateCidr,
     RenameCidr(CidrId),

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use wireguard_control::PublicKey;
 use wiremesh_shared::diff::{device_update, diff_peers};
@@ -15,11 +16,33 @@ use crate::error::Result;
 use crate::model::PendingKeySwap;
 
 impl Service {
-    /// Deletes invitations that expired unredeemed; their keys leave the interface too.
+    /// Deletes invitations that expired unredeemed (see [`Service::invite_expired_at`]);
+    /// their keys leave the interface too.
     pub fn sweep_expired_invites(&self) -> Result<Vec<Peer>> {
         let now = self.clock.now();
+        let model = self.model();
+        let expired: Vec<PeerId> = model
+            .peers()
+            .iter()
+            .filter(|peer| !peer.is_redeemed)
+            .filter(|peer| {
+                peer.invite_expires
+                    .is_some_and(|expires| self.invite_expired_at(peer.id, expires, now))
+            })
+            .map(|peer| peer.id)
+            .collect();
+        // Forget the deadlines of invitations that are gone or redeemed.
+        lock(&self.invite_deadlines).retain(|id, _| {
+            model
+                .peer(*id)
+                .is_some_and(|peer| !peer.is_redeemed && peer.invite_expires.is_some())
+        });
+        drop(model);
+        if expired.is_empty() {
+            return Ok(Vec::new());
+        }
         self.write(|model, store| {
-            let removed = store.delete_expired_invites(now)?;
+            let removed = store.delete_expired_invites(&expired)?;
             if removed.is_empty() {
                 return Ok((removed, None));
             }
@@ -32,9 +55,35 @@ impl Service {
         })
     }
 
+    /// Whether the invitation of peer `id`, which expires at `expires` on the wall clock,
+    /// has expired at `now` (the wall clock's reading). It has when its time has come on the
+    /// wall clock (innernet's rule), or when as much time as it had left when this server
+    /// first looked has passed on the monotonic clock: a wall clock stepped back (by NTP, by
+    /// hand) must not prolong an invitation. A clock stepped forward ends it early, as it
+    /// would for innernet.
+    pub(super) fn invite_expired_at(
+        &self,
+        id: PeerId,
+        expires: SystemTime,
+        now: SystemTime,
+    ) -> bool {
+        if expires < now {
+            return true;
+        }
+        let instant = self.clock.instant();
+        let left = expires.duration_since(now).unwrap_or_default();
+        let mut deadlines = lock(&self.invite_deadlines);
+        let entry = deadlines.entry(id).or_insert((expires, instant + left));
+        if entry.0 != expires {
+            // The expiry was edited: it counts from now.
+            *entry = (expires, instant + left);
+        }
+        instant > entry.1
+    }
+
     /// Drops key swaps whose delay has passed, so the next device sync installs new keys.
     pub fn finish_due_key_swaps(&self) -> bool {
-        let now = self.clock.now();
+        let now = self.clock.instant();
         let (changed, work) = {
             let _store = lock(&self.writer);
             let model = self.model();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::wire::{
-    Peer, PeerContents, MAX_CANDIDATES, PERSISTENT_KEEPALIVE_INTERVAL_SECS,
+    Peer, PeerContents, PeerPatch, MAX_CANDIDATES, PERSISTENT_KEEPALIVE_INTERVAL_SECS,
 };
 use wiremesh_shared::PeerId;
 
@@ -22,7 +22,7 @@ impl Service {
 
     /// `POST /v1/admin/peers`: returns the new id with the request's contents echoed back.
     pub fn create_peer(&self, contents: PeerContents) -> Result<Peer> {
-        self.write(|model, store| {
+        let created = self.write(|model, store| {
             check_new_peer(model, &contents)?;
             let stored = store.insert_peer(&contents)?;
             let mut in_model = stored.clone();
@@ -37,7 +37,12 @@ impl Service {
                 },
                 Some(next),
             ))
-        })
+        })?;
+        if let (false, Some(expires)) = (created.is_redeemed, created.invite_expires) {
+            // The invitation's deadline on the monotonic clock starts now, not at the sweep.
+            self.invite_expired_at(created.id, expires, self.clock.now());
+        }
+        Ok(created)
     }
 
     /// `PUT /v1/admin/peers/{id}`: applies name, endpoint, admin flag, disabled flag and
@@ -108,36 +113,71 @@ impl Service {
     /// Enables or disables a peer (`DELETE /v1/admin/peers/{id}` disables), keeping its
     /// stored endpoint and candidates (never the injected ones).
     pub fn set_disabled(&self, id: PeerId, disabled: bool) -> Result<()> {
-        self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::NotFound { what: "peer", id: id.0 })?;
-            if id == model.roles().server_peer && disabled {
-                return Err(Invalid::ServerPeer { name: current.name.to_string(), action: "disabled" }.into());
-            }
-            if current.is_disabled == disabled {
-                return Ok(((), None));
-            }
-            let mut fields = fields_of(current);
-            fields.is_disabled = disabled;
-            store.update_peer(id, &fields)?;
-            tracing::info!(peer = %current.name, "peer {}", if disabled { "disabled" } else { "enabled" });
-            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
-            Ok(((), Some(next)))
-        })
+        let patch = PeerPatch {
+            is_disabled: Some(disabled),
+            ..PeerPatch::default()
+        };
+        self.patch_peer(id, &patch)
     }
 
     /// Renames a peer.
     pub fn rename_peer(&self, id: PeerId, name: wiremesh_shared::Hostname) -> Result<()> {
-        let model = self.model();
-        let current = model.peer(id).ok_or(ServiceError::NotFound {
-            what: "peer",
-            id: id.0,
-        })?;
-        let mut contents = current.contents.clone();
-        contents.name = name;
-        // Pass the stored values through `update_peer`'s echo rule untouched.
-        contents.endpoint = model.inject(current).contents.endpoint;
-        contents.candidates = model.inject(current).contents.candidates;
-        self.update_peer(id, contents)
+        let patch = PeerPatch {
+            name: Some(name),
+            ..PeerPatch::default()
+        };
+        self.patch_peer(id, &patch)
+    }
+
+    /// `PATCH /v2/admin/peers/{id}`: changes the fields `patch` names and nothing else. The
+    /// other fields are read inside the write, so a concurrent change to them (a disable
+    /// between an admin's read and write) stands.
+    pub fn patch_peer(&self, id: PeerId, patch: &PeerPatch) -> Result<()> {
+        self.write(|model, store| {
+            let current = model.peer(id).ok_or(ServiceError::NotFound {
+                what: "peer",
+                id: id.0,
+            })?;
+            let mut fields = fields_of(current);
+            if let Some(name) = &patch.name {
+                if model.peer_by_name(name).is_some_and(|other| other.id != id) {
+                    return Err(ServiceError::Conflict {
+                        what: format!("a peer named {:?}", name.as_str()),
+                    });
+                }
+                fields.name = name.clone();
+            }
+            if let Some(disabled) = patch.is_disabled {
+                if disabled && id == model.roles().server_peer {
+                    return Err(Invalid::ServerPeer {
+                        name: current.name.to_string(),
+                        action: "disabled",
+                    }
+                    .into());
+                }
+                fields.is_disabled = disabled;
+            }
+            if let Some(admin) = patch.is_admin {
+                fields.is_admin = admin;
+            }
+            if fields_of(current) == fields {
+                return Ok(((), None));
+            }
+            store.update_peer(id, &fields)?;
+            if fields.is_disabled != current.is_disabled {
+                let action = if fields.is_disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                };
+                tracing::info!(peer = %current.name, "peer {action}");
+            }
+            if fields.name != current.name {
+                tracing::info!(peer = %current.name, new_name = %fields.name, "peer renamed");
+            }
+            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
+            Ok(((), Some(next)))
+        })
     }
 }
 

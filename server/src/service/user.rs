@@ -92,7 +92,10 @@ impl Service {
             if peer.is_redeemed {
                 return Err(ServiceError::Denied(Denied::AlreadyRedeemed));
             }
-            if peer.invite_expires.is_some_and(|expires| expires < now) {
+            if peer
+                .invite_expires
+                .is_some_and(|expires| self.invite_expired_at(caller, expires, now))
+            {
                 return Err(ServiceError::Denied(Denied::InviteExpired));
             }
             if model
@@ -107,7 +110,7 @@ impl Service {
                 });
             }
             store.redeem_peer(caller, &new_key)?;
-            let committed = self.clock.now();
+            let committed = self.clock.instant();
             let old_key = peer.public_key;
             let mut pending = model.pending_swaps().clone();
             pending.insert(

@@ -203,6 +203,10 @@ fn rename_disable_enable_peer() {
     let stored = net.peer("builder");
     assert!(!stored.is_disabled);
     assert_eq!(stored.endpoint, None);
+    // The server offers `PATCH`: each change named only its field, nothing was `PUT` whole.
+    let id = worker.id;
+    assert_eq!(net.requests(&format!("PATCH /v2/admin/peers/{id}")), 3);
+    assert_eq!(net.requests(&format!("PUT /v1/admin/peers/{id}")), 0);
 
     // Not a terminal: aligned columns, no colour.
     let out = check(&host.run_line("list-peers @"), 0, &[]);

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use wiremesh_shared::wire::{
@@ -414,24 +413,29 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delete_expired_invites(&mut self, now: SystemTime) -> Result<Vec<Peer>> {
-        const EXPIRED: &str = "is_redeemed = 0 AND invite_expires IS NOT NULL \
-                               AND invite_expires < ?1";
-        let now = unix_secs(now);
+    fn delete_expired_invites(&mut self, ids: &[PeerId]) -> Result<Vec<Peer>> {
+        const INVITATION: &str = "id = ?1 AND is_redeemed = 0 AND invite_expires IS NOT NULL";
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
         self.write(|tx, path, stamps| {
-            let expired = query_all(
-                tx,
-                path,
-                &format!("SELECT {PEER_COLUMNS} FROM peers WHERE {EXPIRED} ORDER BY id"),
-                [now],
-                peer_from_row,
-            )?;
-            // Each deleted invitation keeps its revision row: the deletion is a change.
-            for peer in &expired {
-                stamps.peer(tx, path, peer.id.0)?;
+            let mut expired = Vec::new();
+            for id in &ids {
+                let found = query_all(
+                    tx,
+                    path,
+                    &format!("SELECT {PEER_COLUMNS} FROM peers WHERE {INVITATION}"),
+                    [id.0],
+                    peer_from_row,
+                )?;
+                for peer in found {
+                    // The deleted invitation keeps its revision row: the deletion is a change.
+                    stamps.peer(tx, path, peer.id.0)?;
+                    tx.run(&format!("DELETE FROM peers WHERE {INVITATION}"), [id.0])
+                        .map_err(sqlite(path, "delete expired invitations from"))?;
+                    expired.push(peer);
+                }
             }
-            tx.run(&format!("DELETE FROM peers WHERE {EXPIRED}"), [now])
-                .map_err(sqlite(path, "delete expired invitations from"))?;
             Ok(expired)
         })
     }

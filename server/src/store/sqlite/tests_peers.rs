@@ -196,21 +196,23 @@ fn redeem_endpoint_and_candidates() {
 #[test]
 fn delete_expired_invites() {
     let at = |secs: u64| Some(UNIX_EPOCH + Duration::from_secs(secs));
-    let now = UNIX_EPOCH + Duration::from_secs(1_000);
     for family in Family::BOTH {
         let (_dir, mut store, fx) = seeded(family);
         let before = store.snapshot().expect("snapshot").peers;
-        // (name, last address byte, expires, redeemed, expected to be deleted)
+        // (name, last address byte, expires, redeemed, named in the sweep, expected to be
+        // deleted): the service decides what expired; the store deletes only unredeemed
+        // invitations among the ids it is given.
         let invites = [
-            ("expired", 10, at(999), false, true),
-            ("expires-now", 11, at(1_000), false, false),
-            ("later", 12, at(5_000), false, false),
-            ("redeemed", 13, at(10), true, false),
-            ("no-expiry", 14, None, false, false),
-            ("long-expired", 15, at(0), false, true),
+            ("expired", 10, at(999), false, true, true),
+            ("expires-now", 11, at(1_000), false, false, false),
+            ("later", 12, at(5_000), false, false, false),
+            ("redeemed", 13, at(10), true, true, false),
+            ("no-expiry", 14, None, false, true, false),
+            ("long-expired", 15, at(0), false, true, true),
         ];
+        let mut named = Vec::new();
         let mut expected_deleted = Vec::new();
-        for (name, byte, expires, redeemed, deleted) in invites {
+        for (name, byte, expires, redeemed, swept, deleted) in invites {
             let mut contents = invite(&fx, name, expires);
             contents.ip = match contents.ip {
                 std::net::IpAddr::V4(ip) => std::net::Ipv4Addr::from(u32::from(ip) + byte).into(),
@@ -221,17 +223,21 @@ fn delete_expired_invites() {
             contents.public_key = key(byte as u8);
             contents.is_redeemed = redeemed;
             let peer = store.insert_peer(&contents).expect("insert invite");
+            if swept {
+                named.push(peer.id);
+            }
             if deleted {
                 expected_deleted.push(peer);
             }
         }
-        let deleted = store.delete_expired_invites(now).expect("sweep");
+        named.reverse();
+        let deleted = store.delete_expired_invites(&named).expect("sweep");
         assert_eq!(deleted, expected_deleted, "{family:?}");
         let left = store.snapshot().expect("snapshot").peers;
         assert_eq!(left.len(), before.len() + invites.len() - deleted.len());
         assert!(left.iter().all(|p| !deleted.iter().any(|d| d.id == p.id)));
         assert_eq!(
-            store.delete_expired_invites(now).expect("sweep again"),
+            store.delete_expired_invites(&named).expect("sweep again"),
             Vec::new()
         );
     }

@@ -317,6 +317,155 @@ async fn disable_and_enable() {
     }
 }
 
+/// `PATCH /v2/admin/peers/{id}` changes only the fields it names. Two admins who both read
+/// a peer: one disables it, the other renames it. Through `/v1` the rename's `PUT` of the
+/// whole peer as read enables it again (innernet's protocol, kept as it is); through the
+/// `PATCH` the disable stands.
+#[tokio::test]
+async fn patch_changes_only_what_it_names() {
+    for family in Family::BOTH {
+        let h = Harness::new(family);
+        let path = format!("/v2/admin/peers/{DEVELOPER2}");
+        let capabilities: Value = h
+            .req(ADMIN_PEER, Method::GET, "/v1/user/capabilities")
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            capabilities["wiremesh"]["features"]
+                .as_array()
+                .is_some_and(|features| features.contains(&json!("peer-patch"))),
+            "{capabilities}"
+        );
+
+        // The lost update through /v1.
+        let read_by_second_admin = h.fixture.peer(DEVELOPER2).contents.clone();
+        h.req(
+            ADMIN_PEER,
+            Method::DELETE,
+            &format!("/v1/admin/peers/{DEVELOPER2}"),
+        )
+        .send()
+        .await
+        .expect(204);
+        let mut renamed = read_by_second_admin.clone();
+        renamed.name = "renamed-by-put".parse().unwrap();
+        h.req(
+            ADMIN_PEER,
+            Method::PUT,
+            &format!("/v1/admin/peers/{DEVELOPER2}"),
+        )
+        .json(value(&renamed))
+        .send()
+        .await
+        .expect(204);
+        let stored = |h: &Harness| {
+            h.reopen()
+                .peers
+                .into_iter()
+                .find(|p| p.id == DEVELOPER2)
+                .expect("peer")
+        };
+        assert!(!stored(&h).is_disabled, "the PUT undid the disable");
+
+        // The same through /v2.
+        h.req(ADMIN_PEER, Method::PATCH, &path)
+            .json(json!({"is_disabled": true}))
+            .send()
+            .await
+            .expect(204);
+        assert!(!h.interface_keys().contains(&key_for(DEVELOPER2)));
+        h.req(ADMIN_PEER, Method::PATCH, &path)
+            .json(json!({"name": "renamed-by-patch"}))
+            .send()
+            .await
+            .expect(204);
+        let peer = stored(&h);
+        assert!(peer.is_disabled, "the disable stands");
+        assert_eq!(peer.name.as_str(), "renamed-by-patch");
+        assert_eq!(peer.endpoint, read_by_second_admin.endpoint);
+        assert_eq!(peer.is_admin, read_by_second_admin.is_admin);
+        h.req(ADMIN_PEER, Method::PATCH, &path)
+            .json(json!({"is_disabled": false, "is_admin": true}))
+            .send()
+            .await
+            .expect(204);
+        let peer = stored(&h);
+        assert!(!peer.is_disabled && peer.is_admin);
+        assert_eq!(peer.name.as_str(), "renamed-by-patch");
+        assert!(h.interface_keys().contains(&key_for(DEVELOPER2)));
+
+        // Refusals change nothing.
+        let before = h.reopen();
+        let developer1 = h.fixture.peer(DEVELOPER1).name.to_string();
+        for (caller, target, body, status, message) in [
+            (
+                ADMIN_PEER,
+                DEVELOPER2,
+                json!({"name": developer1}),
+                400,
+                format!("a peer named {developer1:?} already exists"),
+            ),
+            (
+                ADMIN_PEER,
+                DEVELOPER2,
+                json!({"is_diabled": true}),
+                400,
+                "unknown field `is_diabled`".to_owned(),
+            ),
+            (
+                ADMIN_PEER,
+                DEVELOPER2,
+                json!({"name": "Not A Hostname!"}),
+                400,
+                "name".to_owned(),
+            ),
+            (
+                ADMIN_PEER,
+                SERVER,
+                json!({"is_disabled": true}),
+                400,
+                "the server peer \"innernet-server\" cannot be disabled".to_owned(),
+            ),
+            (
+                ADMIN_PEER,
+                PeerId(999),
+                json!({"is_disabled": true}),
+                404,
+                "peer 999 does not exist".to_owned(),
+            ),
+            (
+                DEVELOPER1,
+                DEVELOPER2,
+                json!({"is_disabled": true}),
+                401,
+                "admin".to_owned(),
+            ),
+        ] {
+            let r = h
+                .req(caller, Method::PATCH, &format!("/v2/admin/peers/{target}"))
+                .json(body.clone())
+                .send()
+                .await;
+            let error = r.expect(status).error();
+            assert!(error.contains(&message), "{body}: {error}");
+        }
+        for bad_path in [
+            "/v2/admin/peers/x",
+            "/v2/admin/peers",
+            "/v2/admin/peers/3/x",
+        ] {
+            h.req(ADMIN_PEER, Method::PATCH, bad_path)
+                .json(json!({"is_disabled": true}))
+                .send()
+                .await
+                .expect(404);
+        }
+        assert_eq!(h.reopen(), before);
+    }
+}
+
 fn peer_body(h: &Harness, name: &str, v4: &str, v6: &str, cidr: wiremesh_shared::CidrId) -> Value {
     serde_json::to_value(h.contents(name, h.addr(v4, v6), cidr, new_key(99))).expect("json")
 }

@@ -248,6 +248,44 @@ async fn the_key_swap_delay_counts_from_the_commit() {
     assert!(h.interface_keys().contains(&new));
 }
 
+/// A wall clock set back an hour (NTP, an operator) neither keeps a redeemed invitation's
+/// key on the interface past its delay nor prolongs an unredeemed invitation: both count
+/// on the monotonic clock.
+#[tokio::test]
+async fn a_wall_clock_set_back_delays_neither_key_swaps_nor_expiry() {
+    let h = Harness::new(Family::V4);
+    let (redeeming_key, lingering_key) = (new_key(65), new_key(66));
+    let redeeming = h.add_invite("redeeming", h.addr("10.80.128.23", ""), redeeming_key, 7200);
+    let lingering = h.add_invite("lingering", h.addr("10.80.128.24", ""), lingering_key, 30);
+    let new = new_key(67);
+    h.req(redeeming.id, Method::POST, "/v1/user/redeem")
+        .json(json!({"public_key": new.to_base64()}))
+        .send()
+        .await
+        .expect(204);
+    h.clock.step_wall_back(Duration::from_secs(3600));
+    assert!(h.service.sweep_expired_invites().expect("sweep").is_empty());
+    h.clock.advance(ServiceOptions::default().key_swap_delay);
+    assert!(h.service.finish_due_key_swaps(), "the swap is due");
+    assert!(h.interface_keys().contains(&new));
+    assert!(!h.interface_keys().contains(&redeeming_key));
+
+    h.clock.advance(Duration::from_secs(31));
+    let r = h
+        .req(lingering.id, Method::POST, "/v1/user/redeem")
+        .json(json!({"public_key": new_key(68).to_base64()}))
+        .send()
+        .await;
+    assert_eq!(
+        r.expect(401).error(),
+        "unauthorized: this invitation has expired"
+    );
+    let removed = h.service.sweep_expired_invites().expect("sweep");
+    assert_eq!(ids(&removed), vec![lingering.id]);
+    assert!(!h.interface_keys().contains(&lingering_key));
+    assert!(h.reopen().peers.iter().all(|p| p.id != lingering.id));
+}
+
 /// A stored `invite_expires` before 1970 (an imported or hand-edited database; innernet
 /// keeps the column after redemption) is read as long expired: states that include the
 /// peer are served, on `/v1` and `/v2`, instead of the server aborting on them.

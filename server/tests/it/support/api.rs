@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -34,24 +34,41 @@ pub use wiremesh_shared::fixture::{
 /// The time the test clock starts at (2027-01-15).
 pub const START: Duration = Duration::from_secs(1_800_000_000);
 
-/// A clock that moves only when a test says so.
+/// A clock that moves only when a test says so: the wall clock and the monotonic clock
+/// advance together, and the wall clock alone can be stepped (as NTP or an operator does).
 #[derive(Debug)]
-pub struct TestClock(Mutex<SystemTime>);
+pub struct TestClock {
+    times: Mutex<(SystemTime, Instant)>,
+}
 
 impl TestClock {
     pub fn new() -> Self {
-        Self(Mutex::new(SystemTime::UNIX_EPOCH + START))
+        Self {
+            times: Mutex::new((SystemTime::UNIX_EPOCH + START, Instant::now())),
+        }
     }
 
+    /// Time passes: both clocks move on by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+        let mut times = self.times.lock().unwrap_or_else(PoisonError::into_inner);
+        times.0 += by;
+        times.1 += by;
+    }
+
+    /// The wall clock is set back by `by`; no time passes.
+    pub fn step_wall_back(&self, by: Duration) {
+        let mut times = self.times.lock().unwrap_or_else(PoisonError::into_inner);
+        times.0 -= by;
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.times.lock().unwrap_or_else(PoisonError::into_inner).0
+    }
+
+    fn instant(&self) -> Instant {
+        self.times.lock().unwrap_or_else(PoisonError::into_inner).1
     }
 }
 
