@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use tracing_subscriber::EnvFilter;
-use wireguard_control::backend::kernel::KernelBackend;
-use wireguard_control::backend::userspace::UserspaceBackend;
-use wireguard_control::Backend;
+use wiremesh::backends::HostBackend;
 use wiremesh::{Context, HostsOptions, NatOptions, NetworkOptions, Paths};
 
 pub mod admin;
@@ -19,7 +17,7 @@ pub mod doctor;
 pub mod local;
 pub mod signal;
 
-use args::{BackendArg, Cli, Command, HostsOpts, NatOpts, ShowOpts};
+use args::{Cli, Command, HostsOpts, NatOpts, ShowOpts};
 pub use wiremesh_cli::UsageError;
 
 /// Logs to standard error: `RUST_LOG` when set, else by `-v` count.
@@ -40,14 +38,13 @@ pub fn init_logging(verbose: u8) {
 /// The context every command runs in, from the global options and the command's HOSTS and
 /// NAT options (defaults where the command has none).
 fn context(cli: &Cli, hosts: Option<&HostsOpts>, nat: Option<&NatOpts>) -> Context {
-    let backend: Arc<dyn Backend> = match cli.backend {
-        BackendArg::Kernel => Arc::new(KernelBackend::new()),
-        BackendArg::Userspace => Arc::new(UserspaceBackend::new()),
-    };
-    let mut ctx = Context::new(Paths::new(&cli.config_dir, &cli.data_dir), backend);
+    let paths = Paths::new(&cli.config_dir, &cli.data_dir);
+    let backend = HostBackend::new(paths.clone(), cli.backend.map(Into::into));
+    let mut ctx = Context::new(paths, Arc::new(backend));
     ctx.network = NetworkOptions {
         mtu: cli.mtu,
         no_routing: cli.no_routing,
+        ..NetworkOptions::default()
     };
     if let Some(hosts) = hosts {
         ctx.hosts = HostsOptions {
@@ -87,7 +84,11 @@ pub fn run(cli: Cli) -> Result<()> {
             prompter,
         ),
         Command::Show(opts) => local::show(&plain(&cli), opts, full_keys),
-        Command::Up(opts) => local::up(&context(&cli, Some(&opts.hosts), Some(&opts.nat)), opts),
+        Command::Up(opts) => {
+            let mut ctx = context(&cli, Some(&opts.hosts), Some(&opts.nat));
+            ctx.network.max_cache_age = opts.max_cache_age.0;
+            local::up(&ctx, opts, cli.backend.map(Into::into))
+        }
         Command::Fetch(opts) => {
             local::fetch(&context(&cli, Some(&opts.hosts), Some(&opts.nat)), opts)
         }

@@ -94,12 +94,20 @@ impl Paths {
     }
 }
 
+/// How long a peer cache the server last confirmed may be trusted when the interface comes
+/// up while the server is unreachable (see [`NetworkOptions::max_cache_age`]).
+pub const DEFAULT_MAX_CACHE_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How the interface is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkOptions {
     pub mtu: u32,
     /// Do not add the route for the network's CIDR.
     pub no_routing: bool,
+    /// When the interface comes up and the server is unreachable, a peer cache the server
+    /// last confirmed longer ago than this brings up the server peer only: whoever was
+    /// disabled meanwhile must not come back from it. `None`: any cache is used.
+    pub max_cache_age: Option<Duration>,
 }
 
 impl Default for NetworkOptions {
@@ -107,6 +115,7 @@ impl Default for NetworkOptions {
         Self {
             mtu: DEFAULT_MTU,
             no_routing: false,
+            max_cache_age: Some(DEFAULT_MAX_CACHE_AGE),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::fs::{self, DirBuilder};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wireguard_control::{InterfaceName, PrivateKey};
 use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache};
@@ -173,6 +173,17 @@ pub fn load_cache(paths: &Paths, iface: &InterfaceName) -> Result<Option<PeerCac
             path,
             source,
         })
+}
+
+/// How long ago the server last confirmed the cache: the age of `<data-dir>/<iface>.json`,
+/// which every sync the server answers rewrites. `None` when there is no cache or its time
+/// cannot be read; a time in the future (a clock set back since) counts as now.
+pub fn cache_age(paths: &Paths, iface: &InterfaceName, now: SystemTime) -> Option<Duration> {
+    let modified = fs::metadata(paths.cache_file(iface))
+        .ok()?
+        .modified()
+        .ok()?;
+    Some(now.duration_since(modified).unwrap_or_default())
 }
 
 /// Moves the cache aside to `<iface>.json.corrupt-<unix-secs>` (kept for inspection) and

@@ -29,6 +29,7 @@ use wireguard_control::{DeviceUpdate, InterfaceName, PrivateKey, PublicKey};
 use wiremesh_shared::config::{ClientConfig, InvitationConfig};
 
 use crate::api::ApiError;
+use crate::backends::recordable;
 use crate::context::Context;
 use crate::error::ClientError;
 use crate::sync::{sync, SyncMode, SyncReport};
@@ -138,8 +139,10 @@ pub fn install_invitation(
     let temporary_key = invitation.interface.private_key.clone();
     let private_key = PrivateKey::generate();
     let public_key = private_key.public_key();
-    let config = ClientConfig::from_invitation(invitation, private_key.clone());
+    let mut config = ClientConfig::from_invitation(invitation, private_key.clone());
     interface::bring_up(ctx, &iface, &config, Some(&temporary_key))?;
+    // Every later command and the daemon use the implementation the interface now runs on.
+    config.interface.backend = recordable(ctx.backend.kind_of(&iface));
 
     let config_path = match files::create_config(&ctx.paths, &iface, &config) {
         Ok(path) => path,

@@ -78,7 +78,7 @@ pub fn bring_up(
         }
     }
     configured?;
-    tracing::info!(%iface, address = %config.interface.address, backend = %ctx.backend.kind(), "interface up");
+    tracing::info!(%iface, address = %config.interface.address, backend = %ctx.backend.kind_of(iface), "interface up");
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod backends;
 pub mod context;
 pub mod daemon;
 pub mod doctor;

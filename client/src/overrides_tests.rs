@@ -39,6 +39,7 @@ fn setup(up: bool) -> Setup {
             address: "10.66.2.3/16".parse().unwrap(),
             private_key: own.clone(),
             listen_port: Some(51820),
+            backend: None,
         },
         server: ServerInfo {
             public_key: PrivateKey::generate().public_key(),

@@ -29,7 +29,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ipnet::IpNet;
 use wireguard_control::{Device, DeviceUpdate, PublicKey};
@@ -63,6 +63,10 @@ pub struct Inputs<'a> {
     pub cache: &'a PeerCache,
     /// The cache exists but could not be read or parsed: its key pins are unknown.
     pub cache_unusable: bool,
+    /// How long ago the server last confirmed the cache (`None`: unknown, or no cache).
+    pub cache_age: Option<Duration>,
+    /// Beyond this age the cache brings up only the server peer (`None`: no limit).
+    pub max_cache_age: Option<Duration>,
     pub server: ServerAnswer,
     /// The interface as read before the update.
     pub device: &'a Device,
@@ -95,8 +99,12 @@ pub struct Plan {
     /// Peers the server offered with a key other than the pinned one (left as cached).
     pub pinning_violations: Vec<PinningViolation>,
     /// With the cache unusable: offered peers not applied because the interface does not
-    /// already hold them with the same key, so their pins cannot be checked.
+    /// already hold them with the same key, so their pins cannot be checked. With a stale
+    /// cache: the cached peers other than the server.
     pub held_back: Vec<Peer>,
+    /// The interface came up from a cache older than the limit (its age): only the server
+    /// peer was taken from it.
+    pub stale_cache: Option<Duration>,
     /// Endpoints ignored because they lie inside the mesh network.
     pub dropped_endpoints: usize,
     pub counts: ChangeCounts,
@@ -122,6 +130,7 @@ impl Plan {
             peers_from: PeersFrom::Nowhere,
             pinning_violations: Vec::new(),
             held_back: Vec::new(),
+            stale_cache: None,
             dropped_endpoints: 0,
             counts: ChangeCounts::default(),
             device: DeviceUpdate::new(),
@@ -149,6 +158,8 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
         config,
         cache,
         cache_unusable,
+        cache_age,
+        max_cache_age,
         server,
         device,
         brought_up,
@@ -175,7 +186,22 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
         ServerAnswer::Unreachable if cache.peers.is_empty() => {
             return Err(PlanError::UnreachableNoCache)
         }
-        ServerAnswer::Unreachable => (cache.peers.clone(), None),
+        ServerAnswer::Unreachable => match (cache_age, max_cache_age) {
+            (Some(age), Some(max)) if age > max => {
+                // The resurrection rule: a peer disabled (or re-keyed) while this host was
+                // away is in no cache this old, so only the server (and this host's own
+                // entry, which never goes on the interface) comes up from it.
+                let own_key = config.interface.private_key.public_key();
+                let (server, others): (Vec<Peer>, Vec<Peer>) =
+                    cache.peers.iter().cloned().partition(|peer| {
+                        peer.public_key == config.server.public_key || peer.public_key == own_key
+                    });
+                plan.held_back = others.into_iter().filter(|p| !p.is_disabled).collect();
+                plan.stale_cache = Some(age);
+                (server, None)
+            }
+            _ => (cache.peers.clone(), None),
+        },
     };
     plan.peers_from = if cidrs.is_some() {
         PeersFrom::Server

@@ -15,6 +15,7 @@ use super::*;
 
 /// The time every case is judged at.
 const NOW_SECS: u64 = 1_800_000_000;
+const DAY: Duration = Duration::from_secs(86_400);
 /// This host's address.
 const SELF_ADDRESS: &str = "10.66.1.1/16";
 
@@ -109,6 +110,8 @@ struct Case {
     cache: Vec<Peer>,
     /// The cache exists but could not be read (`cache` is then empty).
     cache_unusable: bool,
+    /// How long ago the server last confirmed the cache.
+    cache_age: Option<Duration>,
     device: Vec<PeerInfo>,
     brought_up: bool,
     nat: NatOptions,
@@ -121,6 +124,7 @@ impl Default for Case {
             overrides: Vec::new(),
             cache: Vec::new(),
             cache_unusable: false,
+            cache_age: Some(Duration::from_secs(60)),
             device: Vec::new(),
             brought_up: false,
             nat: NatOptions {
@@ -140,6 +144,7 @@ fn config(overrides: &[(u8, &str)]) -> ClientConfig {
             address: SELF_ADDRESS.parse().unwrap(),
             private_key: PrivateKey::from_bytes([1; 32]),
             listen_port: None,
+            backend: None,
         },
         server: ServerInfo {
             public_key: key("innernet-server"),
@@ -174,6 +179,8 @@ fn run(case: Case, server: ServerAnswer) -> String {
         config: &config,
         cache: &cache,
         cache_unusable: case.cache_unusable,
+        cache_age: case.cache_age,
+        max_cache_age: Some(DAY * 7),
         server,
         device: &device,
         brought_up: case.brought_up,
@@ -193,7 +200,15 @@ fn name_of(key_: &PublicKey) -> String {
     if PrivateKey::from_bytes([1; 32]).public_key() == *key_ {
         return "me".to_owned();
     }
-    for name in ["alice", "bob", "carol", "dave", "alice-new", "bob-new"] {
+    for name in [
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "alice-new",
+        "bob-new",
+        "innernet-server",
+    ] {
         if key(name) == *key_ {
             return name.to_owned();
         }
@@ -227,6 +242,9 @@ fn render(plan: &Plan, old_cache: &PeerCache) -> String {
     }
     for peer in &plan.held_back {
         lines.push(format!("held back {} ({})", peer.ip, peer.name));
+    }
+    if let Some(age) = plan.stale_cache {
+        lines.push(format!("stale cache {}s", age.as_secs()));
     }
     if plan.dropped_endpoints > 0 {
         lines.push(format!(
@@ -579,6 +597,65 @@ fn an_unreachable_server_at_boot_starts_from_the_cache_without_disabled_peers() 
         },
         ServerAnswer::Unreachable,
         "error: the server is unreachable and there is no peer cache to start from",
+    );
+}
+
+/// The resurrection rule: a cache the server last confirmed more than `--max-cache-age`
+/// ago (7 days here) may be missing a disable or a re-key, so at boot without the server it
+/// brings up the server peer alone; up to the limit, the whole cache comes up.
+#[test]
+fn a_stale_cache_at_boot_brings_up_only_the_server() {
+    let server = peer("innernet-server", 254, Some("203.0.113.1:51820"));
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let bob = disabled(peer("bob", 3, None));
+    let cache = vec![server.clone(), alice.clone(), bob.clone()];
+    check(
+        Case {
+            cache: cache.clone(),
+            cache_age: Some(DAY * 7 + Duration::from_secs(1)),
+            brought_up: true,
+            ..Case::default()
+        },
+        ServerAnswer::Unreachable,
+        "from Cache: +1 ~0 -0
+         set innernet-server allowed 10.66.1.254/32 endpoint 203.0.113.1:51820
+         held back 10.66.1.2 (alice)
+         stale cache 604801s
+         hosts [innernet-server]
+         traverse [innernet-server]",
+    );
+    for fresh_enough in [Some(DAY * 7), None] {
+        check(
+            Case {
+                cache: cache.clone(),
+                cache_age: fresh_enough,
+                brought_up: true,
+                ..Case::default()
+            },
+            ServerAnswer::Unreachable,
+            "from Cache: +2 ~0 -0
+             set innernet-server allowed 10.66.1.254/32 endpoint 203.0.113.1:51820
+             set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+             hosts [alice innernet-server]
+             traverse [innernet-server alice]",
+        );
+    }
+    // The age matters only at boot without the server.
+    check(
+        Case {
+            cache,
+            cache_age: Some(DAY * 30),
+            brought_up: true,
+            ..Case::default()
+        },
+        fetched(vec![server, alice]),
+        "from Server: +2 ~0 -0
+         set innernet-server allowed 10.66.1.254/32 endpoint 203.0.113.1:51820
+         set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+         hosts [alice innernet-server]
+         cache [innernet-server=innernet-server alice=alice bob(disabled)=bob] (unchanged)
+         report candidates [192.0.2.7:51821]
+         traverse [innernet-server alice]",
     );
 }
 

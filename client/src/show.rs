@@ -69,8 +69,9 @@ pub enum ShowError {
     /// Reading the config or cache, or the device, failed; the network is not installed or up.
     #[error(transparent)]
     Client(Box<ClientError>),
-    /// The backend could not list its interfaces.
-    #[error("failed to list the {backend} WireGuard interfaces: {source}")]
+    /// The backend could not list its interfaces (`backend` is the one asked: for a host
+    /// without `--backend`, both are).
+    #[error("failed to list the WireGuard interfaces: {source}")]
     List {
         backend: wireguard_control::BackendKind,
         #[source]

@@ -25,6 +25,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::time::{Duration, UNIX_EPOCH};
 
 use wireguard_control::{DeviceUpdate, InterfaceName};
 use wiremesh_shared::config::PeerCache;
@@ -68,9 +69,12 @@ pub struct SyncReport {
     pub pinning_violations: Vec<PinningViolation>,
     /// The peer cache could not be read or parsed at the start of the cycle.
     pub cache_error: Option<ClientError>,
-    /// Peers the server offered that were not applied because the cache was unusable and
-    /// the interface did not hold them already.
+    /// Peers not applied: offered by the server while the cache was unusable and not on
+    /// the interface already, or cached peers of a stale cache (see `stale_cache`).
     pub held_back: usize,
+    /// The interface came up from a cache older than `--max-cache-age` (its age), so only
+    /// the server peer was taken from it.
+    pub stale_cache: Option<Duration>,
     /// The cache was written (only after a fetch from the server).
     pub cache_saved: bool,
     /// How many NAT candidates the server took; `None` when none were reported.
@@ -93,6 +97,7 @@ impl SyncReport {
             pinning_violations: Vec::new(),
             cache_error: None,
             held_back: 0,
+            stale_cache: None,
             cache_saved: false,
             candidates_reported: None,
             nat: None,
@@ -126,11 +131,16 @@ impl SyncReport {
         } else {
             out.push_str("already up to date");
         }
-        if self.held_back > 0 {
-            out.push_str(&format!(
-                ", {} peer(s) held back: the peer cache is unusable",
-                self.held_back
-            ));
+        match (self.held_back, self.stale_cache) {
+            (0, _) => {}
+            (held, Some(age)) => out.push_str(&format!(
+                ", {held} peer(s) held back: the server last confirmed the peer cache {}, \
+                 so only the server comes up from it",
+                ago(age)
+            )),
+            (held, None) => out.push_str(&format!(
+                ", {held} peer(s) held back: the peer cache is unusable"
+            )),
         }
         if !self.pinning_violations.is_empty() {
             out.push_str(&format!(
@@ -209,6 +219,7 @@ pub fn sync_from(
         report.key_repaired = true;
     }
     let (cache, cache_unusable) = open_cache(ctx, iface, &mut report);
+    let cache_age = files::cache_age(&ctx.paths, iface, ctx.clock.wall());
     let mesh = config.interface.address.trunc();
 
     let api = ctx.api(&config);
@@ -243,6 +254,8 @@ pub fn sync_from(
         config: &config,
         cache: &cache,
         cache_unusable,
+        cache_age,
+        max_cache_age: ctx.network.max_cache_age,
         server: answer,
         device: &device,
         brought_up: report.brought_up,
@@ -295,9 +308,17 @@ fn apply(
             .iter()
             .map(|p| format!("{} ({})", p.name, p.ip))
             .collect();
-        tracing::error!(%iface, "held back {} peer(s) whose keys cannot be checked without the peer cache: {}", names.len(), names.join(", "));
+        match plan.stale_cache {
+            Some(age) => {
+                tracing::warn!(%iface, "the server last confirmed the peer cache {}, longer ago than --max-cache-age allows: only the server is on the interface until it answers; held back {} peer(s): {}", ago(age), names.len(), names.join(", "))
+            }
+            None => {
+                tracing::error!(%iface, "held back {} peer(s) whose keys cannot be checked without the peer cache: {}", names.len(), names.join(", "))
+            }
+        }
     }
     report.held_back = plan.held_back.len();
+    report.stale_cache = plan.stale_cache;
     if plan.dropped_endpoints > 0 {
         let dropped = plan.dropped_endpoints;
         tracing::debug!(%iface, dropped, "ignored endpoints inside the mesh network");
@@ -380,6 +401,11 @@ fn open_cache(ctx: &Context, iface: &InterfaceName, report: &mut SyncReport) -> 
             (PeerCache::default(), true)
         }
     }
+}
+
+/// `age` for a person: "8 days ago".
+fn ago(age: Duration) -> String {
+    crate::show::render::humanize_since(Some(UNIX_EPOCH), UNIX_EPOCH + age)
 }
 
 /// Writes the hosts file section; problems are warnings. Returns whether it was rewritten.

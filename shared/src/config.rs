@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wireguard_control::{PrivateKey, PublicKey};
+use wireguard_control::{BackendKind, PrivateKey, PublicKey};
 
 use crate::endpoint::Endpoint;
 use crate::names::shorten;
@@ -76,6 +76,36 @@ pub struct InterfaceInfo {
     /// WireGuard listen port; `None` means a random one (always `None` in invitations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_port: Option<u16>,
+    /// The WireGuard implementation the interface was installed with (`kernel` or
+    /// `userspace`), so that later commands and the daemon use the same one without being
+    /// told. wiremesh's own key: innernet ignores it, and configs without it (written by
+    /// innernet or an older wiremesh) leave the choice to what runs on the host. Never in
+    /// invitations.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "backend_name"
+    )]
+    pub backend: Option<BackendKind>,
+}
+
+/// `backend = "kernel" | "userspace"`; any other value (the test-only fake included) is an
+/// error that names the choices.
+mod backend_name {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use wireguard_control::BackendKind;
+
+    pub fn serialize<S: Serializer>(value: &Option<BackendKind>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(kind) => s.serialize_str(&kind.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BackendKind>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map(Some).map_err(D::Error::custom)
+    }
 }
 
 /// The `[server]` table: how to reach the coordination server.
@@ -98,6 +128,9 @@ impl InterfaceInfo {
         out.string("private-key", &self.private_key.to_base64());
         if let Some(port) = self.listen_port {
             out.integer("listen-port", port.into());
+        }
+        if let Some(backend) = self.backend {
+            out.string("backend", &backend.to_string());
         }
     }
 }

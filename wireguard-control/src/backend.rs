@@ -20,6 +20,12 @@ pub trait Backend: Send + Sync {
     /// Which implementation this is.
     fn kind(&self) -> BackendKind;
 
+    /// Which implementation drives (or would create) `iface`: [`Backend::kind`], except for
+    /// a backend that chooses an implementation per interface.
+    fn kind_of(&self, _iface: &InterfaceName) -> BackendKind {
+        self.kind()
+    }
+
     /// Names of the WireGuard interfaces this backend currently drives.
     fn list(&self) -> Result<Vec<InterfaceName>>;
 

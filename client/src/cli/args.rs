@@ -39,9 +39,11 @@ pub struct Cli {
     pub data_dir: PathBuf,
 
     /// WireGuard implementation: the kernel module or a userspace program (wireguard-go,
-    /// or WG_USERSPACE_IMPLEMENTATION).
-    #[arg(long, value_enum, default_value_t = BackendArg::Kernel)]
-    pub backend: BackendArg,
+    /// or WG_USERSPACE_IMPLEMENTATION). Without it, each network uses the implementation its
+    /// interface runs on, else the one recorded at install, else the kernel; `install` and
+    /// `up` record the one they use.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
 
     /// MTU of the WireGuard interface.
     #[arg(long, value_name = "MTU", default_value_t = DEFAULT_MTU)]
@@ -70,6 +72,15 @@ pub struct Cli {
 pub enum BackendArg {
     Kernel,
     Userspace,
+}
+
+impl From<BackendArg> for wireguard_control::BackendKind {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Kernel => Self::Kernel,
+            BackendArg::Userspace => Self::Userspace,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,11 +262,34 @@ pub struct UpOpts {
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub interval: u64,
 
+    /// When the server is unreachable as the interface comes up, a peer cache the server
+    /// last confirmed longer ago than this brings up only the server peer, so that a peer
+    /// disabled meanwhile does not come back (e.g. 12h, 7d, 2w; `never` for no limit).
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub max_cache_age: CacheAgeLimit,
+
     #[command(flatten)]
     pub hosts: HostsOpts,
 
     #[command(flatten)]
     pub nat: NatOpts,
+}
+
+/// `--max-cache-age`: a duration, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheAgeLimit(pub Option<std::time::Duration>);
+
+impl std::str::FromStr for CacheAgeLimit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "never" {
+            return Ok(Self(None));
+        }
+        text.parse::<wiremesh_shared::Timestring>()
+            .map(|limit| Self(Some(limit.as_duration())))
+            .map_err(|error| format!("{error}, or `never`"))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _, Result};
 use clap::CommandFactory;
-use wireguard_control::InterfaceName;
+use wireguard_control::{BackendKind, InterfaceName};
 use wiremesh::install::{install_invitation, InstallOptions};
 use wiremesh::overrides::{self, EndpointOutcome, ListenPortOutcome, PeerEndpointOutcome};
 use wiremesh::show::{self, Emphasis, RenderOptions};
 use wiremesh::sync::{self, SyncMode, SyncReport};
-use wiremesh::{daemon, files, interface, ClientError, Context};
+use wiremesh::{backends, daemon, files, interface, ClientError, Context};
 use wiremesh_shared::Endpoint;
 
 use super::args::{
@@ -123,10 +123,25 @@ fn print_sync(report: &SyncReport) {
     }
 }
 
-pub fn up(ctx: &Context, opts: &UpOpts) -> Result<()> {
+pub fn up(ctx: &Context, opts: &UpOpts, backend: Option<BackendKind>) -> Result<()> {
     if let Some(iface) = &opts.interface {
         // A network that is not installed is a mistake to report now, not to retry forever.
         files::load_config(&ctx.paths, iface)?;
+    }
+    if let Some(kind) = backend {
+        // The operator's latest word on the implementation holds for later commands too.
+        let ifaces = match &opts.interface {
+            Some(iface) => vec![iface.clone()],
+            None => ctx
+                .paths
+                .installed()
+                .context("failed to list the installed networks")?,
+        };
+        for iface in ifaces {
+            if backends::record(&ctx.paths, &iface, kind)? {
+                println!("{iface}: recorded the {kind} backend in its config");
+            }
+        }
     }
     if opts.daemon {
         let stop =

@@ -133,7 +133,7 @@ fn check_network(
     };
     let cache = check_cache(ctx, iface, uid, report);
 
-    let backend = ctx.backend.kind();
+    let backend = ctx.backend.kind_of(iface);
     let up = match ctx.backend.exists(iface) {
         Ok(up) => up,
         Err(error) => {

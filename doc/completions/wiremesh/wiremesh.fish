@@ -26,7 +26,7 @@ end
 
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -s c -l config-dir -d 'Directory of the network configs' -r -F
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -s d -l data-dir -d 'Directory of the peer caches' -r -F
-complete -c wiremesh -n "__fish_wiremesh_needs_command" -l backend -d 'WireGuard implementation: the kernel module or a userspace program (wireguard-go, or WG_USERSPACE_IMPLEMENTATION)' -r -f -a "kernel\t''
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l backend -d 'WireGuard implementation: the kernel module or a userspace program (wireguard-go, or WG_USERSPACE_IMPLEMENTATION). Without it, each network uses the implementation its interface runs on, else the one recorded at install, else the kernel; `install` and `up` record the one they use' -r -f -a "kernel\t''
 userspace\t''"
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -l mtu -d 'MTU of the WireGuard interface' -r
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
@@ -78,6 +78,7 @@ complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -l json -d 'Mach
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l interval -d 'Seconds between syncs of the daemon' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l max-cache-age -d 'When the server is unreachable as the interface comes up, a peer cache the server last confirmed longer ago than this brings up only the server peer, so that a peer disabled meanwhile does not come back (e.g. 12h, 7d, 2w; `never` for no limit)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l exclude-nat-candidates -d 'Do not report local addresses in this CIDR as candidates (repeatable)' -r

@@ -27,13 +27,24 @@ fn bootstrapped(world: &mut World, family: Family) -> Result<(Mesh, Peer)> {
 }
 
 /// Scenario 1: `new`, `add-cidr humans`, `add-peer` admin, `serve`, admin `install`,
-/// `list --tree`.
+/// `list --tree`. The install recorded the userspace backend, so `list` needs no
+/// `--backend`.
 pub fn bootstrap(settings: &Settings, family: Family) -> Result<()> {
     in_world(settings, "bootstrap", |world| {
         let (mesh, admin) = bootstrapped(world, family)?;
+        let config_file = admin
+            .host
+            .config_dir("wiremesh")
+            .join(format!("{}.conf", admin.iface));
+        let config = std::fs::read_to_string(&config_file)?;
+        ensure!(
+            config.contains("\nbackend = \"userspace\"\n"),
+            "install did not record its backend in {}",
+            config_file.display()
+        );
         let tree = admin
             .host
-            .client(&["--backend", "userspace", "list", "--tree", &admin.iface])?
+            .client(&["list", "--tree", &admin.iface])?
             .ok()?
             .stdout;
         for expected in ["humans", "admin", "innernet-server"] {

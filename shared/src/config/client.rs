@@ -67,6 +67,7 @@ impl ClientConfig {
             interface: InterfaceInfo {
                 private_key,
                 listen_port: None,
+                backend: None,
                 ..interface
             },
             server,
@@ -97,6 +98,7 @@ impl ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wireguard_control::BackendKind;
 
     const INVITATION: &str = "\
 # any comment
@@ -164,6 +166,32 @@ x = 1
         // serde's own TOML encoding agrees.
         let via_serde = toml::to_string(&config).unwrap();
         assert_eq!(ClientConfig::from_toml_str(&via_serde).unwrap(), config);
+    }
+
+    #[test]
+    fn the_backend_is_recorded_and_checked() {
+        let invitation = InvitationConfig::from_toml_str(INVITATION).unwrap();
+        let key = PrivateKey::from_base64("wCDKMwDGrAhY0W/Uy6bNRY2Eiq0aa+mhRKTg7C8BWkM=").unwrap();
+        let mut config = ClientConfig::from_invitation(invitation, key);
+        assert_eq!(config.interface.backend, None);
+        assert!(!config.to_toml_string().contains("backend"));
+        config.interface.backend = Some(BackendKind::Userspace);
+        let text = config.to_toml_string();
+        assert!(text.contains("\nbackend = \"userspace\"\n"), "{text}");
+        assert_eq!(ClientConfig::from_toml_str(&text).unwrap(), config);
+        let via_serde = toml::to_string(&config).unwrap();
+        assert_eq!(ClientConfig::from_toml_str(&via_serde).unwrap(), config);
+        for bad in ["fake", "wireguard-go", ""] {
+            let text = INVITATION.replace(
+                "unknown-key = 1",
+                &format!("unknown-key = 1\nbackend = \"{bad}\""),
+            );
+            let message = ClientConfig::from_toml_str(&text).unwrap_err().to_string();
+            assert!(
+                message.contains("backend") && message.contains("\"kernel\" or \"userspace\""),
+                "{message}"
+            );
+        }
     }
 
     #[test]

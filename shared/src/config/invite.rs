@@ -55,6 +55,7 @@ pub fn new_invitation(
             address,
             private_key: temporary_key,
             listen_port: None,
+            backend: None,
         },
         server: spec.server,
     };

@@ -209,6 +209,7 @@ fn config(listen_port: Option<u16>) -> ClientConfig {
             address: "10.66.2.3/16".parse().unwrap(),
             private_key: PrivateKey::from_bytes([1; 32]),
             listen_port,
+            backend: None,
         },
         server: ServerInfo {
             public_key: PublicKey::from_bytes([2; 32]),

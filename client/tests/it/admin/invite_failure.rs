@@ -85,6 +85,7 @@ fn a_refused_post_removes_the_empty_invitation() {
             address: "10.66.1.2/16".parse().unwrap(),
             private_key: PrivateKey::generate(),
             listen_port: None,
+            backend: None,
         },
         server: ServerInfo {
             public_key: server_key,

@@ -63,6 +63,7 @@ fn config(own: &PrivateKey, server: PublicKey) -> ClientConfig {
             address: "10.66.2.3/16".parse().unwrap(),
             private_key: own.clone(),
             listen_port: None,
+            backend: None,
         },
         server: ServerInfo {
             public_key: server,

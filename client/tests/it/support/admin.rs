@@ -21,6 +21,7 @@ pub fn host_for(net: &TestNet, peer: &Peer, key: &PrivateKey) -> Host {
             address: IpNet::new(peer.ip, net.root.prefix_len()).unwrap(),
             private_key: key.clone(),
             listen_port: None,
+            backend: None,
         },
         server: ServerInfo {
             public_key: net.server_public_key(),

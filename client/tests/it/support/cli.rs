@@ -150,6 +150,7 @@ pub fn sample_config(address: &str) -> ClientConfig {
             address: address.parse().unwrap(),
             private_key: wireguard_control::PrivateKey::generate(),
             listen_port: None,
+            backend: None,
         },
         server: ServerInfo {
             public_key: wireguard_control::PrivateKey::generate().public_key(),

@@ -303,6 +303,7 @@ impl TestNet {
                 address: IpNet::new(ip, self.root.prefix_len()).unwrap(),
                 private_key: temporary,
                 listen_port: None,
+                backend: None,
             },
             server: ServerInfo {
                 public_key: self.server_public_key(),

@@ -2,6 +2,7 @@
 //! a server offering a re-keyed peer, and a corrupt peer cache.
 
 use std::fs;
+use std::time::{Duration, SystemTime};
 
 use wireguard_control::{Backend, DeviceUpdate, PeerUpdate, PrivateKey};
 use wiremesh::files;
@@ -106,6 +107,87 @@ fn unreachable_server_at_boot_starts_from_the_cache_without_disabled_peers() {
         );
         assert!(error.is_unreachable());
         assert!(error.to_string().contains("no peer cache"), "{error}");
+    }
+}
+
+/// The resurrection rule: a host that was away while a peer was disabled, and then boots
+/// while the server is unreachable, must not bring that peer back from its stale cache. A
+/// cache the server last confirmed more than `--max-cache-age` (7 days by default) ago
+/// brings up the server peer alone; once the server answers, everything else follows.
+#[test]
+fn a_stale_cache_at_boot_without_the_server_brings_up_only_the_server() {
+    for family in Family::BOTH {
+        let net = TestNet::new(family);
+        let humans = net.humans();
+        let (bob, _) = net.add_peer("bob", &humans);
+        let (client, _) = net.join("laptop", &humans);
+        client.sync().unwrap();
+        assert!(client.has_peer(&bob.public_key));
+        let server_key = files::load_config(&client.ctx.paths, &client.iface)
+            .unwrap()
+            .server
+            .public_key;
+
+        // Away for eight days, during which bob was disabled; back while the server is down.
+        net.service.set_disabled(bob.id, true).unwrap();
+        let eight_days_ago = SystemTime::now() - Duration::from_secs(8 * 86_400);
+        fs::File::options()
+            .write(true)
+            .open(client.cache_path())
+            .and_then(|cache| cache.set_modified(eight_days_ago))
+            .unwrap();
+        client.backend.delete(&client.iface).unwrap();
+        net.stop_listener(client.ip);
+        let report = client.up().unwrap();
+        assert!(report.brought_up && !report.server_reachable, "{report:?}");
+        assert_eq!(report.held_back, 1, "{report:?}");
+        assert!(report.stale_cache.is_some(), "{report:?}");
+        assert!(
+            report.summary().contains(
+                "1 peer(s) held back: the server last confirmed the peer cache 8 days ago"
+            ),
+            "{}",
+            report.summary()
+        );
+        assert!(!client.has_peer(&bob.public_key), "bob must not come back");
+        assert!(client.has_peer(&server_key));
+        assert!(!client.hosts().contains("bob."), "{}", client.hosts());
+
+        // A cache within the limit is used whole (the documented trade-off).
+        client.backend.delete(&client.iface).unwrap();
+        let report = client.up().unwrap();
+        assert!(!report.server_reachable && report.stale_cache.is_some());
+        let six_days_ago = SystemTime::now() - Duration::from_secs(6 * 86_400);
+        fs::File::options()
+            .write(true)
+            .open(client.cache_path())
+            .and_then(|cache| cache.set_modified(six_days_ago))
+            .unwrap();
+        client.backend.delete(&client.iface).unwrap();
+        let report = client.up().unwrap();
+        assert!(
+            report.stale_cache.is_none() && report.held_back == 0,
+            "{report:?}"
+        );
+        assert!(
+            client.has_peer(&bob.public_key),
+            "within the limit the cache is trusted"
+        );
+
+        // The server answers again: bob goes, and the cache is confirmed (rewritten) now.
+        net.restart_listener(client.ip);
+        let report = client.sync().unwrap();
+        assert!(report.server_reachable, "{report:?}");
+        assert!(!client.has_peer(&bob.public_key));
+        let age = SystemTime::now()
+            .duration_since(
+                fs::metadata(client.cache_path())
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+            )
+            .unwrap_or_default();
+        assert!(age < Duration::from_secs(60), "{age:?}");
     }
 }
 
