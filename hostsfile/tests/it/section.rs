@@ -246,7 +246,7 @@ fn peer_hostnames() {
 }
 
 /// Lines likely to confuse the parser: our markers, other markers, look-alikes, noise.
-fn line() -> impl Strategy<Value = String> {
+pub(crate) fn line() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(BEGIN.to_owned()),
         Just(END.to_owned()),
@@ -260,7 +260,7 @@ fn line() -> impl Strategy<Value = String> {
     ]
 }
 
-fn contents() -> impl Strategy<Value = String> {
+pub(crate) fn contents() -> impl Strategy<Value = String> {
     (
         prop::collection::vec((line(), prop_oneof!["\n", "\r\n", ""]), 0..12),
         any::<bool>(),
@@ -274,7 +274,7 @@ fn contents() -> impl Strategy<Value = String> {
         })
 }
 
-fn hosts() -> impl Strategy<Value = Vec<(IpAddr, Vec<String>)>> {
+pub(crate) fn hosts() -> impl Strategy<Value = Vec<(IpAddr, Vec<String>)>> {
     prop::collection::vec(
         (
             any::<IpAddr>(),
