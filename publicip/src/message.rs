@@ -53,6 +53,7 @@ pub fn build_query(resolver: &Resolver, id: u16) -> Result<Vec<u8>, Error> {
 pub fn parse_reply(resolver: &Resolver, id: u16, reply: &[u8]) -> Result<IpAddr, Error> {
     let server = resolver.addr;
     let asked = question(resolver)?;
+    check_header(resolver, id, reply)?;
     let message = Message::from_vec(reply).map_err(|source| Error::Decode { server, source })?;
 
     if message.metadata.id != id {
@@ -124,6 +125,32 @@ pub fn parse_reply(resolver: &Resolver, id: u16, reply: &[u8]) -> Result<IpAddr,
         });
     }
     Ok(addr)
+}
+
+/// The checks that must come before decoding. hickory-proto reserves room for every question
+/// the header announces before it reads the first one (88 bytes each), so a 12-byte datagram
+/// claiming 65,535 questions would cost 5.5 MiB. A reply to our query echoes at most its one
+/// question, so a header that claims more is refused here, after the id (a reply to another
+/// query is skipped by the lookup, whatever else is wrong with it). A datagram too short for
+/// a header is left to the decoder, which says so.
+fn check_header(resolver: &Resolver, id: u16, reply: &[u8]) -> Result<(), Error> {
+    let server = resolver.addr;
+    let Some(header) = reply.get(..12) else {
+        return Ok(());
+    };
+    let got = u16::from_be_bytes([header[0], header[1]]);
+    if got != id {
+        return Err(Error::IdMismatch {
+            server,
+            expected: id,
+            got,
+        });
+    }
+    let questions = u16::from_be_bytes([header[4], header[5]]);
+    if questions > 1 {
+        return Err(Error::QuestionMismatch { server });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
