@@ -27,3 +27,9 @@ pub use error::{Error, Result};
 pub use interface::{InterfaceName, InterfaceNameError};
 pub use key::{KeyError, PresharedKey, PrivateKey, PublicKey, KEY_LEN};
 pub use update::{DeviceUpdate, PeerUpdate};
+
+/// Counts allocations per thread in this crate's unit tests, for the memory bounds of the fuzz
+/// battery (`uapi_fuzz_tests`, `kernel::tests::fuzz`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: testalloc::Counting = testalloc::Counting;

@@ -1,6 +1,7 @@
 //! Kernel-free tests of the WireGuard netlink messages: golden bytes in both directions, the
 //! parsing of a hand-built `WG_CMD_GET_DEVICE` answer, and the splitting of large updates.
 
+mod fuzz;
 mod golden;
 mod split;
 

@@ -474,3 +474,7 @@ mod tests;
 #[cfg(test)]
 #[path = "uapi_stream_tests.rs"]
 mod stream_tests;
+
+#[cfg(test)]
+#[path = "uapi_fuzz_tests.rs"]
+mod fuzz_tests;

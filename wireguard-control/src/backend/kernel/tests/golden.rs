@@ -14,7 +14,7 @@ use crate::{
     PrivateKey, PublicKey,
 };
 
-fn wg0() -> InterfaceName {
+pub(super) fn wg0() -> InterfaceName {
     "wg0".parse().expect("valid name")
 }
 
@@ -107,7 +107,7 @@ fn golden_set_device_parses_to_update() {
 }
 
 #[rustfmt::skip]
-fn golden_get_part_one() -> Vec<u8> {
+pub(super) fn golden_get_part_one() -> Vec<u8> {
     let parts: &[&[u8]] = &[
         // struct nlmsghdr
         &[0x48, 0x01, 0x00, 0x00],        // nlmsg_len: 328
@@ -167,7 +167,7 @@ fn golden_get_part_one() -> Vec<u8> {
 }
 
 #[rustfmt::skip]
-fn golden_get_part_two() -> Vec<u8> {
+pub(super) fn golden_get_part_two() -> Vec<u8> {
     let parts: &[&[u8]] = &[
         // struct nlmsghdr: 204 bytes, wireguard, NLM_F_MULTI, seq 7, our port
         &[0xcc, 0x00, 0x00, 0x00, 0x15, 0x00, 0x02, 0x00, 0x07, 0x00, 0x00, 0x00, 0x39, 0x30, 0x00, 0x00],
