@@ -239,6 +239,10 @@ where
 }
 
 #[cfg(test)]
+#[path = "exchange_fuzz_tests.rs"]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use netlink_packet_route::RouteNetlinkMessage;

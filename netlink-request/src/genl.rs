@@ -122,14 +122,14 @@ where
 /// `CTRL_CMD_GETFAMILY` by name; the answer keeps its attributes as raw bytes and only the id
 /// is read from them, so attributes a newer kernel adds cannot break the lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct GetFamily {
+pub(crate) struct GetFamily {
     name: String,
     /// Attributes of an answer (empty in a request).
     attributes: Vec<u8>,
 }
 
 impl GetFamily {
-    fn family_id(&self) -> Option<u16> {
+    pub(crate) fn family_id(&self) -> Option<u16> {
         NlasIterator::new(&self.attributes[..])
             .filter_map(Result::ok)
             .find(|nla| nla.kind() == CTRL_ATTR_FAMILY_ID)

@@ -225,3 +225,9 @@ mod tests {
         assert!(err.is_no_device(), "{err:?}");
     }
 }
+
+/// Counts allocations per thread in this crate's unit tests, for the memory bounds of the fuzz
+/// battery (`exchange_fuzz_tests`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: testalloc::Counting = testalloc::Counting;
