@@ -32,6 +32,8 @@ use crate::service::Service;
 mod auth;
 mod body;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod handlers;
 pub mod limits;
 mod listener;

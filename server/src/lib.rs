@@ -19,3 +19,9 @@ pub mod paths;
 pub mod serve;
 pub mod service;
 pub mod store;
+
+/// Counts allocations per thread in this crate's unit tests, for the memory bounds of the fuzz
+/// battery (`http::fuzz_tests`).
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: testalloc::Counting = testalloc::Counting;

@@ -139,14 +139,14 @@ fn no_content() -> Response {
 
 /// Parameters of `GET /v2/user/state?epoch=E&revision=R&wait=S`.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct V2Params {
+pub(super) struct V2Params {
     epoch: Option<u64>,
     revision: Option<u64>,
     wait_secs: u64,
 }
 
 impl V2Params {
-    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+    pub(super) fn parse(query: Option<&str>) -> Result<Self, ApiError> {
         let mut params = V2Params::default();
         for pair in query
             .unwrap_or_default()
