@@ -130,7 +130,7 @@ fn messages() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn arbitrary_datagrams(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {

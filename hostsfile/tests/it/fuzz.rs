@@ -69,7 +69,7 @@ fn large_file(lines: &[(String, String)], size: usize) -> String {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn apply_to_arbitrary_bytes(
@@ -96,7 +96,7 @@ proptest! {
 
 proptest! {
     // Each case writes a file (and syncs it): fewer cases.
-    #![proptest_config(config(32))]
+    #![proptest_config(config(64))]
 
     #[test]
     fn write_over_arbitrary_files(

@@ -107,7 +107,7 @@ fn header(questions: u16, answers: u16, authorities: u16, additionals: u16) -> V
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn arbitrary_datagrams(bytes in prop::collection::vec(any::<u8>(), 0..1500)) {

@@ -138,7 +138,7 @@ fn token() -> impl Strategy<Value = &'static str> {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn arbitrary_bodies(
@@ -297,7 +297,7 @@ fn check_query(query: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn arbitrary_paths_and_queries(text in any::<String>()) {

@@ -189,7 +189,7 @@ fn repeat_slice(text: &str, at: Index, len: usize, times: usize) -> String {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {

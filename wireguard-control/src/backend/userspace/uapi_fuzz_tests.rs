@@ -125,7 +125,7 @@ fn line() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn arbitrary_answers(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {

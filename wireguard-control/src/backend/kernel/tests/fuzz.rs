@@ -88,7 +88,7 @@ fn peer(key: u32, ips: usize) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(config(1024))]
 
     #[test]
     fn arbitrary_attributes(parts in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..2048), 1..4)) {
