@@ -144,8 +144,23 @@ impl ServerInfo {
     }
 }
 
+/// The largest invitation or config accepted, in bytes. Real ones are a few hundred bytes
+/// (a client config with an endpoint override for each of 10,000 peers is about 500 KB);
+/// the TOML parser needs up to about a hundred times a file's size in memory on deeply
+/// nested input, so a file handed over by someone else is refused above this.
+pub const MAX_TOML_BYTES: usize = 1024 * 1024;
+
 /// Parses TOML into `T`, turning toml's error into one that never echoes a line's value.
 fn parse_toml<T: DeserializeOwned>(kind: ConfigKind, text: &str) -> Result<T, ConfigError> {
+    if text.len() > MAX_TOML_BYTES {
+        return Err(ConfigError::Parse {
+            kind,
+            message: format!(
+                "the file is {} bytes, more than the {MAX_TOML_BYTES} allowed",
+                text.len()
+            ),
+        });
+    }
     toml::from_str(text).map_err(|error| ConfigError::Parse {
         kind,
         message: describe_toml_error(text, &error),

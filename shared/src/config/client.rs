@@ -195,6 +195,25 @@ x = 1
     }
 
     #[test]
+    fn an_oversized_file_is_refused_before_parsing() {
+        let padding = "#".repeat(crate::config::MAX_TOML_BYTES);
+        let text = format!("{INVITATION}{padding}\n");
+        let message = InvitationConfig::from_toml_str(&text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("failed to parse invitation: the file is 1048")
+                && message.ends_with("bytes, more than the 1048576 allowed"),
+            "{message}"
+        );
+        let message = ClientConfig::from_toml_str(&text).unwrap_err().to_string();
+        assert!(
+            message.contains("more than the 1048576 allowed"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn bad_override_key_is_rejected() {
         let text =
             format!("{INVITATION}\n[peer-endpoint-overrides]\n\"not-an-ip\" = \"1.2.3.4:5\"\n");
