@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
+};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -219,7 +221,12 @@ fn local_address(address: &AddressMessage, iface: &str, flags: LinkFlags) -> Opt
     })
 }
 
-/// RTM_NEWADDR body: IPv4 carries both IFA_LOCAL and IFA_ADDRESS, IPv6 only IFA_ADDRESS.
+/// RTM_NEWADDR body: IPv4 carries both IFA_LOCAL and IFA_ADDRESS, IPv6 only IFA_ADDRESS,
+/// flagged `IFA_F_NODAD`. A WireGuard interface has no link layer on which another host
+/// could hold the address, and duplicate address detection would leave it tentative for
+/// a second or so after the link comes up (the kernel's own WireGuard links skip it; a
+/// userspace implementation's TUN device may not). A connection made meanwhile leaves
+/// from `::1` or a link-local address, which no peer accepts, and never recovers.
 fn address_message(index: u32, addr: IpNet) -> AddressMessage {
     let mut message = AddressMessage::default();
     message.header.family = family(&addr);
@@ -229,6 +236,8 @@ fn address_message(index: u32, addr: IpNet) -> AddressMessage {
     let ip = addr.addr();
     if ip.is_ipv4() {
         message.attributes.push(AddressAttribute::Local(ip));
+    } else {
+        message.header.flags = AddressHeaderFlags::Nodad;
     }
     message.attributes.push(AddressAttribute::Address(ip));
     message
@@ -274,6 +283,12 @@ mod tests {
 
     fn check_address(addr: &str, family: AddressFamily, attributes: Vec<AddressAttribute>) {
         let message = address_message(7, net(addr));
+        let nodad = family == AddressFamily::Inet6;
+        assert_eq!(
+            message.header.flags.contains(AddressHeaderFlags::Nodad),
+            nodad,
+            "{addr}"
+        );
         assert_eq!(message.header.family, family, "{addr}");
         assert_eq!(message.header.prefix_len, net(addr).prefix_len(), "{addr}");
         assert_eq!(message.header.scope, AddressScope::Universe, "{addr}");

@@ -86,6 +86,16 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
     let addr = ns.exec(&["ip", "addr", "show", "dev", iface_name]);
     assert!(addr.contains(&format!("inet {ADDRESS_V4} ")), "{addr}");
     assert!(addr.contains(&format!("inet6 {ADDRESS_V6} ")), "{addr}");
+    // No duplicate address detection: usable as a source the moment the link is up (a
+    // veth would otherwise keep it tentative for a second or so).
+    let inet6 = addr
+        .lines()
+        .find(|line| line.contains(&format!("inet6 {ADDRESS_V6} ")))
+        .unwrap_or_default();
+    assert!(
+        inet6.contains("nodad") && !inet6.contains("tentative"),
+        "{addr}"
+    );
     // `-d` shows the type and the protocol even when it is the default "boot"
     let routes = ns.exec(&["ip", "-d", "route", "show", "dev", iface_name]);
     assert!(
