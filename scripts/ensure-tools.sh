@@ -9,6 +9,7 @@
 #   iproute2 wireguard-tools wireguard-go nftables iputils-ping   namespaces, userspace WireGuard, NAT routers
 #   procps util-linux ca-certificates                             pgrep/prlimit/nsenter in the harness
 #   dpkg-dev rpm                                                  the package checks
+#   libfaketime                                                   the clock-jump scenario (a preloaded library)
 # From crates.io:
 #   innernet, innernet-server 2.0.0                               the counterpart of the interop scenarios
 #   cargo-deb 3.8.0, cargo-generate-rpm 0.21.1                    the packages, at the versions the metadata is written for
@@ -28,7 +29,7 @@ ensure_tools() {
     local wanted=(
         iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go nftables:nft
         iputils-ping:ping procps:pgrep util-linux:nsenter ca-certificates:update-ca-certificates
-        dpkg-dev:dpkg-architecture rpm:rpm
+        dpkg-dev:dpkg-architecture rpm:rpm libfaketime:libfaketime
     )
     local missing=() entry
     for entry in "${wanted[@]}"; do

@@ -265,6 +265,7 @@ impl World {
             address,
             dir,
             shared: self.shared.clone(),
+            extra_env: Arc::default(),
         };
         self.hosts.push(host.clone());
         Ok(host)
@@ -301,6 +302,39 @@ impl World {
         )?;
         self.ns(id, &["ip", "link", "set", dev, "up"])?;
         Ok(())
+    }
+
+    /// Drops `percent` % of the UDP packets crossing the switch (the public network), in
+    /// both directions and at random, with an nftables rule on the switch's bridge (`tc
+    /// netem` needs `sch_netem`, which this kernel lacks); 0 removes the rule. Returns how
+    /// many packets the rule dropped before it was replaced or removed.
+    pub fn set_underlay_loss(&self, percent: u8) -> Result<u64> {
+        let dropped = self
+            .ns(&self.switch, &["nft", "list", "table", "bridge", "wmloss"])
+            .ok()
+            .and_then(|listing| {
+                let after = listing.split("counter packets ").nth(1)?;
+                after.split_whitespace().next()?.parse().ok()
+            })
+            .unwrap_or(0);
+        let _ = self.ns(
+            &self.switch,
+            &["nft", "delete", "table", "bridge", "wmloss"],
+        );
+        if percent > 0 {
+            let rules = format!(
+                "table bridge wmloss {{\n chain forward {{\n  type filter hook forward priority filter; policy accept;\n  meta l4proto udp numgen random mod 100 < {percent} counter drop\n }}\n}}\n"
+            );
+            let file = self.shared.dir.join("loss.nft");
+            std::fs::write(&file, rules)?;
+            self.ns(&self.switch, &["nft", "-f", &file.to_string_lossy()])?;
+        }
+        Ok(dropped)
+    }
+
+    /// The world's directory (hosts' files, logs).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.shared.dir
     }
 
     /// A host on the public network (192.0.2.N).

@@ -2,6 +2,7 @@
 //! IPv4 and an IPv6 mesh network.
 
 pub mod basic;
+pub mod chaos;
 pub mod doctor;
 pub mod flood;
 pub mod interop;
@@ -76,6 +77,17 @@ pub fn all() -> Vec<Scenario> {
     out.push(Scenario {
         name: "12-flood-v4",
         run: |s| flood::flood(s, mesh::Family::V4),
+    });
+    out.extend(both_families![
+        "13-lossy-underlay" => chaos::lossy_underlay,
+    ]);
+    out.push(Scenario {
+        name: "14-kill-storm-v4",
+        run: |s| chaos::kill_storm_scenario(s, mesh::Family::V4),
+    });
+    out.push(Scenario {
+        name: "15-clock-jumps-v4",
+        run: |s| chaos::clock_jumps(s, mesh::Family::V4),
     });
     out
 }

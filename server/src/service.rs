@@ -171,7 +171,7 @@ impl Service {
         let model = model.at_revision(store.revision());
         let (revisions, _) = watch::channel(model.revision());
         let changes = Mutex::new(ChangeLog::new(history, crate::changes::DEFAULT_CAPACITY));
-        Ok(Self {
+        let service = Self {
             writer: Mutex::new(store),
             model: RwLock::new(Arc::new(model)),
             device,
@@ -186,7 +186,9 @@ impl Service {
             peer_json: Mutex::default(),
             invite_deadlines: Mutex::default(),
             options,
-        })
+        };
+        service.note_invitations();
+        Ok(service)
     }
 
     /// The current model.
@@ -376,6 +378,9 @@ impl Service {
             "database changed by another process; model reloaded"
         );
         self.publish(next);
+        // Whatever path noticed the change (the reload timer or a write), invitations the
+        // other process added start their monotonic deadlines now.
+        self.note_invitations();
         Ok(true)
     }
 

@@ -74,6 +74,8 @@ pub struct Host {
     pub address: Option<IpAddr>,
     pub dir: PathBuf,
     pub(super) shared: Arc<Shared>,
+    /// Environment variables set with [`Host::set_env`], shared by every clone.
+    pub(super) extra_env: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl Host {
@@ -87,7 +89,22 @@ impl Host {
         let filter = std::env::var("WIREMESH_E2E_LOG").unwrap_or_else(|_| "info".into());
         env.insert("RUST_LOG".into(), filter);
         env.insert("NO_COLOR".into(), "1".into());
+        env.extend(
+            self.extra_env
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         env
+    }
+
+    /// Sets an environment variable for every program started on this host from now on
+    /// (one-shot commands and daemons; a supervisor keeps what its daemon started with).
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.extra_env
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_owned(), value.to_owned());
     }
 
     /// Runs a command on the host.

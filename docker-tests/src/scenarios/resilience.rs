@@ -11,7 +11,10 @@ use crate::harness::{wait_until, Settings};
 const SYNC: Duration = Duration::from_secs(15);
 
 /// Server plus three peers in `humans`, all daemons running and seeing each other.
-fn three_peers(world: &mut crate::harness::World, family: Family) -> Result<(Mesh, Vec<Peer>)> {
+pub(super) fn three_peers(
+    world: &mut crate::harness::World,
+    family: Family,
+) -> Result<(Mesh, Vec<Peer>)> {
     let mesh = Mesh::start(world, family)?;
     let mut peers = Vec::new();
     for (i, name) in ["alpha", "bravo", "charlie"].into_iter().enumerate() {

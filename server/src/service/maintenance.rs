@@ -81,6 +81,19 @@ impl Service {
         instant > entry.1
     }
 
+    /// Starts the monotonic deadline of every invitation this server has not met yet (at
+    /// start, and when another process added some), so that a wall clock set back before
+    /// the next sweep cannot prolong them.
+    pub(super) fn note_invitations(&self) {
+        let now = self.clock.now();
+        let model = self.model();
+        for peer in model.peers().iter().filter(|peer| !peer.is_redeemed) {
+            if let Some(expires) = peer.invite_expires {
+                self.invite_expired_at(peer.id, expires, now);
+            }
+        }
+    }
+
     /// Drops key swaps whose delay has passed, so the next device sync installs new keys.
     pub fn finish_due_key_swaps(&self) -> bool {
         let now = self.clock.instant();

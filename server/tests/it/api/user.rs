@@ -7,6 +7,8 @@ use std::time::Duration;
 use axum::http::Method;
 use serde_json::{json, Value};
 use wiremesh_server::service::ServiceOptions;
+use wiremesh_server::store::sqlite::SqliteStore;
+use wiremesh_server::store::Store;
 use wiremesh_shared::fixture::{key_for, Family, SERVER};
 use wiremesh_shared::wire::{Peer, ServerCapabilities, State};
 use wiremesh_shared::{Endpoint, PeerId};
@@ -284,6 +286,27 @@ async fn a_wall_clock_set_back_delays_neither_key_swaps_nor_expiry() {
     assert_eq!(ids(&removed), vec![lingering.id]);
     assert!(!h.interface_keys().contains(&lingering_key));
     assert!(h.reopen().peers.iter().all(|p| p.id != lingering.id));
+}
+
+/// An invitation another process (the server CLI) added gets its monotonic deadline as
+/// soon as this server notices it, here through a write that reloads first, so a wall
+/// clock set back before the next sweep does not prolong it either.
+#[tokio::test]
+async fn an_invitation_from_another_process_is_not_prolonged_by_a_clock_set_back() {
+    let h = Harness::new(Family::V4);
+    let key = new_key(69);
+    let mut contents = h.contents("from-cli", h.addr("10.80.128.25", ""), USER, key);
+    contents.is_redeemed = false;
+    contents.invite_expires = Some(h.service.now() + Duration::from_secs(30));
+    let mut cli = SqliteStore::open(&h.db_path).expect("the CLI's connection");
+    let invite = cli.insert_peer(&contents).expect("insert from the CLI");
+    h.service
+        .set_disabled(DEVELOPER2, true)
+        .expect("a write, which reloads first");
+    h.clock.step_wall_back(Duration::from_secs(3600));
+    h.clock.advance(Duration::from_secs(31));
+    let removed = h.service.sweep_expired_invites().expect("sweep");
+    assert_eq!(ids(&removed), vec![invite.id]);
 }
 
 /// A stored `invite_expires` before 1970 (an imported or hand-edited database; innernet
