@@ -15,21 +15,11 @@ use netlink_packet_generic::GenlMessage;
 use netlink_packet_route::RouteNetlinkMessage;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 
 use super::decode_datagram;
 use crate::error::kernel_error;
 use crate::genl::GetFamily;
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// See the module documentation.
 fn bound(datagram_len: usize) -> usize {
@@ -144,11 +134,7 @@ proptest! {
         cut in any::<Index>(),
     ) {
         let mut datagram = datagram;
-        for (at, value) in flips {
-            let at = at.index(datagram.len());
-            datagram[at] = value;
-        }
-        datagram.truncate(cut.index(datagram.len() + 1));
+        testalloc::fuzz::damage(&mut datagram, flips, cut);
         check(&datagram)?;
     }
 

@@ -131,6 +131,36 @@ pub fn is_installed() -> bool {
     peak >= 1024
 }
 
+/// The settings and input damage every fuzz property test shares.
+pub mod fuzz {
+    use proptest::sample::Index;
+    use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
+
+    /// `cases` cases from a fixed seed, with nothing persisted: the same inputs on every run
+    /// and every machine, so the battery is a test CI can repeat, not a search.
+    pub fn config(cases: u32) -> Config {
+        Config {
+            cases,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            rng_seed: RngSeed::Fixed(15),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// Overwrites a byte at each of `flips` (positions picked in `bytes`), then cuts `bytes`
+    /// at `cut`: valid input damaged the way random bytes rarely reach past a header.
+    pub fn damage(bytes: &mut Vec<u8>, flips: Vec<(Index, u8)>, cut: Index) {
+        for (at, value) in flips {
+            if !bytes.is_empty() {
+                let at = at.index(bytes.len());
+                bytes[at] = value;
+            }
+        }
+        bytes.truncate(cut.index(bytes.len() + 1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,19 +8,9 @@ use std::net::IpAddr;
 use hostsfile::{HostsBuilder, Tag};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 
 use crate::section::{contents, hosts, line};
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Bound for `apply`: `4 * (file + section) + 64 KiB`. It returns one new string of the
 /// file's length plus the section, and `format!` may grow that string once while building it

@@ -15,19 +15,9 @@ use hickory_proto::rr::rdata::{A, AAAA, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 use publicip::message::parse_reply;
 use publicip::resolver::{QueryClass, QueryType, Resolver};
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+use testalloc::fuzz::config;
 
 /// See the module documentation.
 fn bound(datagram_len: usize) -> usize {
@@ -133,11 +123,7 @@ proptest! {
         cut in any::<Index>(),
     ) {
         let mut bytes = reply(which, extra);
-        for (at, value) in flips {
-            let at = at.index(bytes.len());
-            bytes[at] = value;
-        }
-        bytes.truncate(cut.index(bytes.len() + 1));
+        testalloc::fuzz::damage(&mut bytes, flips, cut);
         check(&bytes)?;
     }
 }

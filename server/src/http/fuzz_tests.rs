@@ -20,7 +20,7 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
     AssociationContents, CidrContents, EndpointContents, PeerContents, RedeemContents,
@@ -32,16 +32,6 @@ use super::auth::{check_server_key, SERVER_KEY_HEADER};
 use super::body::read_json;
 use super::handlers::V2Params;
 use super::routes::{resolve, scope, segments};
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// See the module documentation.
 fn bound(input_len: usize) -> usize {

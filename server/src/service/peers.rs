@@ -12,7 +12,7 @@ use wiremesh_shared::PeerId;
 use super::{edit_peer, Service};
 use crate::error::{Invalid, Result, ServiceError};
 use crate::model::Model;
-use crate::store::PeerFields;
+use crate::store::{PeerFields, Store};
 
 impl Service {
     /// `GET /v1/admin/peers`.
@@ -49,24 +49,7 @@ impl Service {
     /// candidates; everything else in `contents` is ignored.
     pub fn update_peer(&self, id: PeerId, contents: PeerContents) -> Result<()> {
         self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::NotFound {
-                what: "peer",
-                id: id.0,
-            })?;
-            if id == model.roles().server_peer && contents.is_disabled {
-                return Err(Invalid::ServerPeer {
-                    name: current.name.to_string(),
-                    action: "disabled",
-                }
-                .into());
-            }
-            if let Some(other) = model.peer_by_name(&contents.name) {
-                if other.id != id {
-                    return Err(ServiceError::Conflict {
-                        what: format!("a peer named {:?}", contents.name.as_str()),
-                    });
-                }
-            }
+            let current = existing(model, id)?;
             // innernet's admin client sends back what GET /admin/peers returned, with the
             // observed endpoint and candidates injected; storing those would silently turn an
             // observation into a permanent override, so an unchanged echo keeps the stored value.
@@ -93,20 +76,7 @@ impl Service {
                 is_disabled: contents.is_disabled,
                 candidates,
             };
-            if fields_of(current) == fields {
-                return Ok(((), None));
-            }
-            store.update_peer(id, &fields)?;
-            if fields.is_disabled != current.is_disabled {
-                let action = if fields.is_disabled {
-                    "disabled"
-                } else {
-                    "enabled"
-                };
-                tracing::info!(peer = %current.name, "peer {action}");
-            }
-            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
-            Ok(((), Some(next)))
+            commit_fields(model, store, current, fields)
         })
     }
 
@@ -134,51 +104,72 @@ impl Service {
     /// between an admin's read and write) stands.
     pub fn patch_peer(&self, id: PeerId, patch: &PeerPatch) -> Result<()> {
         self.write(|model, store| {
-            let current = model.peer(id).ok_or(ServiceError::NotFound {
-                what: "peer",
-                id: id.0,
-            })?;
+            let current = existing(model, id)?;
             let mut fields = fields_of(current);
             if let Some(name) = &patch.name {
-                if model.peer_by_name(name).is_some_and(|other| other.id != id) {
-                    return Err(ServiceError::Conflict {
-                        what: format!("a peer named {:?}", name.as_str()),
-                    });
-                }
                 fields.name = name.clone();
             }
             if let Some(disabled) = patch.is_disabled {
-                if disabled && id == model.roles().server_peer {
-                    return Err(Invalid::ServerPeer {
-                        name: current.name.to_string(),
-                        action: "disabled",
-                    }
-                    .into());
-                }
                 fields.is_disabled = disabled;
             }
             if let Some(admin) = patch.is_admin {
                 fields.is_admin = admin;
             }
-            if fields_of(current) == fields {
-                return Ok(((), None));
-            }
-            store.update_peer(id, &fields)?;
-            if fields.is_disabled != current.is_disabled {
-                let action = if fields.is_disabled {
-                    "disabled"
-                } else {
-                    "enabled"
-                };
-                tracing::info!(peer = %current.name, "peer {action}");
-            }
-            if fields.name != current.name {
-                tracing::info!(peer = %current.name, new_name = %fields.name, "peer renamed");
-            }
-            let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
-            Ok(((), Some(next)))
+            commit_fields(model, store, current, fields)
         })
     }
+}
+
+/// The peer `id`, or [`ServiceError::NotFound`].
+fn existing(model: &Model, id: PeerId) -> Result<&Peer> {
+    model.peer(id).ok_or(ServiceError::NotFound {
+        what: "peer",
+        id: id.0,
+    })
+}
+
+/// The one way an existing peer's fields change (`PUT`, `PATCH`, disable, rename): the rules
+/// (the server peer stays enabled, names stay unique), then, unless nothing changes, the
+/// store, the log and the next model.
+fn commit_fields(
+    model: &Model,
+    store: &mut dyn Store,
+    current: &Peer,
+    fields: PeerFields,
+) -> Result<((), Option<Model>)> {
+    let id = current.id;
+    if fields.is_disabled && id == model.roles().server_peer {
+        return Err(Invalid::ServerPeer {
+            name: current.name.to_string(),
+            action: "disabled",
+        }
+        .into());
+    }
+    if model
+        .peer_by_name(&fields.name)
+        .is_some_and(|other| other.id != id)
+    {
+        return Err(ServiceError::Conflict {
+            what: format!("a peer named {:?}", fields.name.as_str()),
+        });
+    }
+    if fields_of(current) == fields {
+        return Ok(((), None));
+    }
+    store.update_peer(id, &fields)?;
+    if fields.is_disabled != current.is_disabled {
+        let action = if fields.is_disabled {
+            "disabled"
+        } else {
+            "enabled"
+        };
+        tracing::info!(peer = %current.name, "peer {action}");
+    }
+    if fields.name != current.name {
+        tracing::info!(peer = %current.name, new_name = %fields.name, "peer renamed");
+    }
+    let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
+    Ok(((), Some(next)))
 }
 
 /// Checks a new peer against the network (the rules are [`wiremesh_shared::invite`]'s).

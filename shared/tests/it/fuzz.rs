@@ -21,23 +21,13 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache, ServerConfig};
 use wiremesh_shared::wire::{
     AssociationContents, Cidr, CidrContents, EndpointContents, Peer, PeerContents, RedeemContents,
     ServerCapabilities, State, StateDelta,
 };
 use wiremesh_shared::{Endpoint, Hostname, Timestring};
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// The bound for JSON and short texts; see the module documentation.
 fn bound(input_len: usize) -> usize {
@@ -209,13 +199,7 @@ proptest! {
         cut in any::<Index>(),
     ) {
         let mut bytes = repeat_slice(&fixture(GOLDEN[file]), at, len, times).into_bytes();
-        for (at, value) in flips {
-            if !bytes.is_empty() {
-                let at = at.index(bytes.len());
-                bytes[at] = value;
-            }
-        }
-        bytes.truncate(cut.index(bytes.len() + 1));
+        testalloc::fuzz::damage(&mut bytes, flips, cut);
         parse_all(&String::from_utf8_lossy(&bytes))?;
     }
 }

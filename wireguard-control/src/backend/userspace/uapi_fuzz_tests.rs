@@ -14,20 +14,10 @@ use std::io::{Cursor, Read, Write};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 
 use super::tests::{full_get, iface};
 use super::*;
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// See the module documentation.
 fn bound(answer_len: usize) -> usize {
@@ -157,11 +147,7 @@ proptest! {
             bytes.extend_from_slice(&text[start..end]);
         }
         bytes.extend_from_slice(&text[end..]);
-        for (at, value) in flips {
-            let at = at.index(bytes.len());
-            bytes[at] = value;
-        }
-        bytes.truncate(cut.index(bytes.len() + 1));
+        testalloc::fuzz::damage(&mut bytes, flips, cut);
         check(&bytes)?;
     }
 }

@@ -11,21 +11,11 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
+use testalloc::fuzz::config;
 
 use super::attributes_of;
 use super::golden::{golden_get_part_one, golden_get_part_two, wg0};
 use crate::backend::kernel::device_from_parts;
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(15),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// See the module documentation.
 fn bound(attributes_len: usize) -> usize {
@@ -109,11 +99,7 @@ proptest! {
     ) {
         let golden = if which == 0 { golden_get_part_one() } else { golden_get_part_two() };
         let mut bytes = attributes_of(&golden);
-        for (at, value) in flips {
-            let at = at.index(bytes.len());
-            bytes[at] = value;
-        }
-        bytes.truncate(cut.index(bytes.len() + 1));
+        testalloc::fuzz::damage(&mut bytes, flips, cut);
         check(&[bytes])?;
     }
 
