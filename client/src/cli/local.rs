@@ -138,8 +138,12 @@ pub fn up(ctx: &Context, opts: &UpOpts, backend: Option<BackendKind>) -> Result<
                 .context("failed to list the installed networks")?,
         };
         for iface in ifaces {
-            if backends::record(&ctx.paths, &iface, kind)? {
-                println!("{iface}: recorded the {kind} backend in its config");
+            // A config that cannot be rewritten is reported by the sync below, network by
+            // network; it must not keep the other networks down.
+            match backends::record(&ctx.paths, &iface, kind) {
+                Ok(true) => println!("{iface}: recorded the {kind} backend in its config"),
+                Ok(false) => {}
+                Err(error) => eprintln!("warning: {iface}: the backend was not recorded: {error}"),
             }
         }
     }
