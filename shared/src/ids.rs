@@ -37,3 +37,7 @@ id_type!(
     /// An association's row id.
     AssociationId
 );
+id_type!(
+    /// A policy rule's row id.
+    RuleId
+);
