@@ -1,0 +1,297 @@
+//! A host's compiled ruleset as one nftables transaction that replaces the interface's table.
+//!
+//! The table `inet wiremesh_<iface>` holds:
+//! - sets `restricted4` and `restricted6`: the prefixes of senders that may only open what a
+//!   rule allows;
+//! - chain `input` (hook input, priority filter, policy accept): packets arriving on the
+//!   interface jump to `mesh`;
+//! - chain `mesh`: replies and related packets, essential ICMP (and on the server its API
+//!   port and pings) are accepted; senders outside the restricted sets are accepted; then one
+//!   accept per allow line; everything else is dropped.
+//!
+//! The transaction adds the table, deletes it and builds it again, so it works whether or not
+//! the table exists, and the kernel swaps old for new at once: no packet ever meets a
+//! half-built table.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use ipnet::IpNet;
+use nftables::batch::Batch;
+use nftables::expr::{
+    Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem, CT,
+};
+use nftables::schema::{
+    Chain, NfListObject, Nftables, Rule, Set, SetFlag, SetType, SetTypeValue, Table,
+};
+use nftables::stmt::{JumpTarget, Match, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+use wiremesh_shared::policy::{
+    HostRole, HostRuleset, PortRange, Protocol, ESSENTIAL_ICMPV4, ESSENTIAL_ICMPV6,
+    ICMPV4_ECHO_REQUEST,
+};
+
+use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
+use crate::{BASE_CHAIN, MESH_CHAIN, RESTRICTED4, RESTRICTED6};
+
+/// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
+pub fn replace_table(table: &str, iface: &str, ruleset: &HostRuleset) -> Nftables<'static> {
+    let mut batch = Batch::new();
+    let t = table_object(table);
+    batch.add(t.clone());
+    batch.delete(t.clone());
+    batch.add(t);
+    for objects in table_contents(table, iface, ruleset) {
+        batch.add(objects);
+    }
+    batch.to_nftables()
+}
+
+/// The transaction that removes the table `table`, whether or not it exists.
+pub fn remove_table(table: &str) -> Nftables<'static> {
+    let mut batch = Batch::new();
+    let t = table_object(table);
+    batch.add(t.clone());
+    batch.delete(t);
+    batch.to_nftables()
+}
+
+fn table_object(table: &str) -> NfListObject<'static> {
+    NfListObject::Table(Table {
+        family: NfFamily::INet,
+        name: Cow::Owned(table.to_owned()),
+        handle: None,
+    })
+}
+
+/// Everything inside the table, in the order it must be created.
+pub(crate) fn table_contents(
+    table: &str,
+    iface: &str,
+    ruleset: &HostRuleset,
+) -> Vec<NfListObject<'static>> {
+    let table: Cow<'static, str> = Cow::Owned(table.to_owned());
+    let mut out = Vec::new();
+    for (name, v6) in [(RESTRICTED4, false), (RESTRICTED6, true)] {
+        let elements: Vec<Expression<'static>> = ruleset
+            .restricted
+            .iter()
+            .filter(|n| matches!(n, IpNet::V6(_)) == v6)
+            .map(|n| prefix(*n))
+            .collect();
+        out.push(NfListObject::Set(Box::new(Set {
+            family: NfFamily::INet,
+            table: table.clone(),
+            name: Cow::Borrowed(name),
+            handle: None,
+            set_type: SetTypeValue::Single(if v6 {
+                SetType::Ipv6Addr
+            } else {
+                SetType::Ipv4Addr
+            }),
+            policy: None,
+            flags: Some(HashSet::from([SetFlag::Interval])),
+            elem: (!elements.is_empty()).then(|| Cow::Owned(elements)),
+            timeout: None,
+            gc_interval: None,
+            size: None,
+            comment: None,
+        })));
+    }
+    out.push(NfListObject::Chain(Chain {
+        family: NfFamily::INet,
+        table: table.clone(),
+        name: Cow::Borrowed(MESH_CHAIN),
+        ..Chain::default()
+    }));
+    out.push(NfListObject::Chain(Chain {
+        family: NfFamily::INet,
+        table: table.clone(),
+        name: Cow::Borrowed(BASE_CHAIN),
+        _type: Some(NfChainType::Filter),
+        hook: Some(NfHook::Input),
+        prio: Some(0),
+        policy: Some(NfChainPolicy::Accept),
+        ..Chain::default()
+    }));
+    let rule = |chain: &'static str, expr: Vec<Statement<'static>>| {
+        NfListObject::Rule(Rule {
+            family: NfFamily::INet,
+            table: table.clone(),
+            chain: Cow::Borrowed(chain),
+            expr: Cow::Owned(expr),
+            handle: None,
+            index: None,
+            comment: None,
+        })
+    };
+    out.push(rule(
+        BASE_CHAIN,
+        vec![
+            matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+            Statement::Jump(JumpTarget {
+                target: Cow::Borrowed(MESH_CHAIN),
+            }),
+        ],
+    ));
+    for expr in mesh_rules(ruleset) {
+        out.push(rule(MESH_CHAIN, expr));
+    }
+    out
+}
+
+/// The statements of the `mesh` chain's rules, in order.
+fn mesh_rules(ruleset: &HostRuleset) -> Vec<Vec<Statement<'static>>> {
+    let accept = Statement::Accept(None);
+    let mut rules = vec![
+        vec![
+            matches(
+                Expression::Named(NamedExpression::CT(CT {
+                    key: Cow::Borrowed("state"),
+                    family: None,
+                    dir: None,
+                })),
+                Operator::IN,
+                Expression::List(vec![string("established"), string("related")]),
+            ),
+            accept.clone(),
+        ],
+        vec![icmp_types(true, &ESSENTIAL_ICMPV6), accept.clone()],
+        vec![icmp_types(false, &ESSENTIAL_ICMPV4), accept.clone()],
+    ];
+    if let HostRole::Server { api_port } = ruleset.role {
+        rules.push(vec![
+            dport(
+                L4_TCP,
+                &[PortRange::single(api_port).expect("the API port is not 0")],
+            ),
+            accept.clone(),
+        ]);
+        rules.push(vec![
+            icmp_types(false, &[ICMPV4_ECHO_REQUEST]),
+            accept.clone(),
+        ]);
+    }
+    for (family, set) in [("ip", RESTRICTED4), ("ip6", RESTRICTED6)] {
+        rules.push(vec![
+            matches(
+                payload(family, "saddr"),
+                Operator::NEQ,
+                string(&format!("@{set}")),
+            ),
+            accept.clone(),
+        ]);
+    }
+    for allow in &ruleset.allows {
+        let v6 = matches!(allow.source, IpNet::V6(_));
+        let mut expr = vec![matches(
+            payload(if v6 { "ip6" } else { "ip" }, "saddr"),
+            Operator::EQ,
+            prefix(allow.source),
+        )];
+        match allow.protocol {
+            Protocol::Any => {}
+            Protocol::Icmp => expr.push(l4proto(if v6 { L4_ICMPV6 } else { L4_ICMP })),
+            Protocol::Tcp | Protocol::Udp => {
+                let proto = if allow.protocol == Protocol::Tcp {
+                    L4_TCP
+                } else {
+                    L4_UDP
+                };
+                if allow.ports.is_empty() {
+                    expr.push(l4proto(proto));
+                } else {
+                    expr.push(dport(proto, &allow.ports));
+                }
+            }
+        }
+        expr.push(accept.clone());
+        rules.push(expr);
+    }
+    rules.push(vec![Statement::Drop(None)]);
+    rules
+}
+
+fn matches(
+    left: Expression<'static>,
+    op: Operator,
+    right: Expression<'static>,
+) -> Statement<'static> {
+    Statement::Match(Match { left, right, op })
+}
+
+fn string(s: &str) -> Expression<'static> {
+    Expression::String(Cow::Owned(s.to_owned()))
+}
+
+fn meta(key: MetaKey) -> Expression<'static> {
+    Expression::Named(NamedExpression::Meta(Meta { key }))
+}
+
+fn payload(protocol: &'static str, field: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: Cow::Borrowed(protocol),
+            field: Cow::Borrowed(field),
+        },
+    )))
+}
+
+fn prefix(net: IpNet) -> Expression<'static> {
+    if net.prefix_len() == net.max_prefix_len() {
+        return string(&net.addr().to_string());
+    }
+    Expression::Named(NamedExpression::Prefix(Prefix {
+        addr: Box::new(string(&net.network().to_string())),
+        len: u32::from(net.prefix_len()),
+    }))
+}
+
+fn l4proto(proto: u8) -> Statement<'static> {
+    matches(
+        meta(MetaKey::L4proto),
+        Operator::EQ,
+        string(crate::names::l4proto_name(proto)),
+    )
+}
+
+fn port_item(range: &PortRange) -> Expression<'static> {
+    if range.first() == range.last() {
+        Expression::Number(u32::from(range.first()))
+    } else {
+        Expression::Range(Box::new(Range {
+            range: [
+                Expression::Number(u32::from(range.first())),
+                Expression::Number(u32::from(range.last())),
+            ],
+        }))
+    }
+}
+
+fn dport(proto: u8, ports: &[PortRange]) -> Statement<'static> {
+    let field = payload(if proto == L4_TCP { "tcp" } else { "udp" }, "dport");
+    let right = match ports {
+        [one] => port_item(one),
+        many => Expression::Named(NamedExpression::Set(
+            many.iter()
+                .map(|r| SetItem::Element(port_item(r)))
+                .collect(),
+        )),
+    };
+    matches(field, Operator::EQ, right)
+}
+
+fn icmp_types(v6: bool, kinds: &[u8]) -> Statement<'static> {
+    let field = payload(if v6 { "icmpv6" } else { "icmp" }, "type");
+    let name = |kind: u8| match icmp_type_name(v6, kind) {
+        Some(name) => string(name),
+        None => Expression::Number(u32::from(kind)),
+    };
+    let right = match kinds {
+        [one] => name(*one),
+        many => Expression::Named(NamedExpression::Set(
+            many.iter().map(|&k| SetItem::Element(name(k))).collect(),
+        )),
+    };
+    matches(field, Operator::EQ, right)
+}

@@ -1,0 +1,262 @@
+//! Tests that need no kernel: the transaction's shape, and that the composed table, run by the
+//! image evaluator, means what the compiled ruleset means.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use wiremesh_shared::policy::{
+    Allow, HostRole, HostRuleset, Packet, PortRange, Protocol, Transport,
+};
+use wiremesh_shared::RuleId;
+
+use super::*;
+
+fn sample() -> HostRuleset {
+    HostRuleset {
+        role: HostRole::Peer,
+        restricted: vec![
+            "10.1.0.0/16".parse().unwrap(),
+            "fd00:1::/64".parse().unwrap(),
+        ],
+        allows: vec![
+            Allow {
+                rule: RuleId(1),
+                source: "10.1.2.0/24".parse().unwrap(),
+                protocol: Protocol::Tcp,
+                ports: vec![
+                    PortRange::single(22).unwrap(),
+                    PortRange::new(8000, 8080).unwrap(),
+                ],
+            },
+            Allow {
+                rule: RuleId(2),
+                source: "10.1.3.4/32".parse().unwrap(),
+                protocol: Protocol::Udp,
+                ports: vec![PortRange::single(53).unwrap()],
+            },
+            Allow {
+                rule: RuleId(3),
+                source: "fd00:1::/64".parse().unwrap(),
+                protocol: Protocol::Icmp,
+                ports: Vec::new(),
+            },
+            Allow {
+                rule: RuleId(4),
+                source: "fd00:1::5/128".parse().unwrap(),
+                protocol: Protocol::Any,
+                ports: Vec::new(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_transaction_replaces_one_table_and_nothing_else() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let json: serde_json::Value =
+        serde_json::from_str(&firewall.transaction_json(&sample())).unwrap();
+    let commands = json["nftables"].as_array().unwrap();
+    // add, delete, add the table first: an atomic replace whether or not it existed.
+    assert_eq!(commands[0]["add"]["table"]["name"], "wiremesh_wm0");
+    assert_eq!(commands[1]["delete"]["table"]["name"], "wiremesh_wm0");
+    assert_eq!(commands[2]["add"]["table"]["name"], "wiremesh_wm0");
+    for command in commands {
+        let (verb, object) = command.as_object().unwrap().iter().next().unwrap();
+        assert!(verb == "add" || verb == "delete", "{command}");
+        let object = object.as_object().unwrap().values().next().unwrap();
+        assert_eq!(object["family"], "inet", "{command}");
+        let table = object.get("table").or(object.get("name")).unwrap();
+        assert_eq!(table, "wiremesh_wm0", "{command}");
+    }
+    let text = json.to_string();
+    assert!(!text.contains("flush"), "never flushes: {text}");
+    assert!(text.contains(r#""hook":"input""#));
+}
+
+#[test]
+fn the_image_of_the_transaction_evaluates_like_the_ruleset() {
+    let ruleset = sample();
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let image = firewall.expected_image(&ruleset);
+    let cases: [(&str, Transport, bool); 9] = [
+        ("10.1.2.9", Transport::Tcp { port: 22 }, true),
+        ("10.1.2.9", Transport::Tcp { port: 8081 }, false),
+        ("10.1.2.9", Transport::Icmp { kind: 8 }, false),
+        ("10.1.2.9", Transport::Icmp { kind: 3 }, true),
+        ("10.1.3.4", Transport::Udp { port: 53 }, true),
+        ("10.2.0.1", Transport::Udp { port: 9 }, true),
+        ("fd00:1::9", Transport::Icmp { kind: 129 }, true),
+        ("fd00:1::9", Transport::Tcp { port: 22 }, false),
+        ("fd00:1::5", Transport::Other { protocol: 47 }, true),
+    ];
+    for (src, transport, expected) in cases {
+        let packet = Packet {
+            src: src.parse().unwrap(),
+            dst: "10.9.9.9".parse().unwrap(),
+            transport,
+        };
+        assert_eq!(ruleset.allows(&packet), expected, "{packet:?}");
+        assert_eq!(
+            image.accepts("wm0", &packet).unwrap(),
+            expected,
+            "{packet:?}"
+        );
+        // Packets on other interfaces are not this table's business.
+        assert!(image.accepts("eth0", &packet).unwrap());
+    }
+}
+
+#[test]
+fn foreign_statements_are_drift() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&firewall.transaction_json(&sample())).unwrap();
+    let commands = json["nftables"].as_array_mut().unwrap();
+    let rule = commands
+        .iter_mut()
+        .rev()
+        .find(|c| c["add"].get("rule").is_some())
+        .unwrap();
+    rule["add"]["rule"]["expr"].as_array_mut().unwrap().insert(
+        0,
+        serde_json::json!({"counter": {"packets": 0, "bytes": 0}}),
+    );
+    let batch: nftables::schema::Nftables = serde_json::from_value(json).unwrap();
+    let objects: Vec<_> = batch
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            nftables::schema::NfObject::CmdObject(nftables::schema::NfCmd::Add(object)) => {
+                Some(object.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let err = TableImage::of("wiremesh_wm0", &objects).unwrap_err();
+    assert!(err.to_string().contains("never writes"), "{err}");
+}
+
+fn arb_net(v6: bool) -> impl Strategy<Value = IpNet> {
+    (0u8..4, 0u8..4, prop::sample::select(vec![8u8, 16, 24, 32])).prop_map(move |(a, b, len)| {
+        if v6 {
+            IpNet::new(
+                format!("fd00:{a}:{b}::1").parse::<IpAddr>().unwrap(),
+                len * 4,
+            )
+            .unwrap()
+            .trunc()
+        } else {
+            IpNet::new(format!("10.{a}.{b}.1").parse::<IpAddr>().unwrap(), len)
+                .unwrap()
+                .trunc()
+        }
+    })
+}
+
+fn arb_ruleset() -> impl Strategy<Value = HostRuleset> {
+    let allow = (
+        any::<bool>(),
+        0usize..4,
+        prop::collection::vec((1u16..100, 0u16..20), 0..3),
+    )
+        .prop_flat_map(|(v6, protocol, ports)| {
+            (arb_net(v6), Just(protocol), Just(ports)).prop_map(|(source, protocol, ports)| {
+                let protocol =
+                    [Protocol::Tcp, Protocol::Udp, Protocol::Icmp, Protocol::Any][protocol];
+                let ports = if protocol.has_ports() {
+                    wiremesh_shared::policy::normalize_ports(
+                        ports
+                            .iter()
+                            .map(|&(a, w)| PortRange::new(a, a + w).unwrap())
+                            .collect(),
+                    )
+                } else {
+                    Vec::new()
+                };
+                Allow {
+                    rule: RuleId(1),
+                    source,
+                    protocol,
+                    ports,
+                }
+            })
+        });
+    (
+        prop::collection::vec(prop_oneof![arb_net(false), arb_net(true)], 0..4),
+        prop::collection::vec(allow, 0..6),
+        any::<bool>(),
+    )
+        .prop_map(|(restricted, allows, server)| {
+            // Restricted prefixes never nest in a compiled ruleset.
+            let restricted = restricted
+                .iter()
+                .filter(|n| !restricted.iter().any(|o| o != *n && o.contains(*n)))
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            HostRuleset {
+                role: if server {
+                    HostRole::Server { api_port: 51820 }
+                } else {
+                    HostRole::Peer
+                },
+                restricted,
+                allows,
+            }
+        })
+}
+
+#[test]
+fn composed_tables_agree_with_their_rulesets() {
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let config = Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let sources: Vec<IpAddr> = [
+        "10.0.0.1",
+        "10.1.1.1",
+        "10.2.3.1",
+        "10.3.3.9",
+        "fd00:1:1::1",
+        "fd00:0:2::1",
+        "fd00:3:3::7",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut transports = vec![Transport::Other { protocol: 47 }];
+    for port in [1, 5, 20, 50, 99, 110, 51820] {
+        transports.push(Transport::Tcp { port });
+        transports.push(Transport::Udp { port });
+    }
+    for kind in [2, 3, 8, 128, 135] {
+        transports.push(Transport::Icmp { kind });
+    }
+    runner
+        .run(&arb_ruleset(), |ruleset| {
+            let image = Firewall::new(Nft::system(), "wm0").expected_image(&ruleset);
+            for &src in &sources {
+                for &transport in &transports {
+                    let packet = Packet {
+                        src,
+                        dst: src,
+                        transport,
+                    };
+                    prop_assert_eq!(
+                        ruleset.allows(&packet),
+                        image.accepts("wm0", &packet).unwrap(),
+                        "{:?}",
+                        packet
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -1,0 +1,246 @@
+//! Against the kernel: tables programmed inside a network namespace of the test's own, read
+//! back with `nft -j list table` and evaluated against the policy's definition. Needs root and
+//! Debian's `nft` (the README's test command installs it).
+
+use std::process::Command;
+
+use wiremesh_firewall::{Firewall, Nft, TableState};
+use wiremesh_shared::fixture::*;
+use wiremesh_shared::policy::*;
+use wiremesh_shared::RuleId;
+
+/// A network namespace that is deleted when the test ends, whether it passes or not.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Self {
+        let name = format!("wmfw-{tag}-{}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        let status = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("run ip");
+        assert!(status.success(), "ip netns add {name}");
+        Self(name)
+    }
+
+    fn nft(&self, args: &[&str]) -> String {
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.0, "nft"])
+            .args(args)
+            .output()
+            .expect("run nft");
+        assert!(
+            output.status.success(),
+            "nft {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
+    }
+}
+
+fn policy(association: wiremesh_shared::AssociationId) -> Policy {
+    let rule = |id, source, destination, protocol, ports: &str| Rule {
+        id: RuleId(id),
+        contents: RuleContents {
+            scope: Scope::Association(association),
+            source,
+            destination,
+            protocol,
+            ports: if ports.is_empty() {
+                Vec::new()
+            } else {
+                parse_ports(ports).unwrap()
+            },
+            note: None,
+        },
+    };
+    Policy {
+        rules: vec![
+            rule(
+                1,
+                Source::Cidr(USER),
+                Destination::Cidr(DEVELOPER),
+                Protocol::Tcp,
+                "22",
+            ),
+            rule(
+                2,
+                Source::Cidr(USER),
+                Destination::Cidr(DEVELOPER),
+                Protocol::Udp,
+                "53,5300-5310",
+            ),
+            rule(
+                3,
+                Source::Peer(USER2),
+                Destination::Peer(DEVELOPER2),
+                Protocol::Any,
+                "",
+            ),
+            rule(4, Source::Any, Destination::Cidr(USER), Protocol::Icmp, ""),
+        ],
+        isolated: vec![DEVELOPER],
+    }
+}
+
+fn transports() -> Vec<Transport> {
+    let mut out = vec![Transport::Other { protocol: 47 }];
+    for port in [21, 22, 23, 53, 80, 5305, 51820] {
+        out.push(Transport::Tcp { port });
+        out.push(Transport::Udp { port });
+    }
+    for kind in [0, 2, 3, 8, 11, 128, 129, 134, 135, 137] {
+        out.push(Transport::Icmp { kind });
+    }
+    out
+}
+
+#[test]
+fn what_the_kernel_holds_is_what_the_policy_says() {
+    for family in Family::BOTH {
+        let ns = Netns::new(&format!("{family:?}").to_lowercase());
+        let mut fx = Fixture::new(family);
+        let association = fx.associate(USER, DEVELOPER);
+        let policy = policy(association);
+        for host_id in [DEVELOPER1, DEVELOPER2, USER1, SERVER] {
+            let host = fx.peer(host_id).clone();
+            let role = if host_id == SERVER {
+                HostRole::Server { api_port: 51820 }
+            } else {
+                HostRole::Peer
+            };
+            let ruleset = compile(&fx.view(), &policy, &host, role);
+            let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
+            firewall.apply(&ruleset).unwrap();
+            assert_eq!(
+                firewall.check(&ruleset).unwrap(),
+                TableState::InSync,
+                "{family:?} {host_id}"
+            );
+            let image = firewall
+                .read()
+                .unwrap()
+                .expect("a table")
+                .expect("an image");
+            for src in fx.peers.iter().map(|p| p.ip) {
+                for transport in transports() {
+                    let packet = Packet {
+                        src,
+                        dst: host.ip,
+                        transport,
+                    };
+                    let verdict = decide(&fx.view(), &policy, &host, role, &packet);
+                    assert_eq!(
+                        image.accepts("wmt0", &packet).unwrap(),
+                        verdict.allowed(),
+                        "{family:?}: host {host_id}, {packet:?}: the policy says {verdict:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn drift_is_seen_and_repaired_and_removal_is_clean() {
+    let ns = Netns::new("drift");
+    let mut fx = Fixture::new(Family::V4);
+    let association = fx.associate(USER, DEVELOPER);
+    let policy = policy(association);
+    let ruleset = compile(&fx.view(), &policy, fx.peer(DEVELOPER1), HostRole::Peer);
+    // Someone else's table, and another network's, must survive everything below.
+    ns.nft(&["add", "table", "inet", "other"]);
+    ns.nft(&[
+        "add",
+        "chain",
+        "inet",
+        "other",
+        "c",
+        "{ type filter hook input priority 10; policy accept; }",
+    ]);
+    ns.nft(&[
+        "add", "rule", "inet", "other", "c", "tcp", "dport", "9", "drop",
+    ]);
+    let other_before = ns.nft(&["-j", "list", "table", "inet", "other"]);
+    let neighbour = Firewall::new(Nft::in_netns(&ns.0), "wmt1");
+    let open = HostRuleset::open(HostRole::Peer);
+    neighbour.apply(&open).unwrap();
+
+    let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
+    assert_eq!(firewall.check(&ruleset).unwrap(), TableState::Missing);
+    assert_eq!(firewall.ensure(&ruleset).unwrap(), TableState::Missing);
+    assert_eq!(firewall.check(&ruleset).unwrap(), TableState::InSync);
+    // A replace over an existing table is as good as the first.
+    firewall.apply(&ruleset).unwrap();
+    assert_eq!(firewall.check(&ruleset).unwrap(), TableState::InSync);
+
+    ns.nft(&["flush", "table", "inet", "wiremesh_wmt0"]);
+    assert!(matches!(
+        firewall.check(&ruleset).unwrap(),
+        TableState::Drifted(_)
+    ));
+    assert!(matches!(
+        firewall.ensure(&ruleset).unwrap(),
+        TableState::Drifted(_)
+    ));
+    assert_eq!(firewall.check(&ruleset).unwrap(), TableState::InSync);
+
+    ns.nft(&["add", "rule", "inet", "wiremesh_wmt0", "mesh", "counter"]);
+    let TableState::Drifted(why) = firewall.check(&ruleset).unwrap() else {
+        panic!("an added rule is drift")
+    };
+    assert!(why.contains("never writes"), "{why}");
+    firewall.ensure(&ruleset).unwrap();
+
+    ns.nft(&[
+        "delete",
+        "element",
+        "inet",
+        "wiremesh_wmt0",
+        "restricted4",
+        "{ 10.80.128.0/17 }",
+    ]);
+    let TableState::Drifted(why) = firewall.check(&ruleset).unwrap() else {
+        panic!("a deleted element is drift")
+    };
+    assert!(why.contains("restricted4"), "{why}");
+    firewall.ensure(&ruleset).unwrap();
+
+    // A new policy replaces the old one.
+    let looser = compile(
+        &fx.view(),
+        &Policy::default(),
+        fx.peer(DEVELOPER1),
+        HostRole::Peer,
+    );
+    firewall.apply(&looser).unwrap();
+    assert_eq!(firewall.check(&looser).unwrap(), TableState::InSync);
+    assert!(matches!(
+        firewall.check(&ruleset).unwrap(),
+        TableState::Drifted(_)
+    ));
+
+    assert!(firewall.remove().unwrap());
+    assert!(!firewall.remove().unwrap());
+    assert_eq!(firewall.check(&ruleset).unwrap(), TableState::Missing);
+    assert_eq!(neighbour.check(&open).unwrap(), TableState::InSync);
+    assert_eq!(
+        ns.nft(&["-j", "list", "table", "inet", "other"]),
+        other_before
+    );
+    assert!(neighbour.remove().unwrap());
+    let tables = ns.nft(&["list", "tables"]);
+    assert_eq!(tables.trim(), "table inet other");
+}
