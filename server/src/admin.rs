@@ -138,7 +138,10 @@ impl Network {
             Box::new(store),
             None,
             Arc::new(SystemClock),
-            ServiceOptions::default(),
+            ServiceOptions {
+                api_port: config.listen_port,
+                ..ServiceOptions::default()
+            },
         )
         .map_err(|source| AdminError::Load {
             network,

@@ -172,15 +172,13 @@ pub struct Comparison {
     /// Peers whose stored data or observed endpoint changed, or that came or went, with
     /// their CIDR.
     pub touched: Vec<(PeerId, CidrId)>,
-    /// Whether CIDRs, associations or roles changed.
+    /// Whether CIDRs, associations, roles or the policy changed.
     pub structural: bool,
 }
 
 /// Compares `previous` with its successor `next`.
 pub fn compare(previous: &Model, next: &Model) -> Comparison {
-    let structural = previous.cidrs() != next.cidrs()
-        || previous.associations() != next.associations()
-        || previous.roles() != next.roles();
+    let structural = !previous.same_structure_and_policy(next);
     let mut touched = Vec::new();
     let same_observed = previous.same_observed(next);
     // Peers a revision did not change are the same allocation in both models.
@@ -240,6 +238,10 @@ pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>)
         peers: plan.peers.into_iter().map(|p| model.inject(p)).collect(),
         removed: plan.removed,
         cidrs: plan.cidrs.map(<[Cidr]>::to_vec),
+        policy: plan
+            .cidrs
+            .is_some()
+            .then(|| (*model.peer_ruleset(viewer)).clone()),
     }
 }
 

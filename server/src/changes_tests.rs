@@ -20,6 +20,7 @@ fn model(fx: &Fixture, revision: u64) -> Model {
             peers: shared(&fx.peers),
             associations: fx.associations.clone(),
             roles: fx.roles,
+            policy: Arc::default(),
         },
         revision,
     )

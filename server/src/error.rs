@@ -3,6 +3,7 @@
 use wiremesh_shared::alloc::AllocError;
 use wiremesh_shared::cidr::CidrError;
 use wiremesh_shared::invite::{InviteError, PeerCidrError};
+use wiremesh_shared::policy::PolicyError;
 
 use crate::store::StoreError;
 
@@ -50,8 +51,23 @@ pub enum ServiceError {
     Conflict { what: String },
     #[error("too many candidates: {count}, at most {max} allowed")]
     TooManyCandidates { count: usize, max: usize },
+    /// A rule or isolation that cannot be made as asked.
+    #[error(transparent)]
+    Policy(PolicyError),
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl From<PolicyError> for ServiceError {
+    fn from(error: PolicyError) -> Self {
+        match error {
+            PolicyError::RuleNotFound { id } => ServiceError::NotFound {
+                what: "rule",
+                id: id.0,
+            },
+            other => ServiceError::Policy(other),
+        }
+    }
 }
 
 /// Broken rules that are not about CIDR structure or addresses.
@@ -75,6 +91,16 @@ pub enum Invalid {
     UnknownCidr { id: i64 },
     #[error("invalid query parameter {parameter}={value:?}: expected a whole number")]
     Query { parameter: String, value: String },
+    #[error("{what} is still named by {rules} policy rule(s) ({ids}); delete them first")]
+    NamedByRules {
+        what: String,
+        rules: usize,
+        ids: String,
+    },
+    #[error("CIDR {id} is isolated; end its isolation first")]
+    IsolatedCidr { id: i64 },
+    #[error("no peer has the address {address}")]
+    NoPeerAt { address: std::net::IpAddr },
 }
 
 impl From<StoreError> for ServiceError {

@@ -150,7 +150,34 @@ async fn answer(
                 Service::require_admin(&caller)?;
                 let id: i64 = id.parse().map_err(|_| ApiError::NoRoute)?;
                 let route = routes::Route::PatchPeer(wiremesh_shared::PeerId(id));
-                handlers::handle(&app.service, route, caller, &parts.headers, body).await
+                handlers::handle(
+                    &app.service,
+                    route,
+                    caller,
+                    parts.uri.query(),
+                    &parts.headers,
+                    body,
+                )
+                .await
+            }
+            (&Method::POST, Some(["user", "report"])) => {
+                let route = routes::Route::Report;
+                handlers::handle(
+                    &app.service,
+                    route,
+                    caller,
+                    parts.uri.query(),
+                    &parts.headers,
+                    body,
+                )
+                .await
+            }
+            (method, Some(["admin", rest @ ..])) => {
+                Service::require_admin(&caller)?;
+                let query = parts.uri.query();
+                let route =
+                    routes::resolve_v2_admin(method, rest, query)?.ok_or(ApiError::NoRoute)?;
+                handlers::handle(&app.service, route, caller, query, &parts.headers, body).await
             }
             _ => Err(ApiError::NoRoute),
         };
@@ -161,5 +188,13 @@ async fn answer(
     }
     let rest = segments.get(2..).unwrap_or_default();
     let route = routes::resolve(method, scope, rest).ok_or(ApiError::NoRoute)?;
-    handlers::handle(&app.service, route, caller, &parts.headers, body).await
+    handlers::handle(
+        &app.service,
+        route,
+        caller,
+        parts.uri.query(),
+        &parts.headers,
+        body,
+    )
+    .await
 }

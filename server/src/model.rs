@@ -7,10 +7,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
+use wiremesh_shared::policy::{compile, Destination, HostRole, HostRuleset, Policy};
 use wiremesh_shared::wire::{Association, Cidr, Peer, State};
 use wiremesh_shared::{CidrId, Endpoint, PeerId, PublicKey};
 
@@ -38,6 +39,37 @@ pub struct Model {
     /// between revisions until an observation changes it.
     observed: Arc<HashMap<PublicKey, SocketAddr>>,
     pending_swaps: HashMap<PeerId, PendingKeySwap>,
+    /// Compiled rulesets for this model's structure and policy, shared with the models
+    /// after it until either changes.
+    rulesets: Arc<Rulesets>,
+}
+
+/// Which hosts share one compiled ruleset: the peers of a CIDR, except a peer that a rule
+/// names as its destination, which gets its own.
+pub type RulesetKey = (CidrId, Option<PeerId>);
+
+/// The per-host rulesets compiled so far (each compiled once per structure and policy).
+#[derive(Debug, Default)]
+struct Rulesets {
+    /// Peers that rules name as destinations.
+    named: HashSet<PeerId>,
+    compiled: Mutex<HashMap<RulesetKey, Arc<HostRuleset>>>,
+}
+
+impl Rulesets {
+    fn for_policy(policy: &Policy) -> Self {
+        Self {
+            named: policy
+                .rules
+                .iter()
+                .filter_map(|r| match r.contents.destination {
+                    Destination::Peer(p) => Some(p),
+                    Destination::Cidr(_) => None,
+                })
+                .collect(),
+            compiled: Mutex::default(),
+        }
+    }
 }
 
 impl Model {
@@ -49,7 +81,9 @@ impl Model {
             by_id: HashMap::new(),
             observed: Arc::default(),
             pending_swaps: HashMap::new(),
+            rulesets: Arc::default(),
         };
+        model.rulesets = Arc::new(Rulesets::for_policy(&model.snapshot.policy));
         model.reindex();
         model
     }
@@ -110,8 +144,61 @@ impl Model {
         }
         next.pending_swaps
             .retain(|id, _| next.by_id.contains_key(id));
+        if !self.same_structure_and_policy(&next) {
+            next.rulesets = Arc::new(Rulesets::for_policy(&next.snapshot.policy));
+        }
         next.revision += 1;
         next
+    }
+
+    /// Whether `other` has the same CIDRs, associations, roles and policy (what compiled
+    /// rulesets depend on, besides the addresses of peers rules name, which never change).
+    pub fn same_structure_and_policy(&self, other: &Model) -> bool {
+        (Arc::ptr_eq(&self.snapshot.policy, &other.snapshot.policy)
+            || self.snapshot.policy == other.snapshot.policy)
+            && self.snapshot.roles == other.snapshot.roles
+            && self.snapshot.associations == other.snapshot.associations
+            && self.snapshot.cidrs == other.snapshot.cidrs
+    }
+
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.snapshot.policy
+    }
+
+    /// Which compiled ruleset `host` (a peer, not the server) gets.
+    pub fn ruleset_key(&self, host: &Peer) -> RulesetKey {
+        let own = self.rulesets.named.contains(&host.id).then_some(host.id);
+        (host.cidr_id, own)
+    }
+
+    /// The compiled ruleset of peer `host`, compiled once per structure, policy and key.
+    pub fn peer_ruleset(&self, host: &Peer) -> Arc<HostRuleset> {
+        let key = self.ruleset_key(host);
+        if let Some(found) = lock(&self.rulesets.compiled).get(&key) {
+            return found.clone();
+        }
+        // Compiled outside the lock; two callers racing compile the same value.
+        let compiled = Arc::new(compile(
+            &self.view(),
+            &self.snapshot.policy,
+            host,
+            HostRole::Peer,
+        ));
+        lock(&self.rulesets.compiled)
+            .entry(key)
+            .or_insert(compiled)
+            .clone()
+    }
+
+    /// The compiled ruleset of the server's own interface (its API port always open).
+    pub fn server_ruleset(&self, api_port: u16) -> Option<HostRuleset> {
+        let server = self.server_peer()?;
+        Some(compile(
+            &self.view(),
+            &self.snapshot.policy,
+            server,
+            HostRole::Server { api_port },
+        ))
     }
 
     /// A copy with the data replaced wholesale (after another process changed the database),
@@ -267,4 +354,8 @@ impl Model {
         }
         out
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerUpdate, PublicKey};
-use wiremesh_shared::wire::{Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
+use wiremesh_shared::wire::{ClientReport, Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
 
 use crate::changes::{compare, delta_for, watched_cidrs, ChangeLog, Waiter, Waiters};
@@ -35,6 +35,7 @@ mod deltas;
 mod maintenance;
 mod peer_json;
 mod peers;
+mod policy;
 mod sessions;
 mod user;
 
@@ -89,12 +90,16 @@ pub struct ServiceOptions {
     /// response can still reach it (innernet clients switch keys right after the response
     /// and fetch 5 s later).
     pub key_swap_delay: Duration,
+    /// The TCP port of the API on the server's tunnel address (the WireGuard listen port):
+    /// never filtered on the server's own interface.
+    pub api_port: u16,
 }
 
 impl Default for ServiceOptions {
     fn default() -> Self {
         Self {
             key_swap_delay: Duration::from_secs(2),
+            api_port: 51820,
         }
     }
 }
@@ -109,6 +114,7 @@ pub const FEATURES: &[&str] = &[
     "live-disable",
     wiremesh_shared::wire::V2_STATE_FEATURE,
     wiremesh_shared::wire::PEER_PATCH_FEATURE,
+    wiremesh_shared::wire::POLICY_FEATURE,
 ];
 
 pub struct Service {
@@ -137,6 +143,8 @@ pub struct Service {
     /// Each unredeemed invitation's expiry as seen when the server first met it, and the
     /// monotonic instant that expiry was then from (see [`Service::invite_expired`]).
     invite_deadlines: Mutex<HashMap<PeerId, (SystemTime, Instant)>>,
+    /// What each client last reported (see [`policy`]), as stored.
+    reports: Mutex<HashMap<PeerId, ClientReport>>,
     options: ServiceOptions,
 }
 
@@ -167,6 +175,7 @@ impl Service {
         // restarts of the server (see [`crate::changes`]).
         let snapshot = store.snapshot()?;
         let history = store.revisions()?;
+        let reports = policy::parse_reports(store.reports()?);
         let model = Model::new(snapshot, store.revision()).with_observed(store.observed()?);
         let model = model.at_revision(store.revision());
         let (revisions, _) = watch::channel(model.revision());
@@ -185,6 +194,7 @@ impl Service {
             delta_bodies: Mutex::default(),
             peer_json: Mutex::default(),
             invite_deadlines: Mutex::default(),
+            reports: Mutex::new(reports),
             options,
         };
         service.note_invitations();

@@ -12,10 +12,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use wiremesh_shared::acl::NetworkRoles;
+use wiremesh_shared::policy::{Policy, Rule, RuleContents};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
 };
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, Hostname, PeerId, PublicKey};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, Hostname, PeerId, PublicKey, RuleId};
 
 pub mod sqlite;
 
@@ -31,6 +32,9 @@ pub struct Snapshot {
     /// Sorted by id.
     pub associations: Vec<Association>,
     pub roles: NetworkRoles,
+    /// The port and protocol policy (rules sorted by id, isolated CIDRs sorted). Shared
+    /// between revisions until a policy change replaces it.
+    pub policy: Arc<Policy>,
 }
 
 /// The revision history as the database records it (schema version 4): read when the server
@@ -155,4 +159,17 @@ pub trait Store: Send {
 
     fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association>;
     fn delete_association(&mut self, id: AssociationId) -> Result<()>;
+
+    /// Adds a policy rule (a structural change: it can change any host's ruleset).
+    fn insert_rule(&mut self, contents: &RuleContents) -> Result<Rule>;
+    /// Deletes a policy rule; `NotFound` when there is none with this id.
+    fn delete_rule(&mut self, id: RuleId) -> Result<()>;
+    /// Isolates a CIDR or ends its isolation; returns whether anything changed.
+    fn set_isolated(&mut self, id: CidrId, isolated: bool) -> Result<bool>;
+
+    /// What each client last reported about itself (its version, features and the ruleset
+    /// it applied), as the JSON it sent. Not part of the network's revisions.
+    fn reports(&mut self) -> Result<HashMap<PeerId, String>>;
+    /// Records a client's report, replacing its previous one.
+    fn save_report(&mut self, id: PeerId, report: &str) -> Result<()>;
 }

@@ -31,7 +31,7 @@
 //! host's ruleset (address prefixes, protocols and ports), which [`HostRuleset::allows`]
 //! evaluates; a property test checks that the two always agree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -791,9 +791,29 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
             restricted.extend(sides(Scope::Association(association.id)));
         }
     }
+    // The addresses of the peers rules name as sources, in one pass over the peers.
+    let named: HashSet<PeerId> = policy
+        .rules
+        .iter()
+        .filter_map(|r| match r.contents.source {
+            Source::Peer(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let source_peers: HashMap<PeerId, IpAddr> = if named.is_empty() {
+        HashMap::new()
+    } else {
+        view.peers
+            .iter()
+            .map(|p| p.borrow())
+            .filter(|p| named.contains(&p.id))
+            .map(|p| (p.id, p.ip))
+            .collect()
+    };
     let mut rules: Vec<&Rule> = policy.rules.iter().collect();
     rules.sort_by_key(|r| r.id);
     let mut allows = Vec::new();
+    let mut seen = HashSet::new();
     for rule in rules {
         let r = &rule.contents;
         let destination_ok = match r.destination {
@@ -809,8 +829,8 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
                 Some(net) => Some(net),
                 None => continue,
             },
-            Source::Peer(p) => match find_peer(view.peers, p) {
-                Some(peer) => Some(IpNet::from(peer.ip)),
+            Source::Peer(p) => match source_peers.get(&p) {
+                Some(ip) => Some(IpNet::from(*ip)),
                 None => continue,
             },
         };
@@ -826,7 +846,7 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
                     protocol: r.protocol,
                     ports: normalize_ports(r.ports.clone()),
                 };
-                if !allows.contains(&allow) {
+                if seen.insert(allow.clone()) {
                     allows.push(allow);
                 }
             }
@@ -842,3 +862,6 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
 #[cfg(test)]
 #[path = "policy_tests.rs"]
 mod tests;
+
+#[path = "policy_access.rs"]
+pub mod access;

@@ -22,6 +22,11 @@
 //!   epoch or a revision outside the server's window gets the full state (`full: true`).
 //! - 2026-12-05: `PATCH /v2/admin/peers/{id}` (feature `peer-patch`): changes only the
 //!   fields a [`PeerPatch`] names.
+//! - 2026-12-06: port and protocol policy (feature `policy`): `/v2/user/state` answers carry
+//!   the caller's compiled ruleset ([`StateDelta::policy`]), `/v1/user/state` carries it as an
+//!   extra `policy` field innernet ignores; `POST /v2/user/report` (a client's version,
+//!   features and applied ruleset); the admin routes under `/v2/admin/rules`,
+//!   `/v2/admin/cidrs/{id}/isolation` and `/v2/admin/explain`.
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -33,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::endpoint::Endpoint;
 use crate::ids::{AssociationId, CidrId, PeerId};
 use crate::names::Hostname;
+use crate::policy::HostRuleset;
 use crate::PublicKey;
 
 /// Most NAT candidates a peer may report; longer lists are cut to this many.
@@ -270,6 +276,35 @@ pub mod base64_key {
 pub const V2_STATE_FEATURE: &str = "v2-state";
 /// The capability feature name of `PATCH /v2/admin/peers/{id}`.
 pub const PEER_PATCH_FEATURE: &str = "peer-patch";
+/// The capability feature name of the port and protocol policy.
+pub const POLICY_FEATURE: &str = "policy";
+/// Longest report body a client may send (its error text is cut to fit).
+pub const MAX_REPORT_ERROR_BYTES: usize = 1024;
+
+/// `POST /v2/user/report`: what a wiremesh client says about itself after each sync that
+/// changed something it reports (and when its daemon starts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientReport {
+    /// The client's version, e.g. `0.1.0`.
+    pub version: String,
+    /// What the client can do (e.g. `policy`).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Whether it enforces the port and protocol policy, and which ruleset.
+    pub policy: PolicyReport,
+}
+
+/// Whether a host enforces its ruleset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PolicyReport {
+    /// The ruleset with this digest ([`HostRuleset::digest`]) is programmed.
+    Enforced { digest: String },
+    /// Programming the ruleset failed (`nft` missing, refused, …).
+    Failed { digest: String, error: String },
+    /// The host's operator turned enforcement off.
+    Off,
+}
 
 /// `PATCH /v2/admin/peers/{id}`: the fields to change. The others keep the values the
 /// server holds when it applies the patch, so a change another admin made meanwhile (a
@@ -307,12 +342,21 @@ pub struct StateDelta {
     /// The CIDR list, when it changed (always when `full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidrs: Option<Vec<Cidr>>,
+    /// The caller's compiled port and protocol ruleset, sent with the CIDR list (always when
+    /// `full`, and after any change of CIDRs, associations or the policy); absent: unchanged.
+    /// Servers without the `policy` feature never send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<HostRuleset>,
 }
 
 impl StateDelta {
     /// Whether the answer changes nothing (a long poll that timed out).
     pub fn is_empty(&self) -> bool {
-        !self.full && self.peers.is_empty() && self.removed.is_empty() && self.cidrs.is_none()
+        !self.full
+            && self.peers.is_empty()
+            && self.removed.is_empty()
+            && self.cidrs.is_none()
+            && self.policy.is_none()
     }
 
     /// Applies this answer to the state the client had at the revision it asked from.
@@ -367,6 +411,7 @@ mod delta_tests {
             peers: vec![changed.clone(), newcomer.clone()],
             removed: vec![DEVELOPER2, PeerId(999)],
             cidrs: Some(fx.cidrs[..2].to_vec()),
+            policy: None,
         };
         assert!(!delta.is_empty());
         delta.apply_to(&mut local);
@@ -393,6 +438,7 @@ mod delta_tests {
             peers: vec![],
             removed: vec![],
             cidrs: None,
+            policy: None,
         };
         assert!(empty.is_empty());
         empty.apply_to(&mut local);
@@ -404,6 +450,7 @@ mod delta_tests {
             peers: vec![fx.peer(USER1).clone()],
             removed: vec![],
             cidrs: Some(fx.cidrs.clone()),
+            policy: None,
         };
         full.apply_to(&mut local);
         assert_eq!(local.peers.len(), 1);
@@ -423,6 +470,82 @@ mod delta_tests {
             peers: vec![],
             removed: vec![],
             cidrs: None,
+            policy: None,
         }
     }
+}
+
+/// `POST /v2/admin/rules`, `DELETE /v2/admin/rules/{id}`, `PUT /v2/admin/cidrs/{id}/isolation`
+/// (each with `?plan=true` for a dry run): what changed, or would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    /// The rule added or deleted (none for an isolation change).
+    #[serde(default)]
+    pub rule: Option<crate::policy::Rule>,
+    /// `false` for a dry run.
+    pub committed: bool,
+    /// Who gains and who loses access.
+    pub plan: Vec<crate::policy::access::AccessChange>,
+    /// Receivers whose ruleset changes but that do not enforce rules (or not this one yet).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Body of `PUT /v2/admin/cidrs/{id}/isolation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IsolationContents {
+    pub isolated: bool,
+}
+
+/// Whether a host enforces the ruleset the server compiles for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Enforcement {
+    /// It reported the ruleset the server compiles for it now.
+    Enforced,
+    /// It reported an older ruleset (a change has not reached it yet, or it failed since).
+    Stale,
+    /// It enforces nothing: an innernet or older wiremesh client, `nft` missing or failing,
+    /// or enforcement turned off on the host.
+    NotEnforced { reason: String },
+}
+
+/// One host in a policy listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEnforcement {
+    pub peer: PeerId,
+    #[serde(flatten)]
+    pub enforcement: Enforcement,
+    /// Whether the policy restricts anything on this host.
+    pub restricted: bool,
+}
+
+/// `GET /v2/admin/rules`: the policy and who enforces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyListing {
+    pub rules: Vec<crate::policy::Rule>,
+    pub isolated: Vec<CidrId>,
+    /// Every enabled, redeemed peer (the server included).
+    pub hosts: Vec<HostEnforcement>,
+}
+
+/// `GET /v2/admin/explain?src=A&dst=B&proto=P&port=N`: the policy's verdict on a packet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The receiving host (the peer whose address is `dst`).
+    pub host: PeerId,
+    /// The sender, when a peer has the source address.
+    #[serde(default)]
+    pub sender: Option<PeerId>,
+    pub allowed: bool,
+    /// `always` (essential ICMP, the server's API), `unrestricted`, `rule` or `denied`.
+    pub reason: String,
+    #[serde(default)]
+    pub rule: Option<crate::policy::Rule>,
+    /// The restricted scopes linking sender and host (for a denial).
+    #[serde(default)]
+    pub restricted_by: Vec<crate::policy::Scope>,
+    /// Whether the host enforces its ruleset.
+    pub enforcement: Enforcement,
 }

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The request body is missing, too large or not the expected JSON.
     #[error("{0}")]
     Body(String),
+    /// A query parameter is missing or malformed.
+    #[error("{0}")]
+    BadRequest(String),
     /// A service operation refused or failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -42,7 +45,7 @@ impl ApiError {
         match self {
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::ServerKey(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Body(_) => StatusCode::BAD_REQUEST,
+            ApiError::Body(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Service(error) => service_status(error),
             ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +70,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
         ServiceError::Cidr(_)
         | ServiceError::Alloc(_)
         | ServiceError::Invalid(_)
+        | ServiceError::Policy(_)
         | ServiceError::Conflict { .. } => StatusCode::BAD_REQUEST,
         ServiceError::TooManyCandidates { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Store(store) => match store {

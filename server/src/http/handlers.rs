@@ -13,9 +13,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use std::net::IpAddr;
+
+use wiremesh_shared::policy::{RuleContents, Transport};
 use wiremesh_shared::wire::{
-    AssociationContents, CidrContents, EndpointContents, Peer, PeerContents, PeerPatch,
-    RedeemContents,
+    AssociationContents, CidrContents, ClientReport, EndpointContents, IsolationContents, Peer,
+    PeerContents, PeerPatch, RedeemContents,
 };
 use wiremesh_shared::Endpoint;
 
@@ -30,6 +33,7 @@ pub async fn handle(
     service: &Arc<Service>,
     route: Route,
     caller: Peer,
+    query: Option<&str>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -113,7 +117,96 @@ pub async fn handle(
             blocking(service, move |s| s.delete_association(id)).await?;
             Ok(no_content())
         }
+        Route::Report => {
+            let report: ClientReport = read_json(headers, body).await?;
+            blocking(service, move |s| s.record_report(&caller, report)).await?;
+            Ok(no_content())
+        }
+        Route::ListRules => Ok(json(StatusCode::OK, service.policy_listing())),
+        Route::AddRule { plan } => {
+            let contents: RuleContents = read_json(headers, body).await?;
+            let change = blocking(service, move |s| s.add_rule(contents, plan)).await?;
+            let status = if change.committed {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(json(status, change))
+        }
+        Route::DeleteRule { id, plan } => {
+            let change = blocking(service, move |s| s.delete_rule(id, plan)).await?;
+            Ok(json(StatusCode::OK, change))
+        }
+        Route::SetIsolation { id, plan } => {
+            let contents: IsolationContents = read_json(headers, body).await?;
+            let change = blocking(service, move |s| {
+                s.set_isolation(id, contents.isolated, plan)
+            })
+            .await?;
+            Ok(json(StatusCode::OK, change))
+        }
+        Route::Explain => {
+            let (src, dst, transport) = explain_query(query)?;
+            Ok(json(StatusCode::OK, service.explain(src, dst, transport)?))
+        }
     }
+}
+
+/// `src=A&dst=B&proto=tcp|udp|icmp|N&port=P&type=T` of `GET /v2/admin/explain`.
+fn explain_query(query: Option<&str>) -> Result<(IpAddr, IpAddr, Transport), ApiError> {
+    let pairs = super::routes::query_pairs(query);
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let bad = |parameter: &str, value: &str, expected: &str| -> ApiError {
+        ApiError::BadRequest(format!(
+            "invalid query parameter {parameter}={:?}: expected {expected}",
+            value.chars().take(64).collect::<String>()
+        ))
+    };
+    let address = |name: &str| -> Result<IpAddr, ApiError> {
+        let value = get(name).ok_or_else(|| bad(name, "", "an IP address"))?;
+        value.parse().map_err(|_| bad(name, value, "an IP address"))
+    };
+    let (src, dst) = (address("src")?, address("dst")?);
+    let number = |name: &str, max: u32| -> Result<Option<u32>, ApiError> {
+        get(name)
+            .map(|v| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| bad(name, v, &format!("a number up to {max}")))
+            })
+            .transpose()
+    };
+    let proto = get("proto").unwrap_or("tcp");
+    let transport = match proto.to_ascii_lowercase().as_str() {
+        "tcp" | "udp" => {
+            let port = number("port", 65535)?
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad("port", get("port").unwrap_or(""), "a port from 1 to 65535"))?
+                as u16;
+            if proto.eq_ignore_ascii_case("tcp") {
+                Transport::Tcp { port }
+            } else {
+                Transport::Udp { port }
+            }
+        }
+        "icmp" | "icmpv6" => {
+            let echo = if src.is_ipv6() { 128 } else { 8 };
+            Transport::Icmp {
+                kind: number("type", 255)?.map_or(echo, |t| t as u8),
+            }
+        }
+        other => match other.parse::<u8>() {
+            Ok(protocol) => Transport::Other { protocol },
+            Err(_) => return Err(bad("proto", proto, "tcp, udp, icmp or a protocol number")),
+        },
+    };
+    Ok((src, dst, transport))
 }
 
 /// Runs a blocking service operation off the async threads.

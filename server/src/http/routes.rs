@@ -5,7 +5,7 @@
 //! dispatcher splits the path itself and asks [`scope`] and [`resolve`] what it names.
 
 use axum::http::Method;
-use wiremesh_shared::{AssociationId, CidrId, PeerId};
+use wiremesh_shared::{AssociationId, CidrId, PeerId, RuleId};
 
 /// The second path component: which half of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,21 @@ pub enum Route {
     ListAssociations,
     CreateAssociation,
     DeleteAssociation(AssociationId),
+    /// wiremesh's own `/v2` routes of the port and protocol policy (`plan`: a dry run).
+    Report,
+    ListRules,
+    AddRule {
+        plan: bool,
+    },
+    DeleteRule {
+        id: RuleId,
+        plan: bool,
+    },
+    SetIsolation {
+        id: CidrId,
+        plan: bool,
+    },
+    Explain,
 }
 
 /// Splits a path into components: one leading `/` dropped, then split on `/` (so a
@@ -103,6 +118,83 @@ fn resolve_admin(method: &Method, rest: &[&str]) -> Option<Route> {
         }
         [] => None,
     }
+}
+
+/// wiremesh's `/v2/admin/...` policy routes, matched exactly; `Ok(None)` is a 404.
+pub fn resolve_v2_admin(
+    method: &Method,
+    rest: &[&str],
+    query: Option<&str>,
+) -> Result<Option<Route>, super::error::ApiError> {
+    let plan = query_flag(query, "plan")?;
+    let id = |text: &str| text.parse::<i64>().ok();
+    Ok(match (method, rest) {
+        (&Method::GET, ["rules"]) => Some(Route::ListRules),
+        (&Method::POST, ["rules"]) => Some(Route::AddRule { plan }),
+        (&Method::DELETE, ["rules", n]) => id(n).map(|n| Route::DeleteRule {
+            id: RuleId(n),
+            plan,
+        }),
+        (&Method::PUT, ["cidrs", n, "isolation"]) => id(n).map(|n| Route::SetIsolation {
+            id: CidrId(n),
+            plan,
+        }),
+        (&Method::GET, ["explain"]) => Some(Route::Explain),
+        _ => None,
+    })
+}
+
+/// A `name=true|false` query flag (absent: false).
+fn query_flag(query: Option<&str>, name: &str) -> Result<bool, super::error::ApiError> {
+    for (key, value) in query_pairs(query) {
+        if key == name {
+            return match value.as_str() {
+                "true" | "1" | "" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(
+                    crate::error::ServiceError::Invalid(crate::error::Invalid::Query {
+                        parameter: key.chars().take(32).collect(),
+                        value: value.chars().take(32).collect(),
+                    })
+                    .into(),
+                ),
+            };
+        }
+    }
+    Ok(false)
+}
+
+/// The `name=value` pairs of a query string, percent-decoded (`+` is not a space here:
+/// nothing the API takes contains one).
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -172,5 +264,49 @@ mod tests {
         );
         check(Method::GET, "/v1/admin", None);
         check(Method::GET, "/v1/admin/", None);
+    }
+
+    #[test]
+    fn policy_routes_and_queries() {
+        let v2 = |method: Method, rest: &[&str], query: Option<&str>| {
+            resolve_v2_admin(&method, rest, query).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            v2(Method::GET, &["rules"], None),
+            Ok(Some(Route::ListRules))
+        );
+        assert_eq!(
+            v2(Method::POST, &["rules"], Some("plan=true")),
+            Ok(Some(Route::AddRule { plan: true }))
+        );
+        assert_eq!(
+            v2(Method::DELETE, &["rules", "4"], None),
+            Ok(Some(Route::DeleteRule {
+                id: RuleId(4),
+                plan: false
+            }))
+        );
+        assert_eq!(
+            v2(Method::PUT, &["cidrs", "3", "isolation"], Some("plan")),
+            Ok(Some(Route::SetIsolation {
+                id: CidrId(3),
+                plan: true
+            }))
+        );
+        assert_eq!(v2(Method::DELETE, &["rules", "x"], None), Ok(None));
+        assert_eq!(v2(Method::GET, &["rules", "4"], None), Ok(None));
+        assert!(v2(Method::POST, &["rules"], Some("plan=maybe")).is_err());
+        assert_eq!(
+            query_pairs(Some("src=fd00%3A%3A1&dst=10.0.0.1&x")),
+            vec![
+                ("src".to_owned(), "fd00::1".to_owned()),
+                ("dst".to_owned(), "10.0.0.1".to_owned()),
+                ("x".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(
+            query_pairs(Some("a=%4")),
+            vec![("a".to_owned(), "%4".to_owned())]
+        );
     }
 }

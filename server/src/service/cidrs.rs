@@ -55,6 +55,7 @@ impl Service {
             if model.cidr(id).is_none() {
                 return Ok(((), None));
             }
+            Self::check_cidr_unnamed(model, id)?;
             check_delete_cidr(
                 model.cidrs(),
                 model.peers(),
@@ -106,6 +107,7 @@ impl Service {
             if !model.associations().iter().any(|a| a.id == id) {
                 return Ok(((), None));
             }
+            Self::check_association_unnamed(model, id)?;
             store.delete_association(id)?;
             let next = model.edited(|data| data.associations.retain(|a| a.id != id));
             Ok(((), Some(next)))

@@ -1,4 +1,4 @@
-//! `/v2/user/state` answers, serialised once per revision, viewer CIDR and starting revision
+//! `/v2/user/state` answers, serialised once per revision, viewer CIDR (and ruleset) and starting revision
 //! and shared by every long poll that asks the same: when a change reaches 10,000 daemons in
 //! 50 CIDRs that were all current, 50 answers are built, not 10,000. Building runs on the
 //! blocking pool, never on the async workers, and concurrent askers of one answer wait for
@@ -10,12 +10,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::OnceCell;
 use wiremesh_shared::wire::Peer;
-use wiremesh_shared::CidrId;
 
 use super::{lock, Service};
 use crate::changes::{plan_delta, Since};
 use crate::error::{Denied, Result, ServiceError};
-use crate::model::Model;
+use crate::model::{Model, RulesetKey};
 
 /// How many bytes of answers one revision may keep; past it answers are built per request.
 const DELTA_BODIES_MAX_BYTES: usize = 64 << 20;
@@ -43,12 +42,13 @@ pub struct DeltaJob {
     since: Option<Since>,
 }
 
-/// The answers of one revision, by (viewer CIDR, revision asked from; `None` for a full state).
+/// The answers of one revision, by (the viewer's ruleset key — its CIDR, and the peer itself
+/// when a rule names it —, revision asked from; `None` for a full state).
 #[derive(Debug, Default)]
 pub(super) struct DeltaBodies {
     revision: u64,
     bytes: usize,
-    by_key: HashMap<(CidrId, Option<u64>), Arc<OnceCell<DeltaBody>>>,
+    by_key: HashMap<(RulesetKey, Option<u64>), Arc<OnceCell<DeltaBody>>>,
 }
 
 impl Service {
@@ -67,7 +67,7 @@ impl Service {
             .cloned()
             .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
         Self::require_user(&viewer)?;
-        let key = (viewer.cidr_id, since.as_ref().and(revision));
+        let key = (model.ruleset_key(&viewer), since.as_ref().and(revision));
         let cell = {
             let mut bodies = lock(&self.delta_bodies);
             if bodies.revision != model.revision() {
@@ -98,7 +98,18 @@ impl Service {
         let plan = plan_delta(&job.model, &job.viewer, job.since);
         let empty =
             !plan.full && plan.peers.is_empty() && plan.removed.is_empty() && plan.cidrs.is_none();
-        let body = Bytes::from(lock(&self.peer_json).delta(&job.model, job.epoch, &plan));
+        // The ruleset travels with the CIDR list: on a full state and after any structural
+        // (CIDR, association or policy) change.
+        let policy = plan
+            .cidrs
+            .is_some()
+            .then(|| job.model.peer_ruleset(&job.viewer));
+        let body = Bytes::from(lock(&self.peer_json).delta(
+            &job.model,
+            job.epoch,
+            &plan,
+            policy.as_deref(),
+        ));
         let mut bodies = lock(&self.delta_bodies);
         if bodies.revision == job.model.revision() {
             bodies.bytes += body.len();

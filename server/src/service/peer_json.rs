@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use wiremesh_shared::policy::HostRuleset;
 use wiremesh_shared::wire::{Cidr, Peer};
 use wiremesh_shared::PeerId;
 
@@ -40,6 +41,9 @@ struct Cached {
 struct StateJson<'a> {
     peers: Vec<&'a RawValue>,
     cidrs: &'a [Cidr],
+    /// wiremesh's extra field: the caller's compiled ruleset (innernet ignores it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a HostRuleset>,
 }
 
 /// `GET /v2/user/state`, laid out as [`wiremesh_shared::wire::StateDelta`] serialises.
@@ -52,6 +56,8 @@ struct StateDeltaJson<'a> {
     removed: &'a [PeerId],
     #[serde(skip_serializing_if = "Option::is_none")]
     cidrs: Option<&'a [Cidr]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a HostRuleset>,
 }
 
 impl PeerJson {
@@ -86,16 +92,28 @@ impl PeerJson {
     }
 
     /// The JSON of `GET /v1/user/state` with `peers` (visible to the caller) and every CIDR.
-    pub(super) fn state(&mut self, model: &Model, peers: &[&Arc<Peer>]) -> Vec<u8> {
+    pub(super) fn state(
+        &mut self,
+        model: &Model,
+        peers: &[&Arc<Peer>],
+        policy: Option<&HostRuleset>,
+    ) -> Vec<u8> {
         let state = StateJson {
             peers: self.of(model, peers),
             cidrs: model.cidrs(),
+            policy,
         };
         to_vec(&state, peers.len())
     }
 
     /// The JSON of a `/v2/user/state` answer.
-    pub(super) fn delta(&mut self, model: &Model, epoch: u64, plan: &DeltaPlan<'_>) -> Vec<u8> {
+    pub(super) fn delta(
+        &mut self,
+        model: &Model,
+        epoch: u64,
+        plan: &DeltaPlan<'_>,
+        policy: Option<&HostRuleset>,
+    ) -> Vec<u8> {
         let delta = StateDeltaJson {
             epoch,
             revision: model.revision(),
@@ -103,6 +121,7 @@ impl PeerJson {
             peers: self.of(model, &plan.peers),
             removed: &plan.removed,
             cidrs: plan.cidrs,
+            policy,
         };
         to_vec(&delta, plan.peers.len())
     }

@@ -9,11 +9,11 @@ use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
     EndpointContents, Peer, ServerCapabilities, State, WiremeshCapabilities, MAX_CANDIDATES,
 };
-use wiremesh_shared::{CidrId, Endpoint, PeerId};
+use wiremesh_shared::{Endpoint, PeerId};
 
 use super::{edit_peer, lock, Service, FEATURES};
 use crate::error::{Denied, Invalid, Result, ServiceError};
-use crate::model::{Model, PendingKeySwap};
+use crate::model::{Model, PendingKeySwap, RulesetKey};
 
 impl Service {
     pub fn capabilities(&self) -> ServerCapabilities {
@@ -53,14 +53,15 @@ impl Service {
         {
             let bodies = lock(&self.state_bodies);
             if bodies.revision == revision {
-                if let Some(body) = bodies.by_cidr.get(&viewer.cidr_id) {
+                if let Some(body) = bodies.by_cidr.get(&model.ruleset_key(viewer)) {
                     return Ok(body.clone());
                 }
             }
         }
         // Zero-copy from the serialised Vec: at 50,000 peers a body is 16 MB.
         let peers = model.visible_to(viewer);
-        let body = Bytes::from(lock(&self.peer_json).state(&model, &peers));
+        let policy = model.peer_ruleset(viewer);
+        let body = Bytes::from(lock(&self.peer_json).state(&model, &peers, Some(&policy)));
         let mut bodies = lock(&self.state_bodies);
         if bodies.revision < revision {
             *bodies = StateBodies {
@@ -70,7 +71,9 @@ impl Service {
         }
         if bodies.revision == revision && bodies.bytes + body.len() <= STATE_BODIES_MAX_BYTES {
             bodies.bytes += body.len();
-            bodies.by_cidr.insert(viewer.cidr_id, body.clone());
+            bodies
+                .by_cidr
+                .insert(model.ruleset_key(viewer), body.clone());
         }
         Ok(body)
     }
@@ -183,12 +186,13 @@ impl Service {
 /// Most bytes of serialised states kept for one revision.
 pub(super) const STATE_BODIES_MAX_BYTES: usize = 64 << 20;
 
-/// The `/v1/user/state` answers of one revision, by the viewer's CIDR: what a peer sees
-/// depends only on its CIDR (compat §5), so in a network of 10,000 peers in 50 CIDRs at most 50
-/// answers are built per revision, however often the peers poll.
+/// The `/v1/user/state` answers of one revision, by the viewer's ruleset key: what a peer sees
+/// depends only on its CIDR (compat §5), and its ruleset too unless a rule names it, so in a
+/// network of 10,000 peers in 50 CIDRs about 50 answers are built per revision, however often
+/// the peers poll.
 #[derive(Debug, Default)]
 pub(super) struct StateBodies {
     revision: u64,
     bytes: usize,
-    by_cidr: HashMap<CidrId, Bytes>,
+    by_cidr: HashMap<RulesetKey, Bytes>,
 }

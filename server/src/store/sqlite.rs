@@ -37,6 +37,8 @@ mod tests_migrations;
 #[cfg(test)]
 mod tests_peers;
 #[cfg(test)]
+mod tests_policy;
+#[cfg(test)]
 mod tests_support;
 #[cfg(test)]
 mod tests_writes;

@@ -7,5 +7,6 @@ mod device;
 mod http;
 mod limits;
 mod peers;
+mod policy;
 mod user;
 mod v2;

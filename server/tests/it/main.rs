@@ -2,7 +2,8 @@
 //!
 //! - `api`: the HTTP API through the router in-process, one module per area: `auth` (who may
 //!   call what), `cidrs`, `peers` and `user` (the `/v1` routes), `http` (routing quirks, body
-//!   rules, one real socket) and `v2` (`/v2/user/state` and its long poll).
+//!   rules, one real socket), `v2` (`/v2/user/state` and its long poll) and `policy` (rules,
+//!   isolation, reports, explain).
 //! - `cli`: the built `wiremesh-server` binary: `admin` (editing a network's database) and
 //!   `network` (`new`, `import`, `uninstall`, `completions`).
 //! - `crash_storm`: a server process killed with SIGKILL during a storm of writes loses nothing

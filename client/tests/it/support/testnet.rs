@@ -157,6 +157,7 @@ impl TestNet {
         };
         let options = ServiceOptions {
             key_swap_delay: Duration::from_millis(10),
+            ..ServiceOptions::default()
         };
         let service =
             Arc::new(Service::new(Box::new(store), Some(device), clock.clone(), options).unwrap());

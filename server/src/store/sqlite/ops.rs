@@ -10,15 +10,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use wiremesh_shared::policy::{Policy, Rule, RuleContents};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
 };
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey, RuleId};
 
 use super::errors::{sqlite, violation, Violation};
 use super::rows::{
     association_from_row, candidates_json, cidr_from_row, peer_from_row, query_all, query_one,
-    unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS,
+    rule_columns, rule_from_row, unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS,
+    RULE_COLUMNS,
 };
 use super::{data_version, schema, SqliteStore};
 use crate::store::{PeerFields, Result, Revisions, Snapshot, Store, StoreError};
@@ -130,6 +132,25 @@ impl Store for SqliteStore {
                 association_from_row,
             )?,
             roles: schema::read_roles(&tx, path)?,
+            policy: Arc::new(Policy {
+                rules: query_all(
+                    &tx,
+                    path,
+                    &format!("SELECT {RULE_COLUMNS} FROM wiremesh_rules ORDER BY id"),
+                    [],
+                    rule_from_row,
+                )?,
+                isolated: {
+                    let mut statement = tx
+                        .prepare_cached("SELECT cidr_id FROM wiremesh_isolated ORDER BY cidr_id")
+                        .map_err(sqlite(path, "read"))?;
+                    let ids = statement
+                        .query_map([], |row| row.get::<_, i64>(0))
+                        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+                        .map_err(sqlite(path, "read"))?;
+                    ids.into_iter().map(CidrId).collect()
+                },
+            }),
         };
         self.revision = schema::require_number(&tx, path, schema::REVISION_KEY)?;
         // Whatever others committed before this read is in the snapshot.
@@ -431,6 +452,18 @@ impl Store for SqliteStore {
                 for peer in found {
                     // The deleted invitation keeps its revision row: the deletion is a change.
                     stamps.peer(tx, path, peer.id.0)?;
+                    // Rules naming it go with it (the foreign keys cascade): a policy change.
+                    let named: bool = tx
+                        .query_row(
+                            "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
+                             WHERE source_peer_id = ?1 OR destination_peer_id = ?1)",
+                            [peer.id.0],
+                            |row| row.get(0),
+                        )
+                        .map_err(sqlite(path, "read"))?;
+                    if named {
+                        stamps.structure(tx, path)?;
+                    }
                     tx.run(&format!("DELETE FROM peers WHERE {INVITATION}"), [id.0])
                         .map_err(sqlite(path, "delete expired invitations from"))?;
                     expired.push(peer);
@@ -488,6 +521,86 @@ impl Store for SqliteStore {
             if n_deleted > 0 {
                 stamps.structure(tx, path)?;
             }
+            Ok(())
+        })
+    }
+
+    fn insert_rule(&mut self, contents: &RuleContents) -> Result<Rule> {
+        self.write(|tx, path, stamps| {
+            tx.run(
+                "INSERT INTO wiremesh_rules (association_id, cidr_id, source_cidr_id, \
+                 source_peer_id, destination_cidr_id, destination_peer_id, protocol, ports, note) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rule_columns(contents),
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::ForeignKey) => StoreError::NotFound {
+                    what: "CIDR, association or peer named by the rule",
+                    id: 0,
+                },
+                _ => sqlite(path, "insert a rule into")(error),
+            })?;
+            let id = tx.last_insert_rowid();
+            stamps.structure(tx, path)?;
+            read_back(
+                tx,
+                path,
+                "rule",
+                id,
+                RULE_COLUMNS,
+                "wiremesh_rules",
+                rule_from_row,
+            )
+        })
+    }
+
+    fn delete_rule(&mut self, id: RuleId) -> Result<()> {
+        self.write(|tx, path, stamps| {
+            let n_deleted = tx
+                .run("DELETE FROM wiremesh_rules WHERE id = ?1", [id.0])
+                .map_err(sqlite(path, "delete a rule from"))?;
+            updated_one(n_deleted, "rule", id.0)?;
+            stamps.structure(tx, path)
+        })
+    }
+
+    fn set_isolated(&mut self, id: CidrId, isolated: bool) -> Result<bool> {
+        self.write(|tx, path, stamps| {
+            require_cidr(tx, path, id)?;
+            let sql = if isolated {
+                "INSERT OR IGNORE INTO wiremesh_isolated (cidr_id) VALUES (?1)"
+            } else {
+                "DELETE FROM wiremesh_isolated WHERE cidr_id = ?1"
+            };
+            let changed = tx.run(sql, [id.0]).map_err(sqlite(path, "write to"))? > 0;
+            if changed {
+                stamps.structure(tx, path)?;
+            }
+            Ok(changed)
+        })
+    }
+
+    fn reports(&mut self) -> Result<HashMap<PeerId, String>> {
+        let path = &self.path;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT peer_id, report FROM wiremesh_reports")
+            .map_err(sqlite(path, "read"))?;
+        let rows = statement
+            .query_map([], |row| Ok((PeerId(row.get(0)?), row.get(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<HashMap<PeerId, String>>>())
+            .map_err(sqlite(path, "read"))?;
+        Ok(rows)
+    }
+
+    fn save_report(&mut self, id: PeerId, report: &str) -> Result<()> {
+        // Not a change of the network: no revision.
+        self.write(|tx, path, _| {
+            tx.run(
+                "INSERT OR REPLACE INTO wiremesh_reports (peer_id, report) VALUES (?1, ?2)",
+                (id.0, report),
+            )
+            .map_err(sqlite(path, "write to"))?;
             Ok(())
         })
     }

@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, Params, Row};
+use wiremesh_shared::policy::{
+    format_ports, parse_ports, Destination, Protocol, Rule, RuleContents, Scope, Source,
+};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
     PERSISTENT_KEEPALIVE_INTERVAL_SECS,
@@ -27,6 +30,10 @@ pub(super) const PEER_COLUMNS: &str = "id, name, ip, cidr_id, public_key, endpoi
 pub(super) const CIDR_COLUMNS: &str = "id, name, ip, prefix, parent";
 /// Columns of `associations`.
 pub(super) const ASSOCIATION_COLUMNS: &str = "id, cidr_id_1, cidr_id_2";
+/// Columns of `wiremesh_rules`.
+pub(super) const RULE_COLUMNS: &str = "id, association_id, cidr_id, source_cidr_id, \
+                                       source_peer_id, destination_cidr_id, destination_peer_id, \
+                                       protocol, ports, note";
 
 /// One row being read: knows its table and id so every failure can name them.
 struct Fields<'a, 'r> {
@@ -145,6 +152,99 @@ pub(super) fn association_from_row(path: &Path, row: &Row<'_>) -> Result<Associa
             cidr_id_2: fields.get::<i64>("cidr_id_2")?.into(),
         },
     })
+}
+
+/// Reads a `wiremesh_rules` row selected with [`RULE_COLUMNS`].
+pub(super) fn rule_from_row(path: &Path, row: &Row<'_>) -> Result<Rule> {
+    let fields = Fields::new(row, path, "rule")?;
+    let id = |column: &str| fields.get::<Option<i64>>(column);
+    let scope = match (id("association_id")?, id("cidr_id")?) {
+        (Some(a), None) => Scope::Association(a.into()),
+        (None, Some(c)) => Scope::Cidr(c.into()),
+        _ => {
+            return Err(
+                fields.corrupt("exactly one of association_id and cidr_id must be set".into())
+            )
+        }
+    };
+    let source = match (id("source_cidr_id")?, id("source_peer_id")?) {
+        (None, None) => Source::Any,
+        (Some(c), None) => Source::Cidr(c.into()),
+        (None, Some(p)) => Source::Peer(p.into()),
+        _ => return Err(fields.corrupt("a source is a CIDR or a peer, not both".into())),
+    };
+    let destination = match (id("destination_cidr_id")?, id("destination_peer_id")?) {
+        (Some(c), None) => Destination::Cidr(c.into()),
+        (None, Some(p)) => Destination::Peer(p.into()),
+        _ => return Err(fields.corrupt("exactly one destination must be set".into())),
+    };
+    let protocol: String = fields.get("protocol")?;
+    let protocol: Protocol = protocol
+        .parse()
+        .map_err(|error| fields.corrupt(format!("column protocol: {error}")))?;
+    let ports: String = fields.get("ports")?;
+    let ports = if ports.is_empty() {
+        Vec::new()
+    } else {
+        parse_ports(&ports).map_err(|error| fields.corrupt(format!("column ports: {error}")))?
+    };
+    Ok(Rule {
+        id: fields.id.into(),
+        contents: RuleContents {
+            scope,
+            source,
+            destination,
+            protocol,
+            ports,
+            note: fields.get("note")?,
+        },
+    })
+}
+
+/// The columns of a rule, in [`RULE_COLUMNS`] order without the id.
+#[allow(clippy::type_complexity)]
+pub(super) fn rule_columns(
+    rule: &RuleContents,
+) -> (
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+) {
+    let (association, cidr) = match rule.scope {
+        Scope::Association(a) => (Some(a.0), None),
+        Scope::Cidr(c) => (None, Some(c.0)),
+    };
+    let (source_cidr, source_peer) = match rule.source {
+        Source::Any => (None, None),
+        Source::Cidr(c) => (Some(c.0), None),
+        Source::Peer(p) => (None, Some(p.0)),
+    };
+    let (destination_cidr, destination_peer) = match rule.destination {
+        Destination::Cidr(c) => (Some(c.0), None),
+        Destination::Peer(p) => (None, Some(p.0)),
+    };
+    let ports = if rule.ports.is_empty() {
+        String::new()
+    } else {
+        format_ports(&rule.ports)
+    };
+    (
+        association,
+        cidr,
+        source_cidr,
+        source_peer,
+        destination_cidr,
+        destination_peer,
+        rule.protocol.to_string(),
+        ports,
+        rule.note.clone(),
+    )
 }
 
 /// Runs `sql` and converts every row with `convert`, failing on the first bad row.

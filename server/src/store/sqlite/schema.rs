@@ -8,12 +8,16 @@
 //! | 2 | innernet 2.0.0 | adds `peers.candidates` |
 //! | 3 | wiremesh | indexes for the foreign keys, `wiremesh_meta` (the network's roles) |
 //! | 4 | wiremesh | revisions: `wiremesh_revisions`, `wiremesh_observed`, the history in `wiremesh_meta` |
+//! | 5 | wiremesh | policy: `wiremesh_rules`, `wiremesh_isolated`; clients' reports: `wiremesh_reports` |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
-//! is therefore idempotent and keeps roles it finds already recorded, and migration 4 starts a
+//! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once.
+//! every wiremesh client gets a full state once, and migration 5 keeps the rules it finds.
+//! The policy's foreign keys cascade, so a CIDR, association or invitation that innernet (or
+//! an expiring invitation) deletes takes the rules naming it along instead of blocking the
+//! deletion; wiremesh's own commands refuse to delete what a rule names.
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,7 +29,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 4;
+pub const SUPPORTED_VERSION: i64 = 5;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,6 +94,35 @@ CREATE TABLE IF NOT EXISTS wiremesh_revisions (
 CREATE TABLE IF NOT EXISTS wiremesh_observed (
     public_key TEXT PRIMARY KEY NOT NULL,
     endpoint TEXT NOT NULL
+);
+";
+
+/// Version 5: the port and protocol policy (rules attached to an association or a CIDR, and
+/// isolated CIDRs), and what each client last reported about itself.
+const POLICY_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_rules (
+    id INTEGER PRIMARY KEY,
+    association_id INTEGER REFERENCES associations (id) ON DELETE CASCADE,
+    cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    source_cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    source_peer_id INTEGER REFERENCES peers (id) ON DELETE CASCADE,
+    destination_cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    destination_peer_id INTEGER REFERENCES peers (id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL,
+    ports TEXT NOT NULL,
+    note TEXT,
+    CHECK ((association_id IS NULL) != (cidr_id IS NULL)),
+    CHECK (source_cidr_id IS NULL OR source_peer_id IS NULL),
+    CHECK ((destination_cidr_id IS NULL) != (destination_peer_id IS NULL))
+);
+CREATE INDEX IF NOT EXISTS wiremesh_rules_association_id ON wiremesh_rules (association_id);
+CREATE INDEX IF NOT EXISTS wiremesh_rules_cidr_id ON wiremesh_rules (cidr_id);
+CREATE TABLE IF NOT EXISTS wiremesh_isolated (
+    cidr_id INTEGER PRIMARY KEY NOT NULL REFERENCES cidrs (id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS wiremesh_reports (
+    peer_id INTEGER PRIMARY KEY NOT NULL,
+    report TEXT NOT NULL
 );
 ";
 
@@ -180,6 +213,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
                 .map_err(sqlite(path, "migrate"))?,
             2 => add_wiremesh_tables(&tx, path, NetworkRoles::CREATED_BY_NEW)?,
             3 => start_history(&tx, path)?,
+            4 => tx
+                .execute_batch(POLICY_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -193,6 +229,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(INNERNET_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(WIREMESH_ADDITIONS)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(POLICY_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

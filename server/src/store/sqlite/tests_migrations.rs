@@ -71,9 +71,12 @@ fn innernet_tables_match_innernet_2_0_0() {
             "associations",
             "cidrs",
             "peers",
+            "wiremesh_isolated",
             "wiremesh_meta",
             "wiremesh_observed",
-            "wiremesh_revisions"
+            "wiremesh_reports",
+            "wiremesh_revisions",
+            "wiremesh_rules"
         ]
     );
 }
@@ -114,7 +117,9 @@ fn open_migrates_innernet_databases_of_every_version() {
                 |row| row.get(0),
             )
             .expect("indexes");
-        assert_eq!(n_indexes, 3, "v{version}");
+        // Three for innernet's foreign keys, two for the rules'.
+        assert_eq!(n_indexes, 5, "v{version}");
+        assert!(snapshot.policy.is_empty(), "v{version}");
     }
 }
 
