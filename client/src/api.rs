@@ -13,8 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wireguard_control::PublicKey;
 use wiremesh_shared::wire::{
-    Association, AssociationContents, Cidr, CidrContents, EndpointContents, ErrorBody, Peer,
-    PeerContents, PeerPatch, RedeemContents, ServerCapabilities, State, StateDelta,
+    Association, AssociationContents, Cidr, CidrContents, ClientReport, EndpointContents,
+    ErrorBody, Peer, PeerContents, PeerPatch, RedeemContents, ServerCapabilities, State,
+    StateDelta,
 };
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
 
@@ -297,6 +298,11 @@ impl ApiClient {
 
     pub fn set_candidates(&self, candidates: &[Endpoint]) -> Result<(), ApiError> {
         self.empty("PUT", "/v1/user/candidates", Some(&candidates))
+    }
+
+    /// `POST /v2/user/report` (servers advertising `policy`).
+    pub fn report(&self, report: &ClientReport) -> Result<(), ApiError> {
+        self.empty("POST", "/v2/user/report", Some(report))
     }
 
     // ---- admin routes -------------------------------------------------------------------

@@ -60,6 +60,7 @@ fn context(cli: &Cli, hosts: Option<&HostsOpts>, nat: Option<&NatOpts>) -> Conte
         };
     }
     ctx.api_override = cli.api_address;
+    ctx.policy.enforce = !cli.no_firewall;
     ctx
 }
 

@@ -58,6 +58,12 @@ impl Paths {
         self.data_dir.join(format!("{iface}.json"))
     }
 
+    /// `<data-dir>/<iface>.policy.json`: the last ruleset the server compiled for this host,
+    /// enforced again when the interface comes up while the server is unreachable.
+    pub fn policy_file(&self, iface: &InterfaceName) -> PathBuf {
+        self.data_dir.join(format!("{iface}.policy.json"))
+    }
+
     /// `<config-dir>/<iface>.redeem`: the invitation's key while the outcome of redeeming it
     /// is not known (see `install`).
     pub fn redeem_file(&self, iface: &InterfaceName) -> PathBuf {
@@ -228,6 +234,43 @@ pub struct Context {
     /// Set (by the daemon's change watchers) when a pushed change waits: long waits inside
     /// a sync (NAT traversal) end early so the change is applied at once.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Whether and through what the port and protocol policy is enforced.
+    pub policy: PolicyOptions,
+}
+
+/// Enforcing the network's port and protocol policy on this host.
+#[derive(Clone)]
+pub struct PolicyOptions {
+    /// `false` (`--no-firewall`): no table is programmed (one left from before is removed)
+    /// and the server is told enforcement is off.
+    pub enforce: bool,
+    /// The nftables tables: `nft` by default; tests inject a recorder.
+    pub firewall: Arc<dyn crate::policy::FirewallControl>,
+    /// What this process last reported per network, so unchanged reports are not sent again.
+    pub reported: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<InterfaceName, wiremesh_shared::wire::ClientReport>,
+        >,
+    >,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        Self {
+            enforce: true,
+            firewall: Arc::new(crate::policy::Nftables),
+            reported: Arc::default(),
+        }
+    }
+}
+
+impl fmt::Debug for PolicyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyOptions")
+            .field("enforce", &self.enforce)
+            .field("firewall", &self.firewall)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Context {
@@ -242,6 +285,7 @@ impl fmt::Debug for Context {
             .field("clock", &self.clock)
             .field("api_override", &self.api_override)
             .field("links", &self.links)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -269,6 +313,7 @@ impl Context {
             local_addresses: Arc::new(system_local_addresses),
             links: Arc::new(NetlinkLinks),
             interrupt: None,
+            policy: PolicyOptions::default(),
         }
     }
 

@@ -96,6 +96,14 @@ pub enum ClientError {
     #[error("interface {iface} is not up: run `wiremesh up {iface}`")]
     NotUp { iface: InterfaceName },
 
+    /// The interface's nftables table could not be removed.
+    #[error("failed to remove the firewall table of {iface} (nftables table inet wiremesh_{iface}): {source}")]
+    Firewall {
+        iface: InterfaceName,
+        #[source]
+        source: wiremesh_firewall::NftError,
+    },
+
     /// `down` found no interface to delete.
     #[error("failed to bring down {iface}: no WireGuard interface of that name exists (it is down already)")]
     AlreadyDown { iface: InterfaceName },

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wireguard_control::{InterfaceName, PrivateKey};
 use wiremesh_shared::config::{ClientConfig, InvitationConfig, PeerCache};
+use wiremesh_shared::policy::HostRuleset;
 
 use crate::context::Paths;
 use crate::error::ClientError;
@@ -254,6 +255,45 @@ fn ensure_dir(dir: &Path) -> Result<(), ClientError> {
 }
 
 /// Replaces `path` with `contents` atomically, mode 0600.
+/// Writes `<data-dir>/<iface>.policy.json`, the ruleset last applied.
+pub fn save_policy(
+    paths: &Paths,
+    iface: &InterfaceName,
+    ruleset: &HostRuleset,
+) -> Result<(), ClientError> {
+    ensure_dir(&paths.data_dir)?;
+    let path = paths.policy_file(iface);
+    let text = serde_json::to_vec(ruleset).expect("a ruleset serializes");
+    write_atomic(&path, &text)
+}
+
+/// Reads `<data-dir>/<iface>.policy.json`; `None` when there is none or it does not parse
+/// (it is only a fallback for a boot without the server: the next sync rewrites it).
+pub fn load_policy(paths: &Paths, iface: &InterfaceName) -> Option<HostRuleset> {
+    let path = paths.policy_file(iface);
+    let text = fs::read(&path).ok()?;
+    match serde_json::from_slice(&text) {
+        Ok(ruleset) => Some(ruleset),
+        Err(error) => {
+            tracing::warn!(%iface, "ignoring {}: {error}", path.display());
+            None
+        }
+    }
+}
+
+/// Removes `<data-dir>/<iface>.policy.json` if it exists.
+pub fn remove_policy(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
+    let path = paths.policy_file(iface);
+    match fs::remove_file(&path) {
+        Err(source) if source.kind() != ErrorKind::NotFound => Err(ClientError::Io {
+            path,
+            action: "remove",
+            source,
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
     Ok(privatefile::replace(path, contents)?)
 }

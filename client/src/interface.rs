@@ -126,8 +126,26 @@ fn configure(
     Ok(())
 }
 
-/// Deletes the interface. A missing one is [`ClientError::AlreadyDown`].
+/// Deletes the interface, and its firewall table. A missing interface is
+/// [`ClientError::AlreadyDown`] (its table is removed all the same).
 pub fn down(ctx: &Context, iface: &InterfaceName) -> Result<(), ClientError> {
+    let deleted = delete(ctx, iface);
+    match crate::policy::remove(ctx, iface) {
+        Ok(true) => tracing::info!(%iface, "firewall table removed"),
+        Ok(false) => {}
+        // Without nft there is no table of ours to remove.
+        Err(wiremesh_firewall::NftError::Missing) => {}
+        Err(source) => {
+            return Err(ClientError::Firewall {
+                iface: iface.clone(),
+                source,
+            })
+        }
+    }
+    deleted
+}
+
+fn delete(ctx: &Context, iface: &InterfaceName) -> Result<(), ClientError> {
     match ctx.backend.delete(iface) {
         Ok(()) => {
             tracing::info!(%iface, "interface down");

@@ -21,6 +21,7 @@ pub mod interface;
 pub mod nat;
 pub mod overrides;
 pub mod plan;
+pub mod policy;
 pub mod resolve;
 pub mod schedule;
 pub mod show;

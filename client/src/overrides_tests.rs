@@ -30,6 +30,7 @@ fn setup(up: bool) -> Setup {
         Arc::new(fake.clone()),
     );
     ctx.resolve = Arc::new(|endpoint: &Endpoint| endpoint.to_socket_addr());
+    ctx.policy.firewall = Arc::new(crate::policy::RecordingFirewall::default());
     let iface: InterfaceName = "evilcorp".parse().unwrap();
     let own = PrivateKey::generate();
     let build_box = PrivateKey::generate().public_key();

@@ -82,6 +82,7 @@ fn state(peers: Vec<Peer>) -> State {
     State {
         peers,
         cidrs: cidrs(),
+        policy: None,
     }
 }
 

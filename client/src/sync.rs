@@ -81,6 +81,8 @@ pub struct SyncReport {
     pub candidates_reported: Option<usize>,
     /// The NAT traversal run, when one was needed.
     pub nat: Option<NatOutcome>,
+    /// What was done about the port and protocol policy.
+    pub policy: Option<crate::policy::Enforcement>,
 }
 
 impl SyncReport {
@@ -101,6 +103,7 @@ impl SyncReport {
             cache_saved: false,
             candidates_reported: None,
             nat: None,
+            policy: None,
         }
     }
 
@@ -147,6 +150,18 @@ impl SyncReport {
                 ", {} peer(s) refused by key pinning",
                 self.pinning_violations.len()
             ));
+        }
+        match &self.policy {
+            Some(crate::policy::Enforcement::Applied { changed: true, .. }) => {
+                out.push_str(", firewall table programmed")
+            }
+            Some(crate::policy::Enforcement::Applied { repaired: true, .. }) => {
+                out.push_str(", firewall table repaired")
+            }
+            Some(crate::policy::Enforcement::Failed { error, .. }) => {
+                out.push_str(&format!(", firewall NOT programmed: {error}"))
+            }
+            _ => {}
         }
         out
     }
@@ -237,10 +252,17 @@ pub fn sync_from(
             }
         },
     };
+    // The ruleset travels with the state; the plan does not need it.
+    let ruleset = match &answer {
+        ServerAnswer::Pushed(state) | ServerAnswer::Fetched(state) => state.policy.clone(),
+        ServerAnswer::Unreachable => None,
+    };
     if let Some(source) = &unreachable {
         if !report.brought_up {
             // Debug only: the daemon logs an outage once, the CLI prints the report.
             tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
+            // The last ruleset stays enforced (and comes back if someone removed it).
+            report.policy = Some(crate::policy::enforce(ctx, iface, false, None));
             return Ok(report);
         }
     }
@@ -281,7 +303,16 @@ pub fn sync_from(
             })
         }
     };
-    apply(ctx, iface, &api, plan, report, reported, unreachable)
+    let mut report = apply(ctx, iface, &api, plan, report, reported, unreachable)?;
+    // After the peers: a host never filters traffic of peers it does not have yet, and a
+    // failure here never keeps the peers from being applied.
+    let answered = report.server_reachable;
+    let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref());
+    if answered && ruleset.is_some() {
+        crate::policy::report(ctx, iface, &api, &enforcement);
+    }
+    report.policy = Some(enforcement);
+    Ok(report)
 }
 
 /// Carries out `plan`: the interface, the hosts file, the cache, the candidates, NAT.

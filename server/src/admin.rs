@@ -34,6 +34,8 @@ pub use invite::{add_peer, AddPeerOptions, AddedPeer};
 pub enum AdminError {
     #[error(transparent)]
     Paths(#[from] PathsError),
+    #[error("failed to remove the firewall table of network {network} (nftables table inet wiremesh_{network}): {message}")]
+    Firewall { network: String, message: String },
     #[error("failed to open the database of network {network}: {source}")]
     Open {
         network: String,
@@ -364,6 +366,8 @@ pub fn delete_association(network: &Network, first: &str, second: &str) -> Resul
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uninstalled {
     pub interface_deleted: bool,
+    /// The interface's firewall table (`inet wiremesh_<name>`) was removed.
+    pub firewall_removed: bool,
     pub removed_files: Vec<PathBuf>,
 }
 
@@ -384,6 +388,19 @@ pub fn uninstall(
         });
     }
     let interface_deleted = interface::bring_down(backend, name)?;
+    let firewall =
+        wiremesh_firewall::Firewall::new(wiremesh_firewall::Nft::system(), name.as_str());
+    let firewall_removed = match firewall.remove() {
+        Ok(removed) => removed,
+        // Without nft there is no table of ours.
+        Err(wiremesh_firewall::NftError::Missing) => false,
+        Err(source) => {
+            return Err(AdminError::Firewall {
+                network: name.to_string(),
+                message: source.to_string(),
+            })
+        }
+    };
     let mut removed_files = Vec::new();
     for path in std::iter::once(config).chain(paths::database_files(&database)) {
         if paths::remove_if_exists(&path)? {
@@ -393,6 +410,7 @@ pub fn uninstall(
     tracing::info!(network = %name, "network uninstalled");
     Ok(Uninstalled {
         interface_deleted,
+        firewall_removed,
         removed_files,
     })
 }

@@ -186,6 +186,11 @@ pub struct ServeOpts {
 
     #[command(flatten)]
     pub limits: LimitOpts,
+
+    /// Do not enforce the port and protocol policy on the server's own interface (no
+    /// nftables table is programmed; one left from before is removed).
+    #[arg(long)]
+    pub no_firewall: bool,
 }
 
 /// The connection limits of `serve` (operator guide, "Limits").

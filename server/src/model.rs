@@ -314,7 +314,8 @@ impl Model {
         visible_peers(&self.view(), viewer)
     }
 
-    /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs.
+    /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs, and
+    /// its compiled ruleset.
     pub fn state_for(&self, viewer: &Peer) -> State {
         let peers = self
             .visible_to(viewer)
@@ -324,6 +325,7 @@ impl Model {
         State {
             peers,
             cidrs: self.snapshot.cidrs.clone(),
+            policy: Some((*self.peer_ruleset(viewer)).clone()),
         }
     }
 

@@ -56,6 +56,9 @@ pub struct ServeOptions {
     /// `None`: leave the hosts file alone (`--no-write-hosts`).
     pub hosts: Option<HostsFile>,
     pub limits: LimitOptions,
+    /// Enforce the port and protocol policy on the server's own interface (`false`:
+    /// `--no-firewall`).
+    pub firewall: bool,
 }
 
 /// The connection limits given on the command line; `None` takes the default.
@@ -172,6 +175,7 @@ pub async fn run_until(
         service.clone(),
         options.network.clone(),
         options.hosts.clone(),
+        options.firewall,
         stop_rx.clone(),
     ));
     let router =

@@ -120,6 +120,10 @@ pub struct Association {
 pub struct State {
     pub peers: Vec<Peer>,
     pub cidrs: Vec<Cidr>,
+    /// wiremesh's extra field: the caller's compiled port and protocol ruleset. innernet
+    /// servers never send it, and innernet clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<HostRuleset>,
 }
 
 /// `POST /v1/user/redeem`: the permanent public key replacing the invitation's.
@@ -364,7 +368,11 @@ impl StateDelta {
         if self.full {
             state.peers = self.peers;
             state.cidrs = self.cidrs.unwrap_or_default();
+            state.policy = self.policy;
             return;
+        }
+        if self.policy.is_some() {
+            state.policy = self.policy;
         }
         let removed: std::collections::HashSet<PeerId> = self.removed.into_iter().collect();
         let mut changed: std::collections::HashMap<PeerId, Peer> =
@@ -392,6 +400,7 @@ mod delta_tests {
         State {
             peers: fx.peers.clone(),
             cidrs: fx.cidrs.clone(),
+            policy: None,
         }
     }
 

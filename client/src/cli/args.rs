@@ -53,6 +53,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_routing: bool,
 
+    /// Do not enforce the network's port and protocol policy on this host: no nftables table
+    /// is programmed (one left from before is removed), and the server lists the host as not
+    /// enforcing.
+    #[arg(long)]
+    pub no_firewall: bool,
+
     /// Reach the API at this address instead of the config's internal endpoint (tests,
     /// forwarded ports).
     #[arg(

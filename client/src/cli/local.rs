@@ -208,6 +208,7 @@ pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Res
         Err(error) => return Err(error.into()),
     }
     files::remove_pending_redeem(&ctx.paths, iface)?;
+    files::remove_policy(&ctx.paths, iface)?;
     files::remove_config(&ctx.paths, iface)?;
     let cache = ctx.paths.cache_file(iface);
     match fs::remove_file(&cache) {

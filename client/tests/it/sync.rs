@@ -2,4 +2,5 @@
 
 mod cycle;
 mod nat;
+mod policy;
 mod resilience;

@@ -973,7 +973,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__serve)
-            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --config-dir --data-dir --help"
+            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --no-firewall --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

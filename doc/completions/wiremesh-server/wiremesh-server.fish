@@ -79,6 +79,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s d -l data-dir -d 'Directory of the network databases' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-routing -d 'Do not add a route for the whole network to the interface'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-write-hosts -d 'Do not write peer names to a hosts file'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-firewall -d 'Do not enforce the port and protocol policy on the server\'s own interface (no nftables table is programmed; one left from before is removed)'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l name -d 'Name of the new peer' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l ip -d 'The peer\'s address' -r

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_wiremesh_global_optspecs
-    string join \n v/verbose c/config-dir= d/data-dir= backend= mtu= no-routing api-address= h/help V/version
+    string join \n v/verbose c/config-dir= d/data-dir= backend= mtu= no-routing no-firewall api-address= h/help V/version
 end
 
 function __fish_wiremesh_needs_command
@@ -32,6 +32,7 @@ complete -c wiremesh -n "__fish_wiremesh_needs_command" -l mtu -d 'MTU of the Wi
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -l no-routing -d 'Do not add a route for the network to the interface'
+complete -c wiremesh -n "__fish_wiremesh_needs_command" -l no-firewall -d 'Do not enforce the network\'s port and protocol policy on this host: no nftables table is programmed (one left from before is removed), and the server lists the host as not enforcing'
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -s V -l version -d 'Print version'
 complete -c wiremesh -n "__fish_wiremesh_needs_command" -f -a "install" -d 'Join a network with an invitation file'

@@ -232,6 +232,9 @@ fn uninstall(
     if done.interface_deleted {
         println!("deleted interface {name}");
     }
+    if done.firewall_removed {
+        println!("removed firewall table inet wiremesh_{name}");
+    }
     for path in &done.removed_files {
         println!("removed {}", path.display());
     }
@@ -259,6 +262,7 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
             max_connections_per_peer: opts.limits.max_connections_per_peer.map(|n| n as usize),
             max_polls_per_peer: opts.limits.max_polls_per_peer.map(|n| n as usize),
         },
+        firewall: !opts.no_firewall,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

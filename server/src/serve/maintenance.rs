@@ -4,7 +4,9 @@
 //! which also brings the interface in line with them, and finish due key swaps. Every 10 s
 //! ([`housekeeping_interval`]: longer beyond 20,000 peers; first at once): delete expired invitations, re-synchronise the interface (repairing
 //! anything changed behind the server's back) and record the endpoints it observed, from one
-//! read of the interface, and rewrite the hosts file section. All of it is blocking work and runs on the blocking pool;
+//! read of the interface, and rewrite the hosts file section. The server's own firewall table
+//! follows the policy within a tick of any change, and is checked against it (and repaired)
+//! at each housekeeping. All of it is blocking work and runs on the blocking pool;
 //! errors are logged (each distinct one once) and never stop the loop.
 
 use std::sync::Arc;
@@ -14,6 +16,10 @@ use hostsfile::{peer_hostname, HostsBuilder, Tag, Written};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use wireguard_control::InterfaceName;
+
+use wiremesh_firewall::{Firewall, Nft, TableState};
+use wiremesh_shared::policy::HostRuleset;
+use wiremesh_shared::wire::PolicyReport;
 
 use super::HostsFile;
 use crate::service::Service;
@@ -39,14 +45,17 @@ pub async fn run(
     service: Arc<Service>,
     iface: InterfaceName,
     hosts: Option<HostsFile>,
+    firewall: bool,
     mut stop: watch::Receiver<bool>,
 ) {
+    let firewall = ServerFirewall::new(&iface, firewall);
     let mut ticks = tokio::time::interval(RELOAD_INTERVAL);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut state = Some(LoopState {
         service,
         iface,
         hosts,
+        firewall,
         next_housekeeping: Instant::now(),
         last_errors: Default::default(),
     });
@@ -86,6 +95,7 @@ struct LoopState {
     service: Arc<Service>,
     iface: InterfaceName,
     hosts: Option<HostsFile>,
+    firewall: ServerFirewall,
     next_housekeeping: Instant,
     /// The last error of each task, so a persistent failure is logged once, not four times a
     /// second.
@@ -98,10 +108,88 @@ enum Task {
     Sweep,
     Interface,
     Hosts,
+    Firewall,
 }
 
 impl Task {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
+}
+
+/// The server's own interface table (`inet wiremesh_<iface>`): its ruleset follows the model.
+struct ServerFirewall {
+    /// `None` once enforcement is off and any table was removed.
+    table: Option<Firewall>,
+    /// `false` (`--no-firewall`): the first tick removes the table and stops.
+    enabled: bool,
+    /// The revision whose ruleset was last programmed, and that ruleset.
+    applied: Option<(u64, HostRuleset)>,
+}
+
+impl ServerFirewall {
+    fn new(iface: &InterfaceName, enabled: bool) -> Self {
+        Self {
+            table: Some(Firewall::new(Nft::system(), iface.as_str())),
+            enabled,
+            applied: None,
+        }
+    }
+
+    /// Brings the table in line with the model: at once when the ruleset changed, and by
+    /// reading the table back (`check`) when asked to.
+    fn follow(&mut self, service: &Service, check: bool) -> Result<(), String> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
+        if !self.enabled {
+            let removed = table
+                .remove()
+                .map_err(|e| format!("failed to remove the firewall table: {e}"))?;
+            if removed {
+                tracing::warn!("--no-firewall: removed the server's firewall table; the policy is not enforced on the server");
+            }
+            self.table = None;
+            return service
+                .record_own_enforcement(PolicyReport::Off)
+                .map_err(|e| format!("failed to record the server's enforcement: {e}"));
+        }
+        let revision = service.model().revision();
+        let unchanged = self.applied.as_ref().is_some_and(|(r, _)| *r == revision);
+        if unchanged && !check {
+            return Ok(());
+        }
+        let Some(ruleset) = service.server_ruleset() else {
+            return Ok(());
+        };
+        let fail = |e: wiremesh_firewall::NftError| {
+            format!("failed to program the server's firewall table: {e}; the policy is NOT enforced on the server")
+        };
+        let same = self.applied.as_ref().is_some_and(|(_, r)| *r == ruleset);
+        if same && !check {
+            self.applied = Some((revision, ruleset));
+            return Ok(());
+        }
+        let digest = ruleset.digest();
+        let found = match table.ensure(&ruleset) {
+            Ok(found) => found,
+            Err(error) => {
+                let _ = service.record_own_enforcement(PolicyReport::Failed {
+                    digest,
+                    error: error.to_string(),
+                });
+                return Err(fail(error));
+            }
+        };
+        match found {
+            TableState::InSync => {}
+            _ if !same => tracing::info!(restricted = ruleset.restricted.len(), allows = ruleset.allows.len(), "server firewall table programmed"),
+            TableState::Missing => tracing::warn!("the server's firewall table was missing; programmed it again"),
+            TableState::Drifted(why) => tracing::warn!("the server's firewall table was changed behind its back ({why}); programmed it again"),
+        }
+        self.applied = Some((revision, ruleset));
+        service
+            .record_own_enforcement(PolicyReport::Enforced { digest })
+            .map_err(|e| format!("failed to record the server's enforcement: {e}"))
+    }
 }
 
 impl LoopState {
@@ -112,7 +200,10 @@ impl LoopState {
             reloaded.map_err(|e| format!("failed to reload the database: {e}")),
         );
         self.service.finish_due_key_swaps();
-        if Instant::now() < self.next_housekeeping {
+        let housekeeping = Instant::now() >= self.next_housekeeping;
+        let followed = self.firewall.follow(&self.service, housekeeping);
+        self.report(Task::Firewall, followed);
+        if !housekeeping {
             return;
         }
         let peers = self.service.model().peers().len();

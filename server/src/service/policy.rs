@@ -128,6 +128,27 @@ impl Service {
         Ok(())
     }
 
+    /// Records what the server's own interface enforces (its maintenance loop calls this
+    /// after programming the table), so listings show the server like any host.
+    pub fn record_own_enforcement(&self, policy: PolicyReport) -> Result<()> {
+        let model = self.model();
+        let Some(server) = model.server_peer().cloned() else {
+            return Ok(());
+        };
+        let report = ClientReport {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            features: vec![wiremesh_shared::wire::POLICY_FEATURE.to_owned()],
+            policy,
+        };
+        if lock(&self.reports).get(&server.id) == Some(&report) {
+            return Ok(());
+        }
+        let text = serde_json::to_string(&report).expect("a report serializes");
+        lock(&self.writer).save_report(server.id, &text)?;
+        lock(&self.reports).insert(server.id, report);
+        Ok(())
+    }
+
     /// A policy change: checked on the model, planned (who gains, who loses), committed
     /// unless `dry_run`.
     fn change_policy(

@@ -77,6 +77,7 @@ fn a_refused_post_removes_the_empty_invitation() {
         Arc::new(FakeBackend::new()),
     );
     ctx.api_override = Some(listener.local_addr().unwrap());
+    ctx.policy.firewall = Arc::new(wiremesh::policy::RecordingFirewall::default());
     let server_key = PrivateKey::generate().public_key();
     let iface: InterfaceName = "evilcorp".parse().unwrap();
     let config = ClientConfig {

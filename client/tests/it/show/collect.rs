@@ -79,10 +79,11 @@ fn config(own: &PrivateKey, server: PublicKey) -> ClientConfig {
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeBackend::new();
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         Paths::new(dir.path().join("etc"), dir.path().join("var")),
         Arc::new(fake.clone()),
     );
+    ctx.policy.firewall = Arc::new(wiremesh::policy::RecordingFirewall::default());
     let iface: InterfaceName = "evilcorp".parse().unwrap();
     let own = PrivateKey::generate();
     let [server, build_box, stranger] = [(); 3].map(|()| PrivateKey::generate().public_key());

@@ -487,7 +487,10 @@ impl TestNet {
             ]
         });
         ctx.links = links.clone();
+        let firewall = Arc::new(wiremesh::policy::RecordingFirewall::default());
+        ctx.policy.firewall = firewall.clone();
         TestClient {
+            firewall,
             _dir: dir,
             ctx,
             backend,

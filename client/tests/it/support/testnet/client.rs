@@ -57,6 +57,8 @@ impl LinkControl for RecordingLinks {
 
 /// One client host: its context, fake WireGuard and files.
 pub struct TestClient {
+    /// The firewall tables this client programmed.
+    pub firewall: Arc<wiremesh::policy::RecordingFirewall>,
     /// Holds the host's files (`ctx.paths`, the hosts file); removed when the client is dropped.
     pub(super) _dir: TempDir,
     pub ctx: Context,

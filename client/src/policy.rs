@@ -1,0 +1,268 @@
+//! Enforcing the network's port and protocol policy on this host.
+//!
+//! The server compiles this host's ruleset and sends it with the state (`policy` in `/v1`
+//! and `/v2` answers); every sync makes the interface's own nftables table
+//! (`inet wiremesh_<iface>`, through `wiremesh-firewall`) hold exactly that ruleset,
+//! repairing it when someone flushed or edited it, and tells the server what it enforces
+//! (`POST /v2/user/report`) whenever that changes. When the server is unreachable the last
+//! ruleset applied (kept in `<data-dir>/<iface>.policy.json`) stays enforced, and is applied
+//! again when the interface comes up without the server. A server that sends no ruleset
+//! (innernet, or a wiremesh server before policies) means nothing to enforce: the table is
+//! removed. `down` and `uninstall` remove the table.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use wireguard_control::InterfaceName;
+use wiremesh_firewall::{Firewall, Nft, NftError, TableState};
+use wiremesh_shared::policy::HostRuleset;
+use wiremesh_shared::wire::{ClientReport, PolicyReport, POLICY_FEATURE};
+
+use crate::api::ApiClient;
+use crate::context::Context;
+use crate::files;
+
+/// The nftables tables of mesh interfaces.
+pub trait FirewallControl: Send + Sync + fmt::Debug {
+    /// Compares the interface's table with `ruleset`.
+    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError>;
+    /// Makes the table hold `ruleset`; returns what it found before.
+    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError>;
+    /// Removes the table; returns whether there was one.
+    fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError>;
+}
+
+/// The kernel's nftables through Debian's `nft`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Nftables;
+
+impl Nftables {
+    fn table(iface: &InterfaceName) -> Firewall {
+        Firewall::new(Nft::system(), iface.as_str())
+    }
+}
+
+impl FirewallControl for Nftables {
+    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+        Self::table(iface).check(ruleset)
+    }
+
+    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+        Self::table(iface).ensure(ruleset)
+    }
+
+    fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError> {
+        Self::table(iface).remove()
+    }
+}
+
+/// A firewall in memory, for tests on the fake WireGuard backend: it records each table's
+/// ruleset and can be told to fail.
+#[derive(Debug, Default)]
+pub struct RecordingFirewall {
+    tables: Mutex<HashMap<InterfaceName, HostRuleset>>,
+    failure: Mutex<Option<String>>,
+}
+
+impl RecordingFirewall {
+    /// The ruleset the table of `iface` holds, if there is one.
+    pub fn table(&self, iface: &InterfaceName) -> Option<HostRuleset> {
+        lock(&self.tables).get(iface).cloned()
+    }
+
+    /// Drops a table behind wiremesh's back (someone ran `nft delete table`).
+    pub fn drop_table(&self, iface: &InterfaceName) {
+        lock(&self.tables).remove(iface);
+    }
+
+    /// Makes every later change fail with `error` (`None`: succeed again).
+    pub fn fail_with(&self, error: Option<&str>) {
+        *lock(&self.failure) = error.map(str::to_owned);
+    }
+}
+
+impl FirewallControl for RecordingFirewall {
+    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+        Ok(match lock(&self.tables).get(iface) {
+            None => TableState::Missing,
+            Some(held) if held == ruleset => TableState::InSync,
+            Some(_) => TableState::Drifted("another ruleset".to_owned()),
+        })
+    }
+
+    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+        if let Some(error) = lock(&self.failure).clone() {
+            return Err(NftError::Refused(error));
+        }
+        let state = self.check(iface, ruleset)?;
+        lock(&self.tables).insert(iface.clone(), ruleset.clone());
+        Ok(state)
+    }
+
+    fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError> {
+        Ok(lock(&self.tables).remove(iface).is_some())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What one sync did about the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enforcement {
+    /// The table holds the ruleset (`repaired`: it was missing or edited and was replaced;
+    /// `changed`: the ruleset itself is new).
+    Applied {
+        digest: String,
+        repaired: bool,
+        changed: bool,
+    },
+    /// Programming the table failed.
+    Failed { digest: String, error: String },
+    /// Enforcement is turned off on this host (any table was removed).
+    Off,
+    /// The server sends no ruleset (innernet, or a wiremesh server without policies); any
+    /// table left from before was removed.
+    NotOffered,
+    /// The server was unreachable; the last ruleset applied stays (or was applied again).
+    Kept,
+}
+
+impl Enforcement {
+    /// What the server is told.
+    fn report(&self) -> Option<PolicyReport> {
+        match self {
+            Enforcement::Applied { digest, .. } => Some(PolicyReport::Enforced {
+                digest: digest.clone(),
+            }),
+            Enforcement::Failed { digest, error } => Some(PolicyReport::Failed {
+                digest: digest.clone(),
+                error: error.clone(),
+            }),
+            Enforcement::Off => Some(PolicyReport::Off),
+            Enforcement::NotOffered | Enforcement::Kept => None,
+        }
+    }
+}
+
+/// Makes the interface's table match what the server sent (`answered`: the server answered
+/// this cycle; `ruleset`: what it sent).
+pub fn enforce(
+    ctx: &Context,
+    iface: &InterfaceName,
+    answered: bool,
+    ruleset: Option<&HostRuleset>,
+) -> Enforcement {
+    let firewall = &ctx.policy.firewall;
+    if !ctx.policy.enforce {
+        match firewall.remove(iface) {
+            Ok(true) => {
+                tracing::warn!(%iface, "enforcement of the network's policy is turned off (--no-firewall): removed the firewall table")
+            }
+            Ok(false) => {}
+            Err(error) => tracing::error!(%iface, "failed to remove the firewall table: {error}"),
+        }
+        return Enforcement::Off;
+    }
+    let ruleset = match (answered, ruleset) {
+        (true, Some(ruleset)) => ruleset.clone(),
+        (true, None) => {
+            match firewall.remove(iface) {
+                Ok(true) => {
+                    tracing::info!(%iface, "the server sends no port and protocol policy: removed the firewall table")
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::error!(%iface, "failed to remove the firewall table: {error}")
+                }
+            }
+            if let Err(error) = files::remove_policy(&ctx.paths, iface) {
+                tracing::warn!(%iface, "{error}");
+            }
+            return Enforcement::NotOffered;
+        }
+        (false, _) => {
+            if let Some(saved) = files::load_policy(&ctx.paths, iface) {
+                match firewall.ensure(iface, &saved) {
+                    Ok(TableState::InSync) => {}
+                    Ok(_) => {
+                        tracing::warn!(%iface, "server unreachable: applied the last ruleset it sent again")
+                    }
+                    Err(error) => {
+                        tracing::error!(%iface, "failed to apply the last ruleset the server sent: {error}")
+                    }
+                }
+            }
+            return Enforcement::Kept;
+        }
+    };
+    let digest = ruleset.digest();
+    let changed = files::load_policy(&ctx.paths, iface).as_ref() != Some(&ruleset);
+    match firewall.ensure(iface, &ruleset) {
+        Ok(found) => {
+            let repaired = match &found {
+                TableState::InSync => false,
+                TableState::Missing if changed => false,
+                TableState::Missing => {
+                    tracing::warn!(%iface, "the firewall table was missing; programmed it again");
+                    true
+                }
+                TableState::Drifted(why) => {
+                    if !changed {
+                        tracing::warn!(%iface, "the firewall table was changed behind wiremesh's back ({why}); programmed it again");
+                    }
+                    !changed
+                }
+            };
+            if changed {
+                tracing::info!(%iface, digest, restricted = ruleset.restricted.len(), allows = ruleset.allows.len(), "firewall table programmed");
+                if let Err(error) = files::save_policy(&ctx.paths, iface, &ruleset) {
+                    tracing::warn!(%iface, "{error}");
+                }
+            }
+            Enforcement::Applied {
+                digest,
+                repaired,
+                changed,
+            }
+        }
+        Err(error) => {
+            tracing::error!(%iface, "failed to program the firewall table: {error}; the network's port and protocol policy is NOT enforced on this host");
+            Enforcement::Failed {
+                digest,
+                error: error.to_string(),
+            }
+        }
+    }
+}
+
+/// Tells the server what this host enforces, when that changed since this process last
+/// told it (a failure is logged; the next sync tries again).
+pub fn report(ctx: &Context, iface: &InterfaceName, api: &ApiClient, enforcement: &Enforcement) {
+    let Some(policy) = enforcement.report() else {
+        return;
+    };
+    let report = ClientReport {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        features: vec![POLICY_FEATURE.to_owned()],
+        policy,
+    };
+    if lock(&ctx.policy.reported).get(iface) == Some(&report) {
+        return;
+    }
+    match api.report(&report) {
+        Ok(()) => {
+            lock(&ctx.policy.reported).insert(iface.clone(), report);
+        }
+        Err(error) => {
+            tracing::warn!(%iface, "failed to tell the server what this host enforces: {error}")
+        }
+    }
+}
+
+/// Removes the interface's table (for `down` and `uninstall`); returns whether there was one.
+pub fn remove(ctx: &Context, iface: &InterfaceName) -> Result<bool, NftError> {
+    ctx.policy.firewall.remove(iface)
+}
