@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 use ipnet::IpNet;
+use wiremesh_shared::policy::spec::{Party, Probe};
+use wiremesh_shared::policy::Protocol;
 use wiremesh_shared::{Hostname, InterfaceName, Timestring};
 
 /// A listing of one network, as text or JSON.
@@ -167,4 +169,114 @@ pub struct AssociationOpts {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// `add-rule`: a port and protocol rule (operator guide, "Port and protocol policy").
+#[derive(Debug, Args)]
+pub struct AddRuleOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Who may open connections: a CIDR or peer name (`cidr:NAME` or `peer:NAME` where a
+    /// name is both), or `any` (every peer the scope links to the destination).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<Party>,
+
+    /// Which hosts accept them: a CIDR or peer name.
+    #[arg(long, value_name = "DESTINATION")]
+    pub to: Option<Party>,
+
+    /// Protocol: tcp, udp, icmp (ICMPv6 on IPv6) or any.
+    #[arg(long, value_name = "PROTO")]
+    pub proto: Option<Protocol>,
+
+    /// Destination ports of a tcp or udp rule: 22, 8000-8080, or a list (22,53,8000-8080)
+    /// [default: every port].
+    #[arg(long, value_name = "PORTS")]
+    pub ports: Option<String>,
+
+    /// Attach the rule to the association of these two CIDRs [default: the one association
+    /// linking source and destination, else the smallest CIDR holding both].
+    #[arg(long, value_name = "CIDR1,CIDR2", conflicts_with = "within")]
+    pub association: Option<String>,
+
+    /// Attach the rule to this CIDR: traffic among its members.
+    #[arg(long, value_name = "CIDR")]
+    pub within: Option<String>,
+
+    /// A note for people: why the rule exists.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Show who gains and who loses access, and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `delete-rule`.
+#[derive(Debug, Args)]
+pub struct DeleteRuleOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The rule's id (`list-rules` shows them).
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+
+    /// Show who gains and who loses access, and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `isolate-cidr`: the members of a CIDR accept nothing from each other unless a rule allows
+/// it.
+#[derive(Debug, Args)]
+pub struct IsolateCidrOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the CIDR.
+    #[arg(value_name = "CIDR")]
+    pub cidr: Option<String>,
+
+    /// End the isolation instead.
+    #[arg(long)]
+    pub off: bool,
+
+    /// Show who gains and who loses access, and change nothing.
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `explain`: what the policy says about a packet.
+#[derive(Debug, Args)]
+pub struct ExplainOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The sender: a peer name or an address.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+
+    /// The receiver and what opens: `NAME`, `NAME:PORT`, `NAME:PORT/PROTO`, `NAME/icmp`
+    /// (an address instead of a name; `[v6]:PORT`). A port alone means tcp, no port an
+    /// ICMP echo request.
+    #[arg(value_name = "DST[:PORT][/PROTO]")]
+    pub destination: Probe,
+
+    /// Machine-readable JSON.
+    #[arg(long)]
+    pub json: bool,
 }

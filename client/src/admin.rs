@@ -34,6 +34,7 @@ use crate::files;
 
 pub mod cidrs;
 pub mod invite;
+pub mod policy;
 
 pub use cidrs::{AddCidrOptions, AssociationView};
 pub use invite::{AddPeerOptions, AddedPeer};
@@ -55,6 +56,8 @@ pub enum AdminError {
         #[source]
         source: Box<ApiError>,
     },
+    #[error("the server of {iface} has no port and protocol policy (an innernet server, or a wiremesh-server before policies)")]
+    NoPolicy { iface: InterfaceName },
     #[error("no peer named {name:?} in {iface}; `wiremesh list-peers {iface}` lists every peer")]
     PeerNotFound { iface: InterfaceName, name: String },
     #[error("no CIDR named {name:?} in {iface}; `wiremesh list-cidrs {iface}` lists them")]

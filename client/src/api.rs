@@ -6,18 +6,20 @@
 //! split into "could not talk to the server" ([`ApiError::Unreachable`], the daemon keeps
 //! going) and "the server said no" ([`ApiError::Status`], with advice for a person).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wireguard_control::PublicKey;
+use wiremesh_shared::policy::{RuleContents, Transport};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, ClientReport, EndpointContents,
     ErrorBody, Peer, PeerContents, PeerPatch, RedeemContents, ServerCapabilities, State,
     StateDelta,
 };
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId};
+use wiremesh_shared::wire::{Explanation, IsolationContents, PolicyChange, PolicyListing};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, RuleId};
 
 /// innernet's client timeout; a `/v1/user/state` of 10,000 peers arrives well within it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -350,6 +352,52 @@ impl ApiClient {
 
     pub fn delete_association(&self, id: AssociationId) -> Result<(), ApiError> {
         self.empty("DELETE", &format!("/v1/admin/associations/{id}"), None)
+    }
+
+    // ---- admin: the port and protocol policy (servers advertising `policy`) -------------
+
+    pub fn policy_listing(&self) -> Result<PolicyListing, ApiError> {
+        self.json("GET", "/v2/admin/rules", None)
+    }
+
+    pub fn add_rule(&self, rule: &RuleContents, plan: bool) -> Result<PolicyChange, ApiError> {
+        self.json("POST", &format!("/v2/admin/rules?plan={plan}"), Some(rule))
+    }
+
+    pub fn delete_rule(&self, id: RuleId, plan: bool) -> Result<PolicyChange, ApiError> {
+        self.json("DELETE", &format!("/v2/admin/rules/{id}?plan={plan}"), None)
+    }
+
+    pub fn set_isolation(
+        &self,
+        id: CidrId,
+        isolated: bool,
+        plan: bool,
+    ) -> Result<PolicyChange, ApiError> {
+        self.json(
+            "PUT",
+            &format!("/v2/admin/cidrs/{id}/isolation?plan={plan}"),
+            Some(&IsolationContents { isolated }),
+        )
+    }
+
+    pub fn explain(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        transport: Transport,
+    ) -> Result<Explanation, ApiError> {
+        let what = match transport {
+            Transport::Tcp { port } => format!("proto=tcp&port={port}"),
+            Transport::Udp { port } => format!("proto=udp&port={port}"),
+            Transport::Icmp { kind } => format!("proto=icmp&type={kind}"),
+            Transport::Other { protocol } => format!("proto={protocol}"),
+        };
+        self.json(
+            "GET",
+            &format!("/v2/admin/explain?src={src}&dst={dst}&{what}"),
+            None,
+        )
     }
 }
 

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod args;
 pub mod doctor;
 pub mod local;
+pub mod policy;
 pub mod signal;
 
 use args::{Cli, Command, HostsOpts, NatOpts, ShowOpts};
@@ -115,5 +116,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::AddAssociation(opts) => admin::add_association(&plain(&cli), opts, prompter),
         Command::DeleteAssociation(opts) => admin::delete_association(&plain(&cli), opts, prompter),
         Command::ListAssociations(opts) => admin::list_associations(&plain(&cli), opts),
+        Command::AddRule(opts) => policy::add_rule(&plain(&cli), opts, prompter),
+        Command::DeleteRule(opts) => policy::delete_rule(&plain(&cli), opts, prompter),
+        Command::ListRules(opts) => policy::list_rules(&plain(&cli), opts),
+        Command::IsolateCidr(opts) => policy::isolate_cidr(&plain(&cli), opts, prompter),
+        Command::Explain(opts) => policy::explain(&plain(&cli), opts),
     }
 }

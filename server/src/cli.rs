@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, ListOpts, PeerOpts, RenameCidrOpts,
-    RenamePeerOpts,
+    AddCidrOpts, AddPeerOpts, AddRuleOpts, AssociationOpts, DeleteCidrOpts, DeleteRuleOpts,
+    ExplainOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 pub mod commands;
 pub mod edit;
+pub mod policy;
 
 /// Coordination server of a wiremesh network (an innernet-compatible WireGuard mesh).
 #[derive(Debug, Parser)]
@@ -99,6 +100,21 @@ pub enum Command {
 
     /// List the associations.
     ListAssociations(ListOpts),
+
+    /// Add a port and protocol rule (plans it first: who gains and who loses access).
+    AddRule(AddRuleOpts),
+
+    /// Delete a port and protocol rule.
+    DeleteRule(DeleteRuleOpts),
+
+    /// List the rules, isolated CIDRs and which hosts enforce them.
+    ListRules(ListOpts),
+
+    /// Isolate a CIDR: its members accept nothing from each other unless a rule allows it.
+    IsolateCidr(IsolateCidrOpts),
+
+    /// Explain what the policy says about a packet, and whether its receiver enforces it.
+    Explain(ExplainOpts),
 
     /// List the CIDRs as a tree with their peers.
     List(ListOpts),

@@ -337,6 +337,16 @@ pub enum PolicyError {
     Duplicate { id: RuleId },
     #[error("the note is longer than {MAX_NOTE_BYTES} bytes or holds control characters")]
     BadNote,
+    #[error("invalid source or destination {given:?}: {reason}")]
+    BadParty { given: String, reason: String },
+    #[error("no {what} is named {name:?}")]
+    UnknownName { what: String, name: String },
+    #[error("{name:?} names both a CIDR and a peer: write cidr:{name} or peer:{name}")]
+    AmbiguousName { name: String },
+    #[error("several associations link the source and the destination ({choices}); choose one with --association")]
+    AmbiguousScope { choices: String },
+    #[error("invalid packet {given:?}: {reason}")]
+    BadProbe { given: String, reason: String },
 }
 
 /// Where a peer or an address lies: the CIDR tree of a network, with lookups the policy needs.
@@ -865,3 +875,6 @@ mod tests;
 
 #[path = "policy_access.rs"]
 pub mod access;
+
+#[path = "policy_spec.rs"]
+pub mod spec;

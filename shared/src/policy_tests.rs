@@ -722,3 +722,113 @@ fn compiled_rulesets_agree_with_the_definition() {
             .unwrap();
     }
 }
+
+// --- command-line spellings ---------------------------------------------------------------
+
+#[test]
+fn parties_resolve_by_name_and_scopes_are_inferred() {
+    use super::spec::*;
+    let (mut fx, association) = associated(Family::V4);
+    let party = |text: &str| text.parse::<Party>().unwrap();
+    assert_eq!(
+        source(&party("any"), &fx.cidrs, &fx.peers).unwrap(),
+        Source::Any
+    );
+    assert_eq!(
+        source(&party("user"), &fx.cidrs, &fx.peers).unwrap(),
+        Source::Cidr(USER)
+    );
+    assert_eq!(
+        source(&party("peer:user1"), &fx.cidrs, &fx.peers).unwrap(),
+        Source::Peer(USER1)
+    );
+    assert_eq!(
+        destination(&party("developer2"), &fx.cidrs, &fx.peers).unwrap(),
+        Destination::Peer(DEVELOPER2)
+    );
+    assert!(destination(&party("any"), &fx.cidrs, &fx.peers)
+        .unwrap_err()
+        .to_string()
+        .contains("CIDR or a peer"));
+    assert!(source(&party("nobody"), &fx.cidrs, &fx.peers)
+        .unwrap_err()
+        .to_string()
+        .contains("no CIDR or peer is named \"nobody\""));
+    assert!("cidr:".parse::<Party>().is_err());
+    assert!("host:x".parse::<Party>().is_err());
+    // A name both a CIDR and a peer carry needs its prefix.
+    fx.add_peer("admin", "10.80.1.9", ADMIN);
+    let err = source(&party("admin"), &fx.cidrs, &fx.peers)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cidr:admin or peer:admin"), "{err}");
+
+    let view = fx.view();
+    assert_eq!(
+        infer_scope(&view, Source::Cidr(USER), Destination::Peer(DEVELOPER1)).unwrap(),
+        Scope::Association(association)
+    );
+    assert_eq!(
+        infer_scope(&view, Source::Any, Destination::Cidr(USER)).unwrap(),
+        Scope::Association(association)
+    );
+    // Without an association: the smallest CIDR holding both.
+    assert_eq!(
+        infer_scope(
+            &view,
+            Source::Peer(DEVELOPER1),
+            Destination::Peer(DEVELOPER2)
+        )
+        .unwrap(),
+        Scope::Cidr(DEVELOPER)
+    );
+    assert_eq!(
+        infer_scope(&view, Source::Cidr(ADMIN), Destination::Cidr(USER)).unwrap(),
+        Scope::Cidr(ROOT)
+    );
+    // Two fitting associations: ask.
+    fx.associate(ROOT, DEVELOPER);
+    let err = infer_scope(&fx.view(), Source::Cidr(USER), Destination::Cidr(DEVELOPER))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("user,developer") && err.contains("--association"),
+        "{err}"
+    );
+}
+
+#[test]
+fn probes_parse() {
+    use super::spec::Probe;
+    let probe = |text: &str| text.parse::<Probe>();
+    let ok = |text: &str, target: &str, protocol, port| {
+        assert_eq!(
+            probe(text).unwrap(),
+            Probe {
+                target: target.into(),
+                protocol,
+                port
+            },
+            "{text}"
+        );
+    };
+    ok("alice", "alice", Protocol::Icmp, None);
+    ok("alice:22", "alice", Protocol::Tcp, Some(22));
+    ok("alice:53/udp", "alice", Protocol::Udp, Some(53));
+    ok("10.66.2.5:8080/tcp", "10.66.2.5", Protocol::Tcp, Some(8080));
+    ok("fd00::5", "fd00::5", Protocol::Icmp, None);
+    ok("[fd00::5]:22", "fd00::5", Protocol::Tcp, Some(22));
+    ok("bob/icmp", "bob", Protocol::Icmp, None);
+    for (bad, why) in [
+        ("alice:0", "1 to 65535"),
+        ("alice/tcp", "needs a port"),
+        ("alice:22/icmp", "no ports"),
+        ("alice:22/any", "one protocol"),
+        ("alice:22/sctp", "unknown protocol"),
+        ("[fd00::5", "closing"),
+        (":22", "empty"),
+    ] {
+        let err = probe(bad).unwrap_err().to_string();
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+}

@@ -16,8 +16,8 @@ use wiremesh::context::{DEFAULT_CONFIG_DIR, DEFAULT_DATA_DIR, DEFAULT_MTU};
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, ListOpts, PeerOpts, RenameCidrOpts,
-    RenamePeerOpts,
+    AddCidrOpts, AddPeerOpts, AddRuleOpts, AssociationOpts, DeleteCidrOpts, DeleteRuleOpts,
+    ExplainOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 /// Client of a wiremesh network (an innernet-compatible WireGuard mesh).
@@ -153,6 +153,23 @@ pub enum Command {
 
     /// List the associations between CIDRs (admin).
     ListAssociations(ListOpts),
+
+    /// Add a port and protocol rule, showing first who gains and who loses access (admin).
+    AddRule(AddRuleOpts),
+
+    /// Delete a port and protocol rule (admin).
+    DeleteRule(DeleteRuleOpts),
+
+    /// List the rules, isolated CIDRs and which hosts enforce them (admin).
+    ListRules(ListOpts),
+
+    /// Isolate a CIDR: its members accept nothing from each other unless a rule allows it
+    /// (admin).
+    IsolateCidr(IsolateCidrOpts),
+
+    /// Explain what the policy says about a packet, and whether its receiver enforces it
+    /// (admin).
+    Explain(ExplainOpts),
 
     /// Set or unset this peer's fixed WireGuard listen port.
     SetListenPort(SetListenPortOpts),

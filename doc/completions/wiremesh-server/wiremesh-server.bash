@@ -25,6 +25,9 @@ _wiremesh__server() {
             wiremesh__server,add-peer)
                 cmd="wiremesh__server__subcmd__add__subcmd__peer"
                 ;;
+            wiremesh__server,add-rule)
+                cmd="wiremesh__server__subcmd__add__subcmd__rule"
+                ;;
             wiremesh__server,backup)
                 cmd="wiremesh__server__subcmd__backup"
                 ;;
@@ -37,11 +40,17 @@ _wiremesh__server() {
             wiremesh__server,delete-cidr)
                 cmd="wiremesh__server__subcmd__delete__subcmd__cidr"
                 ;;
+            wiremesh__server,delete-rule)
+                cmd="wiremesh__server__subcmd__delete__subcmd__rule"
+                ;;
             wiremesh__server,disable-peer)
                 cmd="wiremesh__server__subcmd__disable__subcmd__peer"
                 ;;
             wiremesh__server,enable-peer)
                 cmd="wiremesh__server__subcmd__enable__subcmd__peer"
+                ;;
+            wiremesh__server,explain)
+                cmd="wiremesh__server__subcmd__explain"
                 ;;
             wiremesh__server,help)
                 cmd="wiremesh__server__subcmd__help"
@@ -49,11 +58,17 @@ _wiremesh__server() {
             wiremesh__server,import)
                 cmd="wiremesh__server__subcmd__import"
                 ;;
+            wiremesh__server,isolate-cidr)
+                cmd="wiremesh__server__subcmd__isolate__subcmd__cidr"
+                ;;
             wiremesh__server,list)
                 cmd="wiremesh__server__subcmd__list"
                 ;;
             wiremesh__server,list-associations)
                 cmd="wiremesh__server__subcmd__list__subcmd__associations"
+                ;;
+            wiremesh__server,list-rules)
+                cmd="wiremesh__server__subcmd__list__subcmd__rules"
                 ;;
             wiremesh__server,new)
                 cmd="wiremesh__server__subcmd__new"
@@ -79,6 +94,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,add-peer)
                 cmd="wiremesh__server__subcmd__help__subcmd__add__subcmd__peer"
                 ;;
+            wiremesh__server__subcmd__help,add-rule)
+                cmd="wiremesh__server__subcmd__help__subcmd__add__subcmd__rule"
+                ;;
             wiremesh__server__subcmd__help,backup)
                 cmd="wiremesh__server__subcmd__help__subcmd__backup"
                 ;;
@@ -91,11 +109,17 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,delete-cidr)
                 cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__cidr"
                 ;;
+            wiremesh__server__subcmd__help,delete-rule)
+                cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__rule"
+                ;;
             wiremesh__server__subcmd__help,disable-peer)
                 cmd="wiremesh__server__subcmd__help__subcmd__disable__subcmd__peer"
                 ;;
             wiremesh__server__subcmd__help,enable-peer)
                 cmd="wiremesh__server__subcmd__help__subcmd__enable__subcmd__peer"
+                ;;
+            wiremesh__server__subcmd__help,explain)
+                cmd="wiremesh__server__subcmd__help__subcmd__explain"
                 ;;
             wiremesh__server__subcmd__help,help)
                 cmd="wiremesh__server__subcmd__help__subcmd__help"
@@ -103,11 +127,17 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,import)
                 cmd="wiremesh__server__subcmd__help__subcmd__import"
                 ;;
+            wiremesh__server__subcmd__help,isolate-cidr)
+                cmd="wiremesh__server__subcmd__help__subcmd__isolate__subcmd__cidr"
+                ;;
             wiremesh__server__subcmd__help,list)
                 cmd="wiremesh__server__subcmd__help__subcmd__list"
                 ;;
             wiremesh__server__subcmd__help,list-associations)
                 cmd="wiremesh__server__subcmd__help__subcmd__list__subcmd__associations"
+                ;;
+            wiremesh__server__subcmd__help,list-rules)
+                cmd="wiremesh__server__subcmd__help__subcmd__list__subcmd__rules"
                 ;;
             wiremesh__server__subcmd__help,new)
                 cmd="wiremesh__server__subcmd__help__subcmd__new"
@@ -131,7 +161,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +324,64 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__add__subcmd__rule)
+            opts="-c -d -h --from --to --proto --ports --association --within --note --plan --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ports)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --association)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__backup)
             opts="-c -d -h --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -418,6 +506,36 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__delete__subcmd__rule)
+            opts="-c -d -h --plan --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__disable__subcmd__peer)
             opts="-c -d -h --name --yes --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -486,8 +604,38 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__explain)
+            opts="-c -d -h --json --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations list backup completions help"
+            opts="new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +677,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__add__subcmd__peer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__add__subcmd__rule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -598,6 +760,20 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__delete__subcmd__rule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__disable__subcmd__peer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -613,6 +789,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__enable__subcmd__peer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -654,6 +844,20 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__isolate__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -669,6 +873,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__list__subcmd__associations)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__list__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -790,6 +1008,36 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__isolate__subcmd__cidr)
+            opts="-c -d -h --off --plan --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__list)
             opts="-c -d -h --json --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -821,6 +1069,36 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__list__subcmd__associations)
+            opts="-c -d -h --json --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__list__subcmd__rules)
             opts="-c -d -h --json --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

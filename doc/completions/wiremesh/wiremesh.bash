@@ -25,6 +25,9 @@ _wiremesh() {
             wiremesh,add-peer)
                 cmd="wiremesh__subcmd__add__subcmd__peer"
                 ;;
+            wiremesh,add-rule)
+                cmd="wiremesh__subcmd__add__subcmd__rule"
+                ;;
             wiremesh,completions)
                 cmd="wiremesh__subcmd__completions"
                 ;;
@@ -33,6 +36,9 @@ _wiremesh() {
                 ;;
             wiremesh,delete-cidr)
                 cmd="wiremesh__subcmd__delete__subcmd__cidr"
+                ;;
+            wiremesh,delete-rule)
+                cmd="wiremesh__subcmd__delete__subcmd__rule"
                 ;;
             wiremesh,disable-peer)
                 cmd="wiremesh__subcmd__disable__subcmd__peer"
@@ -46,6 +52,9 @@ _wiremesh() {
             wiremesh,enable-peer)
                 cmd="wiremesh__subcmd__enable__subcmd__peer"
                 ;;
+            wiremesh,explain)
+                cmd="wiremesh__subcmd__explain"
+                ;;
             wiremesh,fetch)
                 cmd="wiremesh__subcmd__fetch"
                 ;;
@@ -55,6 +64,9 @@ _wiremesh() {
             wiremesh,install)
                 cmd="wiremesh__subcmd__install"
                 ;;
+            wiremesh,isolate-cidr)
+                cmd="wiremesh__subcmd__isolate__subcmd__cidr"
+                ;;
             wiremesh,list-associations)
                 cmd="wiremesh__subcmd__list__subcmd__associations"
                 ;;
@@ -63,6 +75,9 @@ _wiremesh() {
                 ;;
             wiremesh,list-peers)
                 cmd="wiremesh__subcmd__list__subcmd__peers"
+                ;;
+            wiremesh,list-rules)
+                cmd="wiremesh__subcmd__list__subcmd__rules"
                 ;;
             wiremesh,override-endpoint)
                 cmd="wiremesh__subcmd__override__subcmd__endpoint"
@@ -100,6 +115,9 @@ _wiremesh() {
             wiremesh__subcmd__help,add-peer)
                 cmd="wiremesh__subcmd__help__subcmd__add__subcmd__peer"
                 ;;
+            wiremesh__subcmd__help,add-rule)
+                cmd="wiremesh__subcmd__help__subcmd__add__subcmd__rule"
+                ;;
             wiremesh__subcmd__help,completions)
                 cmd="wiremesh__subcmd__help__subcmd__completions"
                 ;;
@@ -108,6 +126,9 @@ _wiremesh() {
                 ;;
             wiremesh__subcmd__help,delete-cidr)
                 cmd="wiremesh__subcmd__help__subcmd__delete__subcmd__cidr"
+                ;;
+            wiremesh__subcmd__help,delete-rule)
+                cmd="wiremesh__subcmd__help__subcmd__delete__subcmd__rule"
                 ;;
             wiremesh__subcmd__help,disable-peer)
                 cmd="wiremesh__subcmd__help__subcmd__disable__subcmd__peer"
@@ -121,6 +142,9 @@ _wiremesh() {
             wiremesh__subcmd__help,enable-peer)
                 cmd="wiremesh__subcmd__help__subcmd__enable__subcmd__peer"
                 ;;
+            wiremesh__subcmd__help,explain)
+                cmd="wiremesh__subcmd__help__subcmd__explain"
+                ;;
             wiremesh__subcmd__help,fetch)
                 cmd="wiremesh__subcmd__help__subcmd__fetch"
                 ;;
@@ -130,6 +154,9 @@ _wiremesh() {
             wiremesh__subcmd__help,install)
                 cmd="wiremesh__subcmd__help__subcmd__install"
                 ;;
+            wiremesh__subcmd__help,isolate-cidr)
+                cmd="wiremesh__subcmd__help__subcmd__isolate__subcmd__cidr"
+                ;;
             wiremesh__subcmd__help,list-associations)
                 cmd="wiremesh__subcmd__help__subcmd__list__subcmd__associations"
                 ;;
@@ -138,6 +165,9 @@ _wiremesh() {
                 ;;
             wiremesh__subcmd__help,list-peers)
                 cmd="wiremesh__subcmd__help__subcmd__list__subcmd__peers"
+                ;;
+            wiremesh__subcmd__help,list-rules)
+                cmd="wiremesh__subcmd__help__subcmd__list__subcmd__rules"
                 ;;
             wiremesh__subcmd__help,override-endpoint)
                 cmd="wiremesh__subcmd__help__subcmd__override__subcmd__endpoint"
@@ -173,7 +203,7 @@ _wiremesh() {
 
     case "${cmd}" in
         wiremesh)
-            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +334,52 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__add__subcmd__rule)
+            opts="-v -h --from --to --proto --ports --association --within --note --plan --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ports)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --association)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__completions)
             opts="-v -h --verbose --api-address --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -351,6 +427,24 @@ _wiremesh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__delete__subcmd__rule)
+            opts="-v -h --plan --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --api-address)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -442,6 +536,24 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__explain)
+            opts="-v -h --json --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__fetch)
             opts="-v -h --hosts-path --no-write-hosts --host-suffix --no-nat-traversal --exclude-nat-candidates --no-nat-candidates --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -473,7 +585,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help)
-            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +640,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__add__subcmd__rule)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -557,6 +683,20 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help__subcmd__delete__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__delete__subcmd__rule)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -626,6 +766,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -668,6 +822,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__isolate__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__list__subcmd__associations)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -697,6 +865,20 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help__subcmd__list__subcmd__peers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__list__subcmd__rules)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -870,6 +1052,24 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__isolate__subcmd__cidr)
+            opts="-v -h --off --plan --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__list__subcmd__associations)
             opts="-v -h --json --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -907,6 +1107,24 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__list__subcmd__peers)
+            opts="-v -h --json --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__list__subcmd__rules)
             opts="-v -h --json --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -13,6 +13,8 @@ use ipnet::IpNet;
 use wiremesh_cli::listing;
 use wiremesh_cli::Style;
 use wiremesh_server::admin::{self, Network};
+
+use super::policy;
 use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
@@ -52,6 +54,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::AddAssociation(opts) => edit::add_association(&paths, &prompter, opts),
         Command::DeleteAssociation(opts) => edit::delete_association(&paths, &prompter, opts),
         Command::ListAssociations(opts) => list_associations(&paths, opts),
+        Command::AddRule(opts) => policy::add_rule(&paths, &prompter, opts),
+        Command::DeleteRule(opts) => policy::delete_rule(&paths, &prompter, opts),
+        Command::ListRules(opts) => policy::list_rules(&paths, opts),
+        Command::IsolateCidr(opts) => policy::isolate_cidr(&paths, &prompter, opts),
+        Command::Explain(opts) => policy::explain(&paths, opts),
         Command::List(opts) => list(&paths, opts),
         Command::Backup(opts) => backup(&paths, opts),
         Command::Completions { shell } => {

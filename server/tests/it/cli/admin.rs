@@ -432,3 +432,159 @@ fn bad_inputs_change_nothing() {
         );
     }
 }
+
+/// The policy commands: a rule is planned (and `--plan` changes nothing), added, listed,
+/// explained and deleted; bad rules exit 1 (2 for what clap refuses) and change nothing.
+#[test]
+fn port_and_protocol_rules() {
+    for family in [V4, V6] {
+        let net = network(family);
+        net.add_peer("alice", None, &[]);
+        net.ok(&["add-association", "evilcorp", "humans", "robots"]);
+        let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+        let plan = net.ok(&[
+            "add-rule",
+            "evilcorp",
+            "--from",
+            "humans",
+            "--to",
+            "robots",
+            "--proto",
+            "tcp",
+            "--ports",
+            "22,8000-8080",
+            "--note",
+            "ssh",
+            "--plan",
+        ]);
+        assert_contains(&plan, &["nobody gains or loses access", "plan only"]);
+        assert_eq!(
+            fs::read(net.server.database_file("evilcorp")).unwrap(),
+            before
+        );
+        let added = net.ok(&[
+            "add-rule",
+            "evilcorp",
+            "--from",
+            "humans",
+            "--to",
+            "robots",
+            "--proto",
+            "tcp",
+            "--ports",
+            "22,8000-8080",
+            "--note",
+            "ssh",
+            "--yes",
+        ]);
+        assert_contains(
+            &added,
+            &["rule 1: humans -> robots tcp 22,8000-8080 [humans <=> robots] (ssh)"],
+        );
+        net.ok(&[
+            "add-rule",
+            "evilcorp",
+            "--from",
+            "any",
+            "--to",
+            "peer:alice",
+            "--proto",
+            "icmp",
+            "--yes",
+        ]);
+        let listing = net.ok(&["list-rules", "evilcorp"]);
+        assert_contains(
+            &listing,
+            &[
+                "1: humans -> robots tcp 22,8000-8080 [humans <=> robots] (ssh)",
+                "2: any -> peer:alice icmp [humans <=> robots]",
+            ],
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&net.ok(&["list-rules", "evilcorp", "--json"])).unwrap();
+        assert_eq!(json["rules"].as_array().unwrap().len(), 2);
+
+        // explain works on addresses and names alike (alice is still an invitation).
+        let robot = if family.root.contains(':') {
+            "fd00:1337::2:7"
+        } else {
+            "10.66.2.7"
+        };
+        let explained = net.ok(&["explain", "evilcorp", robot, "alice:22"]);
+        assert_contains(
+            &explained,
+            &["denied", "none of them allows it", "does NOT enforce"],
+        );
+        let explained = net.ok(&["explain", "evilcorp", robot, "alice/icmp"]);
+        // An ICMPv6 echo request is essential: always allowed, whatever the rules.
+        let why = if family.root.contains(':') {
+            "always allowed"
+        } else {
+            "by rule 2"
+        };
+        assert_contains(&explained, &["allowed", why]);
+        let explained = net.ok(&["explain", "evilcorp", family.humans_other, "alice:22"]);
+        assert_contains(&explained, &["allowed", "no rule restricts this pair"]);
+
+        for (args, code, expected) in [
+            (&["--proto", "sctp"][..], 2, "unknown protocol"),
+            (
+                &["--proto", "icmp", "--ports", "22"][..],
+                1,
+                "cannot name ports",
+            ),
+            (&["--proto", "tcp", "--ports", "0"][..], 1, "port 0"),
+            (
+                &["--proto", "tcp", "--within", "nowhere"][..],
+                1,
+                "no CIDR is named \"nowhere\"",
+            ),
+        ] {
+            let mut full = vec!["add-rule", "evilcorp", "--from", "humans", "--to", "robots"];
+            full.extend(args);
+            full.push("--yes");
+            let stderr = net.server.fails(&full, code);
+            assert_contains(&stderr, &[expected]);
+        }
+        let stderr = net.server.fails(
+            &[
+                "add-rule", "evilcorp", "--from", "ghosts", "--to", "robots", "--yes",
+            ],
+            1,
+        );
+        assert_contains(&stderr, &["no CIDR or peer is named \"ghosts\""]);
+        let stderr = net
+            .server
+            .fails(&["add-rule", "evilcorp", "--to", "robots"], 2);
+        assert_contains(&stderr, &["--from"]);
+        let stderr = net.server.fails(
+            &[
+                "delete-association",
+                "evilcorp",
+                "humans",
+                "robots",
+                "--yes",
+            ],
+            1,
+        );
+        assert_contains(&stderr, &["named by 2 policy rule(s) (rule 1, rule 2)"]);
+
+        net.ok(&["isolate-cidr", "evilcorp", "robots", "--yes"]);
+        assert_contains(&net.ok(&["list-rules", "evilcorp"]), &["isolated: robots"]);
+        net.ok(&["isolate-cidr", "evilcorp", "robots", "--off", "--yes"]);
+        net.ok(&["delete-rule", "evilcorp", "1", "--yes"]);
+        net.ok(&["delete-rule", "evilcorp", "2", "--yes"]);
+        let stderr = net
+            .server
+            .fails(&["delete-rule", "evilcorp", "2", "--yes"], 1);
+        assert_contains(&stderr, &["rule 2 does not exist"]);
+        assert_contains(&net.ok(&["list-rules", "evilcorp"]), &["no rules"]);
+        net.ok(&[
+            "delete-association",
+            "evilcorp",
+            "humans",
+            "robots",
+            "--yes",
+        ]);
+    }
+}
