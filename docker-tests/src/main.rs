@@ -4,7 +4,9 @@
 //! Usage: `wiremesh-e2e [--list] [--keep] [FILTER...]` (as root; `docker-tests/run.sh` builds
 //! everything first), or `wiremesh-e2e demo` / `wiremesh-e2e demo-down` for the quick start
 //! (`scripts/demo.sh`), or `wiremesh-e2e flood ADDR COUNT SECONDS` (scenario 12's hostile
-//! peer, run inside a peer's namespace). Scenarios whose name contains any FILTER run; none
+//! peer, run inside a peer's namespace), or `wiremesh-e2e ports SPEC...` / `wiremesh-e2e probe
+//! PROTO ADDR PORT` (the policy scenarios' test traffic, see `probe`). Scenarios whose name
+//! contains any FILTER run; none
 //! given runs all.
 //! Namespaces, links and processes are removed on success, failure and Ctrl-C; on failure
 //! the logs of every daemon and the `wg show` of every interface are printed.
@@ -12,6 +14,7 @@
 mod demo;
 mod flood;
 mod harness;
+mod probe;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -50,6 +53,13 @@ fn run() -> Result<bool> {
     if args.first().map(String::as_str) == Some("flood") {
         flood::main(&args[1..])?;
         return Ok(true);
+    }
+    if args.first().map(String::as_str) == Some("ports") {
+        probe::serve(&args[1..])?;
+        return Ok(true);
+    }
+    if args.first().map(String::as_str) == Some("probe") {
+        return probe::probe(&args[1..]);
     }
     if args.first().map(String::as_str) == Some("demo-down") {
         demo::down()?;

@@ -8,6 +8,7 @@ pub mod flood;
 pub mod interop;
 pub mod mesh;
 pub mod nat;
+pub mod policy;
 pub mod push;
 pub mod resilience;
 
@@ -89,5 +90,8 @@ pub fn all() -> Vec<Scenario> {
         name: "15-clock-jumps-v4",
         run: |s| chaos::clock_jumps(s, mesh::Family::V4),
     });
+    out.extend(both_families![
+        "16-policy" => policy::policy,
+    ]);
     out
 }

@@ -244,6 +244,22 @@ impl Host {
         Ok(self.run(&["ping", "-c", "1", "-W", "2", &target])?.success)
     }
 
+    /// The argv of this test binary itself (its `ports` and `probe` helpers), run here.
+    pub fn self_argv(args: &[&str]) -> Result<Vec<String>> {
+        let mut argv = vec![std::env::current_exe()?.to_string_lossy().into_owned()];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        Ok(argv)
+    }
+
+    /// Whether a new `proto` (tcp or udp) connection to `target:port` gets through and is
+    /// answered (the target runs `wiremesh-e2e ports`).
+    pub fn reaches(&self, proto: &str, target: IpAddr, port: u16) -> Result<bool> {
+        let argv = Self::self_argv(&["probe", proto, &target.to_string(), &port.to_string()])?;
+        Ok(self
+            .run(&argv.iter().map(String::as_str).collect::<Vec<_>>())?
+            .success)
+    }
+
     /// Pings until it works or `timeout` passes.
     pub fn ping_within(&self, target: IpAddr, timeout: Duration) -> Result<()> {
         wait_until(&format!("{} pings {target}", self.name), timeout, || {

@@ -61,7 +61,7 @@ pub fn bootstrap(settings: &Settings, family: Family) -> Result<()> {
 
 /// Admin adds `robots` and invites two peers from its own host; both install at the same
 /// time and ping each other.
-fn with_robots(world: &mut World, family: Family) -> Result<(Mesh, Peer, Peer, Peer)> {
+pub(super) fn with_robots(world: &mut World, family: Family) -> Result<(Mesh, Peer, Peer, Peer)> {
     let (mesh, admin) = bootstrapped(world, family)?;
     let a = |args: &[&str]| -> Result<()> {
         let mut full = vec!["--backend", "userspace"];
