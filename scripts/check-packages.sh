@@ -125,6 +125,7 @@ for pkg in wiremesh wiremesh-server; do
     done
     bash -n "/usr/share/bash-completion/completions/$pkg" || fail "the bash completion does not parse"
     grep -q 'Recommends: wireguard-tools' <(dpkg-query -s "$pkg") || fail "$pkg does not recommend wireguard-tools"
+    grep -q '^Depends:.*nftables' <(dpkg-query -s "$pkg") || fail "$pkg does not depend on nftables"
 done
 
 step "dpkg --purge keeps the operator's keys and databases"
@@ -157,6 +158,8 @@ for pkg in wiremesh wiremesh-server; do
         || fail "$pkg.rpm: wrong name or version"
     rpm -qp --recommends "$rpm_file" 2>/dev/null | grep -q '^wireguard-tools' \
         || fail "$pkg.rpm does not recommend wireguard-tools"
+    rpm -qp --requires "$rpm_file" 2>/dev/null | grep -q '^nftables' \
+        || fail "$pkg.rpm does not require nftables"
     scripts=$(rpm -qp --scripts "$rpm_file" 2>/dev/null)
     for scriptlet in postinstall preuninstall postuninstall; do
         grep -q "^$scriptlet scriptlet" <<<"$scripts" || fail "$pkg.rpm has no $scriptlet scriptlet"
