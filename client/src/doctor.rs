@@ -1,5 +1,5 @@
 //! `doctor`: checks of this host's networks — files, interface, WireGuard implementation,
-//! server, handshakes and `rp_filter` — each a [`Check`] that passes, warns or fails, with
+//! server, handshakes, the policy's firewall table and `rp_filter` — each a [`Check`] that passes, warns or fails, with
 //! what to do about a problem.
 //!
 //! [`diagnose`] (in `gather`) reads the real system through the [`Context`](crate::Context)
@@ -22,6 +22,7 @@
 //! | `implementation` | kernel module (`/sys/module/wireguard`) or userspace program and its UAPI socket |
 //! | `server` | `GET /v1/user/capabilities` through the tunnel answers; its features |
 //! | `handshake` | one per peer: last handshake within 180 s (the server never having one fails) |
+//! | `firewall` | the interface's nftables table holds the ruleset the server compiled for this host (or the last one it sent, when it does not answer) |
 //! | `rp_filter` | every interface of this network namespace but `lo` (the tunnel and the uplinks) is strict (1) after `net.ipv4.conf.all.rp_filter` |
 //!
 //! The checks after `interface` are only made when the interface is up.
@@ -99,6 +100,7 @@ pub enum CheckKind {
     Implementation,
     Server,
     Handshake,
+    Firewall,
     RpFilter,
 }
 
@@ -114,6 +116,7 @@ impl CheckKind {
             CheckKind::Implementation => "implementation",
             CheckKind::Server => "server",
             CheckKind::Handshake => "handshake",
+            CheckKind::Firewall => "firewall",
             CheckKind::RpFilter => "rp_filter",
         }
     }

@@ -11,7 +11,10 @@ use wireguard_control::InterfaceName;
 
 use super::Status;
 
+mod firewall;
 mod tunnel;
+
+pub use firewall::{firewall, FirewallFacts};
 
 pub use tunnel::{
     backend_error, handshake, implementation, interface, interface_down, server, HandshakePeer,

@@ -189,6 +189,9 @@ fn check_network(
         report.push(here, CheckKind::Handshake, evaluate::handshake(&peer, now));
     }
 
+    let facts = firewall_facts(ctx, iface, &api, answer.is_ok());
+    report.push(here, CheckKind::Firewall, evaluate::firewall(iface, &facts));
+
     // The tunnel first, then every other interface (the uplinks are where forged mesh
     // sources would arrive); an unreadable list leaves the tunnel's own value.
     let mut interfaces = vec![(iface.to_string(), system.rp_filter(iface.as_str()))];
@@ -200,6 +203,35 @@ fn check_network(
     }
     let finding = evaluate::rp_filter(system.rp_filter("all"), &interfaces);
     report.push(here, CheckKind::RpFilter, finding);
+}
+
+/// The ruleset to compare the table with (the server's, else the one saved at the last
+/// sync) and how the table compares.
+fn firewall_facts(
+    ctx: &Context,
+    iface: &InterfaceName,
+    api: &crate::api::ApiClient,
+    answered: bool,
+) -> evaluate::FirewallFacts {
+    use evaluate::FirewallFacts;
+    if !ctx.policy.enforce {
+        return FirewallFacts::Off;
+    }
+    let (ruleset, saved) = match answered.then(|| api.state()) {
+        Some(Ok(state)) => match state.policy {
+            Some(ruleset) => (ruleset, false),
+            None => return FirewallFacts::NotOffered,
+        },
+        _ => match crate::files::load_policy(&ctx.paths, iface) {
+            Some(ruleset) => (ruleset, true),
+            None => return FirewallFacts::Unknown,
+        },
+    };
+    FirewallFacts::Compared {
+        digest: ruleset.digest(),
+        saved,
+        state: ctx.policy.firewall.check(iface, &ruleset),
+    }
 }
 
 /// The config: exists, parses, private. `None` when it cannot be used for the other checks.

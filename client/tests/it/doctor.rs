@@ -109,6 +109,7 @@ fn a_healthy_network_passes() {
             CheckKind::Interface,
             CheckKind::Implementation,
             CheckKind::Server,
+            CheckKind::Firewall,
             CheckKind::RpFilter,
         ] {
             expect(&report, &client, kind, Status::Pass);
@@ -293,4 +294,75 @@ fn every_installed_network_or_none() {
         installed.advice.as_deref(),
         Some("join a network with `wiremesh install <invitation>`")
     );
+}
+
+#[test]
+fn a_firewall_table_that_differs_from_the_policy_fails() {
+    let net = TestNet::new(Family::V4);
+    let client = healthy(&net);
+    let (detail, _) = expect(
+        &diagnose(&client, &probe(&client)),
+        &client,
+        CheckKind::Firewall,
+        Status::Pass,
+    );
+    assert!(
+        detail.contains("holds the ruleset the server compiled"),
+        "{detail}"
+    );
+
+    // Someone removes the table: doctor fails and says how to repair it.
+    client.firewall.drop_table(&client.iface);
+    let (detail, advice) = expect(
+        &diagnose(&client, &probe(&client)),
+        &client,
+        CheckKind::Firewall,
+        Status::Fail,
+    );
+    assert!(detail.contains("not enforced"), "{detail}");
+    assert!(advice.contains("wiremesh fetch"), "{advice}");
+
+    // A rule the table does not have yet.
+    let humans = net.humans();
+    net.service.set_isolation(humans.id, true, false).unwrap();
+    client.sync().unwrap();
+    expect(
+        &diagnose(&client, &probe(&client)),
+        &client,
+        CheckKind::Firewall,
+        Status::Pass,
+    );
+    net.service.set_isolation(humans.id, false, false).unwrap();
+    let (detail, _) = expect(
+        &diagnose(&client, &probe(&client)),
+        &client,
+        CheckKind::Firewall,
+        Status::Fail,
+    );
+    assert!(detail.contains("differs"), "{detail}");
+
+    // With the server gone, the saved ruleset is the reference.
+    client.sync().unwrap();
+    net.stop_listener(client.ip);
+    let (detail, _) = expect(
+        &diagnose(&client, &probe(&client)),
+        &client,
+        CheckKind::Firewall,
+        Status::Pass,
+    );
+    assert!(
+        detail.contains("the last ruleset the server sent"),
+        "{detail}"
+    );
+
+    // Turned off: a warning.
+    let mut ctx = client.ctx.clone();
+    ctx.policy.enforce = false;
+    let report = doctor::diagnose(
+        &ctx,
+        &probe(&client),
+        Some(&client.iface),
+        SystemTime::now(),
+    );
+    expect(&report, &client, CheckKind::Firewall, Status::Warn);
 }
