@@ -10,6 +10,9 @@
 #                                                 # process against the real server, and innernet's
 #                                                 # figures for the same N (--skip-innernet,
 #                                                 # --quiet-secs 60, --keep-logs)
+#   sudo scripts/bench.sh policy --peers 10000 --rules 1000
+#                                                 # the port and protocol policy in process (issue
+#                                                 # 16): compile and plan times, table size
 #
 # Needs wireguard-go, wireguard-tools, iproute2 and nftables, and innernet 2.0.0:
 #   cargo install innernet innernet-server --version 2.0.0 --locked

@@ -17,6 +17,10 @@
 //! a restart storm, propagation of three changes, a quiet minute, and innernet-server's cost
 //! for the same N (see `fleet/mod.rs`).
 //!
+//! Policy mode (issue 16): `wiremesh-bench policy [--peers 10000] [--rules 1000] [--json
+//! policy-results.json]` measures, in process, compiling rulesets, planning a rule change and
+//! the size of a host's nftables table (see `policy.rs`).
+//!
 //! Sections: (1) server CPU and bytes per full-state request, wiremesh-server vs
 //! innernet-server on the same network through a real userspace WireGuard tunnel;
 //! (2) change propagation to ten daemons; (3) idle cost; (4) client apply of 10,000 peers
@@ -37,6 +41,7 @@ mod e2e {
 mod apply;
 mod fleet;
 mod network;
+mod policy;
 mod probe;
 mod propagation;
 
@@ -115,6 +120,7 @@ fn run() -> Result<()> {
         Some("http-put") => return probe::http_put_command(&args[1..]),
         Some("apply") => return apply::apply_command(&args[1..]),
         Some("fleet-agent") => return fleet::agent::agent_command(&args[1..]),
+        Some("policy") => return policy::policy_command(&args[1..]),
         _ => {}
     }
     let fleet_mode = args.first().map(String::as_str) == Some("fleet");
