@@ -348,3 +348,45 @@ pub fn transport_of(probe: &Probe, src: IpAddr) -> Transport {
         },
     }
 }
+
+/// Plans a policy change (`change(true)`, a dry run), shows the plan, asks (unless `yes`),
+/// then commits it (`change(false)`) and says what was done. `plan_only` stops after the
+/// plan.
+pub fn plan_then_commit(
+    names: &Names<'_>,
+    prompter: &Prompter,
+    plan_only: bool,
+    yes: bool,
+    change: impl Fn(bool) -> Result<PolicyChange>,
+) -> Result<()> {
+    let style = Style::for_stdout();
+    let plan = change(true)?;
+    print!("{}", render_change(&plan, names, style));
+    if plan_only {
+        return Ok(());
+    }
+    if !prompter.confirm(yes, "Apply this change?")? {
+        return crate::cancelled();
+    }
+    let done = change(false)?;
+    match &done.rule {
+        Some(rule) => println!("rule {}: {}", rule.id, names.rule(&rule.contents)),
+        None => println!("done"),
+    }
+    Ok(())
+}
+
+/// The id `delete-rule` acts on: given, else asked.
+pub fn rule_id(prompter: &Prompter, given: Option<i64>) -> Result<i64> {
+    prompter.ask(
+        given.map(|id| id.to_string()).as_deref(),
+        "ID",
+        "Rule id (list-rules shows them)",
+        None,
+        |text| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| anyhow!("a rule id is a number (list-rules shows them)"))
+        },
+    )
+}

@@ -2,16 +2,16 @@
 //! the network's names are read from the server, changes are planned first (who gains and
 //! who loses access) and confirmed unless `--yes`; `--plan` stops after the plan.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use wiremesh::admin::Admin;
 use wiremesh::Context;
 use wiremesh_cli::policy::{
-    address_of, render_change, render_explanation, render_listing, rule_from_opts, transport_of,
-    Names,
+    address_of, plan_then_commit, render_explanation, render_listing, rule_from_opts, rule_id,
+    transport_of, Names,
 };
-use wiremesh_cli::{cancelled, Prompter, Style};
+use wiremesh_cli::{Prompter, Style};
 use wiremesh_shared::acl::{NetworkRoles, NetworkView};
-use wiremesh_shared::wire::{Association, Cidr, Peer, PolicyChange};
+use wiremesh_shared::wire::{Association, Cidr, Peer};
 use wiremesh_shared::RuleId;
 
 use super::args::{AddRuleOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts};
@@ -41,32 +41,6 @@ impl Network {
     }
 }
 
-/// Plans `change` (a dry run), shows the plan, asks, then commits it.
-fn plan_then_commit(
-    network: &Network,
-    prompter: Prompter,
-    plan_only: bool,
-    yes: bool,
-    change: impl Fn(bool) -> Result<PolicyChange>,
-) -> Result<()> {
-    let style = Style::for_stdout();
-    let names = network.names();
-    let plan = change(true)?;
-    print!("{}", render_change(&plan, &names, style));
-    if plan_only {
-        return Ok(());
-    }
-    if !prompter.confirm(yes, "Apply this change?")? {
-        return cancelled();
-    }
-    let done = change(false)?;
-    match &done.rule {
-        Some(rule) => println!("rule {}: {}", rule.id, names.rule(&rule.contents)),
-        None => println!("done"),
-    }
-    Ok(())
-}
-
 pub fn add_rule(ctx: &Context, opts: &AddRuleOpts, prompter: Prompter) -> Result<()> {
     let admin = Admin::open(ctx, &opts.interface)?;
     let network = Network::read(&admin)?;
@@ -77,26 +51,16 @@ pub fn add_rule(ctx: &Context, opts: &AddRuleOpts, prompter: Prompter) -> Result
         roles: NetworkRoles::CREATED_BY_NEW,
     };
     let rule = rule_from_opts(opts, &prompter, &view)?;
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    plan_then_commit(&network.names(), &prompter, opts.plan, opts.yes, |dry| {
         Ok(admin.add_rule(&rule, dry)?)
     })
 }
 
 pub fn delete_rule(ctx: &Context, opts: &DeleteRuleOpts, prompter: Prompter) -> Result<()> {
     let admin = Admin::open(ctx, &opts.interface)?;
-    let id = prompter.ask(
-        opts.id.map(|id| id.to_string()).as_deref(),
-        "ID",
-        "Rule id (list-rules shows them)",
-        None,
-        |text| {
-            text.trim()
-                .parse::<i64>()
-                .map_err(|_| anyhow!("a rule id is a number (list-rules shows them)"))
-        },
-    )?;
+    let id = rule_id(&prompter, opts.id)?;
     let network = Network::read(&admin)?;
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    plan_then_commit(&network.names(), &prompter, opts.plan, opts.yes, |dry| {
         Ok(admin.delete_rule(RuleId(id), dry)?)
     })
 }
@@ -112,7 +76,7 @@ pub fn isolate_cidr(ctx: &Context, opts: &IsolateCidrOpts, prompter: Prompter) -
             prompter.select(None, "CIDR", "CIDR", &names)?
         }
     };
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    plan_then_commit(&network.names(), &prompter, opts.plan, opts.yes, |dry| {
         Ok(admin.set_isolation(&name, !opts.off, dry)?)
     })
 }

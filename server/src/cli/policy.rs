@@ -5,8 +5,8 @@
 use anyhow::{anyhow, Result};
 use wiremesh_cli::args::{AddRuleOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts};
 use wiremesh_cli::policy::{
-    address_of, render_change, render_explanation, render_listing, rule_from_opts, transport_of,
-    Names,
+    address_of, plan_then_commit, render_explanation, render_listing, rule_from_opts, rule_id,
+    transport_of, Names,
 };
 use wiremesh_cli::{Prompter, Style};
 use wiremesh_server::admin::Network;
@@ -14,7 +14,7 @@ use wiremesh_server::paths::ServerPaths;
 use wiremesh_shared::wire::{Peer, PolicyChange};
 use wiremesh_shared::RuleId;
 
-use super::commands::{cancelled, open};
+use super::commands::open;
 
 fn names_of(
     network: &Network,
@@ -31,8 +31,8 @@ fn names_of(
     )
 }
 
-/// Plans `change` (a dry run), shows the plan, asks, then commits it.
-fn plan_then_commit(
+/// Plans, shows, asks and commits a change (see `wiremesh_cli::policy::plan_then_commit`).
+fn commit(
     network: &Network,
     prompter: &Prompter,
     plan_only: bool,
@@ -45,47 +45,22 @@ fn plan_then_commit(
         peers: &peers,
         associations: &associations,
     };
-    let style = Style::for_stdout();
-    let plan = change(true)?;
-    print!("{}", render_change(&plan, &names, style));
-    if plan_only {
-        return Ok(());
-    }
-    if !prompter.confirm(yes, "Apply this change?")? {
-        return Err(cancelled());
-    }
-    let done = change(false)?;
-    if let Some(rule) = &done.rule {
-        println!("rule {}: {}", rule.id, names.rule(&rule.contents));
-    } else {
-        println!("done");
-    }
-    Ok(())
+    plan_then_commit(&names, prompter, plan_only, yes, change)
 }
 
 pub fn add_rule(paths: &ServerPaths, prompter: &Prompter, opts: AddRuleOpts) -> Result<()> {
     let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
     let contents = rule_from_opts(&opts, prompter, &model.view())?;
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    commit(&network, prompter, opts.plan, opts.yes, |dry| {
         Ok(network.service.add_rule(contents.clone(), dry)?)
     })
 }
 
 pub fn delete_rule(paths: &ServerPaths, prompter: &Prompter, opts: DeleteRuleOpts) -> Result<()> {
     let network = open(paths, opts.interface.as_str())?;
-    let id = prompter.ask(
-        opts.id.map(|id| id.to_string()).as_deref(),
-        "ID",
-        "Rule id (list-rules shows them)",
-        None,
-        |text| {
-            text.trim()
-                .parse::<i64>()
-                .map_err(|_| anyhow!("a rule id is a number (list-rules shows them)"))
-        },
-    )?;
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    let id = rule_id(prompter, opts.id)?;
+    commit(&network, prompter, opts.plan, opts.yes, |dry| {
         Ok(network.service.delete_rule(RuleId(id), dry)?)
     })
 }
@@ -103,7 +78,7 @@ pub fn isolate_cidr(paths: &ServerPaths, prompter: &Prompter, opts: IsolateCidrO
         .cidr_by_name(&name)
         .ok_or_else(|| anyhow!("no CIDR is named {name:?} (list shows them)"))?
         .id;
-    plan_then_commit(&network, prompter, opts.plan, opts.yes, |dry| {
+    commit(&network, prompter, opts.plan, opts.yes, |dry| {
         Ok(network.service.set_isolation(cidr, !opts.off, dry)?)
     })
 }
