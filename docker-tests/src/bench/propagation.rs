@@ -9,6 +9,10 @@
 //! 3. a new peer, human6, runs `install` on an eleventh host (all nine enabled peers must add
 //!    its redeemed key; the time includes the install's own work up to the redeem).
 //!
+//! Against wiremesh-server, between 1 and 2: the admin adds a port rule (humans may open
+//! tcp/22 on robots), timed until every daemon's nftables table holds it (`nft list table`
+//! every 20 ms per host: the robots' allow line, the humans' restriction of robots).
+//!
 //! The same is run against wiremesh-server (daemons at the default interval; changes are
 //! pushed) and against innernet-server 2.0.0 with innernet's own daemons at their default
 //! interval and at `--interval 10`. The idle minute counts the server's CPU time and, with
@@ -126,6 +130,46 @@ fn time_until(
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(times.into_iter().flatten().collect())
+}
+
+/// Seconds from `start` until `done` holds for each peer's firewall table (its `nft list
+/// table` text, read every 20 ms by one thread per peer).
+fn time_until_table(
+    what: &str,
+    peers: &[&Peer],
+    start: Instant,
+    done: impl Fn(&Peer, &str) -> bool + Sync,
+) -> Result<Vec<f64>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = peers
+            .iter()
+            .map(|peer| {
+                let done = &done;
+                scope.spawn(move || -> Result<f64> {
+                    let table = format!("wiremesh_{}", peer.iface);
+                    loop {
+                        let listed = peer.host.run(&["nft", "list", "table", "inet", &table])?;
+                        if listed.success && done(peer, &listed.stdout) {
+                            let seconds = start.elapsed().as_secs_f64();
+                            eprintln!("  {what}: {} after {seconds:.2} s", peer.host.name);
+                            return Ok(seconds);
+                        }
+                        if start.elapsed() > CHANGE_TIMEOUT {
+                            bail!(
+                                "{what}: not in {}'s table after {CHANGE_TIMEOUT:?}",
+                                peer.host.name
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("table watcher panicked")))
+            .collect()
+    })
 }
 
 fn figures(change: &'static str, times: &[f64]) -> ChangeFigures {
@@ -391,6 +435,39 @@ fn run_in(
         other.into_iter().all(|j| keys.contains(&own_keys[j]))
     })?;
 
+    // wiremesh only: a port rule, until every daemon's firewall table holds it (the robots
+    // accept tcp/22 from humans; the humans restrict what robots may open).
+    let ruled = if side == Side::Wiremesh {
+        let start = Instant::now();
+        admin(
+            side,
+            admin_peer,
+            &[
+                "add-rule",
+                &admin_peer.iface,
+                "--from",
+                "humans",
+                "--to",
+                "robots",
+                "--proto",
+                "tcp",
+                "--ports",
+                "22",
+                "--yes",
+            ],
+        )?;
+        Some(time_until_table("add-rule", &all, start, |p, table| {
+            let i = peers.iter().position(|q| q.iface == p.iface).unwrap();
+            if humans.contains(&i) {
+                table.contains("10.70.2.0/24")
+            } else {
+                table.contains("tcp dport 22 accept")
+            }
+        })?)
+    } else {
+        None
+    };
+
     let robot1 = key_of(&peers[5]);
     let others: Vec<&Peer> = peers.iter().filter(|p| p.iface != peers[5].iface).collect();
     let start = Instant::now();
@@ -443,11 +520,15 @@ fn run_in(
         server: side.label(),
         daemon_interval_s: interval,
         daemons: peers.len() + 1,
-        changes: vec![
-            figures("add-association", &associated),
-            figures("disable-peer", &disabled),
-            figures("new peer redeemed", &redeemed),
-        ],
+        changes: [
+            Some(figures("add-association", &associated)),
+            ruled.map(|times| figures("add-rule (firewall tables)", &times)),
+            Some(figures("disable-peer", &disabled)),
+            Some(figures("new peer redeemed", &redeemed)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         idle: IdleFigures {
             seconds,
             server_cpu_percent: (cpu_after - cpu_before).as_secs_f64() * 100.0 / seconds,
