@@ -1,6 +1,7 @@
 //! Against the kernel: tables programmed inside a network namespace of the test's own, read
-//! back with `nft -j list table` and evaluated against the policy's definition. Needs root and
-//! Debian's `nft` (the README's test command installs it).
+//! back with `nft -j list table` and evaluated against the policy's definition. Needs root,
+//! `ip` and Debian's `nft` (the README's test command installs them); without them the tests
+//! say why and pass, and with `WIREMESH_REQUIRE_PRIVILEGED=1` they fail instead.
 
 use std::process::Command;
 
@@ -8,6 +9,36 @@ use wiremesh_firewall::{Firewall, Nft, TableState};
 use wiremesh_shared::fixture::*;
 use wiremesh_shared::policy::*;
 use wiremesh_shared::RuleId;
+
+/// Whether these tests can run here; otherwise says why (or panics under
+/// `WIREMESH_REQUIRE_PRIVILEGED=1`).
+fn privileged(test: &str) -> bool {
+    let on_path = |program: &str| {
+        std::env::var_os("PATH")
+            .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+            .unwrap_or(false)
+    };
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root");
+    }
+    if !on_path("ip") {
+        missing.push("the `ip` command (iproute2)");
+    }
+    if !on_path("nft") {
+        missing.push("the `nft` command (nftables)");
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!("{test}: skipped, this machine lacks {}", missing.join(", "));
+    if std::env::var("WIREMESH_REQUIRE_PRIVILEGED").as_deref() == Ok("1") {
+        panic!("{reason} (WIREMESH_REQUIRE_PRIVILEGED=1 forbids skipping)");
+    }
+    eprintln!("{reason}");
+    false
+}
 
 /// A network namespace that is deleted when the test ends, whether it passes or not.
 struct Netns(String);
@@ -109,6 +140,9 @@ fn transports() -> Vec<Transport> {
 
 #[test]
 fn what_the_kernel_holds_is_what_the_policy_says() {
+    if !privileged("what_the_kernel_holds_is_what_the_policy_says") {
+        return;
+    }
     for family in Family::BOTH {
         let ns = Netns::new(&format!("{family:?}").to_lowercase());
         let mut fx = Fixture::new(family);
@@ -155,6 +189,9 @@ fn what_the_kernel_holds_is_what_the_policy_says() {
 
 #[test]
 fn drift_is_seen_and_repaired_and_removal_is_clean() {
+    if !privileged("drift_is_seen_and_repaired_and_removal_is_clean") {
+        return;
+    }
     let ns = Netns::new("drift");
     let mut fx = Fixture::new(Family::V4);
     let association = fx.associate(USER, DEVELOPER);
