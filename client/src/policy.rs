@@ -161,7 +161,8 @@ pub fn enforce(
             Ok(true) => {
                 tracing::warn!(%iface, "enforcement of the network's policy is turned off (--no-firewall): removed the firewall table")
             }
-            Ok(false) => {}
+            // Without nft there is no table of ours.
+            Ok(false) | Err(NftError::Missing) => {}
             Err(error) => tracing::error!(%iface, "failed to remove the firewall table: {error}"),
         }
         return Enforcement::Off;
@@ -173,7 +174,9 @@ pub fn enforce(
                 Ok(true) => {
                     tracing::info!(%iface, "the server sends no port and protocol policy: removed the firewall table")
                 }
-                Ok(false) => {}
+                // Without nft there is no table of ours (and an innernet server's hosts need
+                // none).
+                Ok(false) | Err(NftError::Missing) => {}
                 Err(error) => {
                     tracing::error!(%iface, "failed to remove the firewall table: {error}")
                 }
