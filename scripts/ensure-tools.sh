@@ -10,6 +10,9 @@
 #   procps util-linux ca-certificates                             pgrep/prlimit/nsenter in the harness
 #   dpkg-dev rpm                                                  the package checks
 #   libfaketime                                                   the clock-jump scenario (a preloaded library)
+#   docker.io busybox-static                                      the Docker scenario: an engine it starts
+#                                                                 itself, and an image imported from a static
+#                                                                 busybox (no registry is reachable)
 # From crates.io:
 #   innernet, innernet-server 2.0.0                               the counterpart of the interop scenarios
 #   cargo-deb 3.8.0, cargo-generate-rpm 0.21.1                    the packages, at the versions the metadata is written for
@@ -29,7 +32,7 @@ ensure_tools() {
     local wanted=(
         iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go nftables:nft
         iputils-ping:ping procps:pgrep util-linux:nsenter ca-certificates:update-ca-certificates
-        dpkg-dev:dpkg-architecture rpm:rpm libfaketime:libfaketime
+        dpkg-dev:dpkg-architecture rpm:rpm libfaketime:libfaketime docker.io:dockerd
     )
     local missing=() entry
     for entry in "${wanted[@]}"; do
@@ -38,6 +41,10 @@ ensure_tools() {
             missing+=("${entry%%:*}")
         fi
     done
+    # A `busybox` command may be the dynamically linked one, useless in an image's root.
+    if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
+        missing+=(busybox-static)
+    fi
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "ensure-tools: installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive

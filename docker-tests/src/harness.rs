@@ -7,6 +7,7 @@
 //! 10.201.N.0/24 leg to the host, and masquerades with nftables.
 
 pub mod driver;
+pub mod engine;
 pub mod host;
 
 use std::net::{IpAddr, Ipv4Addr};

@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod chaos;
+pub mod docker;
 pub mod doctor;
 pub mod flood;
 pub mod interop;
@@ -92,6 +93,7 @@ pub fn all() -> Vec<Scenario> {
     });
     out.extend(both_families![
         "16-policy" => policy::policy,
+        "16-docker" => docker::docker_host,
     ]);
     out
 }

@@ -3,8 +3,11 @@
 //! The table `inet wiremesh_<iface>` holds:
 //! - sets `restricted4` and `restricted6`: the prefixes of senders that may only open what a
 //!   rule allows;
-//! - chain `input` (hook input, priority filter, policy accept): packets arriving on the
-//!   interface jump to `mesh`;
+//! - chain `prerouting` (hook prerouting, priority -150, policy accept): packets arriving on
+//!   the interface for one of the host's own addresses jump to `mesh`. The hook and priority
+//!   are chosen so that the policy sees a packet before any destination NAT (priority -100):
+//!   a port that Docker (or anyone) forwards from the host to a container is judged as the
+//!   port the peer asked for, and no chain of Docker's can let it past a drop here;
 //! - chain `mesh`: replies and related packets, essential ICMP (and on the server its API
 //!   port and pings) are accepted; senders outside the restricted sets are accepted; then one
 //!   accept per allow line; everything else is dropped.
@@ -19,7 +22,8 @@ use std::collections::HashSet;
 use ipnet::IpNet;
 use nftables::batch::Batch;
 use nftables::expr::{
-    Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, Range, SetItem, CT,
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix, Range, SetItem, CT,
 };
 use nftables::schema::{
     Chain, NfListObject, Nftables, Rule, Set, SetFlag, SetType, SetTypeValue, Table,
@@ -32,7 +36,7 @@ use wiremesh_shared::policy::{
 };
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
-use crate::{BASE_CHAIN, MESH_CHAIN, RESTRICTED4, RESTRICTED6};
+use crate::{BASE_CHAIN, BASE_PRIORITY, MESH_CHAIN, RESTRICTED4, RESTRICTED6};
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
 pub fn replace_table(table: &str, iface: &str, ruleset: &HostRuleset) -> Nftables<'static> {
@@ -109,8 +113,8 @@ pub(crate) fn table_contents(
         table: table.clone(),
         name: Cow::Borrowed(BASE_CHAIN),
         _type: Some(NfChainType::Filter),
-        hook: Some(NfHook::Input),
-        prio: Some(0),
+        hook: Some(NfHook::Prerouting),
+        prio: Some(BASE_PRIORITY),
         policy: Some(NfChainPolicy::Accept),
         ..Chain::default()
     }));
@@ -129,6 +133,14 @@ pub(crate) fn table_contents(
         BASE_CHAIN,
         vec![
             matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+            matches(
+                Expression::Named(NamedExpression::Fib(Fib {
+                    result: FibResult::Type,
+                    flags: HashSet::from([FibFlag::Daddr]),
+                })),
+                Operator::EQ,
+                string("local"),
+            ),
             Statement::Jump(JumpTarget {
                 target: Cow::Borrowed(MESH_CHAIN),
             }),

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use nftables::expr::{Expression, MetaKey, NamedExpression, Payload, SetItem};
+use nftables::expr::{Expression, FibFlag, FibResult, MetaKey, NamedExpression, Payload, SetItem};
 use nftables::schema::{NfListObject, SetType, SetTypeValue};
 use nftables::stmt::{Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
@@ -76,6 +76,8 @@ pub enum VerdictImage {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Condition {
     InputInterface(String),
+    /// `fib daddr type local`: the packet is addressed to one of the host's own addresses.
+    LocalDestination,
     ConntrackState(BTreeSet<String>),
     Protocol(u8),
     Source {
@@ -151,15 +153,24 @@ impl TableImage {
         Ok(image)
     }
 
-    /// Whether a packet opening a connection through `iface` passes the table. A packet is
-    /// accepted when no base chain drops it.
+    /// Whether a packet opening a connection through `iface` to this host (one of its own
+    /// addresses, possibly forwarded on to a container) passes the table. A packet is
+    /// accepted when no base chain on its way in (prerouting and input) drops it.
     pub fn accepts(&self, iface: &str, packet: &Packet) -> Result<bool, ImageError> {
         let mut bases: Vec<(&String, &ChainImage)> = self
             .chains
             .iter()
-            .filter(|(_, c)| c.base.as_ref().is_some_and(|b| b.hook == "input"))
+            .filter(|(_, c)| {
+                c.base
+                    .as_ref()
+                    .is_some_and(|b| b.hook == "prerouting" || b.hook == "input")
+            })
             .collect();
-        bases.sort_by_key(|(_, c)| c.base.as_ref().map(|b| b.priority));
+        bases.sort_by_key(|(_, c)| {
+            c.base
+                .as_ref()
+                .map(|b| (b.hook != "prerouting", b.priority))
+        });
         for (name, chain) in bases {
             let accept_by_default = chain.base.as_ref().is_some_and(|b| b.accept_by_default);
             let verdict = self.run(name, iface, packet, 0)?;
@@ -226,6 +237,8 @@ impl TableImage {
         };
         Ok(match condition {
             Condition::InputInterface(name) => name == iface,
+            // Every packet evaluated here is addressed to the host.
+            Condition::LocalDestination => true,
             // Every packet evaluated here opens a connection.
             Condition::ConntrackState(states) => states.contains("new"),
             Condition::Protocol(p) => *p == l4,
@@ -394,6 +407,15 @@ fn match_conditions(
                 other => return Err(unexpected(other)),
             };
             vec![Condition::Protocol(proto)]
+        }
+        NamedExpression::Fib(fib)
+            if equal
+                && fib.result == FibResult::Type
+                && fib.flags.len() == 1
+                && fib.flags.contains(&FibFlag::Daddr)
+                && strings(right)?.as_slice() == ["local"] =>
+        {
+            vec![Condition::LocalDestination]
         }
         NamedExpression::CT(ct) if equal && ct.key == "state" && ct.dir.is_none() => {
             vec![Condition::ConntrackState(

@@ -23,8 +23,12 @@ pub use nft::{Nft, NftError};
 
 use wiremesh_shared::policy::HostRuleset;
 
-/// The base chain hooked to input.
-pub const BASE_CHAIN: &str = "input";
+/// The base chain: hooked to prerouting, it sees every packet that arrives on the mesh
+/// interface for the host itself, before destination NAT can forward it to a container.
+pub const BASE_CHAIN: &str = "prerouting";
+/// The base chain's priority: after connection tracking (-200), before destination NAT
+/// (-100), where Docker and port forwards rewrite the destination.
+pub const BASE_PRIORITY: i32 = -150;
 /// The chain holding the policy for packets that arrive on the mesh interface.
 pub const MESH_CHAIN: &str = "mesh";
 /// The set of IPv4 prefixes whose senders are restricted.

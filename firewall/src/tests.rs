@@ -72,7 +72,7 @@ fn the_transaction_replaces_one_table_and_nothing_else() {
     }
     let text = json.to_string();
     assert!(!text.contains("flush"), "never flushes: {text}");
-    assert!(text.contains(r#""hook":"input""#));
+    assert!(text.contains(r#""hook":"prerouting""#));
 }
 
 #[test]
