@@ -27,6 +27,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
+use ipnet::IpNet;
 use wireguard_control::{DeviceUpdate, InterfaceName};
 use wiremesh_shared::config::PeerCache;
 use wiremesh_shared::endpoint::Endpoint;
@@ -303,19 +304,36 @@ pub fn sync_from(
             })
         }
     };
-    let mut report = apply(ctx, iface, &api, plan, report, reported, unreachable)?;
+    let (mut report, traversal) = apply(ctx, iface, &api, plan, report, reported, unreachable)?;
     // After the peers: a host never filters traffic of peers it does not have yet, and a
-    // failure here never keeps the peers from being applied.
+    // failure here never keeps the peers from being applied. Before the NAT traversal, which
+    // may wait for handshakes for seconds: a rule change must not wait behind it.
     let answered = report.server_reachable;
     let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref());
     if answered && ruleset.is_some() {
         crate::policy::report(ctx, iface, &api, &enforcement);
     }
     report.policy = Some(enforcement);
+    if let Some(traversal) = traversal {
+        let working: Vec<&Peer> = traversal.peers.iter().collect();
+        match traverse(ctx, iface, &working, traversal.applied_at, &traversal.mesh) {
+            Ok(outcome) => report.nat = Some(outcome),
+            Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
+        }
+    }
     Ok(report)
 }
 
-/// Carries out `plan`: the interface, the hosts file, the cache, the candidates, NAT.
+/// The NAT traversal a sync leaves to its end: the peers to try, and when the interface was
+/// updated.
+struct PendingTraversal {
+    peers: Vec<Peer>,
+    applied_at: std::time::Instant,
+    mesh: IpNet,
+}
+
+/// Carries out `plan`: the interface, the hosts file, the cache, the candidates; returns the
+/// NAT traversal still to run.
 fn apply(
     ctx: &Context,
     iface: &InterfaceName,
@@ -324,7 +342,7 @@ fn apply(
     mut report: SyncReport,
     reported: &mut Option<Vec<Endpoint>>,
     unreachable: Option<ApiError>,
-) -> Result<SyncReport, ClientError> {
+) -> Result<(SyncReport, Option<PendingTraversal>), ClientError> {
     report.server_reachable = plan.peers_from == PeersFrom::Server;
     if let Some(source) = unreachable {
         tracing::warn!(%iface, "server unreachable, starting from the peer cache: {source}");
@@ -385,14 +403,12 @@ fn apply(
         *reported = report.candidates_reported.map(|_| candidates);
     }
 
-    if !plan.traverse.is_empty() {
-        let working: Vec<&Peer> = plan.traverse.iter().collect();
-        match traverse(ctx, iface, &working, applied_at, &plan.mesh) {
-            Ok(outcome) => report.nat = Some(outcome),
-            Err(error) => tracing::warn!(%iface, "NAT traversal stopped: {error}"),
-        }
-    }
-    Ok(report)
+    let traversal = (!plan.traverse.is_empty()).then_some(PendingTraversal {
+        peers: plan.traverse,
+        applied_at,
+        mesh: plan.mesh,
+    });
+    Ok((report, traversal))
 }
 
 /// One network's outcome in [`up_all`].

@@ -27,7 +27,7 @@ fn traversal_endpoints(
         .collect()
 }
 
-fn candidates(net: &TestNet, count: u8) -> Vec<Endpoint> {
+pub(super) fn candidates(net: &TestNet, count: u8) -> Vec<Endpoint> {
     (1..=count)
         .map(|i| {
             net.pick(

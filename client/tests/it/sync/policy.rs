@@ -3,6 +3,10 @@
 //! repaired, what the host enforces reaches the server, failures and `--no-firewall` are
 //! reported as not enforced, an unreachable server keeps the last ruleset, `down` removes it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use wiremesh::interface;
 use wiremesh::policy::Enforcement as Done;
 use wiremesh_shared::policy::{parse_ports, Destination, Protocol, RuleContents, Scope, Source};
@@ -99,6 +103,39 @@ fn the_ruleset_is_programmed_reported_and_repaired() {
         interface::down(&robot.ctx, &robot.iface).unwrap();
         assert!(robot.firewall.table(&robot.iface).is_none());
     }
+}
+
+#[test]
+fn the_ruleset_does_not_wait_behind_a_nat_traversal() {
+    let net = TestNet::new(Family::V4);
+    let mut robot = network_with_rule(&net);
+    // Steps so long that only the interruption below can end this traversal.
+    robot.ctx.timings.nat_step = Duration::from_secs(600);
+    robot.ctx.timings.nat_budget = Duration::from_secs(3600);
+    let interrupt = Arc::new(AtomicBool::new(false));
+    robot.ctx.interrupt = Some(interrupt.clone());
+    let (alice, _) = net.add_peer("alice", &net.humans());
+    net.service
+        .set_candidates(&alice, super::nat::candidates(&net, 2))
+        .unwrap();
+
+    let robot = &robot;
+    std::thread::scope(|scope| {
+        let syncing = scope.spawn(|| robot.sync());
+        // Generous: the table is programmed right after the peers, before the traversal
+        // waits; only the wrong order would leave it missing for the traversal's 600 s.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while robot.firewall.table(&robot.iface).is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let programmed = robot.firewall.table(&robot.iface).is_some();
+        interrupt.store(true, Ordering::Relaxed);
+        let report = syncing.join().unwrap().unwrap();
+        assert!(programmed, "the table waited for the NAT traversal");
+        let outcome = report.nat.expect("a traversal ran");
+        assert!(outcome.interrupted, "{outcome:?}");
+        assert!(report.policy.is_some());
+    });
 }
 
 #[test]
