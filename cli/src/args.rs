@@ -280,3 +280,71 @@ pub struct ExplainOpts {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `advertise-routes`: what a gateway offers (the whole offer: networks it offered before
+/// and leaves out are withdrawn).
+#[derive(Debug, Args)]
+pub struct AdvertiseRoutesOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The gateway peer [default on a client: this host; required on the server].
+    #[arg(long, value_name = "NAME")]
+    pub peer: Option<String>,
+
+    /// Networks behind the gateway, comma-separated: 192.168.10.0/24,172.31.0.0/16 (of the
+    /// mesh's address family, outside the mesh network).
+    #[arg(long, value_name = "NETS", value_delimiter = ',')]
+    pub routes: Vec<IpNet>,
+
+    /// Also offer to be an exit node: the default route of the mesh's family.
+    #[arg(long)]
+    pub exit_node: bool,
+
+    /// Withdraw everything the gateway offers.
+    #[arg(long, conflicts_with_all = ["routes", "exit_node"])]
+    pub withdraw: bool,
+}
+
+/// `approve-routes`: an admin approves a gateway's offered routes (or takes them back).
+#[derive(Debug, Args)]
+pub struct ApproveRoutesOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The gateway peer.
+    #[arg(long, value_name = "NAME")]
+    pub peer: Option<String>,
+
+    /// Which of its networks, comma-separated (an exit node's is 0.0.0.0/0 or ::/0)
+    /// [default: everything it offers].
+    #[arg(long, value_name = "NETS", value_delimiter = ',')]
+    pub routes: Vec<IpNet>,
+
+    /// Take the approval back instead: clients stop using the routes.
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+/// `auto-approve-routes`: what peers of a CIDR's subtree may offer without an admin.
+#[derive(Debug, Args)]
+pub struct AutoApproveRoutesOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the CIDR.
+    #[arg(value_name = "CIDR")]
+    pub cidr: Option<String>,
+
+    /// Offered networks inside these prefixes are approved at once, comma-separated.
+    #[arg(long, value_name = "PREFIXES", value_delimiter = ',')]
+    pub routes: Vec<IpNet>,
+
+    /// Offers to be an exit node are approved at once.
+    #[arg(long)]
+    pub exit_node: bool,
+
+    /// Remove the CIDR's auto-approval.
+    #[arg(long, conflicts_with_all = ["routes", "exit_node"])]
+    pub off: bool,
+}

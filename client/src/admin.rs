@@ -35,6 +35,7 @@ use crate::files;
 pub mod cidrs;
 pub mod invite;
 pub mod policy;
+pub mod routes;
 
 pub use cidrs::{AddCidrOptions, AssociationView};
 pub use invite::{AddPeerOptions, AddedPeer};
@@ -58,6 +59,8 @@ pub enum AdminError {
     },
     #[error("the server of {iface} has no port and protocol policy (an innernet server, or a wiremesh-server before policies)")]
     NoPolicy { iface: InterfaceName },
+    #[error("the server of {iface} has no routes (an innernet server, or a wiremesh-server before routes)")]
+    NoRoutes { iface: InterfaceName },
     #[error("no peer named {name:?} in {iface}; `wiremesh list-peers {iface}` lists every peer")]
     PeerNotFound { iface: InterfaceName, name: String },
     #[error("no CIDR named {name:?} in {iface}; `wiremesh list-cidrs {iface}` lists them")]

@@ -13,11 +13,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wireguard_control::PublicKey;
 use wiremesh_shared::policy::{RuleContents, Transport};
+use wiremesh_shared::routes::{Route, RouteBook};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, ClientReport, EndpointContents,
     ErrorBody, Peer, PeerContents, PeerPatch, RedeemContents, ServerCapabilities, State,
     StateDelta,
 };
+use wiremesh_shared::wire::{AutoApprovalContents, RouteApproval, RouteOffer};
 use wiremesh_shared::wire::{Explanation, IsolationContents, PolicyChange, PolicyListing};
 use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, RuleId};
 
@@ -397,6 +399,55 @@ impl ApiClient {
             "GET",
             &format!("/v2/admin/explain?src={src}&dst={dst}&{what}"),
             None,
+        )
+    }
+}
+
+impl ApiClient {
+    // ---- routes (servers advertising `routes`) ------------------------------------------
+
+    /// `PUT /v2/user/routes`: this host's whole offer (empty: withdraw everything).
+    pub fn offer_own_routes(&self, offer: &RouteOffer) -> Result<Vec<Route>, ApiError> {
+        self.json("PUT", "/v2/user/routes", Some(offer))
+    }
+
+    pub fn route_book(&self) -> Result<RouteBook, ApiError> {
+        self.json("GET", "/v2/admin/routes", None)
+    }
+
+    pub fn offer_routes(
+        &self,
+        gateway: PeerId,
+        offer: &RouteOffer,
+    ) -> Result<Vec<Route>, ApiError> {
+        self.json(
+            "PUT",
+            &format!("/v2/admin/peers/{gateway}/routes"),
+            Some(offer),
+        )
+    }
+
+    pub fn approve_routes(
+        &self,
+        gateway: PeerId,
+        approval: &RouteApproval,
+    ) -> Result<Vec<Route>, ApiError> {
+        self.json(
+            "PUT",
+            &format!("/v2/admin/peers/{gateway}/routes/approval"),
+            Some(approval),
+        )
+    }
+
+    pub fn set_auto_approval(
+        &self,
+        cidr: CidrId,
+        contents: &AutoApprovalContents,
+    ) -> Result<(), ApiError> {
+        self.empty(
+            "PUT",
+            &format!("/v2/admin/cidrs/{cidr}/auto-approval"),
+            Some(contents),
         )
     }
 }

@@ -16,6 +16,7 @@ pub mod args;
 pub mod doctor;
 pub mod local;
 pub mod policy;
+pub mod routes;
 pub mod signal;
 
 use args::{Cli, Command, HostsOpts, NatOpts, ShowOpts};
@@ -121,5 +122,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ListRules(opts) => policy::list_rules(&plain(&cli), opts),
         Command::IsolateCidr(opts) => policy::isolate_cidr(&plain(&cli), opts, prompter),
         Command::Explain(opts) => policy::explain(&plain(&cli), opts),
+        Command::AdvertiseRoutes(opts) => routes::advertise_routes(&plain(&cli), opts),
+        Command::ApproveRoutes(opts) => routes::approve_routes(&plain(&cli), opts, prompter),
+        Command::AutoApproveRoutes(opts) => {
+            routes::auto_approve_routes(&plain(&cli), opts, prompter)
+        }
+        Command::ListRoutes(opts) => routes::list_routes(&plain(&cli), opts),
     }
 }

@@ -83,6 +83,7 @@ fn state(peers: Vec<Peer>) -> State {
         peers,
         cidrs: cidrs(),
         policy: None,
+        routes: None,
     }
 }
 

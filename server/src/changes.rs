@@ -242,6 +242,7 @@ pub fn delta_for(model: &Model, viewer: &Peer, epoch: u64, since: Option<Since>)
             .cidrs
             .is_some()
             .then(|| (*model.peer_ruleset(viewer)).clone()),
+        routes: plan.cidrs.is_some().then(|| model.route_view(viewer)),
     }
 }
 

@@ -21,6 +21,7 @@ fn model(fx: &Fixture, revision: u64) -> Model {
             associations: fx.associations.clone(),
             roles: fx.roles,
             policy: Arc::default(),
+            routes: Arc::default(),
         },
         revision,
     )

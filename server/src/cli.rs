@@ -7,13 +7,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AddRuleOpts, AssociationOpts, DeleteCidrOpts, DeleteRuleOpts,
-    ExplainOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
+    AddCidrOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts, AssociationOpts,
+    AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts,
+    PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 pub mod commands;
 pub mod edit;
 pub mod policy;
+pub mod routes;
 
 /// Coordination server of a wiremesh network (an innernet-compatible WireGuard mesh).
 #[derive(Debug, Parser)]
@@ -115,6 +117,18 @@ pub enum Command {
 
     /// Explain what the policy says about a packet, and whether its receiver enforces it.
     Explain(ExplainOpts),
+
+    /// Offer routes through a gateway peer: networks behind it, or the exit node.
+    AdvertiseRoutes(AdvertiseRoutesOpts),
+
+    /// Approve a gateway's offered routes (or take the approval back with --revoke).
+    ApproveRoutes(ApproveRoutesOpts),
+
+    /// Approve routes offered by peers of a CIDR as they arrive.
+    AutoApproveRoutes(AutoApproveRoutesOpts),
+
+    /// List the offered routes, their approval and the auto-approvals.
+    ListRoutes(ListOpts),
 
     /// List the CIDRs as a tree with their peers.
     List(ListOpts),

@@ -54,6 +54,9 @@ pub enum ServiceError {
     /// A rule or isolation that cannot be made as asked.
     #[error(transparent)]
     Policy(PolicyError),
+    /// A route offer or approval that breaks the routes' rules.
+    #[error(transparent)]
+    Route(wiremesh_shared::routes::RouteError),
     #[error(transparent)]
     Store(StoreError),
 }

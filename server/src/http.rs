@@ -160,6 +160,18 @@ async fn answer(
                 )
                 .await
             }
+            (&Method::PUT, Some(["user", "routes"])) => {
+                let route = routes::Route::OfferOwnRoutes;
+                handlers::handle(
+                    &app.service,
+                    route,
+                    caller,
+                    parts.uri.query(),
+                    &parts.headers,
+                    body,
+                )
+                .await
+            }
             (&Method::POST, Some(["user", "report"])) => {
                 let route = routes::Route::Report;
                 handlers::handle(

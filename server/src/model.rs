@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
 use wiremesh_shared::policy::{compile, Destination, HostRole, HostRuleset, Policy};
+use wiremesh_shared::routes::{RouteBook, RouteView};
 use wiremesh_shared::wire::{Association, Cidr, Peer, State};
 use wiremesh_shared::{CidrId, Endpoint, PeerId, PublicKey};
 
@@ -44,20 +45,22 @@ pub struct Model {
     rulesets: Arc<Rulesets>,
 }
 
-/// Which hosts share one compiled ruleset: the peers of a CIDR, except a peer that a rule
-/// names as its destination, which gets its own.
+/// Which hosts share one compiled ruleset (and one cached state answer): the peers of a CIDR,
+/// except a peer that a rule names as its destination or that offers routes, which gets its
+/// own.
 pub type RulesetKey = (CidrId, Option<PeerId>);
 
 /// The per-host rulesets compiled so far (each compiled once per structure and policy).
 #[derive(Debug, Default)]
 struct Rulesets {
-    /// Peers that rules name as destinations.
+    /// Peers that rules name as destinations, and gateways (their answers hold their own
+    /// offers).
     named: HashSet<PeerId>,
     compiled: Mutex<HashMap<RulesetKey, Arc<HostRuleset>>>,
 }
 
 impl Rulesets {
-    fn for_policy(policy: &Policy) -> Self {
+    fn for_policy(policy: &Policy, routes: &RouteBook) -> Self {
         Self {
             named: policy
                 .rules
@@ -66,6 +69,7 @@ impl Rulesets {
                     Destination::Peer(p) => Some(p),
                     Destination::Cidr(_) => None,
                 })
+                .chain(routes.routes.iter().map(|r| r.contents.gateway))
                 .collect(),
             compiled: Mutex::default(),
         }
@@ -83,7 +87,10 @@ impl Model {
             pending_swaps: HashMap::new(),
             rulesets: Arc::default(),
         };
-        model.rulesets = Arc::new(Rulesets::for_policy(&model.snapshot.policy));
+        model.rulesets = Arc::new(Rulesets::for_policy(
+            &model.snapshot.policy,
+            &model.snapshot.routes,
+        ));
         model.reindex();
         model
     }
@@ -145,17 +152,23 @@ impl Model {
         next.pending_swaps
             .retain(|id, _| next.by_id.contains_key(id));
         if !self.same_structure_and_policy(&next) {
-            next.rulesets = Arc::new(Rulesets::for_policy(&next.snapshot.policy));
+            next.rulesets = Arc::new(Rulesets::for_policy(
+                &next.snapshot.policy,
+                &next.snapshot.routes,
+            ));
         }
         next.revision += 1;
         next
     }
 
-    /// Whether `other` has the same CIDRs, associations, roles and policy (what compiled
-    /// rulesets depend on, besides the addresses of peers rules name, which never change).
+    /// Whether `other` has the same CIDRs, associations, roles, policy and routes (what
+    /// compiled rulesets and route views depend on, besides the addresses of peers rules
+    /// name, which never change, and which gateways are enabled: a peer change of its own).
     pub fn same_structure_and_policy(&self, other: &Model) -> bool {
         (Arc::ptr_eq(&self.snapshot.policy, &other.snapshot.policy)
             || self.snapshot.policy == other.snapshot.policy)
+            && (Arc::ptr_eq(&self.snapshot.routes, &other.snapshot.routes)
+                || self.snapshot.routes == other.snapshot.routes)
             && self.snapshot.roles == other.snapshot.roles
             && self.snapshot.associations == other.snapshot.associations
             && self.snapshot.cidrs == other.snapshot.cidrs
@@ -163,6 +176,16 @@ impl Model {
 
     pub fn policy(&self) -> &Arc<Policy> {
         &self.snapshot.policy
+    }
+
+    pub fn routes(&self) -> &Arc<RouteBook> {
+        &self.snapshot.routes
+    }
+
+    /// What `viewer` learns about routes: the approved routes of the gateways it sees, and
+    /// its own offers.
+    pub fn route_view(&self, viewer: &Peer) -> RouteView {
+        RouteView::for_viewer(&self.view(), viewer, &self.snapshot.routes)
     }
 
     /// Which compiled ruleset `host` (a peer, not the server) gets.
@@ -326,6 +349,7 @@ impl Model {
             peers,
             cidrs: self.snapshot.cidrs.clone(),
             policy: Some((*self.peer_ruleset(viewer)).clone()),
+            routes: Some(self.route_view(viewer)),
         }
     }
 

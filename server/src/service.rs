@@ -36,6 +36,7 @@ mod maintenance;
 mod peer_json;
 mod peers;
 mod policy;
+mod routes;
 mod sessions;
 mod user;
 
@@ -115,6 +116,7 @@ pub const FEATURES: &[&str] = &[
     wiremesh_shared::wire::V2_STATE_FEATURE,
     wiremesh_shared::wire::PEER_PATCH_FEATURE,
     wiremesh_shared::wire::POLICY_FEATURE,
+    wiremesh_shared::wire::ROUTES_FEATURE,
 ];
 
 pub struct Service {

@@ -13,10 +13,13 @@ use std::sync::Arc;
 
 use wiremesh_shared::acl::NetworkRoles;
 use wiremesh_shared::policy::{Policy, Rule, RuleContents};
+use wiremesh_shared::routes::{AutoApproval, Route, RouteBook, RouteContentsDraft};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
 };
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, Hostname, PeerId, PublicKey, RuleId};
+use wiremesh_shared::{
+    AssociationId, CidrId, Endpoint, Hostname, PeerId, PublicKey, RouteId, RuleId,
+};
 
 pub mod sqlite;
 
@@ -35,6 +38,9 @@ pub struct Snapshot {
     /// The port and protocol policy (rules sorted by id, isolated CIDRs sorted). Shared
     /// between revisions until a policy change replaces it.
     pub policy: Arc<Policy>,
+    /// Routes offered by gateway peers, and auto-approvals. Shared between revisions until a
+    /// route change replaces it.
+    pub routes: Arc<RouteBook>,
 }
 
 /// The revision history as the database records it (schema version 4): read when the server
@@ -166,6 +172,22 @@ pub trait Store: Send {
     fn delete_rule(&mut self, id: RuleId) -> Result<()>;
     /// Isolates a CIDR or ends its isolation; returns whether anything changed.
     fn set_isolated(&mut self, id: CidrId, isolated: bool) -> Result<bool>;
+
+    /// Replaces what `gateway` offers with `routes` (each with whether it is approved): a
+    /// network it offered before keeps its id, one it no longer offers is withdrawn. Returns
+    /// the gateway's routes by id; a change is structural.
+    fn set_routes(
+        &mut self,
+        gateway: PeerId,
+        routes: &[(RouteContentsDraft, bool)],
+    ) -> Result<Vec<Route>>;
+    /// Approves routes (or takes the approval back); returns whether anything changed.
+    /// `NotFound` for an id that does not exist.
+    fn set_route_approval(&mut self, ids: &[RouteId], approved: bool) -> Result<bool>;
+    /// Sets a CIDR's auto-approval, or removes it when it approves nothing; returns whether
+    /// anything changed. Recorded as a structural change (it is part of the routes' data,
+    /// although it only decides future offers).
+    fn set_auto_approval(&mut self, approval: &AutoApproval) -> Result<bool>;
 
     /// What each client last reported about itself (its version, features and the ruleset
     /// it applied), as the JSON it sent. Not part of the network's revisions.

@@ -6,7 +6,8 @@
 //!   are neither added nor removed: a disabled entry from the offline cache must not be
 //!   resurrected);
 //! - a desired peer missing from the interface is added with allowed IPs exactly
-//!   `ip/32` (`ip/128`), its keepalive (none → off) and its endpoint;
+//!   `ip/32` (`ip/128`) — plus, for a gateway, the networks it routes for this host
+//!   ([`diff_routed_peers`]) — its keepalive (none → off) and its endpoint;
 //! - a peer on both gets only what differs: allowed IPs, keepalive, endpoint;
 //! - the endpoint is only touched when the peer has not completed a handshake within
 //!   [`RECENT_HANDSHAKE`] — a working tunnel is never re-pointed;
@@ -25,7 +26,7 @@ use ipnet::IpNet;
 use wireguard_control::{DeviceUpdate, PeerConfig, PeerInfo, PeerUpdate, PublicKey};
 
 use crate::wire::Peer;
-use crate::Endpoint;
+use crate::{Endpoint, PeerId};
 
 /// WireGuard's REJECT_AFTER_TIME: a handshake younger than this means the tunnel is up.
 pub const RECENT_HANDSHAKE: Duration = Duration::from_secs(180);
@@ -73,6 +74,34 @@ pub fn diff_peers<'a>(
     now: SystemTime,
     resolve: impl Fn(&Endpoint) -> Option<SocketAddr>,
 ) -> Vec<PeerChange<'a>> {
+    diff_routed_peers(desired, current, own_key, now, resolve, &HashMap::new())
+}
+
+/// The allowed IPs of `peer`: its own address, then the networks it routes for this host
+/// (a gateway's active routes), sorted.
+pub fn allowed_ips(peer: &Peer, routes: &HashMap<PeerId, Vec<IpNet>>) -> Vec<IpNet> {
+    let own = peer_allowed_ip(peer);
+    let mut out = vec![own];
+    if let Some(extra) = routes.get(&peer.id) {
+        let mut extra = extra.clone();
+        extra.sort();
+        extra.dedup();
+        out.extend(extra.into_iter().filter(|n| *n != own));
+    }
+    out
+}
+
+/// [`diff_peers`] with `routes`: the networks each gateway peer routes for this host, which
+/// join its allowed IPs. The interface's allowed IPs are compared as a set (the kernel lists
+/// them in its own order).
+pub fn diff_routed_peers<'a>(
+    desired: &'a [Peer],
+    current: &'a [PeerInfo],
+    own_key: Option<&PublicKey>,
+    now: SystemTime,
+    resolve: impl Fn(&Endpoint) -> Option<SocketAddr>,
+    routes: &HashMap<PeerId, Vec<IpNet>>,
+) -> Vec<PeerChange<'a>> {
     let on_interface: HashMap<&PublicKey, &PeerInfo> = current
         .iter()
         .map(|info| (&info.config.public_key, info))
@@ -83,12 +112,12 @@ pub fn diff_peers<'a>(
         if peer.is_disabled || Some(&peer.public_key) == own_key {
             continue;
         }
-        let allowed = peer_allowed_ip(peer);
+        let allowed = allowed_ips(peer, routes);
         let keepalive = peer.persistent_keepalive_interval.filter(|&s| s > 0);
         match on_interface.get(&peer.public_key) {
             None => {
                 let mut update = PeerUpdate::new(peer.public_key)
-                    .replace_allowed_ips([allowed])
+                    .replace_allowed_ips(allowed.iter().copied())
                     .set_persistent_keepalive_interval(keepalive.unwrap_or(0));
                 update.endpoint = peer.endpoint.as_ref().and_then(&resolve);
                 changes.push(PeerChange {
@@ -102,8 +131,15 @@ pub fn diff_peers<'a>(
                 let config: &PeerConfig = &info.config;
                 let mut update = PeerUpdate::new(peer.public_key);
                 let mut modified = false;
-                if config.allowed_ips.as_slice() != [allowed] {
-                    update = update.replace_allowed_ips([allowed]);
+                let same = if let [one] = allowed.as_slice() {
+                    config.allowed_ips.as_slice() == [*one]
+                } else {
+                    let mut held = config.allowed_ips.clone();
+                    held.sort();
+                    held == allowed
+                };
+                if !same {
+                    update = update.replace_allowed_ips(allowed.iter().copied());
                     modified = true;
                 }
                 if config.persistent_keepalive_interval.filter(|&s| s > 0) != keepalive {

@@ -368,3 +368,36 @@ fn applying_the_diff_reaches_the_desired_state() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_gateway_gets_its_routes_as_allowed_ips_compared_as_a_set() {
+    let fx = Fixture::new(Family::V4);
+    let net = |s: &str| -> IpNet { s.parse().unwrap() };
+    let routes: HashMap<PeerId, Vec<IpNet>> = [(
+        DEVELOPER1,
+        vec![net("192.168.20.0/24"), net("192.168.10.0/24")],
+    )]
+    .into_iter()
+    .collect();
+    let desired = vec![fx.peer(DEVELOPER1).clone(), fx.peer(DEVELOPER2).clone()];
+    let current: Vec<PeerInfo> = desired.iter().map(|p| synced(p, None)).collect();
+    let changes = diff_routed_peers(&desired, &current, None, now(), resolve, &routes);
+    assert_eq!(kinds(&changes), vec![(DEVELOPER1, ChangeKind::Modified)]);
+    let expected = vec![
+        net("10.80.64.2/32"),
+        net("192.168.10.0/24"),
+        net("192.168.20.0/24"),
+    ];
+    assert!(changes[0].update.replace_allowed_ips);
+    assert_eq!(changes[0].update.allowed_ips, expected);
+
+    // The kernel may list them in another order: still in sync.
+    let mut routed = current.clone();
+    routed[0].config.allowed_ips = vec![expected[2], expected[0], expected[1]];
+    assert!(diff_routed_peers(&desired, &routed, None, now(), resolve, &routes).is_empty());
+
+    // The routes are withdrawn: back to the address alone.
+    let changes = diff_peers(&desired, &routed, None, now(), resolve);
+    assert_eq!(kinds(&changes), vec![(DEVELOPER1, ChangeKind::Modified)]);
+    assert_eq!(changes[0].update.allowed_ips, vec![net("10.80.64.2/32")]);
+}

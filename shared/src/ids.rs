@@ -41,3 +41,7 @@ id_type!(
     /// A policy rule's row id.
     RuleId
 );
+id_type!(
+    /// A route offer's row id.
+    RouteId
+);

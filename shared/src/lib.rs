@@ -6,7 +6,8 @@
 //! who sees whom ([`acl`]), the peer diff that turns a desired peer list into a minimal
 //! device update ([`diff`]), key pinning and the peer-cache merge ([`pinning`]), NAT
 //! candidate selection and trial order ([`nat`]), the port and protocol policy and its
-//! per-host compilation ([`policy`]), the `/v1` wire types ([`wire`]), the
+//! per-host compilation ([`policy`]), routes through gateway peers and exit nodes
+//! ([`routes`]), the `/v1` wire types ([`wire`]), the
 //! invitation, client and server file formats ([`config`]), and the `--json` shapes of the
 //! listing commands ([`listing`]).
 //!
@@ -30,11 +31,12 @@ pub mod names;
 pub mod nat;
 pub mod pinning;
 pub mod policy;
+pub mod routes;
 pub mod timestring;
 pub mod wire;
 
 pub use endpoint::{Endpoint, EndpointError, Host};
-pub use ids::{AssociationId, CidrId, PeerId, RuleId};
+pub use ids::{AssociationId, CidrId, PeerId, RouteId, RuleId};
 pub use names::{Hostname, HostnameError};
 pub use timestring::{Timestring, TimestringError};
 pub use wireguard_control::{InterfaceName, InterfaceNameError, PublicKey};

@@ -39,6 +39,7 @@ use crate::endpoint::Endpoint;
 use crate::ids::{AssociationId, CidrId, PeerId};
 use crate::names::Hostname;
 use crate::policy::HostRuleset;
+use crate::routes::RouteView;
 use crate::PublicKey;
 
 /// Most NAT candidates a peer may report; longer lists are cut to this many.
@@ -124,6 +125,10 @@ pub struct State {
     /// servers never send it, and innernet clients ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<HostRuleset>,
+    /// wiremesh's extra field: the routes the caller receives and offers. innernet servers
+    /// never send it, and innernet clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<RouteView>,
 }
 
 /// `POST /v1/user/redeem`: the permanent public key replacing the invitation's.
@@ -282,6 +287,40 @@ pub const V2_STATE_FEATURE: &str = "v2-state";
 pub const PEER_PATCH_FEATURE: &str = "peer-patch";
 /// The capability feature name of the port and protocol policy.
 pub const POLICY_FEATURE: &str = "policy";
+/// The capability feature name of routes through gateway peers and exit nodes.
+pub const ROUTES_FEATURE: &str = "routes";
+
+/// `PUT /v2/user/routes` (a gateway's own offer) and `PUT /v2/admin/peers/{id}/routes`: the
+/// whole offer; what the gateway offered before and this leaves out is withdrawn, and an
+/// empty offer withdraws everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteOffer {
+    #[serde(default)]
+    pub routes: Vec<IpNet>,
+    /// Offer the default route of the mesh's family: be an exit node.
+    #[serde(default)]
+    pub exit: bool,
+}
+
+/// `PUT /v2/admin/peers/{id}/routes/approval`: approve (or take back) a gateway's routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteApproval {
+    /// The networks; empty: every route the gateway offers.
+    #[serde(default)]
+    pub routes: Vec<IpNet>,
+    pub approved: bool,
+}
+
+/// `PUT /v2/admin/cidrs/{id}/auto-approval`: what peers of the CIDR's subtree may offer
+/// without an admin (nothing: no auto-approval).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoApprovalContents {
+    #[serde(default)]
+    pub prefixes: Vec<IpNet>,
+    #[serde(default)]
+    pub exit: bool,
+}
+
 /// Longest report body a client may send (its error text is cut to fit).
 pub const MAX_REPORT_ERROR_BYTES: usize = 1024;
 
@@ -351,6 +390,11 @@ pub struct StateDelta {
     /// Servers without the `policy` feature never send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<HostRuleset>,
+    /// The routes the caller receives and offers, sent like `policy` (always when `full`,
+    /// and after any structural change, route changes included); absent: unchanged.
+    /// Servers without the `routes` feature never send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<RouteView>,
 }
 
 impl StateDelta {
@@ -361,6 +405,7 @@ impl StateDelta {
             && self.removed.is_empty()
             && self.cidrs.is_none()
             && self.policy.is_none()
+            && self.routes.is_none()
     }
 
     /// Applies this answer to the state the client had at the revision it asked from.
@@ -369,10 +414,14 @@ impl StateDelta {
             state.peers = self.peers;
             state.cidrs = self.cidrs.unwrap_or_default();
             state.policy = self.policy;
+            state.routes = self.routes;
             return;
         }
         if self.policy.is_some() {
             state.policy = self.policy;
+        }
+        if self.routes.is_some() {
+            state.routes = self.routes;
         }
         let removed: std::collections::HashSet<PeerId> = self.removed.into_iter().collect();
         let mut changed: std::collections::HashMap<PeerId, Peer> =
@@ -401,6 +450,7 @@ mod delta_tests {
             peers: fx.peers.clone(),
             cidrs: fx.cidrs.clone(),
             policy: None,
+            routes: None,
         }
     }
 
@@ -421,6 +471,7 @@ mod delta_tests {
             removed: vec![DEVELOPER2, PeerId(999)],
             cidrs: Some(fx.cidrs[..2].to_vec()),
             policy: None,
+            routes: None,
         };
         assert!(!delta.is_empty());
         delta.apply_to(&mut local);
@@ -448,6 +499,7 @@ mod delta_tests {
             removed: vec![],
             cidrs: None,
             policy: None,
+            routes: None,
         };
         assert!(empty.is_empty());
         empty.apply_to(&mut local);
@@ -460,6 +512,7 @@ mod delta_tests {
             removed: vec![],
             cidrs: Some(fx.cidrs.clone()),
             policy: None,
+            routes: None,
         };
         full.apply_to(&mut local);
         assert_eq!(local.peers.len(), 1);
@@ -480,6 +533,7 @@ mod delta_tests {
             removed: vec![],
             cidrs: None,
             policy: None,
+            routes: None,
         }
     }
 }

@@ -16,8 +16,9 @@ use wiremesh::context::{DEFAULT_CONFIG_DIR, DEFAULT_DATA_DIR, DEFAULT_MTU};
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AddRuleOpts, AssociationOpts, DeleteCidrOpts, DeleteRuleOpts,
-    ExplainOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
+    AddCidrOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts, AssociationOpts,
+    AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts,
+    PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 /// Client of a wiremesh network (an innernet-compatible WireGuard mesh).
@@ -170,6 +171,19 @@ pub enum Command {
     /// Explain what the policy says about a packet, and whether its receiver enforces it
     /// (admin).
     Explain(ExplainOpts),
+
+    /// Offer routes through this host: networks behind it, or the exit node (another peer
+    /// with --peer: admin).
+    AdvertiseRoutes(AdvertiseRoutesOpts),
+
+    /// Approve a gateway's offered routes, or take the approval back with --revoke (admin).
+    ApproveRoutes(ApproveRoutesOpts),
+
+    /// Approve routes offered by peers of a CIDR as they arrive (admin).
+    AutoApproveRoutes(AutoApproveRoutesOpts),
+
+    /// List the offered routes, their approval and the auto-approvals (admin).
+    ListRoutes(ListOpts),
 
     /// Set or unset this peer's fixed WireGuard listen port.
     SetListenPort(SetListenPortOpts),

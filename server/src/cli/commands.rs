@@ -14,7 +14,7 @@ use wiremesh_cli::listing;
 use wiremesh_cli::Style;
 use wiremesh_server::admin::{self, Network};
 
-use super::policy;
+use super::{policy, routes};
 use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
@@ -58,6 +58,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::DeleteRule(opts) => policy::delete_rule(&paths, &prompter, opts),
         Command::ListRules(opts) => policy::list_rules(&paths, opts),
         Command::IsolateCidr(opts) => policy::isolate_cidr(&paths, &prompter, opts),
+        Command::AdvertiseRoutes(opts) => routes::advertise_routes(&paths, &prompter, opts),
+        Command::ApproveRoutes(opts) => routes::approve_routes(&paths, &prompter, opts),
+        Command::AutoApproveRoutes(opts) => routes::auto_approve_routes(&paths, &prompter, opts),
+        Command::ListRoutes(opts) => routes::list_routes(&paths, opts),
         Command::Explain(opts) => policy::explain(&paths, opts),
         Command::List(opts) => list(&paths, opts),
         Command::Backup(opts) => backup(&paths, opts),

@@ -71,6 +71,7 @@ fn service_status(error: &ServiceError) -> StatusCode {
         | ServiceError::Alloc(_)
         | ServiceError::Invalid(_)
         | ServiceError::Policy(_)
+        | ServiceError::Route(_)
         | ServiceError::Conflict { .. } => StatusCode::BAD_REQUEST,
         ServiceError::TooManyCandidates { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Store(store) => match store {

@@ -17,8 +17,8 @@ use std::net::IpAddr;
 
 use wiremesh_shared::policy::{RuleContents, Transport};
 use wiremesh_shared::wire::{
-    AssociationContents, CidrContents, ClientReport, EndpointContents, IsolationContents, Peer,
-    PeerContents, PeerPatch, RedeemContents,
+    AssociationContents, AutoApprovalContents, CidrContents, ClientReport, EndpointContents,
+    IsolationContents, Peer, PeerContents, PeerPatch, RedeemContents, RouteApproval, RouteOffer,
 };
 use wiremesh_shared::Endpoint;
 
@@ -149,6 +149,45 @@ pub async fn handle(
             let (src, dst, transport) = explain_query(query)?;
             Ok(json(StatusCode::OK, service.explain(src, dst, transport)?))
         }
+        Route::OfferOwnRoutes | Route::OfferRoutes(_) => {
+            let gateway = match route {
+                Route::OfferRoutes(id) => id,
+                _ => {
+                    // A gateway offers for itself only once it is a full member.
+                    if !caller.is_redeemed {
+                        return Err(ServiceError::Denied(Denied::NotRedeemed).into());
+                    }
+                    caller.id
+                }
+            };
+            let offer: RouteOffer = read_json(headers, body).await?;
+            let routes = blocking(service, move |s| {
+                if offer.routes.is_empty() && !offer.exit {
+                    s.withdraw_routes(gateway)
+                } else {
+                    s.offer_routes(gateway, &offer.routes, offer.exit)
+                }
+            })
+            .await?;
+            Ok(json(StatusCode::OK, routes))
+        }
+        Route::ApproveRoutes(id) => {
+            let approval: RouteApproval = read_json(headers, body).await?;
+            let routes = blocking(service, move |s| {
+                s.approve_routes(id, &approval.routes, approval.approved)
+            })
+            .await?;
+            Ok(json(StatusCode::OK, routes))
+        }
+        Route::SetAutoApproval(id) => {
+            let contents: AutoApprovalContents = read_json(headers, body).await?;
+            blocking(service, move |s| {
+                s.set_auto_approval(id, &contents.prefixes, contents.exit)
+            })
+            .await?;
+            Ok(no_content())
+        }
+        Route::ListRoutes => Ok(json(StatusCode::OK, &*service.route_book())),
     }
 }
 

@@ -52,6 +52,13 @@ pub enum Route {
         plan: bool,
     },
     Explain,
+    /// wiremesh's own `/v2` routes of routes: a gateway's own offer, an admin's offer for a
+    /// peer, approval, auto-approval, the listing.
+    OfferOwnRoutes,
+    OfferRoutes(PeerId),
+    ApproveRoutes(PeerId),
+    SetAutoApproval(CidrId),
+    ListRoutes,
 }
 
 /// Splits a path into components: one leading `/` dropped, then split on `/` (so a
@@ -140,6 +147,14 @@ pub fn resolve_v2_admin(
             plan,
         }),
         (&Method::GET, ["explain"]) => Some(Route::Explain),
+        (&Method::GET, ["routes"]) => Some(Route::ListRoutes),
+        (&Method::PUT, ["peers", n, "routes"]) => id(n).map(|n| Route::OfferRoutes(PeerId(n))),
+        (&Method::PUT, ["peers", n, "routes", "approval"]) => {
+            id(n).map(|n| Route::ApproveRoutes(PeerId(n)))
+        }
+        (&Method::PUT, ["cidrs", n, "auto-approval"]) => {
+            id(n).map(|n| Route::SetAutoApproval(CidrId(n)))
+        }
         _ => None,
     })
 }

@@ -99,16 +99,22 @@ impl Service {
         let empty =
             !plan.full && plan.peers.is_empty() && plan.removed.is_empty() && plan.cidrs.is_none();
         // The ruleset travels with the CIDR list: on a full state and after any structural
-        // (CIDR, association or policy) change.
+        // (CIDR, association, policy or route) change.
         let policy = plan
             .cidrs
             .is_some()
             .then(|| job.model.peer_ruleset(&job.viewer));
+        // So do the routes (route changes are structural).
+        let routes = plan
+            .cidrs
+            .is_some()
+            .then(|| job.model.route_view(&job.viewer));
         let body = Bytes::from(lock(&self.peer_json).delta(
             &job.model,
             job.epoch,
             &plan,
             policy.as_deref(),
+            routes.as_ref(),
         ));
         let mut bodies = lock(&self.delta_bodies);
         if bodies.revision == job.model.revision() {

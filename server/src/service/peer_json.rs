@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use wiremesh_shared::policy::HostRuleset;
+use wiremesh_shared::routes::RouteView;
 use wiremesh_shared::wire::{Cidr, Peer};
 use wiremesh_shared::PeerId;
 
@@ -44,6 +45,9 @@ struct StateJson<'a> {
     /// wiremesh's extra field: the caller's compiled ruleset (innernet ignores it).
     #[serde(skip_serializing_if = "Option::is_none")]
     policy: Option<&'a HostRuleset>,
+    /// wiremesh's extra field: the routes the caller receives and offers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routes: Option<&'a RouteView>,
 }
 
 /// `GET /v2/user/state`, laid out as [`wiremesh_shared::wire::StateDelta`] serialises.
@@ -58,6 +62,8 @@ struct StateDeltaJson<'a> {
     cidrs: Option<&'a [Cidr]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     policy: Option<&'a HostRuleset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    routes: Option<&'a RouteView>,
 }
 
 impl PeerJson {
@@ -97,11 +103,13 @@ impl PeerJson {
         model: &Model,
         peers: &[&Arc<Peer>],
         policy: Option<&HostRuleset>,
+        routes: Option<&RouteView>,
     ) -> Vec<u8> {
         let state = StateJson {
             peers: self.of(model, peers),
             cidrs: model.cidrs(),
             policy,
+            routes,
         };
         to_vec(&state, peers.len())
     }
@@ -113,6 +121,7 @@ impl PeerJson {
         epoch: u64,
         plan: &DeltaPlan<'_>,
         policy: Option<&HostRuleset>,
+        routes: Option<&RouteView>,
     ) -> Vec<u8> {
         let delta = StateDeltaJson {
             epoch,
@@ -122,6 +131,7 @@ impl PeerJson {
             removed: &plan.removed,
             cidrs: plan.cidrs,
             policy,
+            routes,
         };
         to_vec(&delta, plan.peers.len())
     }

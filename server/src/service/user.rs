@@ -61,7 +61,9 @@ impl Service {
         // Zero-copy from the serialised Vec: at 50,000 peers a body is 16 MB.
         let peers = model.visible_to(viewer);
         let policy = model.peer_ruleset(viewer);
-        let body = Bytes::from(lock(&self.peer_json).state(&model, &peers, Some(&policy)));
+        let routes = model.route_view(viewer);
+        let body =
+            Bytes::from(lock(&self.peer_json).state(&model, &peers, Some(&policy), Some(&routes)));
         let mut bodies = lock(&self.state_bodies);
         if bodies.revision < revision {
             *bodies = StateBodies {

@@ -39,6 +39,8 @@ mod tests_peers;
 #[cfg(test)]
 mod tests_policy;
 #[cfg(test)]
+mod tests_routes;
+#[cfg(test)]
 mod tests_support;
 #[cfg(test)]
 mod tests_writes;

@@ -8,5 +8,6 @@ mod http;
 mod limits;
 mod peers;
 mod policy;
+mod routes;
 mod user;
 mod v2;

@@ -11,16 +11,17 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use wiremesh_shared::policy::{Policy, Rule, RuleContents};
+use wiremesh_shared::routes::{AutoApproval, Route, RouteBook, RouteContentsDraft};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
 };
-use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey, RuleId};
+use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey, RouteId, RuleId};
 
 use super::errors::{sqlite, violation, Violation};
 use super::rows::{
-    association_from_row, candidates_json, cidr_from_row, peer_from_row, query_all, query_one,
-    rule_columns, rule_from_row, unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS,
-    RULE_COLUMNS,
+    association_from_row, auto_approval_from_row, candidates_json, cidr_from_row, peer_from_row,
+    query_all, query_one, route_from_row, rule_columns, rule_from_row, unix_secs,
+    ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS, ROUTE_COLUMNS, RULE_COLUMNS,
 };
 use super::{data_version, schema, SqliteStore};
 use crate::store::{PeerFields, Result, Revisions, Snapshot, Store, StoreError};
@@ -150,6 +151,22 @@ impl Store for SqliteStore {
                         .map_err(sqlite(path, "read"))?;
                     ids.into_iter().map(CidrId).collect()
                 },
+            }),
+            routes: Arc::new(RouteBook {
+                routes: query_all(
+                    &tx,
+                    path,
+                    &format!("SELECT {ROUTE_COLUMNS} FROM wiremesh_routes ORDER BY id"),
+                    [],
+                    route_from_row,
+                )?,
+                auto: query_all(
+                    &tx,
+                    path,
+                    "SELECT cidr_id AS id, prefixes, exit FROM wiremesh_route_auto ORDER BY cidr_id",
+                    [],
+                    auto_approval_from_row,
+                )?,
             }),
         };
         self.revision = schema::require_number(&tx, path, schema::REVISION_KEY)?;
@@ -577,6 +594,145 @@ impl Store for SqliteStore {
                 stamps.structure(tx, path)?;
             }
             Ok(changed)
+        })
+    }
+
+    fn set_routes(
+        &mut self,
+        gateway: PeerId,
+        routes: &[(RouteContentsDraft, bool)],
+    ) -> Result<Vec<Route>> {
+        let select =
+            format!("SELECT {ROUTE_COLUMNS} FROM wiremesh_routes WHERE peer_id = ?1 ORDER BY id");
+        self.write(|tx, path, stamps| {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)",
+                    [gateway.0],
+                    |row| row.get(0),
+                )
+                .map_err(sqlite(path, "read"))?;
+            if !exists {
+                return Err(StoreError::NotFound {
+                    what: "peer",
+                    id: gateway.0,
+                });
+            }
+            let before = query_all(tx, path, &select, [gateway.0], route_from_row)?;
+            let mut changed = false;
+            for old in &before {
+                if !routes
+                    .iter()
+                    .any(|(draft, _)| draft.net == old.contents.net)
+                {
+                    tx.run("DELETE FROM wiremesh_routes WHERE id = ?1", [old.id.0])
+                        .map_err(sqlite(path, "withdraw a route from"))?;
+                    changed = true;
+                }
+            }
+            for (draft, approved) in routes {
+                let kind = draft.kind.as_str();
+                match before.iter().find(|old| old.contents.net == draft.net) {
+                    Some(old) if old.contents.kind == draft.kind && old.approved == *approved => {}
+                    Some(old) => {
+                        tx.run(
+                            "UPDATE wiremesh_routes SET kind = ?2, approved = ?3 WHERE id = ?1",
+                            (old.id.0, kind, *approved),
+                        )
+                        .map_err(sqlite(path, "update a route in"))?;
+                        changed = true;
+                    }
+                    None => {
+                        tx.run(
+                            "INSERT INTO wiremesh_routes (peer_id, net, kind, approved) \
+                             VALUES (?1, ?2, ?3, ?4)",
+                            (gateway.0, draft.net.to_string(), kind, *approved),
+                        )
+                        .map_err(sqlite(path, "insert a route into"))?;
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                stamps.structure(tx, path)?;
+            }
+            query_all(tx, path, &select, [gateway.0], route_from_row)
+        })
+    }
+
+    fn set_route_approval(&mut self, ids: &[RouteId], approved: bool) -> Result<bool> {
+        self.write(|tx, path, stamps| {
+            let mut changed = false;
+            for id in ids {
+                let exists: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM wiremesh_routes WHERE id = ?1)",
+                        [id.0],
+                        |row| row.get(0),
+                    )
+                    .map_err(sqlite(path, "read"))?;
+                if !exists {
+                    return Err(StoreError::NotFound {
+                        what: "route",
+                        id: id.0,
+                    });
+                }
+                changed |= tx
+                    .run(
+                        "UPDATE wiremesh_routes SET approved = ?2 WHERE id = ?1 AND approved != ?2",
+                        (id.0, approved),
+                    )
+                    .map_err(sqlite(path, "approve a route in"))?
+                    > 0;
+            }
+            if changed {
+                stamps.structure(tx, path)?;
+            }
+            Ok(changed)
+        })
+    }
+
+    fn set_auto_approval(&mut self, approval: &AutoApproval) -> Result<bool> {
+        let prefixes: Vec<String> = approval.prefixes.iter().map(|p| p.to_string()).collect();
+        let prefixes = prefixes.join(",");
+        let cidr = approval.cidr;
+        let remove = approval.prefixes.is_empty() && !approval.exit;
+        self.write(|tx, path, stamps| {
+            require_cidr(tx, path, cidr)?;
+            let before: Option<(String, bool)> = tx
+                .query_row(
+                    "SELECT prefixes, exit FROM wiremesh_route_auto WHERE cidr_id = ?1",
+                    [cidr.0],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map(Some)
+                .or_else(|error| match error {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    other => Err(other),
+                })
+                .map_err(sqlite(path, "read"))?;
+            if remove {
+                if before.is_none() {
+                    return Ok(false);
+                }
+                tx.run(
+                    "DELETE FROM wiremesh_route_auto WHERE cidr_id = ?1",
+                    [cidr.0],
+                )
+                .map_err(sqlite(path, "write to"))?;
+            } else {
+                if before.as_ref() == Some(&(prefixes.clone(), approval.exit)) {
+                    return Ok(false);
+                }
+                tx.run(
+                    "INSERT OR REPLACE INTO wiremesh_route_auto (cidr_id, prefixes, exit) \
+                     VALUES (?1, ?2, ?3)",
+                    (cidr.0, &prefixes, approval.exit),
+                )
+                .map_err(sqlite(path, "write to"))?;
+            }
+            stamps.structure(tx, path)?;
+            Ok(true)
         })
     }
 

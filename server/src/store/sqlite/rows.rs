@@ -14,6 +14,7 @@ use rusqlite::{Connection, Params, Row};
 use wiremesh_shared::policy::{
     format_ports, parse_ports, Destination, Protocol, Rule, RuleContents, Scope, Source,
 };
+use wiremesh_shared::routes::{AutoApproval, Route, RouteContents, RouteKind};
 use wiremesh_shared::wire::{
     Association, AssociationContents, Cidr, CidrContents, Peer, PeerContents,
     PERSISTENT_KEEPALIVE_INTERVAL_SECS,
@@ -34,6 +35,8 @@ pub(super) const ASSOCIATION_COLUMNS: &str = "id, cidr_id_1, cidr_id_2";
 pub(super) const RULE_COLUMNS: &str = "id, association_id, cidr_id, source_cidr_id, \
                                        source_peer_id, destination_cidr_id, destination_peer_id, \
                                        protocol, ports, note";
+
+pub(super) const ROUTE_COLUMNS: &str = "id, peer_id, net, kind, approved";
 
 /// One row being read: knows its table and id so every failure can name them.
 struct Fields<'a, 'r> {
@@ -198,6 +201,48 @@ pub(super) fn rule_from_row(path: &Path, row: &Row<'_>) -> Result<Rule> {
             ports,
             note: fields.get("note")?,
         },
+    })
+}
+
+/// Reads a `wiremesh_routes` row selected with [`ROUTE_COLUMNS`].
+pub(super) fn route_from_row(path: &Path, row: &Row<'_>) -> Result<Route> {
+    let fields = Fields::new(row, path, "route")?;
+    let net: String = fields.get("net")?;
+    let net: IpNet = net
+        .parse()
+        .map_err(|_| fields.corrupt(format!("column net: {net:?} is not a network")))?;
+    let kind: String = fields.get("kind")?;
+    let kind = RouteKind::parse(&kind)
+        .ok_or_else(|| fields.corrupt(format!("column kind: {kind:?} is not subnet or exit")))?;
+    Ok(Route {
+        id: fields.id.into(),
+        contents: RouteContents {
+            gateway: fields.get::<i64>("peer_id")?.into(),
+            net,
+            kind,
+        },
+        approved: fields.flag("approved")?,
+    })
+}
+
+/// Reads a `wiremesh_route_auto` row (`cidr_id AS id, prefixes, exit`).
+pub(super) fn auto_approval_from_row(path: &Path, row: &Row<'_>) -> Result<AutoApproval> {
+    let fields = Fields::new(row, path, "route auto-approval")?;
+    let text: String = fields.get("prefixes")?;
+    let prefixes = text
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<IpNet>())
+        .collect::<Result<Vec<IpNet>, _>>()
+        .map_err(|_| {
+            fields.corrupt(format!(
+                "column prefixes: {text:?} is not a list of networks"
+            ))
+        })?;
+    Ok(AutoApproval {
+        cidr: fields.id.into(),
+        prefixes,
+        exit: fields.flag("exit")?,
     })
 }
 

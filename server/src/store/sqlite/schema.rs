@@ -9,15 +9,18 @@
 //! | 3 | wiremesh | indexes for the foreign keys, `wiremesh_meta` (the network's roles) |
 //! | 4 | wiremesh | revisions: `wiremesh_revisions`, `wiremesh_observed`, the history in `wiremesh_meta` |
 //! | 5 | wiremesh | policy: `wiremesh_rules`, `wiremesh_isolated`; clients' reports: `wiremesh_reports` |
+//! | 6 | wiremesh | routes: `wiremesh_routes` (offers and their approval), `wiremesh_route_auto` |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
 //! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once, and migration 5 keeps the rules it finds.
+//! every wiremesh client gets a full state once, and migrations 5 and 6 keep the rules and
+//! routes they find.
 //! The policy's foreign keys cascade, so a CIDR, association or invitation that innernet (or
 //! an expiring invitation) deletes takes the rules naming it along instead of blocking the
-//! deletion; wiremesh's own commands refuse to delete what a rule names.
+//! deletion; wiremesh's own commands refuse to delete what a rule names. Routes go with their
+//! gateway peer, and auto-approvals with their CIDR, the same way.
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,7 +32,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 5;
+pub const SUPPORTED_VERSION: i64 = 6;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -126,6 +129,24 @@ CREATE TABLE IF NOT EXISTS wiremesh_reports (
 );
 ";
 
+/// Version 6: routes offered by gateway peers (approved or not), and the CIDRs whose peers'
+/// offers are approved as they arrive.
+const ROUTE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_routes (
+    id INTEGER PRIMARY KEY,
+    peer_id INTEGER NOT NULL REFERENCES peers (id) ON DELETE CASCADE,
+    net TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    approved INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (peer_id, net)
+);
+CREATE TABLE IF NOT EXISTS wiremesh_route_auto (
+    cidr_id INTEGER PRIMARY KEY NOT NULL REFERENCES cidrs (id) ON DELETE CASCADE,
+    prefixes TEXT NOT NULL,
+    exit INTEGER NOT NULL DEFAULT 0
+);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -216,6 +237,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             4 => tx
                 .execute_batch(POLICY_TABLES)
                 .map_err(sqlite(path, "migrate"))?,
+            5 => tx
+                .execute_batch(ROUTE_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -231,6 +255,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(WIREMESH_ADDITIONS)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(POLICY_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(ROUTE_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

@@ -76,6 +76,8 @@ fn innernet_tables_match_innernet_2_0_0() {
             "wiremesh_observed",
             "wiremesh_reports",
             "wiremesh_revisions",
+            "wiremesh_route_auto",
+            "wiremesh_routes",
             "wiremesh_rules"
         ]
     );
