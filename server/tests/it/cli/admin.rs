@@ -588,3 +588,107 @@ fn port_and_protocol_rules() {
         ]);
     }
 }
+
+/// The route commands: a peer's offer waits for approval, is approved, listed (text and
+/// JSON) and withdrawn; auto-approval approves offers inside its prefixes; bad offers exit 1
+/// (2 for what clap refuses) and change nothing.
+#[test]
+fn routes_through_a_gateway() {
+    for (family, lan, wider, foreign) in [
+        (V4, "192.168.10.0/24", "192.168.0.0/16", "fd10::/64"),
+        (V6, "fd10:10::/64", "fd10::/16", "192.168.10.0/24"),
+    ] {
+        let net = network(family);
+        net.add_peer("alice", None, &[]);
+        net.add_peer("bob", None, &[]);
+        let offered = net.ok(&[
+            "advertise-routes",
+            "evilcorp",
+            "--peer",
+            "alice",
+            "--routes",
+            lan,
+            "--exit-node",
+        ]);
+        assert_contains(&offered, &["alice offers:", lan, "waiting for approval"]);
+        let approved = net.ok(&["approve-routes", "evilcorp", "--peer", "alice"]);
+        assert!(!approved.contains("waiting"), "{approved}");
+        let listed = net.ok(&["list-routes", "evilcorp"]);
+        assert_contains(&listed, &["alice", lan, "(exit node): approved"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&net.ok(&["list-routes", "evilcorp", "--json"])).unwrap();
+        assert_eq!(json["routes"].as_array().unwrap().len(), 2);
+
+        let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+        for (args, code, expected) in [
+            (
+                vec!["--peer", "bob", "--routes", wider],
+                1,
+                "approved for \"alice\"",
+            ),
+            (vec!["--peer", "bob", "--routes", foreign], 1, "same family"),
+            (
+                vec!["--peer", "bob", "--routes", family.root],
+                1,
+                "overlaps the mesh",
+            ),
+            (
+                vec!["--peer", "nobody", "--routes", lan],
+                1,
+                "no peer is named",
+            ),
+            (vec!["--peer", "bob"], 1, "--withdraw"),
+            (vec!["--peer", "bob", "--routes", "nonsense"], 2, "invalid"),
+        ] {
+            let mut full = vec!["advertise-routes", "evilcorp"];
+            full.extend(args);
+            let stderr = net.server.fails(&full, code);
+            assert_contains(&stderr, &[expected]);
+        }
+        assert_eq!(
+            fs::read(net.server.database_file("evilcorp")).unwrap(),
+            before,
+            "a refused offer changed the database"
+        );
+
+        net.ok(&[
+            "auto-approve-routes",
+            "evilcorp",
+            "humans",
+            "--routes",
+            wider,
+        ]);
+        let same = net.ok(&[
+            "advertise-routes",
+            "evilcorp",
+            "--peer",
+            "bob",
+            "--routes",
+            lan,
+        ]);
+        assert!(!same.contains("waiting"), "{same}");
+        assert_contains(
+            &net.ok(&["list-routes", "evilcorp"]),
+            &["auto-approved for humans"],
+        );
+        net.ok(&["auto-approve-routes", "evilcorp", "humans", "--off"]);
+        net.ok(&[
+            "advertise-routes",
+            "evilcorp",
+            "--peer",
+            "alice",
+            "--withdraw",
+        ]);
+        net.ok(&[
+            "advertise-routes",
+            "evilcorp",
+            "--peer",
+            "bob",
+            "--withdraw",
+        ]);
+        assert_contains(
+            &net.ok(&["list-routes", "evilcorp"]),
+            &["no routes offered"],
+        );
+    }
+}
