@@ -4,3 +4,4 @@
 mod cidrs;
 mod invite_failure;
 mod peers;
+mod routes;
