@@ -141,58 +141,34 @@ async fn answer(
     *caller_name = Some(caller.name.to_string());
     if version == Some("v2") {
         // wiremesh's own routes, matched exactly (no trailing components).
-        return match (method, segments.get(1..)) {
+        let route = match (method, segments.get(1..)) {
             (&Method::GET, Some(["user", "state"])) => {
                 let _poll = poll_slot(app, &caller)?;
-                handlers::state_v2(&app.service, caller, parts.uri.query()).await
+                return handlers::state_v2(&app.service, caller, parts.uri.query()).await;
             }
             (&Method::PATCH, Some(["admin", "peers", id])) => {
                 Service::require_admin(&caller)?;
                 let id: i64 = id.parse().map_err(|_| ApiError::NoRoute)?;
-                let route = routes::Route::PatchPeer(wiremesh_shared::PeerId(id));
-                handlers::handle(
-                    &app.service,
-                    route,
-                    caller,
-                    parts.uri.query(),
-                    &parts.headers,
-                    body,
-                )
-                .await
+                routes::Route::PatchPeer(wiremesh_shared::PeerId(id))
             }
-            (&Method::PUT, Some(["user", "routes"])) => {
-                let route = routes::Route::OfferOwnRoutes;
-                handlers::handle(
-                    &app.service,
-                    route,
-                    caller,
-                    parts.uri.query(),
-                    &parts.headers,
-                    body,
-                )
-                .await
-            }
-            (&Method::POST, Some(["user", "report"])) => {
-                let route = routes::Route::Report;
-                handlers::handle(
-                    &app.service,
-                    route,
-                    caller,
-                    parts.uri.query(),
-                    &parts.headers,
-                    body,
-                )
-                .await
-            }
+            (&Method::PUT, Some(["user", "routes"])) => routes::Route::OfferOwnRoutes,
+            (&Method::POST, Some(["user", "report"])) => routes::Route::Report,
             (method, Some(["admin", rest @ ..])) => {
                 Service::require_admin(&caller)?;
-                let query = parts.uri.query();
-                let route =
-                    routes::resolve_v2_admin(method, rest, query)?.ok_or(ApiError::NoRoute)?;
-                handlers::handle(&app.service, route, caller, query, &parts.headers, body).await
+                routes::resolve_v2_admin(method, rest, parts.uri.query())?
+                    .ok_or(ApiError::NoRoute)?
             }
-            _ => Err(ApiError::NoRoute),
+            _ => return Err(ApiError::NoRoute),
         };
+        return handlers::handle(
+            &app.service,
+            route,
+            caller,
+            parts.uri.query(),
+            &parts.headers,
+            body,
+        )
+        .await;
     }
     let scope = routes::scope(segments.get(1).copied()).ok_or(ApiError::NoRoute)?;
     if scope == routes::Scope::Admin {
