@@ -1,5 +1,6 @@
-//! Interface plumbing through rtnetlink: addresses, MTU and link state, routes, link lookup
-//! and deletion, and the list of local addresses. Works on any link, not only WireGuard ones.
+//! Interface plumbing through rtnetlink: addresses, MTU and link state, routes (added,
+//! listed by link, deleted; the default gateways), link lookup and deletion, and the list of
+//! local addresses. Works on any link, not only WireGuard ones.
 //!
 //! Every function is blocking and opens its own netlink socket (see `netlink-request`).
 //! A missing link is [`Error::NotFound`]; other kernel refusals are [`Error::Netlink`] with
@@ -149,6 +150,88 @@ pub fn add_route(iface: &InterfaceName, cidr: IpNet) -> Result<RouteAdded> {
         Err(source) if source.is_exists() => Ok(RouteAdded::AlreadyExisted),
         Err(source) => Err(netlink_error(iface, "add route through")(source)),
     }
+}
+
+/// Deletes the route to `cidr` through `iface` that [`add_route`] adds; returns whether
+/// there was one. Routes of other links to the same network are left alone.
+pub fn delete_route(iface: &InterfaceName, cidr: IpNet) -> Result<bool> {
+    let index = link_index(iface)?;
+    match request_route(RouteNetlinkMessage::DelRoute(route_message(index, cidr)), 0) {
+        Ok(_) => Ok(true),
+        Err(source) if source.is_not_found() && !source.is_no_device() => Ok(false),
+        Err(source) => Err(netlink_error(iface, "delete a route through")(source)),
+    }
+}
+
+/// The networks the main table routes through `iface`, in the kernel's order (IPv4 and
+/// IPv6).
+pub fn routes_via(iface: &InterfaceName) -> Result<Vec<IpNet>> {
+    let index = link_index(iface)?;
+    let mut out = Vec::new();
+    for route in main_routes().map_err(netlink_error(iface, "list the routes through"))? {
+        let via = route.attributes.contains(&RouteAttribute::Oif(index));
+        if via {
+            if let Some(net) = destination(&route) {
+                out.push(net);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The gateways of the main table's default routes (IPv4 and IPv6).
+pub fn default_gateways() -> Result<Vec<IpAddr>> {
+    let routes = main_routes().map_err(|source| Error::NetlinkList {
+        action: "list routes",
+        source,
+    })?;
+    Ok(routes
+        .iter()
+        .filter(|r| r.header.destination_prefix_length == 0)
+        .filter_map(|r| {
+            r.attributes.iter().find_map(|a| match a {
+                RouteAttribute::Gateway(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+                RouteAttribute::Gateway(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+                _ => None,
+            })
+        })
+        .collect())
+}
+
+/// Every unicast route of the main table, both families.
+fn main_routes() -> std::result::Result<Vec<RouteMessage>, netlink_request::Error> {
+    let mut out = Vec::new();
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut query = RouteMessage::default();
+        query.header.address_family = family;
+        for answer in request_route(RouteNetlinkMessage::GetRoute(query), NLM_F_DUMP)? {
+            if let RouteNetlinkMessage::NewRoute(route) = answer {
+                if route.header.table == RouteHeader::RT_TABLE_MAIN
+                    && route.header.kind == RouteType::Unicast
+                {
+                    out.push(route);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A route's destination network (the default route when it names none).
+fn destination(route: &RouteMessage) -> Option<IpNet> {
+    let len = route.header.destination_prefix_length;
+    let addr = route.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Destination(RouteAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    });
+    let addr = match (addr, route.header.address_family) {
+        (Some(addr), _) => addr,
+        (None, AddressFamily::Inet) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        (None, AddressFamily::Inet6) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        (None, _) => return None,
+    };
+    IpNet::new(addr, len).ok()
 }
 
 /// Deletes the link `iface`, whatever its kind.

@@ -115,6 +115,40 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
     );
 
     ns.run(|| {
+        // Listed back, then deleted (a second delete finds nothing); the link's own
+        // connected routes stay.
+        let listed = link::routes_via(&iface).expect("routes via");
+        for route in [ROUTE_V4, ROUTE_V6] {
+            assert!(listed.contains(&net(route)), "{route} not in {listed:?}");
+            assert!(link::delete_route(&iface, net(route)).expect("delete route"));
+            assert!(!link::delete_route(&iface, net(route)).expect("delete again"));
+        }
+        let after = link::routes_via(&iface).expect("routes via");
+        assert!(!after.contains(&net(ROUTE_V4)) && !after.contains(&net(ROUTE_V6)));
+        assert!(after.contains(&net(ADDRESS_V4).trunc()), "{after:?}");
+        assert!(link::default_gateways().expect("gateways").is_empty());
+    });
+    let routes = ns.exec(&["ip", "route", "show", "dev", iface_name]);
+    assert!(!routes.contains(ROUTE_V4), "{routes}");
+    ns.exec(&[
+        "ip",
+        "route",
+        "add",
+        "default",
+        "via",
+        "10.77.0.254",
+        "dev",
+        iface_name,
+    ]);
+    ns.run(|| {
+        let gateways = link::default_gateways().expect("gateways");
+        assert_eq!(
+            gateways,
+            vec!["10.77.0.254".parse::<std::net::IpAddr>().unwrap()]
+        );
+    });
+
+    ns.run(|| {
         link::delete_link(&iface).expect("delete");
         assert!(!link::link_exists(&iface).expect("lookup"));
         let not_found = |result: Result<(), Error>, what: &str| {
