@@ -12,6 +12,13 @@
 //!   port and pings) are accepted; senders outside the restricted sets are accepted; then one
 //!   accept per allow line; everything else is dropped.
 //!
+//! On a gateway ([`Gateway`]) it also holds:
+//! - sets `routes4` and `routes6`: the networks the gateway forwards to (an exit node's
+//!   default route among them);
+//! - chain `postrouting` (hook postrouting, priority srcnat, policy accept): traffic from the
+//!   mesh leaving through another interface toward them is masqueraded, so hosts there need
+//!   no route back to the mesh.
+//!
 //! The transaction adds the table, deletes it and builds it again, so it works whether or not
 //! the table exists, and the kernel swaps old for new at once: no packet ever meets a
 //! half-built table.
@@ -36,16 +43,24 @@ use wiremesh_shared::policy::{
 };
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
-use crate::{BASE_CHAIN, BASE_PRIORITY, MESH_CHAIN, RESTRICTED4, RESTRICTED6};
+use crate::{
+    Gateway, BASE_CHAIN, BASE_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4,
+    RESTRICTED6, ROUTES4, ROUTES6,
+};
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
-pub fn replace_table(table: &str, iface: &str, ruleset: &HostRuleset) -> Nftables<'static> {
+pub fn replace_table(
+    table: &str,
+    iface: &str,
+    ruleset: &HostRuleset,
+    gateway: &Gateway,
+) -> Nftables<'static> {
     let mut batch = Batch::new();
     let t = table_object(table);
     batch.add(t.clone());
     batch.delete(t.clone());
     batch.add(t);
-    for objects in table_contents(table, iface, ruleset) {
+    for objects in table_contents(table, iface, ruleset, gateway) {
         batch.add(objects);
     }
     batch.to_nftables()
@@ -73,12 +88,20 @@ pub(crate) fn table_contents(
     table: &str,
     iface: &str,
     ruleset: &HostRuleset,
+    gateway: &Gateway,
 ) -> Vec<NfListObject<'static>> {
     let table: Cow<'static, str> = Cow::Owned(table.to_owned());
     let mut out = Vec::new();
-    for (name, v6) in [(RESTRICTED4, false), (RESTRICTED6, true)] {
-        let elements: Vec<Expression<'static>> = ruleset
-            .restricted
+    let mut sets = vec![
+        (RESTRICTED4, false, &ruleset.restricted),
+        (RESTRICTED6, true, &ruleset.restricted),
+    ];
+    if gateway.masquerades() {
+        sets.push((ROUTES4, false, &gateway.nets));
+        sets.push((ROUTES6, true, &gateway.nets));
+    }
+    for (name, v6, nets) in sets {
+        let elements: Vec<Expression<'static>> = nets
             .iter()
             .filter(|n| matches!(n, IpNet::V6(_)) == v6)
             .map(|n| prefix(*n))
@@ -148,6 +171,33 @@ pub(crate) fn table_contents(
     ));
     for expr in mesh_rules(ruleset) {
         out.push(rule(MESH_CHAIN, expr));
+    }
+    if gateway.masquerades() {
+        out.push(NfListObject::Chain(Chain {
+            family: NfFamily::INet,
+            table: table.clone(),
+            name: Cow::Borrowed(NAT_CHAIN),
+            _type: Some(NfChainType::NAT),
+            hook: Some(NfHook::Postrouting),
+            prio: Some(NAT_PRIORITY),
+            policy: Some(NfChainPolicy::Accept),
+            ..Chain::default()
+        }));
+        for (family, set) in [("ip", ROUTES4), ("ip6", ROUTES6)] {
+            out.push(rule(
+                NAT_CHAIN,
+                vec![
+                    matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+                    matches(meta(MetaKey::Oifname), Operator::NEQ, string(iface)),
+                    matches(
+                        payload(family, "daddr"),
+                        Operator::EQ,
+                        string(&format!("@{set}")),
+                    ),
+                    Statement::Masquerade(None),
+                ],
+            ));
+        }
     }
     out
 }

@@ -57,6 +57,8 @@ pub struct BaseChain {
     pub hook: String,
     pub priority: i32,
     pub accept_by_default: bool,
+    /// A `nat` chain rather than a `filter` one.
+    pub nat: bool,
 }
 
 /// A rule: all conditions must hold for the verdict to apply.
@@ -71,11 +73,22 @@ pub enum VerdictImage {
     Accept,
     Drop,
     Jump(String),
+    Masquerade,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Condition {
     InputInterface(String),
+    /// `oifname` equal (or, `negated`, not equal) to a name.
+    OutputInterface {
+        name: String,
+        negated: bool,
+    },
+    /// `ip daddr` / `ip6 daddr` in a prefix or set.
+    Destination {
+        v6: bool,
+        target: AddressTarget,
+    },
     /// `fib daddr type local`: the packet is addressed to one of the host's own addresses.
     LocalDestination,
     ConntrackState(BTreeSet<String>),
@@ -129,11 +142,17 @@ impl TableImage {
                 NfListObject::Chain(chain) if ours(&chain.family, &chain.table) => {
                     let base = match (&chain.hook, chain._type.as_ref()) {
                         (None, None) => None,
-                        (Some(hook), Some(NfChainType::Filter)) => Some(BaseChain {
-                            hook: hook_name(hook)?,
-                            priority: chain.prio.unwrap_or(0),
-                            accept_by_default: !matches!(chain.policy, Some(NfChainPolicy::Drop)),
-                        }),
+                        (Some(hook), Some(kind @ (NfChainType::Filter | NfChainType::NAT))) => {
+                            Some(BaseChain {
+                                hook: hook_name(hook)?,
+                                priority: chain.prio.unwrap_or(0),
+                                accept_by_default: !matches!(
+                                    chain.policy,
+                                    Some(NfChainPolicy::Drop)
+                                ),
+                                nat: *kind == NfChainType::NAT,
+                            })
+                        }
                         other => return Err(unexpected(other)),
                     };
                     image.chains.entry(chain.name.to_string()).or_default().base = base;
@@ -163,7 +182,7 @@ impl TableImage {
             .filter(|(_, c)| {
                 c.base
                     .as_ref()
-                    .is_some_and(|b| b.hook == "prerouting" || b.hook == "input")
+                    .is_some_and(|b| !b.nat && (b.hook == "prerouting" || b.hook == "input"))
             })
             .collect();
         bases.sort_by_key(|(_, c)| {
@@ -237,6 +256,9 @@ impl TableImage {
         };
         Ok(match condition {
             Condition::InputInterface(name) => name == iface,
+            // Only the gateway's masquerading chain uses these; packets evaluated here are
+            // addressed to the host and never leave through another interface.
+            Condition::OutputInterface { .. } | Condition::Destination { .. } => false,
             // Every packet evaluated here is addressed to the host.
             Condition::LocalDestination => true,
             // Every packet evaluated here opens a connection.
@@ -358,6 +380,7 @@ fn rule_image(statements: &[Statement<'_>]) -> Result<RuleImage, ImageError> {
         match statement {
             Statement::Accept(_) => verdict = Some(VerdictImage::Accept),
             Statement::Drop(_) => verdict = Some(VerdictImage::Drop),
+            Statement::Masquerade(None) => verdict = Some(VerdictImage::Masquerade),
             Statement::Jump(target) => {
                 verdict = Some(VerdictImage::Jump(target.target.to_string()))
             }
@@ -400,6 +423,15 @@ fn match_conditions(
             let [name] = strings(right)?.try_into().map_err(|_| unexpected(right))?;
             vec![Condition::InputInterface(name)]
         }
+        NamedExpression::Meta(meta) if meta.key == MetaKey::Oifname => {
+            let negated = match op {
+                Operator::EQ => false,
+                Operator::NEQ => true,
+                other => return Err(unexpected(other)),
+            };
+            let [name] = strings(right)?.try_into().map_err(|_| unexpected(right))?;
+            vec![Condition::OutputInterface { name, negated }]
+        }
         NamedExpression::Meta(meta) if equal && meta.key == MetaKey::L4proto => {
             let proto = match right {
                 Expression::Number(n) => u8::try_from(*n).map_err(|_| unexpected(right))?,
@@ -439,6 +471,18 @@ fn match_conditions(
                     vec![Condition::Source {
                         v6: family == "ip6",
                         negated,
+                        target,
+                    }]
+                }
+                (family @ ("ip" | "ip6"), "daddr") if op == Operator::EQ => {
+                    let target = match right {
+                        Expression::String(s) if s.starts_with('@') => {
+                            AddressTarget::Set(s[1..].to_owned())
+                        }
+                        other => AddressTarget::Net(address(other)?),
+                    };
+                    vec![Condition::Destination {
+                        v6: family == "ip6",
                         target,
                     }]
                 }

@@ -35,6 +35,37 @@ pub const MESH_CHAIN: &str = "mesh";
 pub const RESTRICTED4: &str = "restricted4";
 /// The set of IPv6 prefixes whose senders are restricted.
 pub const RESTRICTED6: &str = "restricted6";
+/// On a gateway: the chain that masquerades mesh traffic toward its routes.
+pub const NAT_CHAIN: &str = "postrouting";
+/// Its priority: nftables' `srcnat`.
+pub const NAT_PRIORITY: i32 = 100;
+/// On a gateway: the IPv4 networks it forwards to.
+pub const ROUTES4: &str = "routes4";
+/// On a gateway: the IPv6 networks it forwards to.
+pub const ROUTES6: &str = "routes6";
+
+/// What a host does as a gateway, as far as its table is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gateway {
+    /// The networks it forwards to from the mesh (its approved routes; an exit node's
+    /// default route).
+    pub nets: Vec<ipnet::IpNet>,
+    /// Masquerade mesh traffic toward them (off for routed sites that know the way back).
+    pub snat: bool,
+}
+
+impl Gateway {
+    /// No gateway duties.
+    pub const NONE: Gateway = Gateway {
+        nets: Vec::new(),
+        snat: false,
+    };
+
+    /// Whether the table gets the masquerading chain.
+    pub fn masquerades(&self) -> bool {
+        self.snat && !self.nets.is_empty()
+    }
+}
 
 /// The table of a mesh interface: `wiremesh_<iface>` in the `inet` family.
 pub fn table_name(iface: &str) -> String {
@@ -75,20 +106,39 @@ impl Firewall {
 
     /// The image the table has when it holds `ruleset`.
     pub fn expected_image(&self, ruleset: &HostRuleset) -> TableImage {
-        let objects = compose::table_contents(&self.table, &self.iface, ruleset);
+        self.expected_image_of(ruleset, &Gateway::NONE)
+    }
+
+    /// The image the table has when it holds `ruleset` and `gateway`'s duties.
+    pub fn expected_image_of(&self, ruleset: &HostRuleset, gateway: &Gateway) -> TableImage {
+        let objects = compose::table_contents(&self.table, &self.iface, ruleset, gateway);
         TableImage::of(&self.table, &objects).expect("the composed table reduces to an image")
     }
 
     /// The transaction [`Firewall::apply`] sends, as `nft -j -f` reads it.
     pub fn transaction_json(&self, ruleset: &HostRuleset) -> String {
-        let batch = compose::replace_table(&self.table, &self.iface, ruleset);
+        self.transaction_json_of(ruleset, &Gateway::NONE)
+    }
+
+    /// The transaction [`Firewall::apply_with`] sends.
+    pub fn transaction_json_of(&self, ruleset: &HostRuleset, gateway: &Gateway) -> String {
+        let batch = compose::replace_table(&self.table, &self.iface, ruleset, gateway);
         serde_json::to_string(&batch).expect("a transaction serializes")
     }
 
     /// Replaces the table with `ruleset` in one transaction.
     pub fn apply(&self, ruleset: &HostRuleset) -> Result<(), NftError> {
-        self.nft
-            .apply(&compose::replace_table(&self.table, &self.iface, ruleset))
+        self.apply_with(ruleset, &Gateway::NONE)
+    }
+
+    /// Replaces the table with `ruleset` and `gateway`'s duties in one transaction.
+    pub fn apply_with(&self, ruleset: &HostRuleset, gateway: &Gateway) -> Result<(), NftError> {
+        self.nft.apply(&compose::replace_table(
+            &self.table,
+            &self.iface,
+            ruleset,
+            gateway,
+        ))
     }
 
     /// Reads the table back; `None` when there is none.
@@ -101,21 +151,38 @@ impl Firewall {
 
     /// Compares the table with `ruleset`.
     pub fn check(&self, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+        self.check_with(ruleset, &Gateway::NONE)
+    }
+
+    /// Compares the table with `ruleset` and `gateway`'s duties.
+    pub fn check_with(
+        &self,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
+        let expected = self.expected_image_of(ruleset, gateway);
         Ok(match self.read()? {
             None => TableState::Missing,
             Some(Err(error)) => TableState::Drifted(error.to_string()),
-            Some(Ok(image)) if image == self.expected_image(ruleset) => TableState::InSync,
-            Some(Ok(image)) => {
-                TableState::Drifted(describe_difference(&self.expected_image(ruleset), &image))
-            }
+            Some(Ok(image)) if image == expected => TableState::InSync,
+            Some(Ok(image)) => TableState::Drifted(describe_difference(&expected, &image)),
         })
     }
 
     /// Makes the table hold `ruleset` if it does not already; returns what was found.
     pub fn ensure(&self, ruleset: &HostRuleset) -> Result<TableState, NftError> {
-        let state = self.check(ruleset)?;
+        self.ensure_with(ruleset, &Gateway::NONE)
+    }
+
+    /// Makes the table hold `ruleset` and `gateway`'s duties if it does not already.
+    pub fn ensure_with(
+        &self,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
+        let state = self.check_with(ruleset, gateway)?;
         if state != TableState::InSync {
-            self.apply(ruleset)?;
+            self.apply_with(ruleset, gateway)?;
         }
         Ok(state)
     }

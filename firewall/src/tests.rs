@@ -260,3 +260,65 @@ fn composed_tables_agree_with_their_rulesets() {
         })
         .unwrap();
 }
+
+fn gateway() -> Gateway {
+    Gateway {
+        nets: vec![
+            "192.168.10.0/24".parse().unwrap(),
+            "0.0.0.0/0".parse().unwrap(),
+            "fd10:10::/64".parse().unwrap(),
+        ],
+        snat: true,
+    }
+}
+
+#[test]
+fn a_gateway_masquerades_mesh_traffic_toward_its_routes_and_filters_the_same() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let json: serde_json::Value =
+        serde_json::from_str(&firewall.transaction_json_of(&sample(), &gateway())).unwrap();
+    let text = json.to_string();
+    assert!(text.contains(r#""hook":"postrouting""#), "{text}");
+    assert!(text.contains(r#""type":"nat""#), "{text}");
+    assert!(text.contains(r#""masquerade":null"#), "{text}");
+    assert!(
+        text.contains("@routes4") && text.contains("@routes6"),
+        "{text}"
+    );
+
+    let with = firewall.expected_image_of(&sample(), &gateway());
+    let without = firewall.expected_image(&sample());
+    assert_ne!(with, without);
+    assert_eq!(with.sets["routes4"].elements.len(), 2);
+    assert_eq!(with.sets["routes6"].elements.len(), 1);
+    assert!(with.chains["postrouting"].base.as_ref().unwrap().nat);
+    // The masquerading chain changes nothing about what the host accepts.
+    for packet in [
+        Packet {
+            src: "10.1.2.3".parse().unwrap(),
+            dst: "10.1.0.1".parse().unwrap(),
+            transport: Transport::Tcp { port: 80 },
+        },
+        Packet {
+            src: "10.1.2.3".parse().unwrap(),
+            dst: "10.1.0.1".parse().unwrap(),
+            transport: Transport::Tcp { port: 22 },
+        },
+    ] {
+        assert_eq!(
+            with.accepts("wm0", &packet).unwrap(),
+            without.accepts("wm0", &packet).unwrap()
+        );
+    }
+    // Without source NAT (a routed site) or without routes: no chain at all.
+    let routed = Gateway {
+        snat: false,
+        ..gateway()
+    };
+    assert_eq!(firewall.expected_image_of(&sample(), &routed), without);
+    let idle = Gateway {
+        nets: Vec::new(),
+        snat: true,
+    };
+    assert_eq!(firewall.expected_image_of(&sample(), &idle), without);
+}

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use wiremesh_firewall::{Firewall, Nft, TableState};
+use wiremesh_firewall::{Firewall, Gateway, Nft, TableState};
 use wiremesh_shared::fixture::*;
 use wiremesh_shared::policy::*;
 use wiremesh_shared::RuleId;
@@ -280,4 +280,53 @@ fn drift_is_seen_and_repaired_and_removal_is_clean() {
     assert!(neighbour.remove().unwrap());
     let tables = ns.nft(&["list", "tables"]);
     assert_eq!(tables.trim(), "table inet other");
+}
+
+/// A gateway's masquerading chain goes in with the table, reads back as programmed, is seen
+/// as drift when missing, and leaves with the duties.
+#[test]
+fn a_gateway_masquerades_toward_its_routes() {
+    if !privileged("a_gateway_masquerades_toward_its_routes") {
+        return;
+    }
+    let ns = Netns::new("gw");
+    let open = HostRuleset::open(HostRole::Peer);
+    let gateway = Gateway {
+        nets: vec![
+            "192.168.10.0/24".parse().unwrap(),
+            "fd10:10::/64".parse().unwrap(),
+        ],
+        snat: true,
+    };
+    let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
+    firewall.apply_with(&open, &gateway).unwrap();
+    assert_eq!(
+        firewall.check_with(&open, &gateway).unwrap(),
+        TableState::InSync
+    );
+    let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+    assert!(
+        listed.contains("type nat hook postrouting priority srcnat")
+            && listed.contains("iifname \"wmt0\" oifname != \"wmt0\" ip daddr @routes4 masquerade")
+            && listed.contains("192.168.10.0/24"),
+        "{listed}"
+    );
+    // Without the duties the same table is drift; applying without them removes the chain.
+    assert!(matches!(
+        firewall.check(&open).unwrap(),
+        TableState::Drifted(_)
+    ));
+    ns.nft(&["flush", "chain", "inet", "wiremesh_wmt0", "postrouting"]);
+    assert!(matches!(
+        firewall.ensure_with(&open, &gateway).unwrap(),
+        TableState::Drifted(_)
+    ));
+    assert_eq!(
+        firewall.check_with(&open, &gateway).unwrap(),
+        TableState::InSync
+    );
+    firewall.apply(&open).unwrap();
+    let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+    assert!(!listed.contains("masquerade"), "{listed}");
+    assert!(firewall.remove().unwrap());
 }
