@@ -15,6 +15,11 @@
 //! On a gateway ([`Gateway`]) it also holds:
 //! - sets `routes4` and `routes6`: the networks the gateway forwards to (an exit node's
 //!   default route among them);
+//! - two more rules in `prerouting`: packets arriving on the interface for those networks
+//!   jump to `mesh` too, so the policy that guards the gateway guards what lies behind it;
+//! - chain `forward` (hook forward, priority filter, policy accept): packets from the
+//!   interface to anything but those networks are dropped, so a peer cannot use the gateway
+//!   to reach networks nobody approved (or to bounce back into the mesh);
 //! - chain `postrouting` (hook postrouting, priority srcnat, policy accept): traffic from the
 //!   mesh leaving through another interface toward them is masqueraded, so hosts there need
 //!   no route back to the mesh.
@@ -44,8 +49,8 @@ use wiremesh_shared::policy::{
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
 use crate::{
-    Gateway, BASE_CHAIN, BASE_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4,
-    RESTRICTED6, ROUTES4, ROUTES6,
+    Gateway, BASE_CHAIN, BASE_PRIORITY, FORWARD_CHAIN, FORWARD_PRIORITY, MESH_CHAIN, NAT_CHAIN,
+    NAT_PRIORITY, RESTRICTED4, RESTRICTED6, ROUTES4, ROUTES6,
 };
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
@@ -96,7 +101,7 @@ pub(crate) fn table_contents(
         (RESTRICTED4, false, &ruleset.restricted),
         (RESTRICTED6, true, &ruleset.restricted),
     ];
-    if gateway.masquerades() {
+    if gateway.forwards() {
         sets.push((ROUTES4, false, &gateway.nets));
         sets.push((ROUTES6, true, &gateway.nets));
     }
@@ -169,8 +174,54 @@ pub(crate) fn table_contents(
             }),
         ],
     ));
+    if gateway.forwards() {
+        for (family, set) in [("ip", ROUTES4), ("ip6", ROUTES6)] {
+            out.push(rule(
+                BASE_CHAIN,
+                vec![
+                    matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+                    matches(
+                        payload(family, "daddr"),
+                        Operator::EQ,
+                        string(&format!("@{set}")),
+                    ),
+                    Statement::Jump(JumpTarget {
+                        target: Cow::Borrowed(MESH_CHAIN),
+                    }),
+                ],
+            ));
+        }
+    }
     for expr in mesh_rules(ruleset) {
         out.push(rule(MESH_CHAIN, expr));
+    }
+    if gateway.forwards() {
+        out.push(NfListObject::Chain(Chain {
+            family: NfFamily::INet,
+            table: table.clone(),
+            name: Cow::Borrowed(FORWARD_CHAIN),
+            _type: Some(NfChainType::Filter),
+            hook: Some(NfHook::Forward),
+            prio: Some(FORWARD_PRIORITY),
+            policy: Some(NfChainPolicy::Accept),
+            ..Chain::default()
+        }));
+        // `ip daddr` holds only for IPv4 packets and `ip6 daddr` only for IPv6 ones, negated
+        // or not, so each rule judges its own family.
+        for (family, set) in [("ip", ROUTES4), ("ip6", ROUTES6)] {
+            out.push(rule(
+                FORWARD_CHAIN,
+                vec![
+                    matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+                    matches(
+                        payload(family, "daddr"),
+                        Operator::NEQ,
+                        string(&format!("@{set}")),
+                    ),
+                    Statement::Drop(None),
+                ],
+            ));
+        }
     }
     if gateway.masquerades() {
         out.push(NfListObject::Chain(Chain {

@@ -84,9 +84,10 @@ pub enum Condition {
         name: String,
         negated: bool,
     },
-    /// `ip daddr` / `ip6 daddr` in a prefix or set.
+    /// `ip daddr` / `ip6 daddr` in (or, `negated`, outside) a prefix or set.
     Destination {
         v6: bool,
+        negated: bool,
         target: AddressTarget,
     },
     /// `fib daddr type local`: the packet is addressed to one of the host's own addresses.
@@ -256,8 +257,8 @@ impl TableImage {
         };
         Ok(match condition {
             Condition::InputInterface(name) => name == iface,
-            // Only the gateway's masquerading chain uses these; packets evaluated here are
-            // addressed to the host and never leave through another interface.
+            // Only a gateway's chains use these (for packets it forwards); packets evaluated
+            // here are addressed to the host itself.
             Condition::OutputInterface { .. } | Condition::Destination { .. } => false,
             // Every packet evaluated here is addressed to the host.
             Condition::LocalDestination => true,
@@ -474,7 +475,12 @@ fn match_conditions(
                         target,
                     }]
                 }
-                (family @ ("ip" | "ip6"), "daddr") if op == Operator::EQ => {
+                (family @ ("ip" | "ip6"), "daddr") => {
+                    let negated = match op {
+                        Operator::EQ => false,
+                        Operator::NEQ => true,
+                        other => return Err(unexpected(other)),
+                    };
                     let target = match right {
                         Expression::String(s) if s.starts_with('@') => {
                             AddressTarget::Set(s[1..].to_owned())
@@ -483,6 +489,7 @@ fn match_conditions(
                     };
                     vec![Condition::Destination {
                         v6: family == "ip6",
+                        negated,
                         target,
                     }]
                 }

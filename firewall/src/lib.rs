@@ -39,6 +39,11 @@ pub const RESTRICTED6: &str = "restricted6";
 pub const NAT_CHAIN: &str = "postrouting";
 /// Its priority: nftables' `srcnat`.
 pub const NAT_PRIORITY: i32 = 100;
+/// On a gateway: the chain that keeps it from forwarding mesh traffic anywhere but its
+/// routes.
+pub const FORWARD_CHAIN: &str = "forward";
+/// Its priority: nftables' `filter`.
+pub const FORWARD_PRIORITY: i32 = 0;
 /// On a gateway: the IPv4 networks it forwards to.
 pub const ROUTES4: &str = "routes4";
 /// On a gateway: the IPv6 networks it forwards to.
@@ -60,6 +65,12 @@ impl Gateway {
         nets: Vec::new(),
         snat: false,
     };
+
+    /// Whether the host forwards for the mesh at all (the table gets the route sets, the
+    /// forward chain, and the policy applies to routed traffic).
+    pub fn forwards(&self) -> bool {
+        !self.nets.is_empty()
+    }
 
     /// Whether the table gets the masquerading chain.
     pub fn masquerades(&self) -> bool {

@@ -12,6 +12,7 @@ use wiremesh_shared::policy::{
 use wiremesh_shared::RuleId;
 
 use super::*;
+use crate::image::VerdictImage;
 
 fn sample() -> HostRuleset {
     HostRuleset {
@@ -292,6 +293,21 @@ fn a_gateway_masquerades_mesh_traffic_toward_its_routes_and_filters_the_same() {
     assert_eq!(with.sets["routes4"].elements.len(), 2);
     assert_eq!(with.sets["routes6"].elements.len(), 1);
     assert!(with.chains["postrouting"].base.as_ref().unwrap().nat);
+    // Routed traffic meets the same policy chain; the forward chain drops the rest.
+    let jumps = with.chains["prerouting"]
+        .rules
+        .iter()
+        .filter(|r| r.verdict == VerdictImage::Jump("mesh".to_owned()))
+        .count();
+    assert_eq!(jumps, 3);
+    assert_eq!(
+        with.chains["forward"].base.as_ref().unwrap().hook,
+        "forward"
+    );
+    assert!(with.chains["forward"]
+        .rules
+        .iter()
+        .all(|r| r.verdict == VerdictImage::Drop));
     // The masquerading chain changes nothing about what the host accepts.
     for packet in [
         Packet {
@@ -310,12 +326,16 @@ fn a_gateway_masquerades_mesh_traffic_toward_its_routes_and_filters_the_same() {
             without.accepts("wm0", &packet).unwrap()
         );
     }
-    // Without source NAT (a routed site) or without routes: no chain at all.
+    // Without source NAT (a routed site): the route sets and the forward filter, no
+    // masquerading; without routes: nothing of a gateway at all.
     let routed = Gateway {
         snat: false,
         ..gateway()
     };
-    assert_eq!(firewall.expected_image_of(&sample(), &routed), without);
+    let routed_image = firewall.expected_image_of(&sample(), &routed);
+    assert!(!routed_image.chains.contains_key("postrouting"));
+    assert_eq!(routed_image.chains["forward"].rules.len(), 2);
+    assert_eq!(routed_image.sets["routes4"].elements.len(), 2);
     let idle = Gateway {
         nets: Vec::new(),
         snat: true,

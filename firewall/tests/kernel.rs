@@ -308,9 +308,29 @@ fn a_gateway_masquerades_toward_its_routes() {
     assert!(
         listed.contains("type nat hook postrouting priority srcnat")
             && listed.contains("iifname \"wmt0\" oifname != \"wmt0\" ip daddr @routes4 masquerade")
-            && listed.contains("192.168.10.0/24"),
+            && listed.contains("192.168.10.0/24")
+            && listed.contains("type filter hook forward priority filter")
+            && listed.contains("iifname \"wmt0\" ip daddr != @routes4 drop")
+            && listed.contains("iifname \"wmt0\" ip6 daddr != @routes6 drop")
+            && listed.contains("iifname \"wmt0\" ip daddr @routes4 jump mesh"),
         "{listed}"
     );
+    // A routed site (no source NAT): the forward filter without the masquerading chain.
+    let routed = Gateway {
+        snat: false,
+        ..gateway.clone()
+    };
+    firewall.apply_with(&open, &routed).unwrap();
+    let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+    assert!(
+        !listed.contains("masquerade") && listed.contains("ip daddr != @routes4 drop"),
+        "{listed}"
+    );
+    assert_eq!(
+        firewall.check_with(&open, &routed).unwrap(),
+        TableState::InSync
+    );
+    firewall.apply_with(&open, &gateway).unwrap();
     // Without the duties the same table is drift; applying without them removes the chain.
     assert!(matches!(
         firewall.check(&open).unwrap(),
@@ -327,6 +347,9 @@ fn a_gateway_masquerades_toward_its_routes() {
     );
     firewall.apply(&open).unwrap();
     let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
-    assert!(!listed.contains("masquerade"), "{listed}");
+    assert!(
+        !listed.contains("masquerade") && !listed.contains("forward"),
+        "{listed}"
+    );
     assert!(firewall.remove().unwrap());
 }
