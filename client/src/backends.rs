@@ -217,6 +217,7 @@ mod tests {
                     internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
                 },
                 peer_endpoint_overrides: BTreeMap::new(),
+                routes: Default::default(),
             };
             files::create_config(&self.paths, iface, &config).unwrap();
         }

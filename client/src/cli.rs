@@ -123,6 +123,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::IsolateCidr(opts) => policy::isolate_cidr(&plain(&cli), opts, prompter),
         Command::Explain(opts) => policy::explain(&plain(&cli), opts),
         Command::AdvertiseRoutes(opts) => routes::advertise_routes(&plain(&cli), opts),
+        Command::AcceptRoutes(opts) => routes::accept_routes(&plain(&cli), opts),
+        Command::SetExitNode(opts) => routes::set_exit_node(&plain(&cli), opts),
         Command::ApproveRoutes(opts) => routes::approve_routes(&plain(&cli), opts, prompter),
         Command::AutoApproveRoutes(opts) => {
             routes::auto_approve_routes(&plain(&cli), opts, prompter)

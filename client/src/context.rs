@@ -64,6 +64,13 @@ impl Paths {
         self.data_dir.join(format!("{iface}.policy.json"))
     }
 
+    /// `<data-dir>/<iface>.routes.json`: the routes the server last granted and asked this
+    /// host to carry, and what this host changed for them (routes it installed, forwarding
+    /// settings it found), so `down` and the next sync undo exactly that.
+    pub fn routes_file(&self, iface: &InterfaceName) -> PathBuf {
+        self.data_dir.join(format!("{iface}.routes.json"))
+    }
+
     /// `<config-dir>/<iface>.redeem`: the invitation's key while the outcome of redeeming it
     /// is not known (see `install`).
     pub fn redeem_file(&self, iface: &InterfaceName) -> PathBuf {

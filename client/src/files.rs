@@ -254,26 +254,60 @@ fn ensure_dir(dir: &Path) -> Result<(), ClientError> {
         .map_err(ClientError::io("create directory", dir))
 }
 
-/// Replaces `path` with `contents` atomically, mode 0600.
 /// Writes `<data-dir>/<iface>.policy.json`, the ruleset last applied.
 pub fn save_policy(
     paths: &Paths,
     iface: &InterfaceName,
     ruleset: &HostRuleset,
 ) -> Result<(), ClientError> {
-    ensure_dir(&paths.data_dir)?;
-    let path = paths.policy_file(iface);
-    let text = serde_json::to_vec(ruleset).expect("a ruleset serializes");
-    write_atomic(&path, &text)
+    save_json(paths, &paths.policy_file(iface), ruleset)
 }
 
 /// Reads `<data-dir>/<iface>.policy.json`; `None` when there is none or it does not parse
 /// (it is only a fallback for a boot without the server: the next sync rewrites it).
 pub fn load_policy(paths: &Paths, iface: &InterfaceName) -> Option<HostRuleset> {
-    let path = paths.policy_file(iface);
-    let text = fs::read(&path).ok()?;
+    load_json(iface, &paths.policy_file(iface))
+}
+
+/// Removes `<data-dir>/<iface>.policy.json` if it exists.
+pub fn remove_policy(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
+    remove_if_there(paths.policy_file(iface))
+}
+
+/// Writes `<data-dir>/<iface>.routes.json`.
+pub fn save_routes(
+    paths: &Paths,
+    iface: &InterfaceName,
+    record: &crate::routing::RouteRecord,
+) -> Result<(), ClientError> {
+    save_json(paths, &paths.routes_file(iface), record)
+}
+
+/// Reads `<data-dir>/<iface>.routes.json`; an empty record when there is none or it does
+/// not parse (a warning: what it recorded is then unknown).
+pub fn load_routes(paths: &Paths, iface: &InterfaceName) -> crate::routing::RouteRecord {
+    load_json(iface, &paths.routes_file(iface)).unwrap_or_default()
+}
+
+/// Removes `<data-dir>/<iface>.routes.json` if it exists.
+pub fn remove_routes(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
+    remove_if_there(paths.routes_file(iface))
+}
+
+fn save_json<T: serde::Serialize>(
+    paths: &Paths,
+    path: &Path,
+    value: &T,
+) -> Result<(), ClientError> {
+    ensure_dir(&paths.data_dir)?;
+    let text = serde_json::to_vec(value).expect("a record serializes");
+    write_atomic(path, &text)
+}
+
+fn load_json<T: serde::de::DeserializeOwned>(iface: &InterfaceName, path: &Path) -> Option<T> {
+    let text = fs::read(path).ok()?;
     match serde_json::from_slice(&text) {
-        Ok(ruleset) => Some(ruleset),
+        Ok(value) => Some(value),
         Err(error) => {
             tracing::warn!(%iface, "ignoring {}: {error}", path.display());
             None
@@ -281,9 +315,7 @@ pub fn load_policy(paths: &Paths, iface: &InterfaceName) -> Option<HostRuleset> 
     }
 }
 
-/// Removes `<data-dir>/<iface>.policy.json` if it exists.
-pub fn remove_policy(paths: &Paths, iface: &InterfaceName) -> Result<(), ClientError> {
-    let path = paths.policy_file(iface);
+fn remove_if_there(path: PathBuf) -> Result<(), ClientError> {
     match fs::remove_file(&path) {
         Err(source) if source.kind() != ErrorKind::NotFound => Err(ClientError::Io {
             path,

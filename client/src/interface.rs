@@ -28,8 +28,38 @@ pub trait LinkControl: Send + Sync + fmt::Debug {
     fn set_address(&self, iface: &InterfaceName, address: IpNet) -> wireguard_control::Result<()>;
     /// Sets the MTU and brings the link up.
     fn set_up(&self, iface: &InterfaceName, mtu: u32) -> wireguard_control::Result<()>;
-    /// Routes `network` through the link; an existing route is fine.
-    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()>;
+    /// Routes `network` through the link; an existing route is fine. Returns whether this
+    /// call added it.
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<bool>;
+    /// Deletes the route to `network` through the link; returns whether there was one.
+    fn delete_route(
+        &self,
+        iface: &InterfaceName,
+        network: IpNet,
+    ) -> wireguard_control::Result<bool>;
+    /// What the host looks like besides `iface`: its networks and default gateways.
+    fn host_networks(&self, iface: &InterfaceName) -> HostNetworks;
+    /// Whether the host forwards packets of a family (`net.ipv4.ip_forward`,
+    /// `net.ipv6.conf.all.forwarding`).
+    fn forwarding(&self, v6: bool) -> std::io::Result<bool>;
+    /// Turns forwarding of a family on or off.
+    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()>;
+}
+
+/// The networks of a host's other interfaces and its default gateways.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostNetworks {
+    pub nets: Vec<IpNet>,
+    pub default_gateways: Vec<IpAddr>,
+}
+
+/// The sysctl file of a family's forwarding switch.
+pub fn forwarding_sysctl(v6: bool) -> &'static str {
+    if v6 {
+        "/proc/sys/net/ipv6/conf/all/forwarding"
+    } else {
+        "/proc/sys/net/ipv4/ip_forward"
+    }
 }
 
 /// [`LinkControl`] through rtnetlink, for the kernel and userspace backends.
@@ -45,8 +75,48 @@ impl LinkControl for NetlinkLinks {
         link::set_up(iface, mtu)
     }
 
-    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()> {
-        link::add_route(iface, network).map(|_: RouteAdded| ())
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<bool> {
+        link::add_route(iface, network).map(|added| added == RouteAdded::Added)
+    }
+
+    fn delete_route(
+        &self,
+        iface: &InterfaceName,
+        network: IpNet,
+    ) -> wireguard_control::Result<bool> {
+        link::delete_route(iface, network)
+    }
+
+    fn host_networks(&self, iface: &InterfaceName) -> HostNetworks {
+        let nets = match link::local_addresses() {
+            Ok(addresses) => addresses
+                .into_iter()
+                .filter(|a| a.iface != iface.as_str() && !a.loopback && a.universe_scope)
+                .filter_map(|a| IpNet::new(a.addr, a.prefix_len).ok())
+                .map(|n| n.trunc())
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%iface, "failed to list this host's networks: {error}");
+                Vec::new()
+            }
+        };
+        let default_gateways = link::default_gateways().unwrap_or_else(|error| {
+            tracing::warn!(%iface, "failed to list this host's default gateways: {error}");
+            Vec::new()
+        });
+        HostNetworks {
+            nets,
+            default_gateways,
+        }
+    }
+
+    fn forwarding(&self, v6: bool) -> std::io::Result<bool> {
+        let text = std::fs::read_to_string(forwarding_sysctl(v6))?;
+        Ok(text.trim() != "0")
+    }
+
+    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()> {
+        std::fs::write(forwarding_sysctl(v6), if on { "1\n" } else { "0\n" })
     }
 }
 
@@ -130,6 +200,11 @@ fn configure(
 /// [`ClientError::AlreadyDown`] (its table is removed all the same).
 pub fn down(ctx: &Context, iface: &InterfaceName) -> Result<(), ClientError> {
     let deleted = delete(ctx, iface);
+    // Forwarding goes back before the table (its forward filter) goes; the routes went with
+    // the interface.
+    for error in crate::routing::tear_down(ctx, iface) {
+        tracing::error!(%iface, "failed to {error}");
+    }
     match crate::policy::remove(ctx, iface) {
         Ok(true) => tracing::info!(%iface, "firewall table removed"),
         Ok(false) => {}

@@ -23,6 +23,7 @@ pub mod overrides;
 pub mod plan;
 pub mod policy;
 pub mod resolve;
+pub mod routing;
 pub mod schedule;
 pub mod show;
 pub mod sync;

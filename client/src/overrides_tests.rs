@@ -48,6 +48,7 @@ fn setup(up: bool) -> Setup {
             internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     };
     files::create_config(&ctx.paths, &iface, &config).unwrap();
     let peer = Peer {

@@ -25,20 +25,28 @@
 //! - the hosts section is handed to the writer every time, which rewrites the file only when
 //!   its section differs (so a failed write is retried: the cache is not the judge);
 //! - NAT traversal is tried for added, modified and reattempted peers, except those whose
-//!   endpoint the config overrides.
+//!   endpoint the config overrides;
+//! - routes: the grants of the server's route view ([`Routing::view`]) whose gateways are
+//!   among the enabled peers decided above go through [`select`] with the config's
+//!   `[routes]` settings; the chosen gateways' allowed IPs gain the networks they carry for
+//!   this host, and the plan says which routes to install ([`Plan::routes`]). A grant that
+//!   would cover this host's own networks, its default gateway or a tunnel endpoint (the
+//!   server's, a peer's as offered or as the interface holds it) is refused, never used.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use ipnet::IpNet;
 use wireguard_control::{Device, DeviceUpdate, PublicKey};
-use wiremesh_shared::config::{ClientConfig, PeerCache};
-use wiremesh_shared::diff::{device_update, diff_peers, ChangeCounts, ChangeKind};
+use wiremesh_shared::config::{ClientConfig, PeerCache, RouteSettings};
+use wiremesh_shared::diff::{device_update, diff_routed_peers, ChangeCounts, ChangeKind};
 use wiremesh_shared::endpoint::Endpoint;
 use wiremesh_shared::nat::{candidate_endpoints, drop_unusable_endpoints};
 use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
+use wiremesh_shared::routes::{select, LocalFacts, RouteOptions, RouteSelection, RouteView};
 use wiremesh_shared::wire::{Peer, State};
+use wiremesh_shared::PeerId;
 
 use crate::context::NatOptions;
 
@@ -79,6 +87,25 @@ pub struct Inputs<'a> {
     pub last_reported: Option<&'a [Endpoint]>,
     /// Resolves an endpoint (a DNS name, maybe) to one socket address.
     pub resolve: &'a dyn Fn(&Endpoint) -> Option<SocketAddr>,
+    pub routing: Routing<'a>,
+}
+
+/// What a cycle decides routes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Routing<'a> {
+    /// The routes the server grants this host and what it offers (`None`: the server sends
+    /// no routes, an innernet server or one from before routes).
+    pub view: Option<&'a RouteView>,
+    /// The config's `[routes]` table (with `up`'s flags applied).
+    pub settings: &'a RouteSettings,
+    /// The networks of this host's other interfaces.
+    pub host_nets: &'a [IpNet],
+    /// This host's default gateways.
+    pub default_gateways: &'a [IpAddr],
+    /// Gateways judged unreachable.
+    pub down: &'a HashSet<PeerId>,
+    /// The gateway each network used so far.
+    pub previous: &'a BTreeMap<IpNet, PeerId>,
 }
 
 /// Where a plan's peers come from.
@@ -121,6 +148,10 @@ pub struct Plan {
     pub traverse: Vec<Peer>,
     /// The mesh network: no endpoint of another peer may lie inside it.
     pub mesh: IpNet,
+    /// What to do with routes, whenever peers were decided.
+    pub routes: Option<RouteSelection>,
+    /// The config names an exit node no peer of this host has as its address.
+    pub exit_node_unknown: Option<IpAddr>,
 }
 
 impl Plan {
@@ -138,6 +169,8 @@ impl Plan {
             cache: None,
             report_candidates: None,
             traverse: Vec::new(),
+            routes: None,
+            exit_node_unknown: None,
         }
     }
 }
@@ -167,6 +200,7 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
         local_addresses,
         last_reported,
         resolve,
+        routing,
     } = inputs;
     let mesh = config.interface.address.trunc();
     let mut plan = Plan::keep_interface(mesh);
@@ -212,13 +246,24 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
     let mut desired = peers.clone();
     plan.dropped_endpoints = drop_unusable_endpoints(&mut desired, &mesh);
     let overridden = apply_overrides(config, &mut desired);
-    let changes = diff_peers(
+    let selection = select_routes(config, &routing, &desired, device, resolve);
+    plan.exit_node_unknown = routing
+        .settings
+        .exit_node
+        .filter(|ip| !desired.iter().any(|p| p.ip == *ip && !p.is_disabled));
+    let mut carried: HashMap<PeerId, Vec<IpNet>> = HashMap::new();
+    for route in &selection.active {
+        carried.entry(route.gateway).or_default().push(route.net);
+    }
+    let changes = diff_routed_peers(
         &desired,
         &device.peers,
         device.public_key.as_ref(),
         now,
         resolve,
+        &carried,
     );
+    plan.routes = Some(selection);
     plan.counts = ChangeCounts::of(&changes);
     plan.device = device_update(&changes);
     plan.traverse = changes
@@ -276,6 +321,69 @@ fn held_to_interface(
                     .any(|net| net.contains(&peer.ip))
             })
     })
+}
+
+/// The routes this host uses, from the grants of the gateways among `peers` (enabled ones).
+fn select_routes(
+    config: &ClientConfig,
+    routing: &Routing<'_>,
+    peers: &[Peer],
+    device: &Device,
+    resolve: &dyn Fn(&Endpoint) -> Option<SocketAddr>,
+) -> RouteSelection {
+    let Some(view) = routing.view else {
+        return RouteSelection::default();
+    };
+    let own_key = config.interface.private_key.public_key();
+    let present: HashSet<PeerId> = peers
+        .iter()
+        .filter(|p| !p.is_disabled && p.public_key != own_key)
+        .map(|p| p.id)
+        .collect();
+    let exit_node = routing
+        .settings
+        .exit_node
+        .and_then(|ip| peers.iter().find(|p| p.ip == ip && !p.is_disabled))
+        .map(|p| p.id);
+    let options = RouteOptions {
+        accept_routes: routing.settings.accept,
+        exit_node,
+    };
+    // Every address the tunnel itself sends to.
+    let mut endpoints: Vec<(String, IpAddr)> = Vec::new();
+    if let Some(addr) = resolve(&config.server.external_endpoint) {
+        endpoints.push(("the server".to_owned(), addr.ip()));
+    }
+    let names: HashMap<&PublicKey, &str> = peers
+        .iter()
+        .map(|p| (&p.public_key, p.name.as_str()))
+        .collect();
+    for peer in peers {
+        if let Some(addr) = peer.contents.endpoint.as_ref().and_then(resolve) {
+            endpoints.push((format!("peer {}", peer.name), addr.ip()));
+        }
+    }
+    for info in &device.peers {
+        if let Some(addr) = info.config.endpoint {
+            let whose = names
+                .get(&info.config.public_key)
+                .map_or_else(|| "a peer".to_owned(), |name| format!("peer {name}"));
+            endpoints.push((whose, addr.ip()));
+        }
+    }
+    let facts = LocalFacts {
+        local_nets: routing.host_nets.to_vec(),
+        default_gateways: routing.default_gateways.to_vec(),
+        endpoints,
+    };
+    select(
+        &view.grants,
+        &present,
+        &options,
+        &facts,
+        routing.down,
+        routing.previous,
+    )
 }
 
 /// Replaces the endpoints of peers the config overrides; returns their keys.

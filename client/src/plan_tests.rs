@@ -8,7 +8,9 @@ use wireguard_control::{
     BackendKind, Device, InterfaceName, PeerConfig, PeerInfo, PeerStats, PrivateKey, PublicKey,
 };
 use wiremesh_shared::config::{ClientConfig, InterfaceInfo, PeerCache, ServerInfo};
+use wiremesh_shared::routes::{RouteGrant, RouteKind};
 use wiremesh_shared::wire::{Cidr, CidrContents, Peer, PeerContents, State};
+use wiremesh_shared::RouteId;
 use wiremesh_shared::{CidrId, Endpoint, PeerId};
 
 use super::*;
@@ -118,6 +120,10 @@ struct Case {
     brought_up: bool,
     nat: NatOptions,
     last_reported: Option<Vec<Endpoint>>,
+    routes: RouteSettings,
+    host_nets: Vec<IpNet>,
+    down: HashSet<PeerId>,
+    previous: BTreeMap<IpNet, PeerId>,
 }
 
 impl Default for Case {
@@ -135,6 +141,10 @@ impl Default for Case {
                 exclude: Vec::new(),
             },
             last_reported: None,
+            routes: RouteSettings::default(),
+            host_nets: vec!["192.0.2.0/24".parse().unwrap()],
+            down: HashSet::new(),
+            previous: BTreeMap::new(),
         }
     }
 }
@@ -157,6 +167,7 @@ fn config(overrides: &[(u8, &str)]) -> ClientConfig {
             .iter()
             .map(|(octet, endpoint)| (IpAddr::from([10, 66, 1, *octet]), endpoint.parse().unwrap()))
             .collect(),
+        routes: Default::default(),
     }
 }
 
@@ -177,6 +188,11 @@ fn run(case: Case, server: ServerAnswer) -> String {
         backend: BackendKind::Fake,
     };
     let local: Vec<IpAddr> = vec!["192.0.2.7".parse().unwrap(), "10.66.1.1".parse().unwrap()];
+    let view = match &server {
+        ServerAnswer::Fetched(state) | ServerAnswer::Pushed(state) => state.routes.clone(),
+        ServerAnswer::Unreachable => None,
+    };
+    let gateways: Vec<IpAddr> = vec!["192.0.2.1".parse().unwrap()];
     let inputs = Inputs {
         config: &config,
         cache: &cache,
@@ -190,6 +206,14 @@ fn run(case: Case, server: ServerAnswer) -> String {
         local_addresses: &local,
         last_reported: case.last_reported.as_deref(),
         resolve: &resolve,
+        routing: Routing {
+            view: view.as_ref(),
+            settings: &case.routes,
+            host_nets: &case.host_nets,
+            default_gateways: &gateways,
+            down: &case.down,
+            previous: &case.previous,
+        },
     };
     match plan(inputs, now()) {
         Ok(plan) => render(&plan, &cache),
@@ -281,6 +305,28 @@ fn render(plan: &Plan, old_cache: &PeerCache) -> String {
     if !plan.traverse.is_empty() {
         let names: Vec<String> = plan.traverse.iter().map(|p| p.name.to_string()).collect();
         lines.push(format!("traverse [{}]", names.join(" ")));
+    }
+    if let Some(routes) = &plan.routes {
+        for route in &routes.active {
+            lines.push(format!(
+                "route {} via {} ({})",
+                route.net,
+                route.gateway,
+                route.kind.as_str()
+            ));
+        }
+        for (grant, why) in &routes.refused {
+            lines.push(format!(
+                "refused {} via {}: {why}",
+                grant.net, grant.gateway
+            ));
+        }
+        for grant in &routes.unused {
+            lines.push(format!("unused {} via {}", grant.net, grant.gateway));
+        }
+    }
+    if let Some(ip) = plan.exit_node_unknown {
+        lines.push(format!("exit node {ip} unknown"));
     }
     lines.join("\n")
 }
@@ -726,5 +772,224 @@ fn an_unusable_cache_applies_only_what_the_interface_already_holds() {
         },
         ServerAnswer::Unreachable,
         "error: the server is unreachable and there is no peer cache to start from",
+    );
+}
+
+/// The server's answer with `grants`: (route id, gateway octet, network, kind).
+fn routed(peers: Vec<Peer>, grants: &[(u32, u8, &str, RouteKind)]) -> ServerAnswer {
+    let mut state = state(peers);
+    state.routes = Some(RouteView {
+        grants: grants
+            .iter()
+            .map(|(id, octet, net, kind)| RouteGrant {
+                id: RouteId(i64::from(*id)),
+                gateway: PeerId(u32::from(*octet).into()),
+                net: net.parse().unwrap(),
+                kind: *kind,
+            })
+            .collect(),
+        offered: Vec::new(),
+    });
+    ServerAnswer::Fetched(state)
+}
+
+fn accepting() -> RouteSettings {
+    RouteSettings {
+        accept: true,
+        ..RouteSettings::default()
+    }
+}
+
+#[test]
+fn granted_subnet_routes_join_the_gateways_allowed_ips_only_when_accepted() {
+    let peers = || {
+        vec![
+            peer("alice", 2, Some("198.51.100.2:51820")),
+            peer("bob", 3, None),
+        ]
+    };
+    let grants = [(1, 2, "192.168.10.0/24", RouteKind::Subnet)];
+    check(
+        Case {
+            nat: NatOptions {
+                no_traversal: true,
+                no_candidates: true,
+                exclude: Vec::new(),
+            },
+            ..Case::default()
+        },
+        routed(peers(), &grants),
+        "from Server: +2 ~0 -0
+         set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+         set bob allowed 10.66.1.3/32
+         hosts [alice bob]
+         cache [alice=alice bob=bob]
+         report candidates []
+         unused 192.168.10.0/24 via 2",
+    );
+    check(
+        Case {
+            routes: accepting(),
+            nat: NatOptions {
+                no_traversal: true,
+                no_candidates: true,
+                exclude: Vec::new(),
+            },
+            ..Case::default()
+        },
+        routed(peers(), &grants),
+        "from Server: +2 ~0 -0
+         set alice allowed 10.66.1.2/32,192.168.10.0/24 endpoint 198.51.100.2:51820
+         set bob allowed 10.66.1.3/32
+         hosts [alice bob]
+         cache [alice=alice bob=bob]
+         report candidates []
+         route 192.168.10.0/24 via 2 (subnet)",
+    );
+}
+
+#[test]
+fn a_route_that_would_loop_the_tunnel_or_cover_the_lan_is_refused() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let bob = peer("bob", 3, Some("198.18.0.9:51820"));
+    let case = || Case {
+        routes: accepting(),
+        cache: vec![alice.clone(), bob.clone()],
+        device: vec![on_interface(&alice, Some(5)), on_interface(&bob, Some(5))],
+        nat: NatOptions {
+            no_traversal: true,
+            no_candidates: true,
+            exclude: Vec::new(),
+        },
+        ..Case::default()
+    };
+    check(
+        case(),
+        routed(
+            vec![alice.clone(), bob.clone()],
+            &[
+                (1, 2, "192.0.2.128/25", RouteKind::Subnet),
+                (2, 2, "198.18.0.0/15", RouteKind::Subnet),
+                (3, 3, "203.0.113.0/24", RouteKind::Subnet),
+            ],
+        ),
+        "from Server: +0 ~0 -0
+         hosts [alice bob]
+         cache [alice=alice bob=bob] (unchanged)
+         report candidates []
+         refused 192.0.2.128/25 via 2: it covers this host's own network 192.0.2.0/24
+         refused 198.18.0.0/15 via 2: it holds peer bob's endpoint 198.18.0.9, so the tunnel's own packets would loop into it
+         refused 203.0.113.0/24 via 3: it holds the server's endpoint 203.0.113.1, so the tunnel's own packets would loop into it",
+    );
+}
+
+#[test]
+fn a_disabled_gateway_loses_its_routes_and_a_standby_takes_over() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let bob = peer("bob", 3, Some("198.51.100.3:51820"));
+    let grants = [
+        (1, 2, "192.168.10.0/24", RouteKind::Subnet),
+        (2, 3, "192.168.10.0/24", RouteKind::Subnet),
+    ];
+    let mut routed_alice = on_interface(&alice, Some(5));
+    routed_alice
+        .config
+        .allowed_ips
+        .push("192.168.10.0/24".parse().unwrap());
+    let case = || Case {
+        routes: accepting(),
+        cache: vec![alice.clone(), bob.clone()],
+        device: vec![routed_alice.clone(), on_interface(&bob, Some(5))],
+        previous: BTreeMap::from([("192.168.10.0/24".parse().unwrap(), alice.id)]),
+        nat: NatOptions {
+            no_traversal: true,
+            no_candidates: true,
+            exclude: Vec::new(),
+        },
+        ..Case::default()
+    };
+    // Both up: the previous gateway stays, nothing changes.
+    check(
+        case(),
+        routed(vec![alice.clone(), bob.clone()], &grants),
+        "from Server: +0 ~0 -0
+         hosts [alice bob]
+         cache [alice=alice bob=bob] (unchanged)
+         report candidates []
+         route 192.168.10.0/24 via 2 (subnet)",
+    );
+    // alice stops answering: bob carries the network.
+    check(
+        Case {
+            down: HashSet::from([alice.id]),
+            ..case()
+        },
+        routed(vec![alice.clone(), bob.clone()], &grants),
+        "from Server: +0 ~2 -0
+         set alice allowed 10.66.1.2/32
+         set bob allowed 10.66.1.3/32,192.168.10.0/24
+         hosts [alice bob]
+         cache [alice=alice bob=bob] (unchanged)
+         report candidates []
+         route 192.168.10.0/24 via 3 (subnet)",
+    );
+    // alice is disabled (the server stops offering it): the same, and alice leaves the
+    // interface.
+    check(
+        case(),
+        routed(vec![bob.clone()], &grants),
+        "from Server: +0 ~1 -1
+         set bob allowed 10.66.1.3/32,192.168.10.0/24
+         remove alice
+         hosts [bob]
+         cache [alice(disabled)=alice bob=bob]
+         report candidates []
+         route 192.168.10.0/24 via 3 (subnet)",
+    );
+}
+
+#[test]
+fn an_exit_node_is_used_only_when_chosen_and_an_unknown_one_is_said() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let grants = [(1, 2, "0.0.0.0/0", RouteKind::Exit)];
+    let quiet = || NatOptions {
+        no_traversal: true,
+        no_candidates: true,
+        exclude: Vec::new(),
+    };
+    check(
+        Case {
+            routes: RouteSettings {
+                exit_node: Some(alice.ip),
+                ..RouteSettings::default()
+            },
+            nat: quiet(),
+            ..Case::default()
+        },
+        routed(vec![alice.clone()], &grants),
+        "from Server: +1 ~0 -0
+         set alice allowed 10.66.1.2/32,0.0.0.0/0 endpoint 198.51.100.2:51820
+         hosts [alice]
+         cache [alice=alice]
+         report candidates []
+         route 0.0.0.0/0 via 2 (exit)",
+    );
+    check(
+        Case {
+            routes: RouteSettings {
+                exit_node: Some("10.66.1.9".parse().unwrap()),
+                ..RouteSettings::default()
+            },
+            nat: quiet(),
+            ..Case::default()
+        },
+        routed(vec![alice.clone()], &grants),
+        "from Server: +1 ~0 -0
+         set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+         hosts [alice]
+         cache [alice=alice]
+         report candidates []
+         unused 0.0.0.0/0 via 2
+         exit node 10.66.1.9 unknown",
     );
 }

@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
 use wireguard_control::InterfaceName;
-use wiremesh_firewall::{Firewall, Nft, NftError, TableState};
+use wiremesh_firewall::{Firewall, Gateway, Nft, NftError, TableState};
 use wiremesh_shared::policy::HostRuleset;
 use wiremesh_shared::wire::{ClientReport, PolicyReport, POLICY_FEATURE};
 
@@ -25,10 +25,20 @@ use crate::files;
 
 /// The nftables tables of mesh interfaces.
 pub trait FirewallControl: Send + Sync + fmt::Debug {
-    /// Compares the interface's table with `ruleset`.
-    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError>;
-    /// Makes the table hold `ruleset`; returns what it found before.
-    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError>;
+    /// Compares the interface's table with `ruleset` and the host's gateway duties.
+    fn check(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError>;
+    /// Makes the table hold `ruleset` and the gateway duties; returns what it found before.
+    fn ensure(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError>;
     /// Removes the table; returns whether there was one.
     fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError>;
 }
@@ -44,12 +54,22 @@ impl Nftables {
 }
 
 impl FirewallControl for Nftables {
-    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
-        Self::table(iface).check(ruleset)
+    fn check(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
+        Self::table(iface).check_with(ruleset, gateway)
     }
 
-    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
-        Self::table(iface).ensure(ruleset)
+    fn ensure(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
+        Self::table(iface).ensure_with(ruleset, gateway)
     }
 
     fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError> {
@@ -61,14 +81,19 @@ impl FirewallControl for Nftables {
 /// ruleset and can be told to fail.
 #[derive(Debug, Default)]
 pub struct RecordingFirewall {
-    tables: Mutex<HashMap<InterfaceName, HostRuleset>>,
+    tables: Mutex<HashMap<InterfaceName, (HostRuleset, Gateway)>>,
     failure: Mutex<Option<String>>,
 }
 
 impl RecordingFirewall {
     /// The ruleset the table of `iface` holds, if there is one.
     pub fn table(&self, iface: &InterfaceName) -> Option<HostRuleset> {
-        lock(&self.tables).get(iface).cloned()
+        lock(&self.tables).get(iface).map(|(r, _)| r.clone())
+    }
+
+    /// The gateway duties the table of `iface` holds, if there is one.
+    pub fn gateway(&self, iface: &InterfaceName) -> Option<Gateway> {
+        lock(&self.tables).get(iface).map(|(_, g)| g.clone())
     }
 
     /// Drops a table behind wiremesh's back (someone ran `nft delete table`).
@@ -83,20 +108,30 @@ impl RecordingFirewall {
 }
 
 impl FirewallControl for RecordingFirewall {
-    fn check(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+    fn check(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
         Ok(match lock(&self.tables).get(iface) {
             None => TableState::Missing,
-            Some(held) if held == ruleset => TableState::InSync,
+            Some((held, duties)) if held == ruleset && duties == gateway => TableState::InSync,
             Some(_) => TableState::Drifted("another ruleset".to_owned()),
         })
     }
 
-    fn ensure(&self, iface: &InterfaceName, ruleset: &HostRuleset) -> Result<TableState, NftError> {
+    fn ensure(
+        &self,
+        iface: &InterfaceName,
+        ruleset: &HostRuleset,
+        gateway: &Gateway,
+    ) -> Result<TableState, NftError> {
         if let Some(error) = lock(&self.failure).clone() {
             return Err(NftError::Refused(error));
         }
-        let state = self.check(iface, ruleset)?;
-        lock(&self.tables).insert(iface.clone(), ruleset.clone());
+        let state = self.check(iface, ruleset, gateway)?;
+        lock(&self.tables).insert(iface.clone(), (ruleset.clone(), gateway.clone()));
         Ok(state)
     }
 
@@ -147,14 +182,32 @@ impl Enforcement {
     }
 }
 
+/// The gateway duties a table is to hold, and whether they differ from last time (a table
+/// that differs because of them was not changed behind wiremesh's back).
+#[derive(Debug, Clone, Copy)]
+pub struct Duties<'a> {
+    pub gateway: &'a Gateway,
+    pub changed: bool,
+}
+
+impl Duties<'_> {
+    /// No gateway duties, as before.
+    pub const NONE: Duties<'static> = Duties {
+        gateway: &Gateway::NONE,
+        changed: false,
+    };
+}
+
 /// Makes the interface's table match what the server sent (`answered`: the server answered
-/// this cycle; `ruleset`: what it sent).
+/// this cycle; `ruleset`: what it sent; `duties`: what this host forwards as a gateway).
 pub fn enforce(
     ctx: &Context,
     iface: &InterfaceName,
     answered: bool,
     ruleset: Option<&HostRuleset>,
+    duties: Duties<'_>,
 ) -> Enforcement {
+    let gateway = duties.gateway;
     let firewall = &ctx.policy.firewall;
     if !ctx.policy.enforce {
         match firewall.remove(iface) {
@@ -188,7 +241,7 @@ pub fn enforce(
         }
         (false, _) => {
             if let Some(saved) = files::load_policy(&ctx.paths, iface) {
-                match firewall.ensure(iface, &saved) {
+                match firewall.ensure(iface, &saved, gateway) {
                     Ok(TableState::InSync) => {}
                     Ok(_) => {
                         tracing::warn!(%iface, "server unreachable: applied the last ruleset it sent again")
@@ -202,8 +255,9 @@ pub fn enforce(
         }
     };
     let digest = ruleset.digest();
-    let changed = files::load_policy(&ctx.paths, iface).as_ref() != Some(&ruleset);
-    match firewall.ensure(iface, &ruleset) {
+    let ruleset_changed = files::load_policy(&ctx.paths, iface).as_ref() != Some(&ruleset);
+    let changed = ruleset_changed || duties.changed;
+    match firewall.ensure(iface, &ruleset, gateway) {
         Ok(found) => {
             let repaired = match &found {
                 TableState::InSync => false,
@@ -220,7 +274,9 @@ pub fn enforce(
                 }
             };
             if changed {
-                tracing::info!(%iface, digest, restricted = ruleset.restricted.len(), allows = ruleset.allows.len(), "firewall table programmed");
+                tracing::info!(%iface, digest, restricted = ruleset.restricted.len(), allows = ruleset.allows.len(), routes = gateway.nets.len(), snat = gateway.masquerades(), "firewall table programmed");
+            }
+            if ruleset_changed {
                 if let Err(error) = files::save_policy(&ctx.paths, iface, &ruleset) {
                     tracing::warn!(%iface, "{error}");
                 }

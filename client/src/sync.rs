@@ -38,7 +38,7 @@ use crate::api::{ApiClient, ApiError};
 use crate::context::Context;
 use crate::error::ClientError;
 use crate::nat::{traverse, NatOutcome};
-use crate::plan::{plan, Inputs, PeersFrom, Plan, PlanError, ServerAnswer};
+use crate::plan::{plan, Inputs, PeersFrom, Plan, PlanError, Routing, ServerAnswer};
 use crate::{files, interface};
 
 /// What to do when the interface is down.
@@ -84,6 +84,8 @@ pub struct SyncReport {
     pub nat: Option<NatOutcome>,
     /// What was done about the port and protocol policy.
     pub policy: Option<crate::policy::Enforcement>,
+    /// What was done about routes beyond the mesh.
+    pub routes: crate::routing::RoutesOutcome,
 }
 
 impl SyncReport {
@@ -105,6 +107,7 @@ impl SyncReport {
             candidates_reported: None,
             nat: None,
             policy: None,
+            routes: crate::routing::RoutesOutcome::default(),
         }
     }
 
@@ -163,6 +166,19 @@ impl SyncReport {
                 out.push_str(&format!(", firewall NOT programmed: {error}"))
             }
             _ => {}
+        }
+        let routes = &self.routes;
+        if routes.active > 0 {
+            out.push_str(&format!(", {} route(s) through gateways", routes.active));
+        }
+        if routes.refused > 0 {
+            out.push_str(&format!(", {} route(s) refused", routes.refused));
+        }
+        if routes.carried > 0 {
+            out.push_str(&format!(", forwarding to {} network(s)", routes.carried));
+        }
+        for error in &routes.errors {
+            out.push_str(&format!(", failed to {error}"));
         }
         out
     }
@@ -258,12 +274,25 @@ pub fn sync_from(
         ServerAnswer::Pushed(state) | ServerAnswer::Fetched(state) => state.policy.clone(),
         ServerAnswer::Unreachable => None,
     };
+    let mut record = files::load_routes(&ctx.paths, iface);
+    let record_before = record.clone();
+    // Routes: the server's view, or without the server the last one it sent.
+    let view = match &answer {
+        ServerAnswer::Pushed(state) | ServerAnswer::Fetched(state) => state.routes.clone(),
+        ServerAnswer::Unreachable => record.view.clone(),
+    };
     if let Some(source) = &unreachable {
         if !report.brought_up {
             // Debug only: the daemon logs an outage once, the CLI prints the report.
             tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
-            // The last ruleset stays enforced (and comes back if someone removed it).
-            report.policy = Some(crate::policy::enforce(ctx, iface, false, None));
+            // The last ruleset stays enforced (and comes back if someone removed it), with
+            // the gateway duties it had.
+            let gateway = gateway_duties(ctx, iface, &config, view.as_ref());
+            let duties = crate::policy::Duties {
+                gateway: &gateway,
+                changed: false,
+            };
+            report.policy = Some(crate::policy::enforce(ctx, iface, false, None, duties));
             return Ok(report);
         }
     }
@@ -273,6 +302,14 @@ pub fn sync_from(
     } else {
         Vec::new()
     };
+    let uses_routes = view.as_ref().is_some_and(|v| !v.grants.is_empty())
+        && (config.routes.accept || config.routes.exit_node.is_some());
+    let host = if uses_routes {
+        ctx.links.host_networks(iface)
+    } else {
+        crate::interface::HostNetworks::default()
+    };
+    let down = std::collections::HashSet::new();
     let inputs = Inputs {
         config: &config,
         cache: &cache,
@@ -286,8 +323,16 @@ pub fn sync_from(
         local_addresses: &local_addresses,
         last_reported: reported.as_deref(),
         resolve: &|endpoint| ctx.resolve_peer_endpoint(endpoint, &mesh),
+        routing: Routing {
+            view: view.as_ref(),
+            settings: &config.routes,
+            host_nets: &host.nets,
+            default_gateways: &host.default_gateways,
+            down: &down,
+            previous: &record.chosen,
+        },
     };
-    let plan = match plan(inputs, ctx.clock.wall()) {
+    let mut plan = match plan(inputs, ctx.clock.wall()) {
         Ok(plan) => plan,
         Err(PlanError::UnreachableNoCache) if cache_unusable => {
             // Say what is wrong with the cache rather than that there is none.
@@ -304,12 +349,52 @@ pub fn sync_from(
             })
         }
     };
+    let selection = plan.routes.take();
+    if let Some(ip) = plan.exit_node_unknown {
+        tracing::warn!(%iface, "the exit node {ip} the config names is none of this host's peers (or is disabled): traffic goes out as usual");
+    }
     let (mut report, traversal) = apply(ctx, iface, &api, plan, report, reported, unreachable)?;
+    // After the peers (their allowed IPs carry the routes): the routes through gateways.
+    let mut outcome = crate::routing::RoutesOutcome::default();
+    if let Some(selection) = &selection {
+        crate::routing::install(ctx, iface, selection, &mut record, &mut outcome);
+    }
     // After the peers: a host never filters traffic of peers it does not have yet, and a
     // failure here never keeps the peers from being applied. Before the NAT traversal, which
-    // may wait for handshakes for seconds: a rule change must not wait behind it.
+    // may wait for handshakes for seconds: a rule change must not wait behind it. As a
+    // gateway, the table (source NAT, the forward filter) is in place before forwarding is
+    // turned on, and forwarding is off again before the table loses them.
     let answered = report.server_reachable;
-    let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref());
+    let gateway = gateway_duties(ctx, iface, &config, view.as_ref());
+    let duties = crate::policy::Duties {
+        gateway: &gateway,
+        changed: gateway != crate::routing::gateway_of(record_before.view.as_ref(), &config.routes),
+    };
+    if !gateway.forwards() {
+        crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
+    }
+    let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref(), duties);
+    if gateway.forwards() {
+        if matches!(enforcement, crate::policy::Enforcement::Applied { .. }) {
+            crate::routing::start_forwarding(ctx, iface, &gateway, &mut record, &mut outcome);
+        } else {
+            tracing::error!(%iface, "not forwarding for the mesh: the firewall table with the gateway's source NAT and forward filter is not in place");
+            outcome
+                .errors
+                .push("forward for the mesh: the firewall table is not in place".to_owned());
+            crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
+        }
+    }
+    if answered {
+        record.view = view;
+    }
+    if record != record_before {
+        if let Err(error) = files::save_routes(&ctx.paths, iface, &record) {
+            tracing::error!(%iface, "{error}; what this host changed for routes is not remembered");
+            outcome.errors.push(error.to_string());
+        }
+    }
+    report.routes = outcome;
     if answered && ruleset.is_some() {
         crate::policy::report(ctx, iface, &api, &enforcement);
     }
@@ -322,6 +407,22 @@ pub fn sync_from(
         }
     }
     Ok(report)
+}
+
+/// The gateway duties this host is to carry out: none while enforcement is off (the duties
+/// need the table's source NAT and forward filter).
+fn gateway_duties(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &wiremesh_shared::config::ClientConfig,
+    view: Option<&wiremesh_shared::routes::RouteView>,
+) -> wiremesh_firewall::Gateway {
+    let gateway = crate::routing::gateway_of(view, &config.routes);
+    if gateway.forwards() && !ctx.policy.enforce {
+        tracing::warn!(%iface, "this host is a gateway, but with --no-firewall it does not forward for the mesh (forwarding needs the firewall table's source NAT and forward filter)");
+        return wiremesh_firewall::Gateway::NONE;
+    }
+    gateway
 }
 
 /// The NAT traversal a sync leaves to its end: the peers to try, and when the interface was

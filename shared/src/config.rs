@@ -28,7 +28,7 @@ pub mod server;
 mod write;
 
 pub use cache::PeerCache;
-pub use client::{ClientConfig, InvitationConfig};
+pub use client::{ClientConfig, InvitationConfig, RouteSettings};
 pub use invite::{new_invitation, InviteSpec};
 pub use server::ServerConfig;
 

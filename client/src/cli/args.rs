@@ -174,7 +174,15 @@ pub enum Command {
 
     /// Offer routes through this host: networks behind it, or the exit node (another peer
     /// with --peer: admin).
-    AdvertiseRoutes(AdvertiseRoutesOpts),
+    AdvertiseRoutes(ClientAdvertiseRoutesOpts),
+
+    /// Use the subnet routes gateways offer (saved in the network's config), or stop with
+    /// --off.
+    AcceptRoutes(AcceptRoutesOpts),
+
+    /// Send all traffic through a peer that offers to be an exit node (saved in the
+    /// network's config), or stop with --off.
+    SetExitNode(SetExitNodeOpts),
 
     /// Approve a gateway's offered routes, or take the approval back with --revoke (admin).
     ApproveRoutes(ApproveRoutesOpts),
@@ -374,6 +382,46 @@ pub struct ListCidrsOpts {
     /// Machine-readable JSON (shape documented in doc/json-output.md).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `advertise-routes` on a client: the shared options, and this host's source NAT setting.
+#[derive(Debug, Args)]
+pub struct ClientAdvertiseRoutesOpts {
+    #[command(flatten)]
+    pub offer: AdvertiseRoutesOpts,
+
+    /// As the gateway, do not masquerade mesh traffic toward the routes: for routed sites
+    /// whose hosts have a route back to the mesh (saved in the network's config).
+    #[arg(long, conflicts_with_all = ["peer", "snat"])]
+    pub no_snat: bool,
+
+    /// Masquerade mesh traffic toward the routes again (the default).
+    #[arg(long, conflicts_with = "peer")]
+    pub snat: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AcceptRoutesOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Stop using them.
+    #[arg(long)]
+    pub off: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetExitNodeOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// The exit node: a peer's name or mesh address.
+    #[arg(value_name = "GATEWAY", required_unless_present = "off")]
+    pub gateway: Option<String>,
+
+    /// Stop using an exit node.
+    #[arg(long, conflicts_with = "gateway")]
+    pub off: bool,
 }
 
 #[derive(Debug, Args)]

@@ -209,6 +209,7 @@ pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Res
     }
     files::remove_pending_redeem(&ctx.paths, iface)?;
     files::remove_policy(&ctx.paths, iface)?;
+    files::remove_routes(&ctx.paths, iface)?;
     files::remove_config(&ctx.paths, iface)?;
     let cache = ctx.paths.cache_file(iface);
     match fs::remove_file(&cache) {

@@ -1,16 +1,41 @@
 //! `advertise-routes` (this host's own offer, or an admin's for another peer with
-//! `--peer`), and for admins `approve-routes`, `auto-approve-routes` and `list-routes`.
+//! `--peer`), this host's own route settings (`accept-routes`, `set-exit-node`, source NAT),
+//! and for admins `approve-routes`, `auto-approve-routes` and `list-routes`.
 
 use anyhow::{anyhow, Result};
+use wireguard_control::InterfaceName;
 use wiremesh::admin::Admin;
-use wiremesh::Context;
+use wiremesh::sync::{sync, SyncMode};
+use wiremesh::{files, interface, Context};
 use wiremesh_cli::routes::{render_book, render_offer};
 use wiremesh_cli::{Prompter, Style};
+use wiremesh_shared::config::RouteSettings;
 
-use super::args::{AdvertiseRoutesOpts, ApproveRoutesOpts, AutoApproveRoutesOpts, ListOpts};
+use super::args::{
+    AcceptRoutesOpts, ApproveRoutesOpts, AutoApproveRoutesOpts, ClientAdvertiseRoutesOpts,
+    ListOpts, SetExitNodeOpts,
+};
 
-pub fn advertise_routes(ctx: &Context, opts: &AdvertiseRoutesOpts) -> Result<()> {
+pub fn advertise_routes(ctx: &Context, client_opts: &ClientAdvertiseRoutesOpts) -> Result<()> {
+    let opts = &client_opts.offer;
     let admin = Admin::open(ctx, &opts.interface)?;
+    if client_opts.no_snat || client_opts.snat {
+        let snat = client_opts.snat;
+        change_settings(ctx, &opts.interface, |s| s.snat = snat)?;
+        println!(
+            "{}: {}",
+            opts.interface,
+            if snat {
+                "mesh traffic toward this host's routes is masqueraded"
+            } else {
+                "mesh traffic toward this host's routes keeps its mesh source address (the routed networks need a route back to the mesh)"
+            }
+        );
+        if opts.routes.is_empty() && !opts.exit_node && !opts.withdraw {
+            // Only the setting: the offer stays as it is.
+            return apply_now(ctx, &opts.interface);
+        }
+    }
     let who = opts
         .peer
         .clone()
@@ -98,5 +123,67 @@ pub fn list_routes(ctx: &Context, opts: &ListOpts) -> Result<()> {
         "{}",
         render_book(&book, &peers, &cidrs, Style::for_stdout())
     );
+    Ok(())
+}
+
+pub fn accept_routes(ctx: &Context, opts: &AcceptRoutesOpts) -> Result<()> {
+    let accept = !opts.off;
+    change_settings(ctx, &opts.interface, |s| s.accept = accept)?;
+    if accept {
+        println!("{}: using the subnet routes gateways offer", opts.interface);
+    } else {
+        println!("{}: not using subnet routes", opts.interface);
+    }
+    apply_now(ctx, &opts.interface)
+}
+
+pub fn set_exit_node(ctx: &Context, opts: &SetExitNodeOpts) -> Result<()> {
+    let iface = &opts.interface;
+    let exit = match &opts.gateway {
+        None => None,
+        Some(name) => {
+            let cache = files::load_cache(&ctx.paths, iface)?.unwrap_or_default();
+            let peer = cache
+                .peers
+                .iter()
+                .filter(|p| !p.is_disabled)
+                .find(|p| p.name.as_str() == name || p.ip.to_string() == *name)
+                .ok_or_else(|| {
+                    anyhow!("{iface} has no peer named {name:?} (the names come from the peer cache: `wiremesh fetch {iface}` refreshes it)")
+                })?;
+            Some((peer.ip, peer.name.to_string()))
+        }
+    };
+    change_settings(ctx, iface, |s| {
+        s.exit_node = exit.as_ref().map(|(ip, _)| *ip)
+    })?;
+    match &exit {
+        Some((ip, name)) => println!("{iface}: exit node {name} ({ip})"),
+        None => println!("{iface}: no exit node"),
+    }
+    apply_now(ctx, iface)
+}
+
+/// Changes the `[routes]` table of a network's config.
+fn change_settings(
+    ctx: &Context,
+    iface: &InterfaceName,
+    change: impl FnOnce(&mut RouteSettings),
+) -> Result<()> {
+    let mut config = files::load_config(&ctx.paths, iface)?;
+    change(&mut config.routes);
+    files::save_config(&ctx.paths, iface, &config)?;
+    Ok(())
+}
+
+/// Syncs once when the interface is up, so a changed setting applies at once (a daemon
+/// would otherwise apply it at its next sync).
+fn apply_now(ctx: &Context, iface: &InterfaceName) -> Result<()> {
+    if !interface::is_up(ctx, iface)? {
+        println!("{iface} is down: the setting applies when it comes up");
+        return Ok(());
+    }
+    let report = sync(ctx, iface, SyncMode::Fetch)?;
+    println!("{}", report.summary());
     Ok(())
 }

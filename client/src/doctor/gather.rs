@@ -189,7 +189,7 @@ fn check_network(
         report.push(here, CheckKind::Handshake, evaluate::handshake(&peer, now));
     }
 
-    let facts = firewall_facts(ctx, iface, &api, answer.is_ok());
+    let facts = firewall_facts(ctx, iface, &config, &api, answer.is_ok());
     report.push(here, CheckKind::Firewall, evaluate::firewall(iface, &facts));
 
     // The tunnel first, then every other interface (the uplinks are where forged mesh
@@ -210,6 +210,7 @@ fn check_network(
 fn firewall_facts(
     ctx: &Context,
     iface: &InterfaceName,
+    config: &ClientConfig,
     api: &crate::api::ApiClient,
     answered: bool,
 ) -> evaluate::FirewallFacts {
@@ -217,20 +218,22 @@ fn firewall_facts(
     if !ctx.policy.enforce {
         return FirewallFacts::Off;
     }
-    let (ruleset, saved) = match answered.then(|| api.state()) {
+    let record = crate::files::load_routes(&ctx.paths, iface);
+    let (ruleset, saved, view) = match answered.then(|| api.state()) {
         Some(Ok(state)) => match state.policy {
-            Some(ruleset) => (ruleset, false),
+            Some(ruleset) => (ruleset, false, state.routes),
             None => return FirewallFacts::NotOffered,
         },
         _ => match crate::files::load_policy(&ctx.paths, iface) {
-            Some(ruleset) => (ruleset, true),
+            Some(ruleset) => (ruleset, true, record.view),
             None => return FirewallFacts::Unknown,
         },
     };
+    let gateway = crate::routing::gateway_of(view.as_ref(), &config.routes);
     FirewallFacts::Compared {
         digest: ruleset.digest(),
         saved,
-        state: ctx.policy.firewall.check(iface, &ruleset),
+        state: ctx.policy.firewall.check(iface, &ruleset, &gateway),
     }
 }
 

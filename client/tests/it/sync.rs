@@ -4,3 +4,4 @@ mod cycle;
 mod nat;
 mod policy;
 mod resilience;
+mod routes;

@@ -16,6 +16,9 @@ _wiremesh() {
             ",$1")
                 cmd="wiremesh"
                 ;;
+            wiremesh,accept-routes)
+                cmd="wiremesh__subcmd__accept__subcmd__routes"
+                ;;
             wiremesh,add-association)
                 cmd="wiremesh__subcmd__add__subcmd__association"
                 ;;
@@ -106,6 +109,9 @@ _wiremesh() {
             wiremesh,reset-cache)
                 cmd="wiremesh__subcmd__reset__subcmd__cache"
                 ;;
+            wiremesh,set-exit-node)
+                cmd="wiremesh__subcmd__set__subcmd__exit__subcmd__node"
+                ;;
             wiremesh,set-listen-port)
                 cmd="wiremesh__subcmd__set__subcmd__listen__subcmd__port"
                 ;;
@@ -117,6 +123,9 @@ _wiremesh() {
                 ;;
             wiremesh,up)
                 cmd="wiremesh__subcmd__up"
+                ;;
+            wiremesh__subcmd__help,accept-routes)
+                cmd="wiremesh__subcmd__help__subcmd__accept__subcmd__routes"
                 ;;
             wiremesh__subcmd__help,add-association)
                 cmd="wiremesh__subcmd__help__subcmd__add__subcmd__association"
@@ -208,6 +217,9 @@ _wiremesh() {
             wiremesh__subcmd__help,reset-cache)
                 cmd="wiremesh__subcmd__help__subcmd__reset__subcmd__cache"
                 ;;
+            wiremesh__subcmd__help,set-exit-node)
+                cmd="wiremesh__subcmd__help__subcmd__set__subcmd__exit__subcmd__node"
+                ;;
             wiremesh__subcmd__help,set-listen-port)
                 cmd="wiremesh__subcmd__help__subcmd__set__subcmd__listen__subcmd__port"
                 ;;
@@ -227,7 +239,7 @@ _wiremesh() {
 
     case "${cmd}" in
         wiremesh)
-            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +269,24 @@ _wiremesh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__accept__subcmd__routes)
+            opts="-v -h --off --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --api-address)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -405,7 +435,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__advertise__subcmd__routes)
-            opts="-v -h --peer --routes --exit-node --withdraw --verbose --api-address --help"
+            opts="-v -h --peer --routes --exit-node --withdraw --no-snat --snat --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,8 +713,22 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help)
-            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__accept__subcmd__routes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1116,6 +1160,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__set__subcmd__exit__subcmd__node)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__set__subcmd__listen__subcmd__port)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1424,6 +1482,24 @@ _wiremesh() {
             ;;
         wiremesh__subcmd__reset__subcmd__cache)
             opts="-v -h --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__set__subcmd__exit__subcmd__node)
+            opts="-v -h --off --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -57,6 +57,49 @@ pub struct ClientConfig {
     /// Endpoints to use for given peers instead of what the server reports, keyed by peer IP.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub peer_endpoint_overrides: BTreeMap<IpAddr, Endpoint>,
+    /// What this host does with routes beyond the mesh (wiremesh's own table: innernet
+    /// ignores it).
+    #[serde(default, skip_serializing_if = "RouteSettings::is_default")]
+    pub routes: RouteSettings,
+}
+
+/// The `[routes]` table of a client config: which routes this host uses, and how it
+/// forwards as a gateway. Left out of the file while everything is at its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RouteSettings {
+    /// Use the subnet routes gateways offer (`wiremesh accept-routes`); off by default, so a
+    /// host is never rerouted without being told.
+    #[serde(default)]
+    pub accept: bool,
+    /// Send all traffic through this peer, named by its mesh address (`wiremesh
+    /// set-exit-node`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_node: Option<IpAddr>,
+    /// As a gateway, masquerade mesh traffic toward the routes this host offers (on by
+    /// default; off for routed sites whose hosts know the way back to the mesh).
+    #[serde(default = "yes")]
+    pub snat: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RouteSettings {
+    fn default() -> Self {
+        Self {
+            accept: false,
+            exit_node: None,
+            snat: true,
+        }
+    }
+}
+
+impl RouteSettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl ClientConfig {
@@ -72,6 +115,7 @@ impl ClientConfig {
             },
             server,
             peer_endpoint_overrides: BTreeMap::new(),
+            routes: RouteSettings::default(),
         }
     }
 
@@ -85,6 +129,15 @@ impl ClientConfig {
             for (ip, endpoint) in &self.peer_endpoint_overrides {
                 out.quoted_key_string(&ip.to_string(), &endpoint.to_string());
             }
+        }
+        if !self.routes.is_default() {
+            let routes = &self.routes;
+            out.table("routes");
+            out.boolean("accept", routes.accept);
+            if let Some(exit) = routes.exit_node {
+                out.string("exit-node", &exit.to_string());
+            }
+            out.boolean("snat", routes.snat);
         }
         out.finish()
     }

@@ -44,6 +44,11 @@ impl TomlWriter {
         let _ = writeln!(self.out, "{key} = {value}");
     }
 
+    /// `key = true` / `key = false`.
+    pub(super) fn boolean(&mut self, key: &str, value: bool) {
+        let _ = writeln!(self.out, "{key} = {value}");
+    }
+
     /// The document.
     pub(super) fn finish(self) -> String {
         self.out

@@ -217,6 +217,7 @@ fn config(listen_port: Option<u16>) -> ClientConfig {
             internal_endpoint: address(),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     }
 }
 

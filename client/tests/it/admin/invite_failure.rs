@@ -94,6 +94,7 @@ fn a_refused_post_removes_the_empty_invitation() {
             internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     };
     files::create_config(&ctx.paths, &iface, &config).unwrap();
     let cidrs = r#"[

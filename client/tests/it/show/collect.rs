@@ -71,6 +71,7 @@ fn config(own: &PrivateKey, server: PublicKey) -> ClientConfig {
             internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn host_for(net: &TestNet, peer: &Peer, key: &PrivateKey) -> Host {
             internal_endpoint: SocketAddr::new(net.server_ip, SERVER_PORT),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     });
     host.api = Some(net.listen_as(peer.ip));
     host

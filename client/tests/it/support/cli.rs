@@ -158,5 +158,6 @@ pub fn sample_config(address: &str) -> ClientConfig {
             internal_endpoint: "10.66.0.1:51820".parse().unwrap(),
         },
         peer_endpoint_overrides: Default::default(),
+        routes: Default::default(),
     }
 }

@@ -21,12 +21,32 @@ pub enum LinkCall {
     Address(InterfaceName, IpNet),
     Up(InterfaceName, u32),
     Route(InterfaceName, IpNet),
+    DeleteRoute(InterfaceName, IpNet),
+    Forwarding { v6: bool, on: bool },
 }
 
-/// [`LinkControl`] that records calls instead of touching the kernel.
+/// [`LinkControl`] that records calls instead of touching the kernel; it keeps the routes
+/// and forwarding switches it was given, and reports the host networks it is told to.
 #[derive(Debug, Default)]
 pub struct RecordingLinks {
     pub calls: Mutex<Vec<LinkCall>>,
+    pub routes: Mutex<std::collections::BTreeSet<(InterfaceName, IpNet)>>,
+    /// IPv4, IPv6 forwarding.
+    pub forwarding: Mutex<(bool, bool)>,
+    pub host: Mutex<wiremesh::interface::HostNetworks>,
+}
+
+impl RecordingLinks {
+    /// The routes through `iface`, as the kernel would list them.
+    pub fn routes_via(&self, iface: &InterfaceName) -> Vec<IpNet> {
+        self.routes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(i, _)| i == iface)
+            .map(|(_, n)| *n)
+            .collect()
+    }
 }
 
 impl LinkControl for RecordingLinks {
@@ -46,11 +66,50 @@ impl LinkControl for RecordingLinks {
         Ok(())
     }
 
-    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<()> {
+    fn add_route(&self, iface: &InterfaceName, network: IpNet) -> wireguard_control::Result<bool> {
         self.calls
             .lock()
             .unwrap()
             .push(LinkCall::Route(iface.clone(), network));
+        Ok(self.routes.lock().unwrap().insert((iface.clone(), network)))
+    }
+
+    fn delete_route(
+        &self,
+        iface: &InterfaceName,
+        network: IpNet,
+    ) -> wireguard_control::Result<bool> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(LinkCall::DeleteRoute(iface.clone(), network));
+        Ok(self
+            .routes
+            .lock()
+            .unwrap()
+            .remove(&(iface.clone(), network)))
+    }
+
+    fn host_networks(&self, _iface: &InterfaceName) -> wiremesh::interface::HostNetworks {
+        self.host.lock().unwrap().clone()
+    }
+
+    fn forwarding(&self, v6: bool) -> std::io::Result<bool> {
+        let switches = self.forwarding.lock().unwrap();
+        Ok(if v6 { switches.1 } else { switches.0 })
+    }
+
+    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(LinkCall::Forwarding { v6, on });
+        let mut switches = self.forwarding.lock().unwrap();
+        if v6 {
+            switches.1 = on;
+        } else {
+            switches.0 = on;
+        }
         Ok(())
     }
 }

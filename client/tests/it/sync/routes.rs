@@ -1,0 +1,169 @@
+//! Routes beyond the mesh on clients: a gateway whose routes are approved gets the duties
+//! in its firewall table and turns forwarding on (remembering what it found); a client that
+//! accepts routes puts them on its interface and into the gateway's allowed IPs; a disabled
+//! gateway or a withdrawn route takes them away again; a route over the client's own LAN is
+//! refused; `down` puts forwarding back.
+
+use ipnet::IpNet;
+use wiremesh::interface;
+use wiremesh_firewall::Gateway;
+use wiremesh_shared::config::RouteSettings;
+
+use crate::support::testnet::*;
+
+fn lan(net: &TestNet) -> IpNet {
+    net.pick("192.168.10.0/24", "fd10:10::/64")
+}
+
+fn accept_routes(client: &TestClient) {
+    let mut config = wiremesh::files::load_config(&client.ctx.paths, &client.iface).unwrap();
+    config.routes = RouteSettings {
+        accept: true,
+        ..RouteSettings::default()
+    };
+    wiremesh::files::save_config(&client.ctx.paths, &client.iface, &config).unwrap();
+}
+
+fn forwarding(client: &TestClient, v6: bool) -> bool {
+    let switches = client.links.forwarding.lock().unwrap();
+    if v6 {
+        switches.1
+    } else {
+        switches.0
+    }
+}
+
+fn allowed_ips_of(client: &TestClient, peer: &TestClient) -> Vec<IpNet> {
+    let key = wiremesh::files::load_config(&peer.ctx.paths, &peer.iface)
+        .unwrap()
+        .interface
+        .private_key
+        .public_key();
+    let mut ips = client
+        .device()
+        .peer(&key)
+        .expect("the gateway is on the interface")
+        .config
+        .allowed_ips
+        .clone();
+    ips.sort();
+    ips
+}
+
+#[test]
+fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
+    for family in Family::BOTH {
+        let net = TestNet::new(family);
+        let v6 = matches!(family, Family::V6);
+        let (humans, robots) = (net.humans(), net.robots());
+        net.associate(&humans, &robots);
+        let (gateway, _) = net.join("gateway", &robots);
+        let (user, _) = net.join("user", &humans);
+        let gateway_id = net.peer("gateway").id;
+        let lan = lan(&net);
+        net.service.offer_routes(gateway_id, &[lan], false).unwrap();
+
+        // Offered, not approved: no duties, nothing to use.
+        gateway.sync().unwrap();
+        assert_eq!(
+            gateway.firewall.gateway(&gateway.iface),
+            Some(Gateway::NONE)
+        );
+        assert!(!forwarding(&gateway, v6));
+
+        net.service.approve_routes(gateway_id, &[], true).unwrap();
+        let report = gateway.sync().unwrap();
+        assert_eq!(
+            gateway.firewall.gateway(&gateway.iface),
+            Some(Gateway {
+                nets: vec![lan],
+                snat: true
+            })
+        );
+        assert!(forwarding(&gateway, v6), "{}", report.summary());
+        assert!(!forwarding(&gateway, !v6), "only the family it routes");
+        assert!(report.summary().contains("forwarding to 1 network(s)"));
+
+        // A client that does not accept routes is not rerouted.
+        let report = user.sync().unwrap();
+        assert!(!user.links.routes_via(&user.iface).contains(&lan));
+        assert_eq!(
+            allowed_ips_of(&user, &gateway).len(),
+            1,
+            "{}",
+            report.summary()
+        );
+
+        accept_routes(&user);
+        let report = user.sync().unwrap();
+        assert!(user.links.routes_via(&user.iface).contains(&lan));
+        assert!(allowed_ips_of(&user, &gateway).contains(&lan));
+        assert!(report.summary().contains("1 route(s) through gateways"));
+
+        // The gateway is disabled: the route leaves the interface with it.
+        net.service.set_disabled(gateway_id, true).unwrap();
+        user.sync().unwrap();
+        assert!(!user.links.routes_via(&user.iface).contains(&lan));
+        // Enabled again: back.
+        net.service.set_disabled(gateway_id, false).unwrap();
+        user.sync().unwrap();
+        assert!(user.links.routes_via(&user.iface).contains(&lan));
+        assert!(allowed_ips_of(&user, &gateway).contains(&lan));
+
+        // Withdrawn: the client drops the route, the gateway its duties and forwarding.
+        net.service.withdraw_routes(gateway_id).unwrap();
+        user.sync().unwrap();
+        assert!(!user.links.routes_via(&user.iface).contains(&lan));
+        assert_eq!(allowed_ips_of(&user, &gateway).len(), 1);
+        gateway.sync().unwrap();
+        assert_eq!(
+            gateway.firewall.gateway(&gateway.iface),
+            Some(Gateway::NONE)
+        );
+        assert!(!forwarding(&gateway, v6));
+        // The mesh route was never touched.
+        let mesh_route = user
+            .links
+            .routes_via(&user.iface)
+            .into_iter()
+            .filter(|n| n.prefix_len() < n.max_prefix_len())
+            .count();
+        assert_eq!(mesh_route, 1);
+    }
+}
+
+#[test]
+fn down_puts_forwarding_back_and_a_route_over_the_lan_is_refused() {
+    let net = TestNet::new(Family::V4);
+    let (humans, robots) = (net.humans(), net.robots());
+    net.associate(&humans, &robots);
+    let (gateway, _) = net.join("gateway", &robots);
+    let (user, _) = net.join("user", &humans);
+    let gateway_id = net.peer("gateway").id;
+    let lan = lan(&net);
+    net.service.offer_routes(gateway_id, &[lan], false).unwrap();
+    net.service.approve_routes(gateway_id, &[], true).unwrap();
+    gateway.sync().unwrap();
+    assert!(forwarding(&gateway, false));
+
+    interface::down(&gateway.ctx, &gateway.iface).unwrap();
+    assert!(!forwarding(&gateway, false), "forwarding was off before");
+    assert_eq!(gateway.firewall.gateway(&gateway.iface), None);
+
+    // Forwarding that was on before stays on after `down`.
+    *gateway.links.forwarding.lock().unwrap() = (true, false);
+    gateway.up().unwrap();
+    interface::down(&gateway.ctx, &gateway.iface).unwrap();
+    assert!(forwarding(&gateway, false));
+
+    // The user's own LAN is the gateway's route: refused, nothing installed.
+    accept_routes(&user);
+    user.links.host.lock().unwrap().nets = vec!["192.168.10.0/23".parse().unwrap()];
+    let report = user.sync().unwrap();
+    assert!(!user.links.routes_via(&user.iface).contains(&lan));
+    assert!(
+        report.summary().contains("1 route(s) refused"),
+        "{}",
+        report.summary()
+    );
+}
