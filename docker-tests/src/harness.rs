@@ -348,6 +348,41 @@ impl World {
         Ok(host)
     }
 
+    /// A host on a LAN behind `router`: a veth pair between the two, `router_address` on the
+    /// router's end (`dev`), `address` on the host's. The host has no route beyond the LAN:
+    /// it runs no WireGuard and knows nothing of the mesh. IPv6 addresses skip duplicate
+    /// address detection, so they work at once.
+    pub fn lan_host(
+        &mut self,
+        name: &str,
+        router: &Host,
+        dev: &str,
+        router_address: ipnet::IpNet,
+        address: ipnet::IpNet,
+    ) -> Result<Host> {
+        let host = self.new_host(name, Some(address.addr()))?;
+        self.add_ns(&host.id)?;
+        let inside = format!("n{}{}", self.shared.tag, self.hosts.len());
+        driver::run_plain(&[
+            "ip", "link", "add", "name", dev, "netns", &router.id, "type", "veth", "peer", "name",
+            &inside, "netns", &host.id,
+        ])?;
+        for (id, link, addr) in [
+            (&router.id, dev, router_address),
+            (&host.id, inside.as_str(), address),
+        ] {
+            let text = addr.to_string();
+            let mut argv = vec!["ip", "addr", "add", &text, "dev", link];
+            if addr.addr().is_ipv6() {
+                argv.push("nodad");
+            }
+            self.ns(id, &argv)?;
+            self.ns(id, &["ip", "link", "set", link, "up"])?;
+        }
+        self.ns(&host.id, &["ip", "link", "set", "lo", "up"])?;
+        Ok(host)
+    }
+
     /// A host behind its own masquerading NAT router; returns the host.
     pub fn natted_host(&mut self, name: &str) -> Result<Host> {
         let public = Ipv4Addr::new(192, 0, 2, self.next_public);

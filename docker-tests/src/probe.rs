@@ -1,8 +1,9 @@
 //! `wiremesh-e2e ports SPEC...` and `wiremesh-e2e probe PROTO ADDR PORT`: test traffic for the
 //! policy scenarios, run inside a host's namespace.
 //!
-//! `ports tcp:22 udp:53 ...` listens on every address (IPv4 and IPv6) and answers: a TCP
-//! connection gets `ok\n`, a UDP datagram is echoed. `probe tcp ADDR PORT` exits 0 when it
+//! `ports tcp:22 udp:53 who:80 ...` listens on every address (IPv4 and IPv6) and answers: a
+//! TCP connection gets `ok\n` (on a `who` port followed by the address it came from), a UDP
+//! datagram is echoed. `probe who ADDR PORT` prints the address a `who` port saw. `probe tcp ADDR PORT` exits 0 when it
 //! connected and read the greeting within 3 s, 1 otherwise; `probe udp ADDR PORT` exits 0
 //! when its datagram came back within 3 s.
 
@@ -27,13 +28,26 @@ pub fn serve(specs: &[String]) -> Result<()> {
         // [::] with dual stack takes IPv4 too.
         let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
         match proto {
-            "tcp" => {
+            "tcp" | "who" => {
                 let listener =
                     TcpListener::bind(addr).with_context(|| format!("bind tcp {port}"))?;
+                let tell = proto == "who";
                 threads.push(std::thread::spawn(move || {
                     for stream in listener.incoming().flatten() {
                         let mut stream = stream;
-                        let _ = stream.write_all(b"ok\n");
+                        let mut answer = b"ok\n".to_vec();
+                        if tell {
+                            if let Ok(peer) = stream.peer_addr() {
+                                let ip = match peer.ip() {
+                                    IpAddr::V6(v6) => {
+                                        v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
+                                    }
+                                    v4 => v4,
+                                };
+                                answer.extend_from_slice(format!("{ip}\n").as_bytes());
+                            }
+                        }
+                        let _ = stream.write_all(&answer);
                     }
                 }));
             }
@@ -65,6 +79,21 @@ pub fn probe(args: &[String]) -> Result<bool> {
     let port: u16 = port.parse().context("bad port")?;
     let target = SocketAddr::new(addr, port);
     Ok(match proto.as_str() {
+        "who" => match TcpStream::connect_timeout(&target, TIMEOUT) {
+            Ok(mut stream) => {
+                stream.set_read_timeout(Some(TIMEOUT))?;
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                match answer.strip_prefix("ok\n") {
+                    Some(seen) => {
+                        print!("{seen}");
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Err(_) => false,
+        },
         "tcp" => match TcpStream::connect_timeout(&target, TIMEOUT) {
             Ok(mut stream) => {
                 stream.set_read_timeout(Some(TIMEOUT))?;

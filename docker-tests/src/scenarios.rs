@@ -12,6 +12,7 @@ pub mod nat;
 pub mod policy;
 pub mod push;
 pub mod resilience;
+pub mod routes;
 
 use anyhow::{anyhow, Result};
 
@@ -94,6 +95,7 @@ pub fn all() -> Vec<Scenario> {
     out.extend(both_families![
         "16-policy" => policy::policy,
         "16-docker" => docker::docker_host,
+        "17-gateway" => routes::gateway_lan,
     ]);
     out
 }

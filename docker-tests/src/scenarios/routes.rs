@@ -1,0 +1,197 @@
+//! Scenario 17-gateway: a LAN behind a gateway peer. robot1 has a second link into a LAN
+//! (a veth pair to a namespace that runs no WireGuard and has no route beyond its own
+//! network); it offers the LAN as a route and admin approves it. admin, which accepts
+//! routes, reaches the LAN host through robot1, and the LAN host sees robot1's LAN address
+//! (source NAT: it has no route back to the mesh); robot2, which does not accept routes, is
+//! not rerouted. With `--no-snat` and a route back on the LAN host, the LAN host sees
+//! admin's mesh address. Disabling robot1 takes the route off admin; enabling it brings it
+//! back. `down` on robot1 puts forwarding back as it was and leaves no table of ours.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use ipnet::IpNet;
+
+use super::basic::with_robots;
+use super::in_world;
+use super::mesh::{Family, Peer};
+use crate::harness::{wait_until, Host};
+
+/// Generous: a loaded two-core CI machine is slow; latency is the benchmark's business.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// The LAN behind robot1: its network, robot1's address on it, the LAN host's.
+fn lan(family: Family) -> (&'static str, IpNet, IpNet) {
+    match family {
+        Family::V4 => (
+            "192.168.77.0/24",
+            "192.168.77.1/24".parse().expect("valid"),
+            "192.168.77.5/24".parse().expect("valid"),
+        ),
+        Family::V6 => (
+            "fd77:77::/64",
+            "fd77:77::1/64".parse().expect("valid"),
+            "fd77:77::5/64".parse().expect("valid"),
+        ),
+    }
+}
+
+fn forwarding_switch(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "net.ipv4.ip_forward",
+        Family::V6 => "net.ipv6.conf.all.forwarding",
+    }
+}
+
+/// What the LAN host's `who` port says about a connection from `host` (`None`: no answer).
+fn seen_by_lan(host: &Host, target: IpAddr) -> Result<Option<String>> {
+    let argv = Host::self_argv(&["probe", "who", &target.to_string(), "80"])?;
+    let ran = host.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())?;
+    Ok(ran.success.then(|| ran.stdout.trim().to_owned()))
+}
+
+/// Whether `peer`'s main table routes `net` through its mesh interface.
+fn routes_through_mesh(peer: &Peer, net: &str) -> Result<bool> {
+    // `ip route` lists IPv4 routes unless told otherwise, whatever the prefix given.
+    let family = if net.contains(':') { "-6" } else { "-4" };
+    let listed = peer.host.ok(&["ip", family, "route", "show", net])?.stdout;
+    Ok(listed.contains(&format!("dev {}", peer.iface)))
+}
+
+pub fn gateway_lan(settings: &crate::harness::Settings, family: Family) -> Result<()> {
+    in_world(settings, "gateway", |world| {
+        let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
+        let client = |peer: &Peer, args: &[&str]| -> Result<String> {
+            let mut full = vec!["--backend", "userspace"];
+            full.extend_from_slice(args);
+            Ok(peer.host.client(&full)?.ok()?.stdout)
+        };
+        client(
+            &admin,
+            &["add-association", &admin.iface, "humans", "robots", "--yes"],
+        )?;
+
+        let (net, router_address, host_address) = lan(family);
+        let lan = world.lan_host("lan", &robot1.host, "lan0", router_address, host_address)?;
+        let _who = lan.spawn("who", Host::self_argv(&["ports", "who:80"])?, false)?;
+        let target = host_address.addr();
+        let switch = forwarding_switch(family);
+        let forwarding = |host: &Host| -> Result<String> {
+            Ok(host.ok(&["sysctl", "-n", switch])?.stdout.trim().to_owned())
+        };
+        let forwarding_before = forwarding(&robot1.host)?;
+        ensure!(
+            forwarding_before == "0",
+            "a new namespace forwards already ({switch} = {forwarding_before})"
+        );
+        ensure!(
+            seen_by_lan(&admin.host, target)?.is_none(),
+            "admin reaches the LAN before any route exists"
+        );
+
+        client(
+            &robot1,
+            &["advertise-routes", &robot1.iface, "--routes", net],
+        )?;
+        client(
+            &admin,
+            &["approve-routes", &admin.iface, "--peer", "robot1"],
+        )?;
+        client(&admin, &["accept-routes", &admin.iface])?;
+        ensure!(
+            routes_through_mesh(&admin, net)?,
+            "admin accepts routes but has no route to {net}"
+        );
+        wait_until("admin reaches the LAN host through robot1", SETTLE, || {
+            Ok(seen_by_lan(&admin.host, target)?.is_some())
+        })?;
+        let seen = seen_by_lan(&admin.host, target)?;
+        ensure!(
+            seen.as_deref() == Some(&router_address.addr().to_string()),
+            "with source NAT the LAN host should see robot1's LAN address, it saw {seen:?}"
+        );
+        ensure!(
+            forwarding(&robot1.host)? == "1",
+            "robot1 forwards without {switch} on?"
+        );
+        let table = format!("wiremesh_{}", robot1.iface);
+        let listed = robot1
+            .host
+            .ok(&["nft", "list", "table", "inet", &table])?
+            .stdout;
+        ensure!(
+            listed.contains("masquerade") && listed.contains("hook forward"),
+            "robot1's table lacks the gateway's duties:\n{listed}"
+        );
+        ensure!(
+            !routes_through_mesh(&robot2, net)?,
+            "robot2 does not accept routes but got {net}"
+        );
+        ensure!(
+            seen_by_lan(&robot2.host, target)?.is_none(),
+            "robot2 reached the LAN without accepting routes"
+        );
+
+        // A routed site: no source NAT, and the LAN host knows the way back to the mesh.
+        client(&robot1, &["advertise-routes", &robot1.iface, "--no-snat"])?;
+        let via = router_address.addr().to_string();
+        lan.ok(&["ip", "route", "add", mesh.family.root(), "via", &via])?;
+        let admin_ip = admin.ip.to_string();
+        wait_until("the LAN host sees admin's mesh address", SETTLE, || {
+            Ok(seen_by_lan(&admin.host, target)?.as_deref() == Some(admin_ip.as_str()))
+        })?;
+        let listed = robot1
+            .host
+            .ok(&["nft", "list", "table", "inet", &table])?
+            .stdout;
+        ensure!(
+            !listed.contains("masquerade"),
+            "robot1 still masquerades with --no-snat:\n{listed}"
+        );
+
+        // Disabling the gateway takes the route off admin; enabling brings it back.
+        client(
+            &admin,
+            &["disable-peer", &admin.iface, "--name", "robot1", "--yes"],
+        )?;
+        wait_until("admin drops the route with robot1 disabled", SETTLE, || {
+            Ok(!routes_through_mesh(&admin, net)?)
+        })?;
+        client(
+            &admin,
+            &["enable-peer", &admin.iface, "--name", "robot1", "--yes"],
+        )?;
+        wait_until("admin routes the LAN again", SETTLE, || {
+            routes_through_mesh(&admin, net)
+        })?;
+        wait_until("admin reaches the LAN host again", SETTLE, || {
+            Ok(seen_by_lan(&admin.host, target)?.is_some())
+        })?;
+
+        // `down` puts forwarding back and leaves nothing of ours.
+        let mut robot1 = robot1;
+        if let Some(daemon) = robot1.daemon.take() {
+            daemon.stop();
+        }
+        client(&robot1, &["down", &robot1.iface])?;
+        ensure!(
+            forwarding(&robot1.host)? == forwarding_before,
+            "down left {switch} = {} (it was {forwarding_before})",
+            forwarding(&robot1.host)?
+        );
+        let tables = robot1.host.ok(&["nft", "list", "tables"])?.stdout;
+        ensure!(!tables.contains("wiremesh_"), "after down: {tables}");
+        // robot1's own LAN route is the kernel's, untouched.
+        let family_flag = if net.contains(':') { "-6" } else { "-4" };
+        ensure!(
+            robot1
+                .host
+                .ok(&["ip", family_flag, "route", "show", net])?
+                .stdout
+                .contains("lan0"),
+            "down removed robot1's own LAN route"
+        );
+        Ok(())
+    })
+}
