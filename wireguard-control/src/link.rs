@@ -1,6 +1,7 @@
 //! Interface plumbing through rtnetlink: addresses, MTU and link state, routes (added,
-//! listed by link, deleted; the default gateways), link lookup and deletion, and the list of
-//! local addresses. Works on any link, not only WireGuard ones.
+//! listed by link, deleted; the default gateways; default routes in a table of their own),
+//! policy routing rules, link lookup and deletion, and the list of local addresses. Works
+//! on any link, not only WireGuard ones.
 //!
 //! Every function is blocking and opens its own netlink socket (see `netlink-request`).
 //! A missing link is [`Error::NotFound`]; other kernel refusals are [`Error::Netlink`] with
@@ -18,6 +19,7 @@ use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, L
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleFlags, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_request::request_route;
 
@@ -232,6 +234,131 @@ fn destination(route: &RouteMessage) -> Option<IpNet> {
         (None, _) => return None,
     };
     IpNet::new(addr, len).ok()
+}
+
+/// A policy routing rule (`ip rule`), of the two kinds an exit node needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyRule {
+    /// `lookup main suppress_prefixlength 0`: the main table, except its default routes.
+    /// Put in front, it keeps local, LAN and more specific routes in use.
+    MainWithoutDefault { v6: bool, priority: u32 },
+    /// `not fwmark MARK lookup TABLE`: everything not marked goes by `table`.
+    UnmarkedToTable {
+        v6: bool,
+        priority: u32,
+        mark: u32,
+        table: u32,
+    },
+}
+
+/// Adds `rule`; returns `false` when the very same rule exists already.
+pub fn add_rule(rule: &PolicyRule) -> Result<bool> {
+    match request_route(
+        RouteNetlinkMessage::NewRule(rule_message(rule)),
+        NLM_F_CREATE | NLM_F_EXCL,
+    ) {
+        Ok(_) => Ok(true),
+        Err(source) if source.is_exists() => Ok(false),
+        Err(source) => Err(Error::NetlinkList {
+            action: "add a routing rule",
+            source,
+        }),
+    }
+}
+
+/// Deletes `rule`; returns whether there was one.
+pub fn delete_rule(rule: &PolicyRule) -> Result<bool> {
+    match request_route(RouteNetlinkMessage::DelRule(rule_message(rule)), 0) {
+        Ok(_) => Ok(true),
+        Err(source) if source.is_not_found() => Ok(false),
+        Err(source) => Err(Error::NetlinkList {
+            action: "delete a routing rule",
+            source,
+        }),
+    }
+}
+
+/// Routes everything of a family through `iface` in routing table `table` (a default
+/// route, scope link). A route that exists already is [`RouteAdded::AlreadyExisted`].
+pub fn add_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> Result<RouteAdded> {
+    let index = link_index(iface)?;
+    match request_route(
+        RouteNetlinkMessage::NewRoute(table_default_route(index, v6, table)),
+        NLM_F_CREATE | NLM_F_EXCL,
+    ) {
+        Ok(_) => Ok(RouteAdded::Added),
+        Err(source) if source.is_exists() => Ok(RouteAdded::AlreadyExisted),
+        Err(source) => Err(netlink_error(iface, "add the default route through")(source)),
+    }
+}
+
+/// Deletes the default route [`add_default_route_in`] adds; returns whether there was one.
+/// A missing link means there is none (the kernel removed it with the link).
+pub fn delete_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> Result<bool> {
+    let index = match link_index(iface) {
+        Ok(index) => index,
+        Err(Error::NotFound { .. }) => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    match request_route(
+        RouteNetlinkMessage::DelRoute(table_default_route(index, v6, table)),
+        0,
+    ) {
+        Ok(_) => Ok(true),
+        Err(source) if source.is_not_found() && !source.is_no_device() => Ok(false),
+        Err(source) => Err(netlink_error(iface, "delete the default route through")(source)),
+    }
+}
+
+/// RTM_NEWRULE body for `rule`. Tables above 255 travel in an attribute, the header's
+/// table left unspecified (as `ip rule` does).
+fn rule_message(rule: &PolicyRule) -> RuleMessage {
+    let mut message = RuleMessage::default();
+    message.header.action = RuleAction::ToTable;
+    let (v6, priority, table) = match *rule {
+        PolicyRule::MainWithoutDefault { v6, priority } => {
+            message.attributes.push(RuleAttribute::SuppressPrefixLen(0));
+            (v6, priority, u32::from(RouteHeader::RT_TABLE_MAIN))
+        }
+        PolicyRule::UnmarkedToTable {
+            v6,
+            priority,
+            mark,
+            table,
+        } => {
+            message.header.flags = RuleFlags::Invert;
+            message.attributes.push(RuleAttribute::FwMark(mark));
+            message.attributes.push(RuleAttribute::FwMask(u32::MAX));
+            (v6, priority, table)
+        }
+    };
+    message.header.family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    message.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+    message.attributes.push(RuleAttribute::Table(table));
+    message.attributes.push(RuleAttribute::Priority(priority));
+    message
+}
+
+/// RTM_NEWROUTE body for the default route of a family through link `index` in `table`.
+fn table_default_route(index: u32, v6: bool, table: u32) -> RouteMessage {
+    let mut message = RouteMessage::default();
+    message.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    message.header.destination_prefix_length = 0;
+    message.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+    message.header.protocol = RouteProtocol::Boot;
+    message.header.scope = RouteScope::Link;
+    message.header.kind = RouteType::Unicast;
+    message.attributes.push(RouteAttribute::Table(table));
+    message.attributes.push(RouteAttribute::Oif(index));
+    message
 }
 
 /// Deletes the link `iface`, whatever its kind.

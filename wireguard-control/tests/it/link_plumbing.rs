@@ -130,6 +130,65 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
     });
     let routes = ns.exec(&["ip", "route", "show", "dev", iface_name]);
     assert!(!routes.contains(ROUTE_V4), "{routes}");
+
+    // An exit node's policy routing: a default route in a table of its own, and the two
+    // rules, read back with `ip`; each added once, deleted once.
+    const TABLE: u32 = 30573;
+    let rules = |v6: bool| {
+        [
+            link::PolicyRule::MainWithoutDefault { v6, priority: 5290 },
+            link::PolicyRule::UnmarkedToTable {
+                v6,
+                priority: 5291,
+                mark: TABLE,
+                table: TABLE,
+            },
+        ]
+    };
+    ns.run(|| {
+        for v6 in [false, true] {
+            assert_eq!(
+                link::add_default_route_in(&iface, v6, TABLE).expect("table route"),
+                RouteAdded::Added
+            );
+            assert_eq!(
+                link::add_default_route_in(&iface, v6, TABLE).expect("table route again"),
+                RouteAdded::AlreadyExisted
+            );
+            for rule in rules(v6) {
+                assert!(link::add_rule(&rule).expect("add rule"), "{rule:?}");
+                assert!(!link::add_rule(&rule).expect("add rule again"), "{rule:?}");
+            }
+        }
+    });
+    for family in ["-4", "-6"] {
+        let listed = ns.exec(&["ip", family, "rule", "show"]);
+        assert!(
+            listed.contains("5290:\tfrom all lookup main suppress_prefixlength 0")
+                && listed.contains("5291:\tnot from all fwmark 0x776d lookup 30573"),
+            "{listed}"
+        );
+        let table = ns.exec(&["ip", family, "route", "show", "table", "30573"]);
+        assert!(
+            table.contains(&format!("default dev {iface_name}")),
+            "{table}"
+        );
+    }
+    ns.run(|| {
+        for v6 in [false, true] {
+            for rule in rules(v6) {
+                assert!(link::delete_rule(&rule).expect("delete rule"), "{rule:?}");
+                assert!(!link::delete_rule(&rule).expect("delete rule again"));
+            }
+            assert!(link::delete_default_route_in(&iface, v6, TABLE).expect("delete"));
+            assert!(!link::delete_default_route_in(&iface, v6, TABLE).expect("again"));
+        }
+    });
+    for family in ["-4", "-6"] {
+        let listed = ns.exec(&["ip", family, "rule", "show"]);
+        assert!(!listed.contains("5290") && !listed.contains("5291"), "{listed}");
+    }
+
     ns.exec(&[
         "ip",
         "route",
