@@ -39,11 +39,60 @@ pub trait LinkControl: Send + Sync + fmt::Debug {
     ) -> wireguard_control::Result<bool>;
     /// What the host looks like besides `iface`: its networks and default gateways.
     fn host_networks(&self, iface: &InterfaceName) -> HostNetworks;
-    /// Whether the host forwards packets of a family (`net.ipv4.ip_forward`,
-    /// `net.ipv6.conf.all.forwarding`).
-    fn forwarding(&self, v6: bool) -> std::io::Result<bool>;
-    /// Turns forwarding of a family on or off.
-    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()>;
+    /// Whether a host-wide switch is on.
+    fn switch(&self, which: Switch) -> std::io::Result<bool>;
+    /// Turns a host-wide switch on or off.
+    fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()>;
+    /// Sends everything of a family through the link (`on`), or stops: a default route in
+    /// the exit table and the two rules in front of the main table ([`exit_rules`]). Both
+    /// directions are idempotent.
+    fn exit_routing(
+        &self,
+        iface: &InterfaceName,
+        v6: bool,
+        on: bool,
+    ) -> wireguard_control::Result<()>;
+}
+
+/// The host-wide switches routes need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Switch {
+    /// `net.ipv4.ip_forward` / `net.ipv6.conf.all.forwarding`.
+    Forwarding { v6: bool },
+    /// `net.ipv4.conf.all.src_valid_mark`: reverse path checks use the packet's mark.
+    SrcValidMark,
+}
+
+impl Switch {
+    /// The sysctl's file.
+    pub fn path(self) -> &'static str {
+        match self {
+            Switch::Forwarding { v6: false } => "/proc/sys/net/ipv4/ip_forward",
+            Switch::Forwarding { v6: true } => "/proc/sys/net/ipv6/conf/all/forwarding",
+            Switch::SrcValidMark => "/proc/sys/net/ipv4/conf/all/src_valid_mark",
+        }
+    }
+}
+
+/// The routing table an exit node's default route goes in, and the firewall mark of the
+/// tunnel's own UDP (the same number, as wg-quick does): "wm".
+pub const EXIT_TABLE: u32 = 0x776d;
+/// See [`EXIT_TABLE`].
+pub const EXIT_MARK: u32 = 0x776d;
+
+/// The rules of an exit node's policy routing: the main table without its default routes
+/// first (local, LAN and mesh routes stay in use), then everything not carrying the
+/// tunnel's mark to the exit table.
+pub fn exit_rules(v6: bool) -> [link::PolicyRule; 2] {
+    [
+        link::PolicyRule::MainWithoutDefault { v6, priority: 5290 },
+        link::PolicyRule::UnmarkedToTable {
+            v6,
+            priority: 5291,
+            mark: EXIT_MARK,
+            table: EXIT_TABLE,
+        },
+    ]
 }
 
 /// The networks of a host's other interfaces and its default gateways.
@@ -51,15 +100,6 @@ pub trait LinkControl: Send + Sync + fmt::Debug {
 pub struct HostNetworks {
     pub nets: Vec<IpNet>,
     pub default_gateways: Vec<IpAddr>,
-}
-
-/// The sysctl file of a family's forwarding switch.
-pub fn forwarding_sysctl(v6: bool) -> &'static str {
-    if v6 {
-        "/proc/sys/net/ipv6/conf/all/forwarding"
-    } else {
-        "/proc/sys/net/ipv4/ip_forward"
-    }
 }
 
 /// [`LinkControl`] through rtnetlink, for the kernel and userspace backends.
@@ -110,13 +150,34 @@ impl LinkControl for NetlinkLinks {
         }
     }
 
-    fn forwarding(&self, v6: bool) -> std::io::Result<bool> {
-        let text = std::fs::read_to_string(forwarding_sysctl(v6))?;
+    fn switch(&self, which: Switch) -> std::io::Result<bool> {
+        let text = std::fs::read_to_string(which.path())?;
         Ok(text.trim() != "0")
     }
 
-    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()> {
-        std::fs::write(forwarding_sysctl(v6), if on { "1\n" } else { "0\n" })
+    fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()> {
+        std::fs::write(which.path(), if on { "1\n" } else { "0\n" })
+    }
+
+    fn exit_routing(
+        &self,
+        iface: &InterfaceName,
+        v6: bool,
+        on: bool,
+    ) -> wireguard_control::Result<()> {
+        if on {
+            link::add_default_route_in(iface, v6, EXIT_TABLE)?;
+            for rule in exit_rules(v6) {
+                link::add_rule(&rule)?;
+            }
+        } else {
+            // Rules first: without them nothing uses the table.
+            for rule in exit_rules(v6).iter().rev() {
+                link::delete_rule(rule)?;
+            }
+            link::delete_default_route_in(iface, v6, EXIT_TABLE)?;
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,16 @@
 //!   config's `[routes] snat = false`, the forward filter), and forwarding is turned on for
 //!   the families it routes, remembering what it found; when the duties end, and on `down`,
 //!   the values found are put back (unless another network of this host still forwards
-//!   that family, which then inherits what to restore).
+//!   that family, which then inherits what to restore);
+//! - through an exit node (the config's `[routes] exit-node`, granted by the server), as
+//!   wg-quick does: the tunnel's own UDP carries a firewall mark ([`EXIT_MARK`]), a
+//!   default route through the interface goes in a table of its own ([`EXIT_TABLE`]), and
+//!   two rules send everything unmarked there, after the main table without its default
+//!   routes (so local, LAN and mesh routes stay in front). Replies on the uplink get the
+//!   mark back from conntrack (the firewall table's mark chains) and
+//!   `net.ipv4.conf.all.src_valid_mark` is turned on, so strict reverse path filtering
+//!   still accepts them; all of it is undone when the exit node is no longer used and on
+//!   `down`.
 //!
 //! The record also keeps the last route view the server sent, so an interface that comes up
 //! from the peer cache while the server is unreachable gets the same routes.
@@ -27,8 +36,12 @@ use wiremesh_shared::config::RouteSettings;
 use wiremesh_shared::routes::{RouteSelection, RouteView};
 use wiremesh_shared::PeerId;
 
+use wireguard_control::DeviceUpdate;
+use wiremesh_shared::routes::ActiveRoute;
+
 use crate::context::Context;
 use crate::files;
+use crate::interface::{Switch, EXIT_MARK};
 
 /// What this host changed for routes, and the last route view the server sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,26 +58,38 @@ pub struct RouteRecord {
     /// Granted routes refused last time (each refusal is logged once).
     #[serde(default)]
     pub refused: BTreeSet<IpNet>,
-    /// Forwarding switches this host turned on, with the value each had before.
+    /// Host-wide switches this host turned on, with the value each had before.
     #[serde(default)]
-    pub forwarding: SavedForwarding,
+    pub switches: SavedSwitches,
+    /// The exit node in use, when this host set up policy routing for one.
+    #[serde(default)]
+    pub exit: Option<ExitRecord>,
 }
 
-/// The value a forwarding switch had before this host turned it on (`None`: not touched).
+/// The exit node whose policy routing is in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRecord {
+    pub gateway: PeerId,
+    pub v6: bool,
+}
+
+/// The value a switch had before this host turned it on (`None`: not touched).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedForwarding {
+pub struct SavedSwitches {
     #[serde(default)]
-    pub v4: Option<bool>,
+    pub forwarding_v4: Option<bool>,
     #[serde(default)]
-    pub v6: Option<bool>,
+    pub forwarding_v6: Option<bool>,
+    #[serde(default)]
+    pub src_valid_mark: Option<bool>,
 }
 
-impl SavedForwarding {
-    fn slot(&mut self, v6: bool) -> &mut Option<bool> {
-        if v6 {
-            &mut self.v6
-        } else {
-            &mut self.v4
+impl SavedSwitches {
+    fn slot(&mut self, which: Switch) -> &mut Option<bool> {
+        match which {
+            Switch::Forwarding { v6: false } => &mut self.forwarding_v4,
+            Switch::Forwarding { v6: true } => &mut self.forwarding_v6,
+            Switch::SrcValidMark => &mut self.src_valid_mark,
         }
     }
 }
@@ -82,20 +107,26 @@ pub struct RoutesOutcome {
     pub errors: Vec<String>,
 }
 
-/// The gateway duties the server gave this host: its approved routes, with source NAT as
-/// the config says ([`Gateway::NONE`] without any).
-pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings) -> Gateway {
+/// What this host's firewall table holds for routes: the gateway duties the server gave
+/// it (its approved routes, with source NAT as the config says) and, when it uses an exit
+/// node, the mark chains ([`Gateway::NONE`] without either).
+pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings, exit: bool) -> Gateway {
     let mut nets: Vec<IpNet> = view
         .map(|v| v.duties().map(|r| r.contents.net).collect())
         .unwrap_or_default();
     nets.sort();
     nets.dedup();
+    let exit_mark = exit.then_some(EXIT_MARK);
     if nets.is_empty() {
-        return Gateway::NONE;
+        return Gateway {
+            exit_mark,
+            ..Gateway::NONE
+        };
     }
     Gateway {
         nets,
         snat: settings.snat,
+        exit_mark,
     }
 }
 
@@ -126,6 +157,10 @@ pub fn install(
     if ctx.network.no_routing {
         // The operator manages this host's routes (`--no-routing`): nothing is installed.
         return;
+    }
+    match selection.exit() {
+        Some(exit) => use_exit(ctx, iface, exit, record, outcome),
+        None => stop_exit(ctx, iface, record, outcome),
     }
     for net in &wanted {
         match ctx.links.add_route(iface, *net) {
@@ -163,6 +198,129 @@ pub fn install(
     }
 }
 
+/// Sends everything through `exit`: the tunnel's mark, `src_valid_mark` (IPv4), the exit
+/// table and its rules.
+fn use_exit(
+    ctx: &Context,
+    iface: &InterfaceName,
+    exit: &ActiveRoute,
+    record: &mut RouteRecord,
+    outcome: &mut RoutesOutcome,
+) {
+    let v6 = exit.net.addr().is_ipv6();
+    let fresh = record.exit
+        != Some(ExitRecord {
+            gateway: exit.gateway,
+            v6,
+        });
+    // The mark first: from the moment the rules exist, the tunnel's own packets must
+    // carry it or they would loop into the tunnel.
+    let marked = ctx
+        .backend
+        .get(iface)
+        .map(|device| device.fwmark == Some(EXIT_MARK))
+        .unwrap_or(false);
+    if !marked {
+        if let Err(error) = ctx
+            .backend
+            .apply(iface, &DeviceUpdate::new().set_fwmark(EXIT_MARK))
+        {
+            tracing::error!(%iface, "failed to mark the tunnel's packets: {error}; not using the exit node");
+            outcome.errors.push(format!(
+                "mark the tunnel's packets for the exit node: {error}"
+            ));
+            return;
+        }
+    }
+    if !v6 {
+        turn_on(ctx, iface, Switch::SrcValidMark, record, outcome);
+    }
+    match ctx.links.exit_routing(iface, v6, true) {
+        Ok(()) => {
+            if fresh {
+                tracing::info!(%iface, gateway = %exit.gateway, "all traffic goes through the exit node");
+            }
+            record.exit = Some(ExitRecord {
+                gateway: exit.gateway,
+                v6,
+            });
+        }
+        Err(error) => {
+            tracing::error!(%iface, "failed to route through the exit node: {error}");
+            outcome
+                .errors
+                .push(format!("route through the exit node: {error}"));
+            // Leave nothing half done.
+            record.exit = Some(ExitRecord {
+                gateway: exit.gateway,
+                v6,
+            });
+            stop_exit(ctx, iface, record, outcome);
+        }
+    }
+}
+
+/// Undoes [`use_exit`], when it was done.
+fn stop_exit(
+    ctx: &Context,
+    iface: &InterfaceName,
+    record: &mut RouteRecord,
+    outcome: &mut RoutesOutcome,
+) {
+    let Some(exit) = record.exit else {
+        return;
+    };
+    match ctx.links.exit_routing(iface, exit.v6, false) {
+        Ok(()) => {
+            tracing::info!(%iface, "no longer going through an exit node");
+            record.exit = None;
+        }
+        Err(error) => {
+            tracing::error!(%iface, "failed to remove the exit node's routing: {error}");
+            outcome
+                .errors
+                .push(format!("remove the exit node's routing: {error}"));
+            return;
+        }
+    }
+    match ctx.backend.apply(iface, &DeviceUpdate::new().set_fwmark(0)) {
+        Ok(()) | Err(wireguard_control::Error::NotFound { .. }) => {}
+        Err(error) => tracing::warn!(%iface, "failed to clear the tunnel's mark: {error}"),
+    }
+    restore(ctx, iface, Switch::SrcValidMark, record, outcome);
+}
+
+/// Turns `which` on, remembering the value it had.
+fn turn_on(
+    ctx: &Context,
+    iface: &InterfaceName,
+    which: Switch,
+    record: &mut RouteRecord,
+    outcome: &mut RoutesOutcome,
+) {
+    match ctx.links.switch(which) {
+        Ok(true) => {}
+        Ok(false) => match ctx.links.set_switch(which, true) {
+            Ok(()) => {
+                tracing::info!(%iface, sysctl = which.path(), "turned on");
+                record.switches.slot(which).get_or_insert(false);
+            }
+            Err(error) => {
+                tracing::error!(%iface, sysctl = which.path(), "failed to turn on: {error}");
+                outcome
+                    .errors
+                    .push(format!("turn {} on: {error}", which.path()));
+            }
+        },
+        Err(error) => {
+            tracing::error!(%iface, sysctl = which.path(), "failed to read: {error}");
+            outcome
+                .errors
+                .push(format!("read {}: {error}", which.path()));
+        }
+    }
+}
+
 /// Turns forwarding on for the families `gateway` routes, remembering what it found.
 pub fn start_forwarding(
     ctx: &Context,
@@ -174,31 +332,11 @@ pub fn start_forwarding(
     outcome.carried = gateway.nets.len();
     for v6 in [false, true] {
         let needed = gateway.nets.iter().any(|n| matches!(n, IpNet::V6(_)) == v6);
-        if !needed {
-            restore_family(ctx, iface, v6, record, outcome);
-            continue;
-        }
-        match ctx.links.forwarding(v6) {
-            Ok(true) => {}
-            Ok(false) => match ctx.links.set_forwarding(v6, true) {
-                Ok(()) => {
-                    tracing::info!(%iface, family = family(v6), "forwarding turned on for the routes this host carries");
-                    record.forwarding.slot(v6).get_or_insert(false);
-                }
-                Err(error) => {
-                    tracing::error!(%iface, family = family(v6), "failed to turn forwarding on: {error}");
-                    outcome
-                        .errors
-                        .push(format!("turn {} forwarding on: {error}", family(v6)));
-                }
-            },
-            Err(error) => {
-                tracing::error!(%iface, family = family(v6), "failed to read the forwarding switch: {error}");
-                outcome.errors.push(format!(
-                    "read the {} forwarding switch: {error}",
-                    family(v6)
-                ));
-            }
+        let which = Switch::Forwarding { v6 };
+        if needed {
+            turn_on(ctx, iface, which, record, outcome);
+        } else {
+            restore(ctx, iface, which, record, outcome);
         }
     }
 }
@@ -211,71 +349,78 @@ pub fn stop_forwarding(
     outcome: &mut RoutesOutcome,
 ) {
     for v6 in [false, true] {
-        restore_family(ctx, iface, v6, record, outcome);
+        restore(ctx, iface, Switch::Forwarding { v6 }, record, outcome);
     }
 }
 
-fn restore_family(
+/// Puts `which` back as this host found it, unless another network still needs it on (it
+/// then inherits the value to put back).
+fn restore(
     ctx: &Context,
     iface: &InterfaceName,
-    v6: bool,
+    which: Switch,
     record: &mut RouteRecord,
     outcome: &mut RoutesOutcome,
 ) {
-    let Some(before) = *record.forwarding.slot(v6) else {
+    let Some(before) = *record.switches.slot(which) else {
         return;
     };
-    // Another network of this host that still forwards this family takes over the value to
-    // put back; the switch stays on.
-    if let Some(other) = other_forwarder(ctx, iface, v6) {
+    if let Some(other) = other_user(ctx, iface, which) {
         let mut theirs = files::load_routes(&ctx.paths, &other);
-        theirs.forwarding.slot(v6).get_or_insert(before);
+        theirs.switches.slot(which).get_or_insert(before);
         match files::save_routes(&ctx.paths, &other, &theirs) {
             Ok(()) => {
-                tracing::info!(%iface, family = family(v6), "forwarding stays on for {other}");
-                *record.forwarding.slot(v6) = None;
+                tracing::info!(%iface, sysctl = which.path(), "stays on for {other}");
+                *record.switches.slot(which) = None;
             }
             Err(error) => outcome.errors.push(error.to_string()),
         }
         return;
     }
-    match ctx.links.set_forwarding(v6, before) {
+    match ctx.links.set_switch(which, before) {
         Ok(()) => {
-            tracing::info!(%iface, family = family(v6), on = before, "forwarding put back as it was");
-            *record.forwarding.slot(v6) = None;
+            tracing::info!(%iface, sysctl = which.path(), on = before, "put back as it was");
+            *record.switches.slot(which) = None;
         }
         Err(error) => {
-            tracing::error!(%iface, family = family(v6), "failed to put the forwarding switch back: {error}");
+            tracing::error!(%iface, sysctl = which.path(), "failed to put back: {error}");
             outcome
                 .errors
-                .push(format!("put {} forwarding back: {error}", family(v6)));
+                .push(format!("put {} back: {error}", which.path()));
         }
     }
 }
 
-/// Another installed network whose record holds this family's forwarding on.
-fn other_forwarder(ctx: &Context, iface: &InterfaceName, v6: bool) -> Option<InterfaceName> {
+/// Another network of this host, up, that needs `which` on.
+fn other_user(ctx: &Context, iface: &InterfaceName, which: Switch) -> Option<InterfaceName> {
     let installed = ctx.paths.installed().ok()?;
     installed.into_iter().find(|other| {
         other != iface && ctx.backend.exists(other).unwrap_or(false) && {
             let theirs = files::load_routes(&ctx.paths, other);
-            theirs
-                .view
-                .as_ref()
-                .is_some_and(|v| v.duties().any(|r| r.contents.net.addr().is_ipv6() == v6))
+            match which {
+                Switch::Forwarding { v6 } => theirs
+                    .view
+                    .as_ref()
+                    .is_some_and(|v| v.duties().any(|r| r.contents.net.addr().is_ipv6() == v6)),
+                Switch::SrcValidMark => theirs.exit.is_some_and(|e| !e.v6),
+            }
         }
     })
 }
 
-/// Undoes what the record says this host changed (for `down`): routes it installed and
-/// forwarding it turned on. The route view stays for the next boot from the cache.
+/// Undoes what the record says this host changed (for `down`): routes it installed,
+/// switches it turned on, an exit node's policy routing. The route view stays for the next boot from the cache.
 pub fn tear_down(ctx: &Context, iface: &InterfaceName) -> Vec<String> {
     let mut record = files::load_routes(&ctx.paths, iface);
-    if record.installed.is_empty() && record.forwarding == SavedForwarding::default() {
+    if record.installed.is_empty()
+        && record.switches == SavedSwitches::default()
+        && record.exit.is_none()
+    {
         return Vec::new();
     }
     let mut outcome = RoutesOutcome::default();
     stop_forwarding(ctx, iface, &mut record, &mut outcome);
+    stop_exit(ctx, iface, &mut record, &mut outcome);
     for net in std::mem::take(&mut record.installed) {
         match ctx.links.delete_route(iface, net) {
             Ok(_) | Err(wireguard_control::Error::NotFound { .. }) => {}
@@ -292,12 +437,4 @@ pub fn tear_down(ctx: &Context, iface: &InterfaceName) -> Vec<String> {
         outcome.errors.push(error.to_string());
     }
     outcome.errors
-}
-
-fn family(v6: bool) -> &'static str {
-    if v6 {
-        "IPv6"
-    } else {
-        "IPv4"
-    }
 }

@@ -287,7 +287,7 @@ pub fn sync_from(
             tracing::debug!(%iface, "server unreachable, keeping the interface as it is: {source}");
             // The last ruleset stays enforced (and comes back if someone removed it), with
             // the gateway duties it had.
-            let gateway = gateway_duties(ctx, iface, &config, view.as_ref());
+            let gateway = gateway_duties(ctx, iface, &config, view.as_ref(), record.exit.is_some());
             let duties = crate::policy::Duties {
                 gateway: &gateway,
                 changed: false,
@@ -365,10 +365,15 @@ pub fn sync_from(
     // gateway, the table (source NAT, the forward filter) is in place before forwarding is
     // turned on, and forwarding is off again before the table loses them.
     let answered = report.server_reachable;
-    let gateway = gateway_duties(ctx, iface, &config, view.as_ref());
+    let gateway = gateway_duties(ctx, iface, &config, view.as_ref(), record.exit.is_some());
     let duties = crate::policy::Duties {
         gateway: &gateway,
-        changed: gateway != crate::routing::gateway_of(record_before.view.as_ref(), &config.routes),
+        changed: gateway
+            != crate::routing::gateway_of(
+                record_before.view.as_ref(),
+                &config.routes,
+                record_before.exit.is_some(),
+            ),
     };
     if !gateway.forwards() {
         crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
@@ -416,10 +421,13 @@ fn gateway_duties(
     iface: &InterfaceName,
     config: &wiremesh_shared::config::ClientConfig,
     view: Option<&wiremesh_shared::routes::RouteView>,
+    exit: bool,
 ) -> wiremesh_firewall::Gateway {
-    let gateway = crate::routing::gateway_of(view, &config.routes);
-    if gateway.forwards() && !ctx.policy.enforce {
-        tracing::warn!(%iface, "this host is a gateway, but with --no-firewall it does not forward for the mesh (forwarding needs the firewall table's source NAT and forward filter)");
+    let gateway = crate::routing::gateway_of(view, &config.routes, exit);
+    if (gateway.forwards() || gateway.exit_mark.is_some()) && !ctx.policy.enforce {
+        if gateway.forwards() {
+            tracing::warn!(%iface, "this host is a gateway, but with --no-firewall it does not forward for the mesh (forwarding needs the firewall table's source NAT and forward filter)");
+        }
         return wiremesh_firewall::Gateway::NONE;
     }
     gateway

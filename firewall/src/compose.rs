@@ -24,6 +24,13 @@
 //!   mesh leaving through another interface toward them is masqueraded, so hosts there need
 //!   no route back to the mesh.
 //!
+//! On a host that sends everything through an exit node ([`Gateway::exit_mark`]):
+//! - chain `exitmark_out` (hook output, priority mangle): the tunnel's own UDP, which carries
+//!   the mark, records it in conntrack;
+//! - chain `exitmark_in` (hook prerouting, priority mangle): UDP of those connections gets
+//!   the mark back, so the reverse path check (with `src_valid_mark`) looks it up past the
+//!   exit node's routing table, and strict `rp_filter` keeps accepting the replies.
+//!
 //! The transaction adds the table, deletes it and builds it again, so it works whether or not
 //! the table exists, and the kernel swaps old for new at once: no packet ever meets a
 //! half-built table.
@@ -40,7 +47,7 @@ use nftables::expr::{
 use nftables::schema::{
     Chain, NfListObject, Nftables, Rule, Set, SetFlag, SetType, SetTypeValue, Table,
 };
-use nftables::stmt::{JumpTarget, Match, Operator, Statement};
+use nftables::stmt::{JumpTarget, Mangle, Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 use wiremesh_shared::policy::{
     HostRole, HostRuleset, PortRange, Protocol, ESSENTIAL_ICMPV4, ESSENTIAL_ICMPV6,
@@ -49,8 +56,9 @@ use wiremesh_shared::policy::{
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
 use crate::{
-    Gateway, BASE_CHAIN, BASE_PRIORITY, FORWARD_CHAIN, FORWARD_PRIORITY, MESH_CHAIN, NAT_CHAIN,
-    NAT_PRIORITY, RESTRICTED4, RESTRICTED6, ROUTES4, ROUTES6,
+    Gateway, BASE_CHAIN, BASE_PRIORITY, FORWARD_CHAIN, FORWARD_PRIORITY, MARK_IN_CHAIN,
+    MARK_OUT_CHAIN, MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6,
+    ROUTES4, ROUTES6,
 };
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
@@ -194,6 +202,42 @@ pub(crate) fn table_contents(
     }
     for expr in mesh_rules(ruleset) {
         out.push(rule(MESH_CHAIN, expr));
+    }
+    if let Some(mark) = gateway.exit_mark {
+        for (name, hook, restore) in [
+            (MARK_IN_CHAIN, NfHook::Prerouting, true),
+            (MARK_OUT_CHAIN, NfHook::Output, false),
+        ] {
+            out.push(NfListObject::Chain(Chain {
+                family: NfFamily::INet,
+                table: table.clone(),
+                name: Cow::Borrowed(name),
+                _type: Some(NfChainType::Filter),
+                hook: Some(hook),
+                prio: Some(MARK_PRIORITY),
+                policy: Some(NfChainPolicy::Accept),
+                ..Chain::default()
+            }));
+            let ct_mark = Expression::Named(NamedExpression::CT(CT {
+                key: Cow::Borrowed("mark"),
+                family: None,
+                dir: None,
+            }));
+            let meta_mark = meta(MetaKey::Mark);
+            let (tested, key, value) = if restore {
+                (ct_mark.clone(), meta_mark, ct_mark)
+            } else {
+                (meta_mark.clone(), ct_mark, meta_mark)
+            };
+            out.push(rule(
+                name,
+                vec![
+                    matches(meta(MetaKey::L4proto), Operator::EQ, string("udp")),
+                    matches(tested, Operator::EQ, Expression::Number(mark)),
+                    Statement::Mangle(Mangle { key, value }),
+                ],
+            ));
+        }
     }
     if gateway.forwards() {
         out.push(NfListObject::Chain(Chain {

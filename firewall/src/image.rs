@@ -74,6 +74,10 @@ pub enum VerdictImage {
     Drop,
     Jump(String),
     Masquerade,
+    /// `meta mark set ct mark` (not a verdict: the packet goes on).
+    RestoreMark,
+    /// `ct mark set meta mark` (not a verdict: the packet goes on).
+    SaveMark,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,6 +96,10 @@ pub enum Condition {
     },
     /// `fib daddr type local`: the packet is addressed to one of the host's own addresses.
     LocalDestination,
+    /// `ct mark N`.
+    CtMark(u32),
+    /// `meta mark N`.
+    Mark(u32),
     ConntrackState(BTreeSet<String>),
     Protocol(u8),
     Source {
@@ -235,6 +243,8 @@ impl TableImage {
                         return Ok(Some(verdict));
                     }
                 }
+                // Marking is no verdict: the packet goes on to the next rule.
+                VerdictImage::RestoreMark | VerdictImage::SaveMark => {}
                 verdict => return Ok(Some(verdict.clone())),
             }
         }
@@ -262,6 +272,8 @@ impl TableImage {
             Condition::OutputInterface { .. } | Condition::Destination { .. } => false,
             // Every packet evaluated here is addressed to the host.
             Condition::LocalDestination => true,
+            // Every packet evaluated here opens a connection, unmarked.
+            Condition::CtMark(_) | Condition::Mark(_) => false,
             // Every packet evaluated here opens a connection.
             Condition::ConntrackState(states) => states.contains("new"),
             Condition::Protocol(p) => *p == l4,
@@ -339,6 +351,13 @@ fn number(expr: &Expression<'_>) -> Result<u16, ImageError> {
     }
 }
 
+fn mark_number(expr: &Expression<'_>) -> Result<u32, ImageError> {
+    match expr {
+        Expression::Number(n) => Ok(*n),
+        _ => Err(unexpected(expr)),
+    }
+}
+
 /// The items of a match's right side: one value, an anonymous set or a list.
 fn items<'e>(expr: &'e Expression<'e>) -> Vec<&'e Expression<'e>> {
     match expr {
@@ -382,6 +401,13 @@ fn rule_image(statements: &[Statement<'_>]) -> Result<RuleImage, ImageError> {
             Statement::Accept(_) => verdict = Some(VerdictImage::Accept),
             Statement::Drop(_) => verdict = Some(VerdictImage::Drop),
             Statement::Masquerade(None) => verdict = Some(VerdictImage::Masquerade),
+            Statement::Mangle(mangle) => {
+                verdict = Some(match (mark_of(&mangle.key), mark_of(&mangle.value)) {
+                    (Some(Marked::Packet), Some(Marked::Conntrack)) => VerdictImage::RestoreMark,
+                    (Some(Marked::Conntrack), Some(Marked::Packet)) => VerdictImage::SaveMark,
+                    _ => return Err(unexpected(statement)),
+                })
+            }
             Statement::Jump(target) => {
                 verdict = Some(VerdictImage::Jump(target.target.to_string()))
             }
@@ -398,6 +424,24 @@ fn rule_image(statements: &[Statement<'_>]) -> Result<RuleImage, ImageError> {
         conditions,
         verdict,
     })
+}
+
+/// Which mark an expression names.
+enum Marked {
+    Packet,
+    Conntrack,
+}
+
+fn mark_of(expr: &Expression<'_>) -> Option<Marked> {
+    match expr {
+        Expression::Named(NamedExpression::Meta(meta)) if meta.key == MetaKey::Mark => {
+            Some(Marked::Packet)
+        }
+        Expression::Named(NamedExpression::CT(ct)) if ct.key == "mark" && ct.dir.is_none() => {
+            Some(Marked::Conntrack)
+        }
+        _ => None,
+    }
 }
 
 /// The conditions one match means (a port or ICMP type match implies its protocol).
@@ -449,6 +493,12 @@ fn match_conditions(
                 && strings(right)?.as_slice() == ["local"] =>
         {
             vec![Condition::LocalDestination]
+        }
+        NamedExpression::CT(ct) if equal && ct.key == "mark" && ct.dir.is_none() => {
+            vec![Condition::CtMark(mark_number(right)?)]
+        }
+        NamedExpression::Meta(meta) if equal && meta.key == MetaKey::Mark => {
+            vec![Condition::Mark(mark_number(right)?)]
         }
         NamedExpression::CT(ct) if equal && ct.key == "state" && ct.dir.is_none() => {
             vec![Condition::ConntrackState(

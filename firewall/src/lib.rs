@@ -44,6 +44,12 @@ pub const NAT_PRIORITY: i32 = 100;
 pub const FORWARD_CHAIN: &str = "forward";
 /// Its priority: nftables' `filter`.
 pub const FORWARD_PRIORITY: i32 = 0;
+/// On a host using an exit node: the chain giving the tunnel's UDP replies their mark back.
+pub const MARK_IN_CHAIN: &str = "exitmark_in";
+/// On a host using an exit node: the chain saving the tunnel's mark in conntrack.
+pub const MARK_OUT_CHAIN: &str = "exitmark_out";
+/// Their priority: nftables' `mangle`.
+pub const MARK_PRIORITY: i32 = -150;
 /// On a gateway: the IPv4 networks it forwards to.
 pub const ROUTES4: &str = "routes4";
 /// On a gateway: the IPv6 networks it forwards to.
@@ -57,6 +63,10 @@ pub struct Gateway {
     pub nets: Vec<ipnet::IpNet>,
     /// Masquerade mesh traffic toward them (off for routed sites that know the way back).
     pub snat: bool,
+    /// This host sends everything through an exit node, and the tunnel's own UDP carries
+    /// this firewall mark: replies get it back from conntrack, so that reverse path
+    /// filtering finds them on the uplink rather than inside the tunnel.
+    pub exit_mark: Option<u32>,
 }
 
 impl Gateway {
@@ -64,6 +74,7 @@ impl Gateway {
     pub const NONE: Gateway = Gateway {
         nets: Vec::new(),
         snat: false,
+        exit_mark: None,
     };
 
     /// Whether the host forwards for the mesh at all (the table gets the route sets, the

@@ -270,6 +270,7 @@ fn gateway() -> Gateway {
             "fd10:10::/64".parse().unwrap(),
         ],
         snat: true,
+        exit_mark: None,
     }
 }
 
@@ -339,6 +340,38 @@ fn a_gateway_masquerades_mesh_traffic_toward_its_routes_and_filters_the_same() {
     let idle = Gateway {
         nets: Vec::new(),
         snat: true,
+        exit_mark: None,
     };
     assert_eq!(firewall.expected_image_of(&sample(), &idle), without);
+}
+
+#[test]
+fn a_host_using_an_exit_node_keeps_the_tunnels_mark_on_replies() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let exit = Gateway {
+        exit_mark: Some(0x776d),
+        ..Gateway::NONE
+    };
+    let image = firewall.expected_image_of(&sample(), &exit);
+    let without = firewall.expected_image(&sample());
+    let restore = &image.chains["exitmark_in"];
+    assert_eq!(restore.base.as_ref().unwrap().hook, "prerouting");
+    assert_eq!(restore.rules[0].verdict, VerdictImage::RestoreMark);
+    assert!(restore.rules[0]
+        .conditions
+        .contains(&crate::image::Condition::CtMark(0x776d)));
+    let save = &image.chains["exitmark_out"];
+    assert_eq!(save.base.as_ref().unwrap().hook, "output");
+    assert_eq!(save.rules[0].verdict, VerdictImage::SaveMark);
+    // No gateway duties come with it, and what the host accepts is unchanged.
+    assert!(!image.chains.contains_key("forward") && !image.sets.contains_key("routes4"));
+    let packet = Packet {
+        src: "10.1.2.3".parse().unwrap(),
+        dst: "10.1.0.1".parse().unwrap(),
+        transport: Transport::Udp { port: 53 },
+    };
+    assert_eq!(
+        image.accepts("wm0", &packet).unwrap(),
+        without.accepts("wm0", &packet).unwrap()
+    );
 }

@@ -297,6 +297,7 @@ fn a_gateway_masquerades_toward_its_routes() {
             "fd10:10::/64".parse().unwrap(),
         ],
         snat: true,
+        exit_mark: None,
     };
     let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
     firewall.apply_with(&open, &gateway).unwrap();
@@ -345,10 +346,26 @@ fn a_gateway_masquerades_toward_its_routes() {
         firewall.check_with(&open, &gateway).unwrap(),
         TableState::InSync
     );
+    // An exit node's user: the mark chains, read back in sync.
+    let exit = Gateway {
+        exit_mark: Some(0x776d),
+        ..Gateway::NONE
+    };
+    firewall.apply_with(&open, &exit).unwrap();
+    let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+    assert!(
+        listed.contains("meta l4proto udp ct mark 0x0000776d meta mark set ct mark")
+            && listed.contains("meta l4proto udp meta mark 0x0000776d ct mark set meta mark"),
+        "{listed}"
+    );
+    assert_eq!(
+        firewall.check_with(&open, &exit).unwrap(),
+        TableState::InSync
+    );
     firewall.apply(&open).unwrap();
     let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
     assert!(
-        !listed.contains("masquerade") && !listed.contains("forward"),
+        !listed.contains("masquerade") && !listed.contains("forward") && !listed.contains("mark"),
         "{listed}"
     );
     assert!(firewall.remove().unwrap());

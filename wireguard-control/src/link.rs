@@ -288,7 +288,9 @@ pub fn add_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> Resu
     ) {
         Ok(_) => Ok(RouteAdded::Added),
         Err(source) if source.is_exists() => Ok(RouteAdded::AlreadyExisted),
-        Err(source) => Err(netlink_error(iface, "add the default route through")(source)),
+        Err(source) => Err(netlink_error(iface, "add the default route through")(
+            source,
+        )),
     }
 }
 
@@ -306,7 +308,9 @@ pub fn delete_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> R
     ) {
         Ok(_) => Ok(true),
         Err(source) if source.is_not_found() && !source.is_no_device() => Ok(false),
-        Err(source) => Err(netlink_error(iface, "delete the default route through")(source)),
+        Err(source) => Err(netlink_error(iface, "delete the default route through")(
+            source,
+        )),
     }
 }
 

@@ -142,15 +142,21 @@ pub fn set_exit_node(ctx: &Context, opts: &SetExitNodeOpts) -> Result<()> {
     let exit = match &opts.gateway {
         None => None,
         Some(name) => {
-            let cache = files::load_cache(&ctx.paths, iface)?.unwrap_or_default();
-            let peer = cache
-                .peers
+            // The server's current view, else (unreachable) the peer cache.
+            let config = files::load_config(&ctx.paths, iface)?;
+            let peers = match ctx.api(&config).state() {
+                Ok(state) => state.peers,
+                Err(_) => {
+                    files::load_cache(&ctx.paths, iface)?
+                        .unwrap_or_default()
+                        .peers
+                }
+            };
+            let peer = peers
                 .iter()
                 .filter(|p| !p.is_disabled)
                 .find(|p| p.name.as_str() == name || p.ip.to_string() == *name)
-                .ok_or_else(|| {
-                    anyhow!("{iface} has no peer named {name:?} (the names come from the peer cache: `wiremesh fetch {iface}` refreshes it)")
-                })?;
+                .ok_or_else(|| anyhow!("{iface} has no peer named {name:?} that this host sees"))?;
             Some((peer.ip, peer.name.to_string()))
         }
     };

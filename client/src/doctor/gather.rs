@@ -219,6 +219,7 @@ fn firewall_facts(
         return FirewallFacts::Off;
     }
     let record = crate::files::load_routes(&ctx.paths, iface);
+    let exit = record.exit.is_some();
     let (ruleset, saved, view) = match answered.then(|| api.state()) {
         Some(Ok(state)) => match state.policy {
             Some(ruleset) => (ruleset, false, state.routes),
@@ -229,7 +230,7 @@ fn firewall_facts(
             None => return FirewallFacts::Unknown,
         },
     };
-    let gateway = crate::routing::gateway_of(view.as_ref(), &config.routes);
+    let gateway = crate::routing::gateway_of(view.as_ref(), &config.routes, exit);
     FirewallFacts::Compared {
         digest: ruleset.digest(),
         saved,

@@ -195,3 +195,108 @@ pub fn gateway_lan(settings: &crate::harness::Settings, family: Family) -> Resul
         Ok(())
     })
 }
+
+/// An "internet" behind robot1: its network, robot1's address on it, the far host's.
+fn internet(family: Family) -> (IpNet, IpNet) {
+    match family {
+        Family::V4 => (
+            "203.0.113.1/24".parse().expect("valid"),
+            "203.0.113.5/24".parse().expect("valid"),
+        ),
+        Family::V6 => (
+            "2001:db8:77::1/64".parse().expect("valid"),
+            "2001:db8:77::5/64".parse().expect("valid"),
+        ),
+    }
+}
+
+/// Scenario 17-exit-node: robot1 offers to be an exit node and has a link into an
+/// "internet" (a namespace with a host that knows nothing of the mesh). admin chooses robot1
+/// as its exit node: it reaches the far host, which sees robot1's address, while the mesh
+/// (the server, robot2) keeps working — the tunnel's own packets do not loop into it. The
+/// policy routing (two rules, a table) is there while the exit node is used and gone after
+/// `set-exit-node --off`, and after `down`.
+pub fn exit_node(settings: &crate::harness::Settings, family: Family) -> Result<()> {
+    in_world(settings, "exit", |world| {
+        let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
+        let client = |peer: &Peer, args: &[&str]| -> Result<String> {
+            let mut full = vec!["--backend", "userspace"];
+            full.extend_from_slice(args);
+            Ok(peer.host.client(&full)?.ok()?.stdout)
+        };
+        client(
+            &admin,
+            &["add-association", &admin.iface, "humans", "robots", "--yes"],
+        )?;
+        let (router_address, far_address) = internet(family);
+        let far = world.lan_host("far", &robot1.host, "wan1", router_address, far_address)?;
+        let _who = far.spawn("who", Host::self_argv(&["ports", "who:80"])?, false)?;
+        let target = far_address.addr();
+        let family_flag = if target.is_ipv6() { "-6" } else { "-4" };
+        let rules = |peer: &Peer| -> Result<String> {
+            Ok(peer.host.ok(&["ip", family_flag, "rule", "show"])?.stdout)
+        };
+
+        client(&robot1, &["advertise-routes", &robot1.iface, "--exit-node"])?;
+        client(
+            &admin,
+            &["approve-routes", &admin.iface, "--peer", "robot1"],
+        )?;
+        ensure!(
+            seen_by_lan(&admin.host, target)?.is_none(),
+            "admin reaches the far host without an exit node"
+        );
+        client(&admin, &["set-exit-node", &admin.iface, "robot1"])?;
+        wait_until("admin reaches the far host through robot1", SETTLE, || {
+            Ok(seen_by_lan(&admin.host, target)?.is_some())
+        })?;
+        let seen = seen_by_lan(&admin.host, target)?;
+        ensure!(
+            seen.as_deref() == Some(&router_address.addr().to_string()),
+            "the far host should see robot1's address, it saw {seen:?}"
+        );
+        let listed = rules(&admin)?;
+        ensure!(
+            listed.contains("lookup main suppress_prefixlength 0")
+                && listed.contains("not from all fwmark 0x776d lookup 30573"),
+            "admin's rules:\n{listed}"
+        );
+        // The mesh keeps working: the server and robot2 answer through the tunnel.
+        admin.host.ping_within(mesh.server_ip()?, SETTLE)?;
+        admin.host.ping_within(robot2.ip, SETTLE)?;
+        // robot2 did not choose an exit node: untouched.
+        ensure!(
+            !rules(&robot2)?.contains("30573"),
+            "robot2 got exit routing without choosing it"
+        );
+
+        client(&admin, &["set-exit-node", &admin.iface, "--off"])?;
+        ensure!(
+            !rules(&admin)?.contains("30573"),
+            "the rules stay after set-exit-node --off:\n{}",
+            rules(&admin)?
+        );
+        ensure!(
+            seen_by_lan(&admin.host, target)?.is_none(),
+            "admin still reaches the far host after --off"
+        );
+        admin.host.ping_within(robot2.ip, SETTLE)?;
+
+        // Chosen again, then `down`: nothing of it stays.
+        client(&admin, &["set-exit-node", &admin.iface, "robot1"])?;
+        ensure!(rules(&admin)?.contains("30573"), "exit routing not back");
+        let mut admin = admin;
+        if let Some(daemon) = admin.daemon.take() {
+            daemon.stop();
+        }
+        client(&admin, &["down", &admin.iface])?;
+        let listed = rules(&admin)?;
+        ensure!(
+            !listed.contains("30573") && !listed.contains("suppress_prefixlength"),
+            "after down admin's rules are:\n{listed}"
+        );
+        let tables = admin.host.ok(&["nft", "list", "tables"])?.stdout;
+        ensure!(!tables.contains("wiremesh_"), "after down: {tables}");
+        Ok(())
+    })
+}

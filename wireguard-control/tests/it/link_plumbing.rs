@@ -186,7 +186,10 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
     });
     for family in ["-4", "-6"] {
         let listed = ns.exec(&["ip", family, "rule", "show"]);
-        assert!(!listed.contains("5290") && !listed.contains("5291"), "{listed}");
+        assert!(
+            !listed.contains("5290") && !listed.contains("5291"),
+            "{listed}"
+        );
     }
 
     ns.exec(&[

@@ -5,7 +5,7 @@
 //! refused; `down` puts forwarding back.
 
 use ipnet::IpNet;
-use wiremesh::interface;
+use wiremesh::interface::{self, Switch};
 use wiremesh_firewall::Gateway;
 use wiremesh_shared::config::RouteSettings;
 
@@ -25,12 +25,12 @@ fn accept_routes(client: &TestClient) {
 }
 
 fn forwarding(client: &TestClient, v6: bool) -> bool {
-    let switches = client.links.forwarding.lock().unwrap();
-    if v6 {
-        switches.1
-    } else {
-        switches.0
-    }
+    client
+        .links
+        .switches
+        .lock()
+        .unwrap()
+        .contains(&Switch::Forwarding { v6 })
 }
 
 fn allowed_ips_of(client: &TestClient, peer: &TestClient) -> Vec<IpNet> {
@@ -77,7 +77,8 @@ fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
             gateway.firewall.gateway(&gateway.iface),
             Some(Gateway {
                 nets: vec![lan],
-                snat: true
+                snat: true,
+                exit_mark: None,
             })
         );
         assert!(forwarding(&gateway, v6), "{}", report.summary());
@@ -151,7 +152,12 @@ fn down_puts_forwarding_back_and_a_route_over_the_lan_is_refused() {
     assert_eq!(gateway.firewall.gateway(&gateway.iface), None);
 
     // Forwarding that was on before stays on after `down`.
-    *gateway.links.forwarding.lock().unwrap() = (true, false);
+    gateway
+        .links
+        .switches
+        .lock()
+        .unwrap()
+        .insert(Switch::Forwarding { v6: false });
     gateway.up().unwrap();
     interface::down(&gateway.ctx, &gateway.iface).unwrap();
     assert!(forwarding(&gateway, false));
@@ -166,4 +172,77 @@ fn down_puts_forwarding_back_and_a_route_over_the_lan_is_refused() {
         "{}",
         report.summary()
     );
+}
+
+#[test]
+fn an_exit_node_is_used_only_when_chosen_and_undone_when_not() {
+    for family in Family::BOTH {
+        let net = TestNet::new(family);
+        let v6 = matches!(family, Family::V6);
+        let (humans, robots) = (net.humans(), net.robots());
+        net.associate(&humans, &robots);
+        let (exit, _) = net.join("exit", &robots);
+        let (user, _) = net.join("user", &humans);
+        let exit_peer = net.peer("exit");
+        net.service.offer_routes(exit_peer.id, &[], true).unwrap();
+        net.service.approve_routes(exit_peer.id, &[], true).unwrap();
+        let default: IpNet = net.pick("0.0.0.0/0", "::/0");
+
+        // The exit node forwards everything (and masquerades it).
+        exit.sync().unwrap();
+        let duties = exit.firewall.gateway(&exit.iface).unwrap();
+        assert_eq!(duties.nets, vec![default]);
+        assert!(duties.snat && duties.exit_mark.is_none());
+        assert!(forwarding(&exit, v6));
+
+        // Granted, but not chosen: nothing changes on the user.
+        user.sync().unwrap();
+        assert!(user.device().fwmark.is_none());
+        assert!(user.links.exit.lock().unwrap().is_empty());
+        assert!(!allowed_ips_of(&user, &exit).contains(&default));
+
+        let set_exit = |ip: Option<std::net::IpAddr>| {
+            let mut config = wiremesh::files::load_config(&user.ctx.paths, &user.iface).unwrap();
+            config.routes.exit_node = ip;
+            wiremesh::files::save_config(&user.ctx.paths, &user.iface, &config).unwrap();
+        };
+        set_exit(Some(exit_peer.ip));
+        let report = user.sync().unwrap();
+        assert_eq!(
+            user.device().fwmark,
+            Some(interface::EXIT_MARK),
+            "{}",
+            report.summary()
+        );
+        assert!(user.links.exit.lock().unwrap().contains(&v6));
+        assert!(allowed_ips_of(&user, &exit).contains(&default));
+        assert_eq!(
+            user.firewall.gateway(&user.iface).unwrap().exit_mark,
+            Some(interface::EXIT_MARK)
+        );
+        let valid_mark = user
+            .links
+            .switches
+            .lock()
+            .unwrap()
+            .contains(&Switch::SrcValidMark);
+        assert_eq!(valid_mark, !v6, "src_valid_mark matters for IPv4 only");
+
+        // Not chosen any more: all of it undone.
+        set_exit(None);
+        user.sync().unwrap();
+        assert!(user.device().fwmark.is_none());
+        assert!(user.links.exit.lock().unwrap().is_empty());
+        assert!(!allowed_ips_of(&user, &exit).contains(&default));
+        assert_eq!(user.firewall.gateway(&user.iface), Some(Gateway::NONE));
+        assert!(user.links.switches.lock().unwrap().is_empty());
+
+        // `down` with the exit node in use undoes it too.
+        set_exit(Some(exit_peer.ip));
+        user.sync().unwrap();
+        assert!(user.links.exit.lock().unwrap().contains(&v6));
+        interface::down(&user.ctx, &user.iface).unwrap();
+        assert!(user.links.exit.lock().unwrap().is_empty());
+        assert!(user.links.switches.lock().unwrap().is_empty());
+    }
 }

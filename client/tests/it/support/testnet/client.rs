@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use tempfile::TempDir;
 use wireguard_control::backend::fake::FakeBackend;
 use wireguard_control::{Backend, Device, InterfaceName, PublicKey};
-use wiremesh::interface::LinkControl;
+use wiremesh::interface::{LinkControl, Switch};
 use wiremesh::sync::{sync, SyncMode, SyncReport};
 use wiremesh::{ClientError, Context};
 use wiremesh_shared::wire::Peer;
@@ -22,7 +22,8 @@ pub enum LinkCall {
     Up(InterfaceName, u32),
     Route(InterfaceName, IpNet),
     DeleteRoute(InterfaceName, IpNet),
-    Forwarding { v6: bool, on: bool },
+    Switch(Switch, bool),
+    ExitRouting { v6: bool, on: bool },
 }
 
 /// [`LinkControl`] that records calls instead of touching the kernel; it keeps the routes
@@ -31,8 +32,10 @@ pub enum LinkCall {
 pub struct RecordingLinks {
     pub calls: Mutex<Vec<LinkCall>>,
     pub routes: Mutex<std::collections::BTreeSet<(InterfaceName, IpNet)>>,
-    /// IPv4, IPv6 forwarding.
-    pub forwarding: Mutex<(bool, bool)>,
+    /// The switches that are on.
+    pub switches: Mutex<std::collections::BTreeSet<Switch>>,
+    /// The families whose exit routing is in place.
+    pub exit: Mutex<std::collections::BTreeSet<bool>>,
     pub host: Mutex<wiremesh::interface::HostNetworks>,
 }
 
@@ -94,21 +97,36 @@ impl LinkControl for RecordingLinks {
         self.host.lock().unwrap().clone()
     }
 
-    fn forwarding(&self, v6: bool) -> std::io::Result<bool> {
-        let switches = self.forwarding.lock().unwrap();
-        Ok(if v6 { switches.1 } else { switches.0 })
+    fn switch(&self, which: Switch) -> std::io::Result<bool> {
+        Ok(self.switches.lock().unwrap().contains(&which))
     }
 
-    fn set_forwarding(&self, v6: bool, on: bool) -> std::io::Result<()> {
+    fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()> {
+        self.calls.lock().unwrap().push(LinkCall::Switch(which, on));
+        let mut switches = self.switches.lock().unwrap();
+        if on {
+            switches.insert(which);
+        } else {
+            switches.remove(&which);
+        }
+        Ok(())
+    }
+
+    fn exit_routing(
+        &self,
+        _iface: &InterfaceName,
+        v6: bool,
+        on: bool,
+    ) -> wireguard_control::Result<()> {
         self.calls
             .lock()
             .unwrap()
-            .push(LinkCall::Forwarding { v6, on });
-        let mut switches = self.forwarding.lock().unwrap();
-        if v6 {
-            switches.1 = on;
+            .push(LinkCall::ExitRouting { v6, on });
+        let mut exit = self.exit.lock().unwrap();
+        if on {
+            exit.insert(v6);
         } else {
-            switches.0 = on;
+            exit.remove(&v6);
         }
         Ok(())
     }
