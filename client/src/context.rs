@@ -243,6 +243,8 @@ pub struct Context {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Whether and through what the port and protocol policy is enforced.
     pub policy: PolicyOptions,
+    /// What this process saw of gateways' traffic (for failover between two gateways).
+    pub liveness: Arc<crate::routing::Liveness>,
 }
 
 /// Enforcing the network's port and protocol policy on this host.
@@ -321,6 +323,7 @@ impl Context {
             links: Arc::new(NetlinkLinks),
             interrupt: None,
             policy: PolicyOptions::default(),
+            liveness: Arc::default(),
         }
     }
 

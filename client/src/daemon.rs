@@ -142,13 +142,16 @@ pub fn run_daemon(
                 None => Source::Fetch,
             };
             let candidates = scheduler.candidates(&iface, ctx.clock.monotonic());
+            let mut watching = false;
             let outcome = match sync_from(ctx, &iface, SyncMode::Up, source, candidates) {
                 Ok(report) if report.server_reachable => {
                     log_report(&report);
+                    watching = report.routes.watching;
                     CycleOutcome::Reachable
                 }
                 Ok(report) => {
                     log_report(&report);
+                    watching = report.routes.watching;
                     CycleOutcome::Unreachable
                 }
                 Err(error) if error.is_unreachable() => CycleOutcome::Unreachable,
@@ -161,6 +164,11 @@ pub fn run_daemon(
                 watchers.ensure(ctx, &iface);
             }
             scheduler.record(&iface, outcome, ctx.clock.monotonic());
+            if watching {
+                // A network with a standby gateway: look at its gateways' liveness often.
+                let at = ctx.clock.monotonic() + crate::routing::LIVENESS_CHECK;
+                scheduler.due_by(&iface, at);
+            }
         }
         let next = scheduler.next_wake(ctx.clock.monotonic());
         sleep_until_unless_stopped(ctx, next, stop, || watchers.any_due());
@@ -191,7 +199,11 @@ fn networks(ctx: &Context, only: Option<&InterfaceName>) -> Vec<InterfaceName> {
 }
 
 fn log_report(report: &SyncReport) {
-    if report.changed() || report.brought_up || !report.pinning_violations.is_empty() {
+    if report.changed()
+        || report.brought_up
+        || !report.pinning_violations.is_empty()
+        || !report.routes.failed_over.is_empty()
+    {
         tracing::info!(iface = %report.iface, "{}", report.summary());
     } else {
         tracing::debug!(iface = %report.iface, "{}", report.summary());

@@ -43,6 +43,8 @@ pub trait LinkControl: Send + Sync + fmt::Debug {
     fn switch(&self, which: Switch) -> std::io::Result<bool>;
     /// Turns a host-wide switch on or off.
     fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()>;
+    /// Sends a liveness probe (a small UDP datagram) to `addr`; failures are ignored.
+    fn probe(&self, addr: IpAddr);
     /// Sends everything of a family through the link (`on`), or stops: a default route in
     /// the exit table and the two rules in front of the main table ([`exit_rules`]). Both
     /// directions are idempotent.
@@ -157,6 +159,18 @@ impl LinkControl for NetlinkLinks {
 
     fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()> {
         std::fs::write(which.path(), if on { "1\n" } else { "0\n" })
+    }
+
+    fn probe(&self, addr: IpAddr) {
+        let local: std::net::SocketAddr = if addr.is_ipv6() {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        };
+        if let Ok(socket) = std::net::UdpSocket::bind(local) {
+            let target = std::net::SocketAddr::new(addr, crate::routing::PROBE_PORT);
+            let _ = socket.send_to(b"wiremesh liveness probe", target);
+        }
     }
 
     fn exit_routing(

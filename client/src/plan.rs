@@ -152,6 +152,8 @@ pub struct Plan {
     pub routes: Option<RouteSelection>,
     /// The config names an exit node no peer of this host has as its address.
     pub exit_node_unknown: Option<IpAddr>,
+    /// Mesh addresses of gateways to probe for liveness (see [`crate::routing`]).
+    pub probe: Vec<IpAddr>,
 }
 
 impl Plan {
@@ -171,6 +173,7 @@ impl Plan {
             traverse: Vec::new(),
             routes: None,
             exit_node_unknown: None,
+            probe: Vec::new(),
         }
     }
 }
@@ -247,6 +250,18 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
     plan.dropped_endpoints = drop_unusable_endpoints(&mut desired, &mesh);
     let overridden = apply_overrides(config, &mut desired);
     let selection = select_routes(config, &routing, &desired, device, resolve);
+    // Gateways a network can fail over between are probed, to judge them by what comes back.
+    let watched: HashSet<PeerId> = selection
+        .active
+        .iter()
+        .filter(|r| !r.standby.is_empty())
+        .flat_map(|r| r.standby.iter().copied().chain([r.gateway]))
+        .collect();
+    plan.probe = desired
+        .iter()
+        .filter(|p| watched.contains(&p.id))
+        .map(|p| p.ip)
+        .collect();
     plan.exit_node_unknown = routing
         .settings
         .exit_node

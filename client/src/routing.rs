@@ -23,14 +23,28 @@
 //!   still accepts them; all of it is undone when the exit node is no longer used and on
 //!   `down`.
 //!
+//! Two gateways for one network: the client uses one and keeps the other on standby. A
+//! WireGuard handshake is no sign of life (a healthy peer re-handshakes only every two
+//! minutes), so liveness is judged from traffic received. Every sync sends each gateway of
+//! such networks a small UDP datagram to its mesh address (port 9, discard): a data packet,
+//! which a live gateway's WireGuard answers within ten seconds whatever its firewall does
+//! with the datagram (WireGuard's passive keepalive; a closed port's ICMP error comes back
+//! at once). A gateway whose receive counter has not grown for [`LIVENESS_TIMEOUT`] is down
+//! ([`Liveness`]), and the network moves to the standby. The daemon looks every
+//! [`LIVENESS_CHECK`] while a network has a standby, so traffic resumes through the second
+//! gateway within about 25 seconds of the first one's death. A gateway that comes back is
+//! a standby again: the network stays where it is, so it does not flap.
+//!
 //! The record also keeps the last route view the server sent, so an interface that comes up
 //! from the peer cache while the server is unreachable gets the same routes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use wireguard_control::InterfaceName;
+use wireguard_control::{Device, InterfaceName, PublicKey};
 use wiremesh_firewall::Gateway;
 use wiremesh_shared::config::RouteSettings;
 use wiremesh_shared::routes::{RouteSelection, RouteView};
@@ -94,6 +108,47 @@ impl SavedSwitches {
     }
 }
 
+/// The port liveness probes go to: discard.
+pub const PROBE_PORT: u16 = 9;
+/// A gateway whose receive counter has not grown for this long is down.
+pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often the daemon looks at a network with a standby gateway.
+pub const LIVENESS_CHECK: Duration = Duration::from_secs(5);
+
+/// What this process saw of gateways' receive counters: per interface and key, the counter
+/// and when it last grew.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    seen: Mutex<HashMap<(InterfaceName, PublicKey), (u64, Instant)>>,
+}
+
+impl Liveness {
+    /// Records the receive counters of `gateways` on `device` at `now`; returns those whose
+    /// counter has not grown for [`LIVENESS_TIMEOUT`]. A gateway seen for the first time
+    /// (or not on the interface) counts as alive from `now`.
+    pub fn observe(
+        &self,
+        iface: &InterfaceName,
+        device: &Device,
+        gateways: &[PublicKey],
+        now: Instant,
+    ) -> HashSet<PublicKey> {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.retain(|(i, key), _| i != iface || gateways.contains(key));
+        let mut down = HashSet::new();
+        for key in gateways {
+            let rx = device.peer(key).map_or(0, |p| p.stats.rx_bytes);
+            let entry = seen.entry((iface.clone(), *key)).or_insert((rx, now));
+            if rx != entry.0 {
+                *entry = (rx, now);
+            } else if now.duration_since(entry.1) >= LIVENESS_TIMEOUT {
+                down.insert(*key);
+            }
+        }
+        down
+    }
+}
+
 /// What one sync did about routes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoutesOutcome {
@@ -103,6 +158,12 @@ pub struct RoutesOutcome {
     pub refused: usize,
     /// Networks this host forwards to as a gateway.
     pub carried: usize,
+    /// Some network has a standby gateway: the daemon looks at liveness often.
+    pub watching: bool,
+    /// The mesh addresses of the gateways probed for liveness.
+    pub probed: Vec<std::net::IpAddr>,
+    /// Networks moved to another gateway because theirs stopped answering.
+    pub failed_over: Vec<(IpNet, PeerId, PeerId)>,
     /// What failed (each is logged too).
     pub errors: Vec<String>,
 }
@@ -148,6 +209,17 @@ pub fn install(
         }
     }
     record.refused = refused;
+    outcome.watching = selection.active.iter().any(|r| !r.standby.is_empty());
+    for route in &selection.active {
+        if let Some(before) = record.chosen.get(&route.net) {
+            if *before != route.gateway && route.standby.contains(before) {
+                tracing::warn!(%iface, net = %route.net, from = %before, to = %route.gateway, "gateway stopped answering: failed over");
+                outcome
+                    .failed_over
+                    .push((route.net, *before, route.gateway));
+            }
+        }
+    }
     record.chosen = selection
         .active
         .iter()
@@ -437,4 +509,63 @@ pub fn tear_down(ctx: &Context, iface: &InterfaceName) -> Vec<String> {
         outcome.errors.push(error.to_string());
     }
     outcome.errors
+}
+
+#[cfg(test)]
+mod tests {
+    use wireguard_control::{BackendKind, PeerConfig, PeerInfo, PeerStats, PrivateKey};
+
+    use super::*;
+
+    fn device(rx: &[(PublicKey, u64)]) -> Device {
+        Device {
+            name: "wm0".parse().unwrap(),
+            private_key: None,
+            public_key: None,
+            listen_port: None,
+            fwmark: None,
+            peers: rx
+                .iter()
+                .map(|(key, rx)| PeerInfo {
+                    config: PeerConfig::new(*key),
+                    stats: PeerStats {
+                        rx_bytes: *rx,
+                        ..PeerStats::default()
+                    },
+                })
+                .collect(),
+            backend: BackendKind::Fake,
+        }
+    }
+
+    #[test]
+    fn a_gateway_is_down_once_nothing_came_from_it_for_the_timeout() {
+        let (a, b) = (
+            PrivateKey::from_bytes([1; 32]).public_key(),
+            PrivateKey::from_bytes([2; 32]).public_key(),
+        );
+        let iface: InterfaceName = "wm0".parse().unwrap();
+        let liveness = Liveness::default();
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        // First sight: alive, whatever the counters say.
+        assert!(liveness
+            .observe(&iface, &device(&[(a, 100), (b, 100)]), &[a, b], at(0))
+            .is_empty());
+        // b keeps receiving, a does not: a is down once the timeout has passed.
+        assert!(liveness
+            .observe(&iface, &device(&[(a, 100), (b, 150)]), &[a, b], at(10))
+            .is_empty());
+        let down = liveness.observe(&iface, &device(&[(a, 100), (b, 200)]), &[a, b], at(20));
+        assert_eq!(down, HashSet::from([a]));
+        // a answers again: up at once.
+        assert!(liveness
+            .observe(&iface, &device(&[(a, 130), (b, 250)]), &[a, b], at(25))
+            .is_empty());
+        // A gateway no longer watched is forgotten: watched again, it starts afresh.
+        liveness.observe(&iface, &device(&[(b, 250)]), &[b], at(30));
+        assert!(liveness
+            .observe(&iface, &device(&[(a, 130), (b, 300)]), &[a, b], at(60))
+            .is_empty());
+    }
 }

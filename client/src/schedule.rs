@@ -104,6 +104,13 @@ impl Scheduler {
         }
     }
 
+    /// Makes a known network due by `at` at the latest.
+    pub fn due_by(&mut self, iface: &InterfaceName, at: Instant) {
+        if let Some(entry) = self.entries.get_mut(iface) {
+            entry.due = entry.due.min(at);
+        }
+    }
+
     /// The NAT candidates `iface` last reported, kept for the sync cycle to compare with and
     /// update.
     pub fn candidates(

@@ -174,6 +174,11 @@ impl SyncReport {
         if routes.refused > 0 {
             out.push_str(&format!(", {} route(s) refused", routes.refused));
         }
+        for (net, from, to) in &routes.failed_over {
+            out.push_str(&format!(
+                ", {net} failed over from peer {from} to peer {to}"
+            ));
+        }
         if routes.carried > 0 {
             out.push_str(&format!(", forwarding to {} network(s)", routes.carried));
         }
@@ -309,7 +314,31 @@ pub fn sync_from(
     } else {
         crate::interface::HostNetworks::default()
     };
-    let down = std::collections::HashSet::new();
+    // Gateways that stopped answering, judged from the interface's receive counters.
+    let down = match &view {
+        Some(view) if uses_routes => {
+            let peers = match &answer {
+                ServerAnswer::Fetched(state) | ServerAnswer::Pushed(state) => &state.peers,
+                ServerAnswer::Unreachable => &cache.peers,
+            };
+            let ids: std::collections::HashSet<_> = view.grants.iter().map(|g| g.gateway).collect();
+            let keyed: Vec<(wiremesh_shared::PeerId, wireguard_control::PublicKey)> = peers
+                .iter()
+                .filter(|p| ids.contains(&p.id))
+                .map(|p| (p.id, p.public_key))
+                .collect();
+            let keys: Vec<_> = keyed.iter().map(|(_, k)| *k).collect();
+            let dead = ctx
+                .liveness
+                .observe(iface, &device, &keys, ctx.clock.monotonic());
+            keyed
+                .into_iter()
+                .filter(|(_, k)| dead.contains(k))
+                .map(|(id, _)| id)
+                .collect()
+        }
+        _ => std::collections::HashSet::new(),
+    };
     let inputs = Inputs {
         config: &config,
         cache: &cache,
@@ -350,6 +379,7 @@ pub fn sync_from(
         }
     };
     let selection = plan.routes.take();
+    let probe = std::mem::take(&mut plan.probe);
     if let Some(ip) = plan.exit_node_unknown {
         tracing::warn!(%iface, "the exit node {ip} the config names is none of this host's peers (or is disabled): traffic goes out as usual");
     }
@@ -359,6 +389,10 @@ pub fn sync_from(
     if let Some(selection) = &selection {
         crate::routing::install(ctx, iface, selection, &mut record, &mut outcome);
     }
+    for addr in &probe {
+        ctx.links.probe(*addr);
+    }
+    outcome.probed = probe;
     // After the peers: a host never filters traffic of peers it does not have yet, and a
     // failure here never keeps the peers from being applied. Before the NAT traversal, which
     // may wait for handshakes for seconds: a rule change must not wait behind it. As a

@@ -181,6 +181,7 @@ pub struct World {
     switch: String,
     next_public: u8,
     next_private: u8,
+    next_port: u8,
     hosts: Vec<Host>,
     keep: bool,
 }
@@ -219,6 +220,7 @@ impl World {
             switch: switch.clone(),
             next_public: 1,
             next_private: 1,
+            next_port: 0,
             hosts: Vec::new(),
             keep: false,
         };
@@ -380,6 +382,51 @@ impl World {
             self.ns(id, &["ip", "link", "set", link, "up"])?;
         }
         self.ns(&host.id, &["ip", "link", "set", "lo", "up"])?;
+        Ok(host)
+    }
+
+    /// A LAN of its own: a namespace holding a bridge that [`World::plug_into_lan`] connects
+    /// hosts to. Returns the LAN's namespace.
+    pub fn lan(&mut self, name: &str) -> Result<String> {
+        let id = format!("wm{}-{name}", self.shared.tag);
+        self.add_ns(&id)?;
+        self.ns(&id, &["ip", "link", "add", "br0", "type", "bridge"])?;
+        self.ns(&id, &["ip", "link", "set", "br0", "up"])?;
+        Ok(id)
+    }
+
+    /// Connects `host` to the LAN `lan` with `address` on a veth named `dev` (IPv6 without
+    /// duplicate address detection).
+    pub fn plug_into_lan(
+        &mut self,
+        lan: &str,
+        host: &Host,
+        dev: &str,
+        address: ipnet::IpNet,
+    ) -> Result<()> {
+        self.next_port += 1;
+        let outside = format!("b{}{}", self.shared.tag, self.next_port);
+        driver::run_plain(&[
+            "ip", "link", "add", "name", &outside, "netns", lan, "type", "veth", "peer", "name",
+            dev, "netns", &host.id,
+        ])?;
+        self.ns(lan, &["ip", "link", "set", &outside, "master", "br0", "up"])?;
+        let text = address.to_string();
+        let mut argv = vec!["ip", "addr", "add", &text, "dev", dev];
+        if address.addr().is_ipv6() {
+            argv.push("nodad");
+        }
+        self.ns(&host.id, &argv)?;
+        self.ns(&host.id, &["ip", "link", "set", dev, "up"])?;
+        Ok(())
+    }
+
+    /// A host that lives on LAN `lan` only (no WireGuard, no route beyond the LAN).
+    pub fn host_on_lan(&mut self, name: &str, lan: &str, address: ipnet::IpNet) -> Result<Host> {
+        let host = self.new_host(name, Some(address.addr()))?;
+        self.add_ns(&host.id)?;
+        self.ns(&host.id, &["ip", "link", "set", "lo", "up"])?;
+        self.plug_into_lan(lan, &host, "eth0", address)?;
         Ok(host)
     }
 

@@ -97,6 +97,7 @@ pub fn all() -> Vec<Scenario> {
         "16-docker" => docker::docker_host,
         "17-gateway" => routes::gateway_lan,
         "17-exit-node" => routes::exit_node,
+        "17-failover" => routes::failover,
     ]);
     out
 }

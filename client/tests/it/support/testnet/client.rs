@@ -24,6 +24,7 @@ pub enum LinkCall {
     DeleteRoute(InterfaceName, IpNet),
     Switch(Switch, bool),
     ExitRouting { v6: bool, on: bool },
+    Probe(IpAddr),
 }
 
 /// [`LinkControl`] that records calls instead of touching the kernel; it keeps the routes
@@ -110,6 +111,10 @@ impl LinkControl for RecordingLinks {
             switches.remove(&which);
         }
         Ok(())
+    }
+
+    fn probe(&self, addr: IpAddr) {
+        self.calls.lock().unwrap().push(LinkCall::Probe(addr));
     }
 
     fn exit_routing(
