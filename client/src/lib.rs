@@ -13,6 +13,7 @@ pub mod api;
 pub mod backends;
 pub mod context;
 pub mod daemon;
+pub mod docker;
 pub mod doctor;
 pub mod error;
 pub mod files;

@@ -41,6 +41,10 @@ pub trait FirewallControl: Send + Sync + fmt::Debug {
     ) -> Result<TableState, NftError>;
     /// Removes the table; returns whether there was one.
     fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError>;
+    /// Makes Docker's `DOCKER-USER` chains hold exactly wiremesh's rules for a gateway
+    /// forwarding to `nets` (none: removes them); returns whether any chain holds rules of
+    /// ours now (see [`crate::docker`]).
+    fn docker_user(&self, iface: &InterfaceName, nets: &[ipnet::IpNet]) -> Result<bool, String>;
 }
 
 /// The kernel's nftables through Debian's `nft`.
@@ -75,6 +79,23 @@ impl FirewallControl for Nftables {
     fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError> {
         Self::table(iface).remove()
     }
+
+    fn docker_user(&self, iface: &InterfaceName, nets: &[ipnet::IpNet]) -> Result<bool, String> {
+        let mut placed = false;
+        for v6 in [false, true] {
+            let wanted = crate::docker::rules(iface, nets, v6);
+            match crate::docker::ensure(iface, v6, &wanted)? {
+                crate::docker::DockerUser::Absent => {}
+                crate::docker::DockerUser::InPlace { changed } => {
+                    if changed {
+                        tracing::info!(%iface, v6, rules = wanted.len(), "Docker's DOCKER-USER chain updated");
+                    }
+                    placed |= !wanted.is_empty();
+                }
+            }
+        }
+        Ok(placed)
+    }
 }
 
 /// A firewall in memory, for tests on the fake WireGuard backend: it records each table's
@@ -82,6 +103,7 @@ impl FirewallControl for Nftables {
 #[derive(Debug, Default)]
 pub struct RecordingFirewall {
     tables: Mutex<HashMap<InterfaceName, (HostRuleset, Gateway)>>,
+    docker_user: Mutex<HashMap<InterfaceName, Vec<ipnet::IpNet>>>,
     failure: Mutex<Option<String>>,
 }
 
@@ -89,6 +111,11 @@ impl RecordingFirewall {
     /// The ruleset the table of `iface` holds, if there is one.
     pub fn table(&self, iface: &InterfaceName) -> Option<HostRuleset> {
         lock(&self.tables).get(iface).map(|(r, _)| r.clone())
+    }
+
+    /// The networks wiremesh's `DOCKER-USER` rules for `iface` accept, if there are any.
+    pub fn docker_user_rules(&self, iface: &InterfaceName) -> Option<Vec<ipnet::IpNet>> {
+        lock(&self.docker_user).get(iface).cloned()
     }
 
     /// The gateway duties the table of `iface` holds, if there is one.
@@ -137,6 +164,15 @@ impl FirewallControl for RecordingFirewall {
 
     fn remove(&self, iface: &InterfaceName) -> Result<bool, NftError> {
         Ok(lock(&self.tables).remove(iface).is_some())
+    }
+
+    fn docker_user(&self, iface: &InterfaceName, nets: &[ipnet::IpNet]) -> Result<bool, String> {
+        if nets.is_empty() {
+            lock(&self.docker_user).remove(iface);
+        } else {
+            lock(&self.docker_user).insert(iface.clone(), nets.to_vec());
+        }
+        Ok(!nets.is_empty())
     }
 }
 

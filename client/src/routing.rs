@@ -78,6 +78,9 @@ pub struct RouteRecord {
     /// The exit node in use, when this host set up policy routing for one.
     #[serde(default)]
     pub exit: Option<ExitRecord>,
+    /// Rules of ours are in Docker's `DOCKER-USER` chain.
+    #[serde(default)]
+    pub docker_user: bool,
 }
 
 /// The exit node whose policy routing is in place.
@@ -480,18 +483,43 @@ fn other_user(ctx: &Context, iface: &InterfaceName, which: Switch) -> Option<Int
     })
 }
 
+/// Makes Docker's `DOCKER-USER` chains let the mesh's traffic to `nets` through (none:
+/// takes wiremesh's rules out), when this host has Docker.
+pub fn docker_user(
+    ctx: &Context,
+    iface: &InterfaceName,
+    nets: &[IpNet],
+    record: &mut RouteRecord,
+    outcome: &mut RoutesOutcome,
+) {
+    if nets.is_empty() && !record.docker_user {
+        return;
+    }
+    match ctx.policy.firewall.docker_user(iface, nets) {
+        Ok(placed) => record.docker_user = placed,
+        Err(error) => {
+            tracing::error!(%iface, "failed to update Docker's DOCKER-USER chain: {error}");
+            outcome
+                .errors
+                .push(format!("update Docker's DOCKER-USER chain: {error}"));
+        }
+    }
+}
+
 /// Undoes what the record says this host changed (for `down`): routes it installed,
-/// switches it turned on, an exit node's policy routing. The route view stays for the next boot from the cache.
+/// switches it turned on, an exit node's policy routing, rules in Docker's chains. The route view stays for the next boot from the cache.
 pub fn tear_down(ctx: &Context, iface: &InterfaceName) -> Vec<String> {
     let mut record = files::load_routes(&ctx.paths, iface);
     if record.installed.is_empty()
         && record.switches == SavedSwitches::default()
         && record.exit.is_none()
+        && !record.docker_user
     {
         return Vec::new();
     }
     let mut outcome = RoutesOutcome::default();
     stop_forwarding(ctx, iface, &mut record, &mut outcome);
+    docker_user(ctx, iface, &[], &mut record, &mut outcome);
     stop_exit(ctx, iface, &mut record, &mut outcome);
     for net in std::mem::take(&mut record.installed) {
         match ctx.links.delete_route(iface, net) {

@@ -411,10 +411,12 @@ pub fn sync_from(
     };
     if !gateway.forwards() {
         crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
+        crate::routing::docker_user(ctx, iface, &[], &mut record, &mut outcome);
     }
     let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref(), duties);
     if gateway.forwards() {
         if matches!(enforcement, crate::policy::Enforcement::Applied { .. }) {
+            crate::routing::docker_user(ctx, iface, &gateway.nets, &mut record, &mut outcome);
             crate::routing::start_forwarding(ctx, iface, &gateway, &mut record, &mut outcome);
         } else {
             tracing::error!(%iface, "not forwarding for the mesh: the firewall table with the gateway's source NAT and forward filter is not in place");
@@ -422,6 +424,7 @@ pub fn sync_from(
                 .errors
                 .push("forward for the mesh: the firewall table is not in place".to_owned());
             crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
+            crate::routing::docker_user(ctx, iface, &[], &mut record, &mut outcome);
         }
     }
     if answered {

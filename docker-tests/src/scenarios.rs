@@ -98,6 +98,7 @@ pub fn all() -> Vec<Scenario> {
         "17-gateway" => routes::gateway_lan,
         "17-exit-node" => routes::exit_node,
         "17-failover" => routes::failover,
+        "17-docker-networks" => docker::docker_networks,
     ]);
     out
 }

@@ -398,6 +398,11 @@ pub struct ClientAdvertiseRoutesOpts {
     /// Masquerade mesh traffic toward the routes again (the default).
     #[arg(long, conflicts_with = "peer")]
     pub snat: bool,
+
+    /// Also offer the subnets of this host's Docker networks (of the mesh's address family),
+    /// as `docker network inspect` lists them (the `docker` CLI follows DOCKER_HOST).
+    #[arg(long, conflicts_with_all = ["peer", "withdraw"])]
+    pub docker_networks: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,7 +31,11 @@ pub fn advertise_routes(ctx: &Context, client_opts: &ClientAdvertiseRoutesOpts) 
                 "mesh traffic toward this host's routes keeps its mesh source address (the routed networks need a route back to the mesh)"
             }
         );
-        if opts.routes.is_empty() && !opts.exit_node && !opts.withdraw {
+        if opts.routes.is_empty()
+            && !opts.exit_node
+            && !opts.withdraw
+            && !client_opts.docker_networks
+        {
             // Only the setting: the offer stays as it is.
             return apply_now(ctx, &opts.interface);
         }
@@ -40,7 +44,31 @@ pub fn advertise_routes(ctx: &Context, client_opts: &ClientAdvertiseRoutesOpts) 
         .peer
         .clone()
         .unwrap_or_else(|| format!("this host ({})", admin.config().interface.address.addr()));
-    if !opts.withdraw && opts.routes.is_empty() && !opts.exit_node {
+    let mut routes_wanted = opts.routes.clone();
+    if client_opts.docker_networks {
+        let v6 = admin.config().interface.address.addr().is_ipv6();
+        let found = wiremesh::docker::network_subnets().map_err(|e| anyhow!("{e}"))?;
+        let (ours, other): (Vec<_>, Vec<_>) =
+            found.into_iter().partition(|n| n.addr().is_ipv6() == v6);
+        if !other.is_empty() {
+            let list: Vec<String> = other.iter().map(ToString::to_string).collect();
+            println!(
+                "leaving out Docker networks of the other address family than the mesh's: {}",
+                list.join(", ")
+            );
+        }
+        if ours.is_empty() {
+            return Err(anyhow!(
+                "--docker-networks: Docker has no network of the mesh's address family here"
+            ));
+        }
+        for net in ours {
+            if !routes_wanted.contains(&net) {
+                routes_wanted.push(net);
+            }
+        }
+    }
+    if !opts.withdraw && routes_wanted.is_empty() && !opts.exit_node {
         return Err(anyhow!(
             "say what to offer: --routes NETS, --exit-node, or --withdraw"
         ));
@@ -48,7 +76,7 @@ pub fn advertise_routes(ctx: &Context, client_opts: &ClientAdvertiseRoutesOpts) 
     let (routes, exit) = if opts.withdraw {
         (&[][..], false)
     } else {
-        (&opts.routes[..], opts.exit_node)
+        (&routes_wanted[..], opts.exit_node)
     };
     let offered = admin.offer_routes(opts.peer.as_deref(), routes, exit)?;
     print!("{}", render_offer(&who, &offered, Style::for_stdout()));

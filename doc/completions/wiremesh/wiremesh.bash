@@ -435,7 +435,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__advertise__subcmd__routes)
-            opts="-v -h --peer --routes --exit-node --withdraw --no-snat --snat --verbose --api-address --help"
+            opts="-v -h --peer --routes --exit-node --withdraw --no-snat --snat --docker-networks --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

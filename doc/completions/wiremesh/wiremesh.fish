@@ -230,6 +230,7 @@ complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -l e
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -l withdraw -d 'Withdraw everything the gateway offers'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -l no-snat -d 'As the gateway, do not masquerade mesh traffic toward the routes: for routed sites whose hosts have a route back to the mesh (saved in the network\'s config)'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -l snat -d 'Masquerade mesh traffic toward the routes again (the default)'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -l docker-networks -d 'Also offer the subnets of this host\'s Docker networks (of the mesh\'s address family), as `docker network inspect` lists them (the `docker` CLI follows DOCKER_HOST)'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -s v -l verbose -d 'More logging: -v debug (and full keys in `show`), -vv trace'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand advertise-routes" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand accept-routes" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r

@@ -179,6 +179,12 @@ impl Engine {
         Ok(())
     }
 
+    /// `DOCKER_HOST` for this engine, for programs that talk to it (wiremesh's
+    /// `--docker-networks`).
+    pub fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
     /// `docker run -d ARGS...`; the container is removed when the engine is dropped.
     pub fn run_detached(&mut self, args: &[&str]) -> Result<String> {
         let mut full = vec!["run", "-d"];

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context as _, Result};
 
 use super::basic::with_robots;
 use super::in_world;
@@ -137,3 +137,135 @@ pub fn docker_host(settings: &crate::harness::Settings, family: Family) -> Resul
 /// Lists Docker's `DOCKER-USER` chain without its counters (Docker 20.10 creates the IPv6 one only with ip6tables
 /// on; the IPv4 one always).
 const DOCKER_USER: [&str; 7] = ["nft", "-s", "list", "chain", "ip", "filter", "DOCKER-USER"];
+
+/// Scenario 17-docker-networks: robot1 runs a real Docker engine with a container on a
+/// bridge network (the default one over IPv4; over IPv6 a network with an IPv6 subnet) and
+/// advertises its Docker networks as routes (`--docker-networks`). admin, which accepts
+/// routes, reaches the container at its own address (no published port) on ports 80 and
+/// 81; with "humans may open tcp/80 on robots" and `robots` isolated it reaches 80 and not
+/// 81 (the policy guards the gateway's routes). Over IPv4, Docker's FORWARD policy is DROP:
+/// wiremesh's marked rules in `DOCKER-USER` let the mesh through, and `down` takes them
+/// out again, leaving the chain as Docker made it.
+pub fn docker_networks(settings: &crate::harness::Settings, family: Family) -> Result<()> {
+    in_world(settings, "dockernet", |world| {
+        let (_mesh, admin, robot1, _robot2) = with_robots(world, family)?;
+        let client = |peer: &super::mesh::Peer, args: &[&str]| -> Result<String> {
+            let mut full = vec!["--backend", "userspace"];
+            full.extend_from_slice(args);
+            Ok(peer.host.client(&full)?.ok()?.stdout)
+        };
+        client(
+            &admin,
+            &["add-association", &admin.iface, "humans", "robots", "--yes"],
+        )?;
+
+        let mut engine = Engine::start(&robot1.host)?;
+        engine.import_busybox("wiremesh-e2e-busybox:1")?;
+        let mut run = vec!["--name", "web"];
+        if family == Family::V6 {
+            engine.docker(&[
+                "network",
+                "create",
+                "--ipv6",
+                "--subnet",
+                "fd99:77::/64",
+                "--subnet",
+                "172.31.78.0/24",
+                "v6net",
+            ])?;
+            run.extend(["--network", "v6net"]);
+        }
+        run.extend([
+            "wiremesh-e2e-busybox:1",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "/bin/busybox nc -ll -p 81 -e /ok & exec /bin/busybox nc -ll -p 80 -e /ok",
+        ]);
+        engine.run_detached(&run)?;
+        let format = if family == Family::V6 {
+            "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}"
+        } else {
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+        };
+        let address = engine.docker(&["inspect", "-f", format, "web"])?;
+        let target: std::net::IpAddr = address
+            .trim()
+            .parse()
+            .with_context(|| format!("the container's address {address:?}"))?;
+        let docker_user_before = robot1.host.run(&DOCKER_USER)?.stdout;
+
+        robot1.host.set_env("DOCKER_HOST", &engine.docker_host());
+        let offered = client(
+            &robot1,
+            &["advertise-routes", &robot1.iface, "--docker-networks"],
+        )?;
+        let subnet = if family == Family::V6 {
+            "fd99:77::/64"
+        } else {
+            "172.31.77.0/24"
+        };
+        ensure!(offered.contains(subnet), "offered:\n{offered}");
+        client(
+            &admin,
+            &["approve-routes", &admin.iface, "--peer", "robot1"],
+        )?;
+        client(&admin, &["accept-routes", &admin.iface])?;
+        for port in [80, 81] {
+            wait_until(
+                &format!("admin reaches the container {target}:{port}"),
+                SETTLE,
+                || admin.host.reaches("tcp", target, port),
+            )?;
+        }
+        if family == Family::V4 {
+            let listed = robot1.host.ok(&["iptables", "-S", "DOCKER-USER"])?.stdout;
+            ensure!(
+                listed.contains(&format!("-i {} ", robot1.iface))
+                    && listed.contains(&format!("wiremesh:{}", robot1.iface)),
+                "DOCKER-USER lacks wiremesh's rules:\n{listed}"
+            );
+        }
+
+        client(
+            &admin,
+            &[
+                "add-rule",
+                &admin.iface,
+                "--from",
+                "humans",
+                "--to",
+                "robots",
+                "--proto",
+                "tcp",
+                "--ports",
+                "80",
+                "--yes",
+            ],
+        )?;
+        client(&admin, &["isolate-cidr", &admin.iface, "robots", "--yes"])?;
+        wait_until("port 81 of the container closes to admin", SETTLE, || {
+            Ok(!admin.host.reaches("tcp", target, 81)?)
+        })?;
+        ensure!(
+            admin.host.reaches("tcp", target, 80)?,
+            "the allowed port of the container does not answer admin"
+        );
+
+        let mut robot1 = robot1;
+        if let Some(daemon) = robot1.daemon.take() {
+            daemon.stop();
+        }
+        robot1
+            .host
+            .client(&["--backend", "userspace", "down", &robot1.iface])?
+            .ok()?;
+        let docker_user_after = robot1.host.run(&DOCKER_USER)?.stdout;
+        ensure!(
+            docker_user_after == docker_user_before,
+            "down left DOCKER-USER changed:\nbefore:\n{docker_user_before}\nafter:\n{docker_user_after}"
+        );
+        drop(engine);
+        Ok(())
+    })
+}

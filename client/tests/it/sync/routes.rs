@@ -82,6 +82,11 @@ fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
             })
         );
         assert!(forwarding(&gateway, v6), "{}", report.summary());
+        assert_eq!(
+            gateway.firewall.docker_user_rules(&gateway.iface),
+            Some(vec![lan]),
+            "Docker's DOCKER-USER lets the mesh through to the routes"
+        );
         assert!(!forwarding(&gateway, !v6), "only the family it routes");
         assert!(report.summary().contains("forwarding to 1 network(s)"));
 
@@ -122,6 +127,7 @@ fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
             Some(Gateway::NONE)
         );
         assert!(!forwarding(&gateway, v6));
+        assert_eq!(gateway.firewall.docker_user_rules(&gateway.iface), None);
         // The mesh route was never touched.
         let mesh_route = user
             .links
