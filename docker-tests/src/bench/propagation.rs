@@ -11,7 +11,10 @@
 //!
 //! Against wiremesh-server, between 1 and 2: the admin adds a port rule (humans may open
 //! tcp/22 on robots), timed until every daemon's nftables table holds it (`nft list table`
-//! every 20 ms per host: the robots' allow line, the humans' restriction of robots).
+//! every 20 ms per host: the robots' allow line, the humans' restriction of robots). Then
+//! robot1 offers a route (192.168.90.0/24), the admin approves it and the five humans accept
+//! routes; change 2 is also timed until the route is gone from every human's main table
+//! (`ip route show` every 20 ms per host): how long a disabled gateway's routes outlive it.
 //!
 //! The same is run against wiremesh-server (daemons at the default interval; changes are
 //! pushed) and against innernet-server 2.0.0 with innernet's own daemons at their default
@@ -130,6 +133,43 @@ fn time_until(
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(times.into_iter().flatten().collect())
+}
+
+/// Seconds from `start` until `done` holds for each peer's route to `net` (`ip route show
+/// NET` read every 20 ms by one thread per peer; `done` gets whether there is one through
+/// the peer's mesh interface).
+fn time_until_route(
+    what: &str,
+    peers: &[&Peer],
+    start: Instant,
+    net: &str,
+    done: impl Fn(bool) -> bool + Sync,
+) -> Result<Vec<f64>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = peers
+            .iter()
+            .map(|peer| {
+                let done = &done;
+                scope.spawn(move || -> Result<f64> {
+                    loop {
+                        let listed = peer.host.run(&["ip", "-4", "route", "show", net])?;
+                        let routed = listed.stdout.contains(&format!("dev {}", peer.iface));
+                        if listed.success && done(routed) {
+                            return Ok(start.elapsed().as_secs_f64());
+                        }
+                        if start.elapsed() > CHANGE_TIMEOUT {
+                            bail!("{what}: not on {} after {CHANGE_TIMEOUT:?}", peer.host.name);
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| bail!("route watcher panicked")))
+            .collect()
+    })
 }
 
 /// Seconds from `start` until `done` holds for each peer's firewall table (its `nft list
@@ -468,6 +508,27 @@ fn run_in(
         None
     };
 
+    // wiremesh only: robot1 becomes a gateway the humans use.
+    const ROUTE: &str = "192.168.90.0/24";
+    let human_peers: Vec<&Peer> = peers[humans.clone()].iter().collect();
+    if side == Side::Wiremesh {
+        let robot = &peers[5];
+        admin(
+            side,
+            robot,
+            &["advertise-routes", &robot.iface, "--routes", ROUTE],
+        )?;
+        admin(
+            side,
+            admin_peer,
+            &["approve-routes", &admin_peer.iface, "--peer", "robot1"],
+        )?;
+        for human in &human_peers {
+            admin(side, human, &["accept-routes", &human.iface])?;
+        }
+        time_until_route("route granted", &human_peers, Instant::now(), ROUTE, |r| r)?;
+    }
+
     let robot1 = key_of(&peers[5]);
     let others: Vec<&Peer> = peers.iter().filter(|p| p.iface != peers[5].iface).collect();
     let start = Instant::now();
@@ -482,8 +543,22 @@ fn run_in(
             "--yes",
         ],
     )?;
-    let disabled = time_until("disable-peer", &others, start, |_, keys| {
-        !keys.contains(&robot1)
+    let (disabled, unrouted) = std::thread::scope(|scope| -> Result<_> {
+        let routes = (side == Side::Wiremesh).then(|| {
+            scope.spawn(|| time_until_route("route removed", &human_peers, start, ROUTE, |r| !r))
+        });
+        let disabled = time_until("disable-peer", &others, start, |_, keys| {
+            !keys.contains(&robot1)
+        })?;
+        let unrouted = match routes {
+            Some(handle) => Some(
+                handle
+                    .join()
+                    .map_err(|_| anyhow!("route watcher panicked"))??,
+            ),
+            None => None,
+        };
+        Ok((disabled, unrouted))
     })?;
 
     let newcomer = world.public_host("human6")?;
@@ -524,6 +599,7 @@ fn run_in(
             Some(figures("add-association", &associated)),
             ruled.map(|times| figures("add-rule (firewall tables)", &times)),
             Some(figures("disable-peer", &disabled)),
+            unrouted.map(|times| figures("disable-peer: gateway's route removed", &times)),
             Some(figures("new peer redeemed", &redeemed)),
         ]
         .into_iter()
