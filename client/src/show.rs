@@ -107,6 +107,59 @@ pub struct PeerView {
     pub rx_bytes: u64,
     pub tx_bytes: u64,
     pub is_self: bool,
+    /// Routes through this peer (or, for this host, the routes it offers), with their state.
+    pub routes: Vec<RouteState>,
+}
+
+/// A route as `show` tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteState {
+    pub net: IpNet,
+    /// `subnet` or `exit`.
+    pub kind: &'static str,
+    /// For this host's own offers: `offered` (waiting for approval) or `approved`. For a
+    /// gateway's: `active` (this host goes through it), `standby` (another gateway of the
+    /// same network is in use), `refused` (it would break this host), or `unused` (routes
+    /// not accepted, or another exit node or none chosen).
+    pub state: &'static str,
+}
+
+/// The route states of every peer, by peer id, from the record of the last sync.
+fn route_states(
+    record: &crate::routing::RouteRecord,
+    own_id: Option<wiremesh_shared::PeerId>,
+) -> std::collections::HashMap<wiremesh_shared::PeerId, Vec<RouteState>> {
+    let mut out: std::collections::HashMap<_, Vec<RouteState>> = Default::default();
+    let Some(view) = &record.view else {
+        return out;
+    };
+    if let Some(own) = own_id {
+        for route in &view.offered {
+            out.entry(own).or_default().push(RouteState {
+                net: route.contents.net,
+                kind: route.contents.kind.as_str(),
+                state: if route.approved {
+                    "approved"
+                } else {
+                    "offered"
+                },
+            });
+        }
+    }
+    for grant in &view.grants {
+        let state = match record.chosen.get(&grant.net) {
+            Some(gateway) if *gateway == grant.gateway => "active",
+            Some(_) => "standby",
+            None if record.refused.contains(&grant.net) => "refused",
+            None => "unused",
+        };
+        out.entry(grant.gateway).or_default().push(RouteState {
+            net: grant.net,
+            kind: grant.kind.as_str(),
+            state,
+        });
+    }
+    out
 }
 
 /// One network as shown.
@@ -170,7 +223,10 @@ pub fn collect(
             .backend
             .get(&iface)
             .map_err(ClientError::interface(&iface, "read"))?;
-        views.push(build_view(&iface, &config, &cache, &device));
+        let record = files::load_routes(&ctx.paths, &iface);
+        let mut view = build_view(&iface, &config, &cache, &device);
+        add_routes(&mut view, &cache, &record);
+        views.push(view);
     }
     Ok(views)
 }
@@ -211,6 +267,7 @@ pub fn build_view(
         rx_bytes: 0,
         tx_bytes: 0,
         is_self: true,
+        routes: Vec::new(),
     });
 
     let mut others: Vec<PeerView> = device
@@ -238,6 +295,7 @@ pub fn build_view(
                 rx_bytes: info.stats.rx_bytes,
                 tx_bytes: info.stats.tx_bytes,
                 is_self: false,
+                routes: Vec::new(),
             }
         })
         .collect();
@@ -253,6 +311,41 @@ pub fn build_view(
         public_key: own_key,
         peers,
         cidrs: cache.cidrs.clone(),
+    }
+}
+
+/// Puts the route states of the last sync (`record`) on the view's peers.
+pub fn add_routes(
+    view: &mut InterfaceView,
+    cache: &PeerCache,
+    record: &crate::routing::RouteRecord,
+) {
+    let id_of = |key: &PublicKey| {
+        cache
+            .peers
+            .iter()
+            .find(|p| p.public_key == *key)
+            .map(|p| p.id)
+    };
+    let own = view.peers.iter().find(|p| p.is_self).and_then(|p| {
+        id_of(&p.public_key).or_else(|| {
+            cache
+                .peers
+                .iter()
+                .find(|c| Some(c.ip) == p.ip)
+                .map(|c| c.id)
+        })
+    });
+    let mut states = route_states(record, own);
+    for peer in &mut view.peers {
+        let id = if peer.is_self {
+            own
+        } else {
+            id_of(&peer.public_key)
+        };
+        if let Some(routes) = id.and_then(|id| states.remove(&id)) {
+            peer.routes = routes;
+        }
     }
 }
 

@@ -252,6 +252,13 @@ pub fn render_tree(interfaces: &[InterfaceView], now: SystemTime) -> String {
             placed.insert(cidr.id);
             for peer in by_cidr.get(&Some(cidr.id)).into_iter().flatten() {
                 let _ = writeln!(out, "{indent}  {}", short_line(peer, now));
+                for route in &peer.routes {
+                    let _ = writeln!(
+                        out,
+                        "{indent}      route {} ({}): {}",
+                        route.net, route.kind, route.state
+                    );
+                }
             }
         });
         let orphans: Vec<&&PeerView> = by_cidr
@@ -314,6 +321,15 @@ struct JsonPeer<'a> {
     rx_bytes: u64,
     tx_bytes: u64,
     is_self: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    routes: Vec<JsonRoute>,
+}
+
+#[derive(Serialize)]
+struct JsonRoute {
+    net: String,
+    kind: &'static str,
+    state: &'static str,
 }
 
 /// `show --json`: the object documented in [`super`], pretty-printed, with a final newline.
@@ -343,6 +359,15 @@ pub fn render_json(interfaces: &[InterfaceView], now: SystemTime) -> String {
                         rx_bytes: peer.rx_bytes,
                         tx_bytes: peer.tx_bytes,
                         is_self: peer.is_self,
+                        routes: peer
+                            .routes
+                            .iter()
+                            .map(|r| JsonRoute {
+                                net: r.net.to_string(),
+                                kind: r.kind,
+                                state: r.state,
+                            })
+                            .collect(),
                     })
                     .collect(),
             })

@@ -46,6 +46,7 @@ fn peer(name: Option<&str>, ip: &str, cidr: Option<(i64, &str)>, key_byte: u8) -
         rx_bytes: 0,
         tx_bytes: 0,
         is_self: false,
+        routes: Vec::new(),
     }
 }
 

@@ -105,6 +105,20 @@ fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
         assert!(user.links.routes_via(&user.iface).contains(&lan));
         assert!(allowed_ips_of(&user, &gateway).contains(&lan));
         assert!(report.summary().contains("1 route(s) through gateways"));
+        // `show --tree` / `--json` tell the route's state, on both sides.
+        let views = wiremesh::show::collect(&user.ctx, None).unwrap();
+        let now = user.ctx.clock.wall();
+        let tree = wiremesh::show::render::render_tree(&views, now);
+        assert!(
+            tree.contains(&format!("route {lan} (subnet): active")),
+            "{tree}"
+        );
+        let json = wiremesh::show::render::render_json(&views, now);
+        assert!(json.contains(r#""state": "active""#), "{json}");
+        let views = wiremesh::show::collect(&gateway.ctx, None).unwrap();
+        let own = views[0].peers.iter().find(|p| p.is_self).unwrap();
+        assert_eq!(own.routes.len(), 1);
+        assert_eq!((own.routes[0].net, own.routes[0].state), (lan, "approved"));
 
         // The gateway is disabled: the route leaves the interface with it.
         net.service.set_disabled(gateway_id, true).unwrap();
