@@ -23,6 +23,7 @@
 //! | `server` | `GET /v1/user/capabilities` through the tunnel answers; its features |
 //! | `handshake` | one per peer: last handshake within 180 s (the server never having one fails) |
 //! | `firewall` | the interface's nftables table holds the ruleset the server compiled for this host (or the last one it sent, when it does not answer) |
+//! | `routes` | (only with routes) a gateway forwards the families it routes; an exit node's mark, table, rules and `src_valid_mark` are in place; granted routes refused (a warning) |
 //! | `rp_filter` | every interface of this network namespace but `lo` (the tunnel and the uplinks) is strict (1) after `net.ipv4.conf.all.rp_filter` |
 //!
 //! The checks after `interface` are only made when the interface is up.
@@ -101,6 +102,7 @@ pub enum CheckKind {
     Server,
     Handshake,
     Firewall,
+    Routes,
     RpFilter,
 }
 
@@ -117,6 +119,7 @@ impl CheckKind {
             CheckKind::Server => "server",
             CheckKind::Handshake => "handshake",
             CheckKind::Firewall => "firewall",
+            CheckKind::Routes => "routes",
             CheckKind::RpFilter => "rp_filter",
         }
     }

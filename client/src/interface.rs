@@ -43,6 +43,13 @@ pub trait LinkControl: Send + Sync + fmt::Debug {
     fn switch(&self, which: Switch) -> std::io::Result<bool>;
     /// Turns a host-wide switch on or off.
     fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()>;
+    /// Whether the exit routing of a family is in place for the link (the exit table's
+    /// default route and both rules).
+    fn exit_routing_present(
+        &self,
+        iface: &InterfaceName,
+        v6: bool,
+    ) -> wireguard_control::Result<bool>;
     /// Sends a liveness probe (a small UDP datagram) to `addr`; failures are ignored.
     fn probe(&self, addr: IpAddr);
     /// Sends everything of a family through the link (`on`), or stops: a default route in
@@ -159,6 +166,22 @@ impl LinkControl for NetlinkLinks {
 
     fn set_switch(&self, which: Switch, on: bool) -> std::io::Result<()> {
         std::fs::write(which.path(), if on { "1\n" } else { "0\n" })
+    }
+
+    fn exit_routing_present(
+        &self,
+        iface: &InterfaceName,
+        v6: bool,
+    ) -> wireguard_control::Result<bool> {
+        if !link::has_default_route_in(iface, v6, EXIT_TABLE)? {
+            return Ok(false);
+        }
+        for rule in exit_rules(v6) {
+            if !link::has_rule(&rule)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn probe(&self, addr: IpAddr) {

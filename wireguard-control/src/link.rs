@@ -314,6 +314,64 @@ pub fn delete_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> R
     }
 }
 
+/// Whether `rule` exists (the kernel's rule list of its family, compared by priority,
+/// table, mark and kind).
+pub fn has_rule(rule: &PolicyRule) -> Result<bool> {
+    let wanted = rule_message(rule);
+    let mut query = RuleMessage::default();
+    query.header.family = wanted.header.family;
+    let answers =
+        request_route(RouteNetlinkMessage::GetRule(query), NLM_F_DUMP).map_err(|source| {
+            Error::NetlinkList {
+                action: "list routing rules",
+                source,
+            }
+        })?;
+    let key = |m: &RuleMessage| {
+        let mut attrs: Vec<String> = m
+            .attributes
+            .iter()
+            .filter(|a| {
+                // The kernel lists an unset prefix-length suppression as u32::MAX.
+                matches!(
+                    a,
+                    RuleAttribute::Priority(_) | RuleAttribute::Table(_) | RuleAttribute::FwMark(_)
+                ) || matches!(a, RuleAttribute::SuppressPrefixLen(n) if *n != u32::MAX)
+            })
+            .map(|a| format!("{a:?}"))
+            .collect();
+        attrs.sort();
+        (m.header.flags.contains(RuleFlags::Invert), attrs)
+    };
+    let wanted = key(&wanted);
+    Ok(answers.into_iter().any(|answer| match answer {
+        RouteNetlinkMessage::NewRule(found) => key(&found) == wanted,
+        _ => false,
+    }))
+}
+
+/// Whether table `table` holds the default route through `iface` that
+/// [`add_default_route_in`] adds.
+pub fn has_default_route_in(iface: &InterfaceName, v6: bool, table: u32) -> Result<bool> {
+    let index = link_index(iface)?;
+    let mut query = RouteMessage::default();
+    query.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let answers = request_route(RouteNetlinkMessage::GetRoute(query), NLM_F_DUMP)
+        .map_err(netlink_error(iface, "list the routes through"))?;
+    Ok(answers.into_iter().any(|answer| match answer {
+        RouteNetlinkMessage::NewRoute(route) => {
+            route.header.destination_prefix_length == 0
+                && route.attributes.contains(&RouteAttribute::Table(table))
+                && route.attributes.contains(&RouteAttribute::Oif(index))
+        }
+        _ => false,
+    }))
+}
+
 /// RTM_NEWRULE body for `rule`. Tables above 255 travel in an attribute, the header's
 /// table left unspecified (as `ip rule` does).
 fn rule_message(rule: &PolicyRule) -> RuleMessage {

@@ -12,9 +12,11 @@ use wireguard_control::InterfaceName;
 use super::Status;
 
 mod firewall;
+mod routes;
 mod tunnel;
 
 pub use firewall::{firewall, FirewallFacts};
+pub use routes::{routes, ExitFacts, RoutesFacts};
 
 pub use tunnel::{
     backend_error, handshake, implementation, interface, interface_down, server, HandshakePeer,

@@ -191,6 +191,10 @@ fn check_network(
 
     let facts = firewall_facts(ctx, iface, &config, &api, answer.is_ok());
     report.push(here, CheckKind::Firewall, evaluate::firewall(iface, &facts));
+    let facts = routes_facts(ctx, iface, &config, &device);
+    if let Some(finding) = evaluate::routes(iface, &facts) {
+        report.push(here, CheckKind::Routes, finding);
+    }
 
     // The tunnel first, then every other interface (the uplinks are where forged mesh
     // sources would arrive); an unreadable list leaves the tunnel's own value.
@@ -203,6 +207,53 @@ fn check_network(
     }
     let finding = evaluate::rp_filter(system.rp_filter("all"), &interfaces);
     report.push(here, CheckKind::RpFilter, finding);
+}
+
+/// What the last sync left for routes (its record) and what the host holds of it now.
+fn routes_facts(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &ClientConfig,
+    device: &wireguard_control::Device,
+) -> evaluate::RoutesFacts {
+    let record = crate::files::load_routes(&ctx.paths, iface);
+    let gateway = crate::routing::gateway_of(record.view.as_ref(), &config.routes, false);
+    let duties = if ctx.policy.enforce {
+        gateway.nets
+    } else {
+        Vec::new()
+    };
+    let forwarding = [false, true]
+        .into_iter()
+        .filter(|v6| duties.iter().any(|n| n.addr().is_ipv6() == *v6))
+        .map(|v6| {
+            let on = ctx
+                .links
+                .switch(crate::interface::Switch::Forwarding { v6 })
+                .map_err(|e| e.to_string());
+            (v6, on)
+        })
+        .collect();
+    let exit = record.exit.map(|exit| evaluate::ExitFacts {
+        v6: exit.v6,
+        marked: device.fwmark == Some(crate::interface::EXIT_MARK),
+        routing: ctx
+            .links
+            .exit_routing_present(iface, exit.v6)
+            .map_err(|e| e.to_string()),
+        src_valid_mark: (!exit.v6).then(|| {
+            ctx.links
+                .switch(crate::interface::Switch::SrcValidMark)
+                .map_err(|e| e.to_string())
+        }),
+    });
+    evaluate::RoutesFacts {
+        duties,
+        forwarding,
+        active: record.chosen.len(),
+        refused: record.refused.iter().copied().collect(),
+        exit,
+    }
 }
 
 /// The ruleset to compare the table with (the server's, else the one saved at the last

@@ -273,6 +273,7 @@ WARN rp_filter:  not strict: off
             CheckKind::Implementation,
             CheckKind::Server,
             CheckKind::Handshake,
+            CheckKind::Routes,
             CheckKind::RpFilter,
         ];
         let names: std::collections::HashSet<&str> = kinds.iter().map(|k| k.as_str()).collect();

@@ -59,6 +59,22 @@ fn routes_through_mesh(peer: &Peer, net: &str) -> Result<bool> {
     Ok(listed.contains(&format!("dev {}", peer.iface)))
 }
 
+/// The status (`pass`, `warn`, `fail`) of `doctor`'s `check` for `peer`'s network.
+fn doctor_status(peer: &Peer, check: &str) -> Result<String> {
+    let ran = peer
+        .host
+        .client(&["--backend", "userspace", "doctor", &peer.iface, "--json"])?;
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout)
+        .map_err(|e| anyhow::anyhow!("doctor --json: {e}: {}", ran.text()))?;
+    let found = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["check"] == check)
+        .map(|c| c["status"].as_str().unwrap_or_default().to_owned());
+    found.ok_or_else(|| anyhow::anyhow!("doctor made no {check} check: {}", ran.stdout))
+}
+
 pub fn gateway_lan(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "gateway", |world| {
         let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
@@ -128,6 +144,10 @@ pub fn gateway_lan(settings: &crate::harness::Settings, family: Family) -> Resul
             !routes_through_mesh(&robot2, net)?,
             "robot2 does not accept routes but got {net}"
         );
+        for (peer, who) in [(&robot1, "robot1 (gateway)"), (&admin, "admin (client)")] {
+            let status = doctor_status(peer, "routes")?;
+            ensure!(status == "pass", "doctor's routes check on {who}: {status}");
+        }
         ensure!(
             seen_by_lan(&robot2.host, target)?.is_none(),
             "robot2 reached the LAN without accepting routes"
@@ -260,6 +280,23 @@ pub fn exit_node(settings: &crate::harness::Settings, family: Family) -> Result<
             listed.contains("lookup main suppress_prefixlength 0")
                 && listed.contains("not from all fwmark 0x776d lookup 30573"),
             "admin's rules:\n{listed}"
+        );
+        ensure!(
+            doctor_status(&admin, "routes")? == "pass",
+            "doctor's routes check fails with the exit node in place"
+        );
+        // A rule removed behind wiremesh's back: doctor says so, the next sync puts it back.
+        admin
+            .host
+            .ok(&["ip", family_flag, "rule", "del", "priority", "5291"])?;
+        ensure!(
+            doctor_status(&admin, "routes")? == "fail",
+            "doctor does not notice the exit node's missing rule"
+        );
+        client(&admin, &["fetch", &admin.iface])?;
+        ensure!(
+            rules(&admin)?.contains("not from all fwmark 0x776d lookup 30573"),
+            "fetch did not put the rule back"
         );
         // The mesh keeps working: the server and robot2 answer through the tunnel.
         admin.host.ping_within(mesh.server_ip()?, SETTLE)?;

@@ -156,9 +156,12 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
                 RouteAdded::AlreadyExisted
             );
             for rule in rules(v6) {
+                assert!(!link::has_rule(&rule).expect("list rules"), "{rule:?}");
                 assert!(link::add_rule(&rule).expect("add rule"), "{rule:?}");
                 assert!(!link::add_rule(&rule).expect("add rule again"), "{rule:?}");
+                assert!(link::has_rule(&rule).expect("list rules"), "{rule:?}");
             }
+            assert!(link::has_default_route_in(&iface, v6, TABLE).expect("list"));
         }
     });
     for family in ["-4", "-6"] {
@@ -181,6 +184,10 @@ fn exercise(test: &str, prefix: &str, iface_name: &str, create: &[&str]) {
                 assert!(!link::delete_rule(&rule).expect("delete rule again"));
             }
             assert!(link::delete_default_route_in(&iface, v6, TABLE).expect("delete"));
+            assert!(!link::has_default_route_in(&iface, v6, TABLE).expect("list"));
+            for rule in rules(v6) {
+                assert!(!link::has_rule(&rule).expect("list rules"), "{rule:?}");
+            }
             assert!(!link::delete_default_route_in(&iface, v6, TABLE).expect("again"));
         }
     });

@@ -113,6 +113,14 @@ impl LinkControl for RecordingLinks {
         Ok(())
     }
 
+    fn exit_routing_present(
+        &self,
+        _iface: &InterfaceName,
+        v6: bool,
+    ) -> wireguard_control::Result<bool> {
+        Ok(self.exit.lock().unwrap().contains(&v6))
+    }
+
     fn probe(&self, addr: IpAddr) {
         self.calls.lock().unwrap().push(LinkCall::Probe(addr));
     }
