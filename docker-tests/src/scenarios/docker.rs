@@ -15,6 +15,7 @@ use anyhow::{ensure, Context as _, Result};
 use super::basic::with_robots;
 use super::in_world;
 use super::mesh::Family;
+use super::routes::client;
 use crate::harness::engine::Engine;
 use crate::harness::wait_until;
 
@@ -149,11 +150,6 @@ const DOCKER_USER: [&str; 7] = ["nft", "-s", "list", "chain", "ip", "filter", "D
 pub fn docker_networks(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "dockernet", |world| {
         let (_mesh, admin, robot1, _robot2) = with_robots(world, family)?;
-        let client = |peer: &super::mesh::Peer, args: &[&str]| -> Result<String> {
-            let mut full = vec!["--backend", "userspace"];
-            full.extend_from_slice(args);
-            Ok(peer.host.client(&full)?.ok()?.stdout)
-        };
         client(
             &admin,
             &["add-association", &admin.iface, "humans", "robots", "--yes"],

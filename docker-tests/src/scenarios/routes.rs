@@ -59,6 +59,13 @@ fn routes_through_mesh(peer: &Peer, net: &str) -> Result<bool> {
     Ok(listed.contains(&format!("dev {}", peer.iface)))
 }
 
+/// `wiremesh --backend userspace ARGS` on `peer`'s host; its output, unless it fails.
+pub(super) fn client(peer: &Peer, args: &[&str]) -> Result<String> {
+    let mut full = vec!["--backend", "userspace"];
+    full.extend_from_slice(args);
+    Ok(peer.host.client(&full)?.ok()?.stdout)
+}
+
 /// The status (`pass`, `warn`, `fail`) of `doctor`'s `check` for `peer`'s network.
 fn doctor_status(peer: &Peer, check: &str) -> Result<String> {
     let ran = peer
@@ -78,11 +85,6 @@ fn doctor_status(peer: &Peer, check: &str) -> Result<String> {
 pub fn gateway_lan(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "gateway", |world| {
         let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
-        let client = |peer: &Peer, args: &[&str]| -> Result<String> {
-            let mut full = vec!["--backend", "userspace"];
-            full.extend_from_slice(args);
-            Ok(peer.host.client(&full)?.ok()?.stdout)
-        };
         client(
             &admin,
             &["add-association", &admin.iface, "humans", "robots", "--yes"],
@@ -239,11 +241,6 @@ fn internet(family: Family) -> (IpNet, IpNet) {
 pub fn exit_node(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "exit", |world| {
         let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
-        let client = |peer: &Peer, args: &[&str]| -> Result<String> {
-            let mut full = vec!["--backend", "userspace"];
-            full.extend_from_slice(args);
-            Ok(peer.host.client(&full)?.ok()?.stdout)
-        };
         client(
             &admin,
             &["add-association", &admin.iface, "humans", "robots", "--yes"],
@@ -346,11 +343,6 @@ pub fn exit_node(settings: &crate::harness::Settings, family: Family) -> Result<
 pub fn failover(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "failover", |world| {
         let (_mesh, admin, robot1, robot2) = with_robots(world, family)?;
-        let client = |peer: &Peer, args: &[&str]| -> Result<String> {
-            let mut full = vec!["--backend", "userspace"];
-            full.extend_from_slice(args);
-            Ok(peer.host.client(&full)?.ok()?.stdout)
-        };
         client(
             &admin,
             &["add-association", &admin.iface, "humans", "robots", "--yes"],
