@@ -313,6 +313,16 @@ pub struct UpOpts {
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub max_cache_age: CacheAgeLimit,
 
+    /// Use the subnet routes gateways offer (recorded in the config, like `wiremesh
+    /// accept-routes`, so later syncs and the daemon keep doing it).
+    #[arg(long)]
+    pub accept_routes: bool,
+
+    /// Send all traffic through this exit node, a peer's name or mesh address (recorded in
+    /// the config, like `wiremesh set-exit-node`).
+    #[arg(long, value_name = "GATEWAY", requires = "interface")]
+    pub exit_node: Option<String>,
+
     #[command(flatten)]
     pub hosts: HostsOpts,
 

@@ -147,6 +147,28 @@ pub fn up(ctx: &Context, opts: &UpOpts, backend: Option<BackendKind>) -> Result<
             }
         }
     }
+    if opts.accept_routes || opts.exit_node.is_some() {
+        let ifaces = match &opts.interface {
+            Some(iface) => vec![iface.clone()],
+            None => ctx
+                .paths
+                .installed()
+                .context("failed to list the installed networks")?,
+        };
+        for iface in ifaces {
+            if opts.accept_routes {
+                super::routes::change_settings(ctx, &iface, |s| s.accept = true)?;
+                println!(
+                    "{iface}: using the subnet routes gateways offer (recorded in its config)"
+                );
+            }
+            if let Some(name) = &opts.exit_node {
+                let (ip, name) = super::routes::find_peer(ctx, &iface, name)?;
+                super::routes::change_settings(ctx, &iface, |s| s.exit_node = Some(ip))?;
+                println!("{iface}: exit node {name} ({ip}) (recorded in its config)");
+            }
+        }
+    }
     if opts.daemon {
         let stop =
             signal::install_stop_handler().context("failed to install the SIGTERM handler")?;

@@ -169,24 +169,7 @@ pub fn set_exit_node(ctx: &Context, opts: &SetExitNodeOpts) -> Result<()> {
     let iface = &opts.interface;
     let exit = match &opts.gateway {
         None => None,
-        Some(name) => {
-            // The server's current view, else (unreachable) the peer cache.
-            let config = files::load_config(&ctx.paths, iface)?;
-            let peers = match ctx.api(&config).state() {
-                Ok(state) => state.peers,
-                Err(_) => {
-                    files::load_cache(&ctx.paths, iface)?
-                        .unwrap_or_default()
-                        .peers
-                }
-            };
-            let peer = peers
-                .iter()
-                .filter(|p| !p.is_disabled)
-                .find(|p| p.name.as_str() == name || p.ip.to_string() == *name)
-                .ok_or_else(|| anyhow!("{iface} has no peer named {name:?} that this host sees"))?;
-            Some((peer.ip, peer.name.to_string()))
-        }
+        Some(name) => Some(find_peer(ctx, iface, name)?),
     };
     change_settings(ctx, iface, |s| {
         s.exit_node = exit.as_ref().map(|(ip, _)| *ip)
@@ -198,8 +181,32 @@ pub fn set_exit_node(ctx: &Context, opts: &SetExitNodeOpts) -> Result<()> {
     apply_now(ctx, iface)
 }
 
+/// The peer `name` (a name or a mesh address) among those this host sees: the server's
+/// current view, else (unreachable) the peer cache. Returns its address and name.
+pub(super) fn find_peer(
+    ctx: &Context,
+    iface: &InterfaceName,
+    name: &str,
+) -> Result<(std::net::IpAddr, String)> {
+    let config = files::load_config(&ctx.paths, iface)?;
+    let peers = match ctx.api(&config).state() {
+        Ok(state) => state.peers,
+        Err(_) => {
+            files::load_cache(&ctx.paths, iface)?
+                .unwrap_or_default()
+                .peers
+        }
+    };
+    let peer = peers
+        .iter()
+        .filter(|p| !p.is_disabled)
+        .find(|p| p.name.as_str() == name || p.ip.to_string() == *name)
+        .ok_or_else(|| anyhow!("{iface} has no peer named {name:?} that this host sees"))?;
+    Ok((peer.ip, peer.name.to_string()))
+}
+
 /// Changes the `[routes]` table of a network's config.
-fn change_settings(
+pub(super) fn change_settings(
     ctx: &Context,
     iface: &InterfaceName,
     change: impl FnOnce(&mut RouteSettings),

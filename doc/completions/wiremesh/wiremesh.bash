@@ -1579,7 +1579,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__up)
-            opts="-d -v -h --daemon --interval --max-cache-age --hosts-path --no-write-hosts --host-suffix --no-nat-traversal --exclude-nat-candidates --no-nat-candidates --verbose --api-address --help"
+            opts="-d -v -h --daemon --interval --max-cache-age --accept-routes --exit-node --hosts-path --no-write-hosts --host-suffix --no-nat-traversal --exclude-nat-candidates --no-nat-candidates --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1590,6 +1590,10 @@ _wiremesh() {
                     return 0
                     ;;
                 --max-cache-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exit-node)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

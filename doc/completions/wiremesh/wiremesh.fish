@@ -91,11 +91,13 @@ complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s v -l verbose 
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand show" -s h -l help -d 'Print help'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l interval -d 'Seconds between syncs of the daemon' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l max-cache-age -d 'When the server is unreachable as the interface comes up, a peer cache the server last confirmed longer ago than this brings up only the server peer, so that a peer disabled meanwhile does not come back (e.g. 12h, 7d, 2w; `never` for no limit)' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l exit-node -d 'Send all traffic through this exit node, a peer\'s name or mesh address (recorded in the config, like `wiremesh set-exit-node`)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l hosts-path -d 'Hosts file to keep the peers\' names in' -r -F
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l host-suffix -d 'Suffix of peer names: `<peer>.<SUFFIX>` [default: `<peer>.<network>.wg`; \'\' for none]' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l exclude-nat-candidates -d 'Do not report local addresses in this CIDR as candidates (repeatable)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -s d -l daemon -d 'Keep running and sync every --interval seconds'
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l accept-routes -d 'Use the subnet routes gateways offer (recorded in the config, like `wiremesh accept-routes`, so later syncs and the daemon keep doing it)'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-write-hosts -d 'Do not write peer names to a hosts file'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-nat-traversal -d 'Do not try other peers\' NAT candidates as endpoints'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand up" -l no-nat-candidates -d 'Report no NAT candidates at all'
