@@ -182,7 +182,8 @@ pub struct AddRuleOpts {
     #[arg(long, value_name = "SOURCE")]
     pub from: Option<Party>,
 
-    /// Which hosts accept them: a CIDR or peer name.
+    /// Which hosts accept them: a CIDR or peer name, or `route:NET` (a network gateways
+    /// carry: the rule opens it through them, and nothing on the gateways).
     #[arg(long, value_name = "DESTINATION")]
     pub to: Option<Party>,
 

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use anyhow::{anyhow, Result};
 use wiremesh_shared::acl::NetworkView;
 use wiremesh_shared::policy::access::{AccessChange, Sender};
-use wiremesh_shared::policy::spec::{destination, infer_scope, source, Party, Probe};
+use wiremesh_shared::policy::spec::{destination, infer_scope_toward, source, Party, Probe};
 use wiremesh_shared::policy::{
     format_ports, parse_ports, Destination, Protocol, Rule, RuleContents, Scope, Source, Transport,
 };
@@ -24,10 +24,13 @@ use crate::style::Style;
 use crate::Prompter;
 
 /// The rule `add-rule` asks for: flags first, questions for what they left out.
+///
+/// `route_gateway` places a route destination: the CIDR of a gateway approved for it.
 pub fn rule_from_opts(
     opts: &AddRuleOpts,
     prompter: &Prompter,
     view: &NetworkView<'_, impl std::borrow::Borrow<Peer>>,
+    route_gateway: &dyn Fn(ipnet::IpNet) -> Option<CidrId>,
 ) -> Result<RuleContents> {
     let party = |text: &str| text.trim().parse::<Party>().map_err(anyhow::Error::from);
     let from = match &opts.from {
@@ -46,7 +49,7 @@ pub fn rule_from_opts(
         None => prompter.ask(
             None,
             "--to",
-            "Destination (a CIDR or peer name)",
+            "Destination (a CIDR or peer name, or route:NET)",
             None,
             party,
         )?,
@@ -109,7 +112,11 @@ pub fn rule_from_opts(
     } else if let Some(within) = &opts.within {
         Scope::Cidr(cidr_named(within)?)
     } else {
-        infer_scope(view, source, destination)?
+        let gateway = match destination {
+            Destination::Route(net) => route_gateway(net),
+            _ => None,
+        };
+        infer_scope_toward(view, source, destination, gateway)?
     };
     Ok(RuleContents {
         scope,
@@ -165,6 +172,7 @@ impl Names<'_> {
         match destination {
             Destination::Cidr(c) => self.cidr(c),
             Destination::Peer(p) => format!("peer:{}", self.peer(p)),
+            Destination::Route(net) => format!("route:{net}"),
         }
     }
 

@@ -10,7 +10,8 @@
 //!   port the peer asked for, and no chain of Docker's can let it past a drop here;
 //! - chain `mesh`: replies and related packets, essential ICMP (and on the server its API
 //!   port and pings) are accepted; senders outside the restricted sets are accepted; then one
-//!   accept per allow line; everything else is dropped.
+//!   accept per allow line (one from a rule toward a route also matches that network as the
+//!   destination); everything else is dropped.
 //!
 //! On a gateway ([`Gateway`]) it also holds:
 //! - sets `routes4` and `routes6`: the networks the gateway forwards to (an exit node's
@@ -346,6 +347,14 @@ fn mesh_rules(ruleset: &HostRuleset) -> Vec<Vec<Statement<'static>>> {
             Operator::EQ,
             prefix(allow.source),
         )];
+        if let Some(toward) = allow.destination {
+            // A rule toward one of the gateway's routes opens only that network.
+            expr.push(matches(
+                payload(if v6 { "ip6" } else { "ip" }, "daddr"),
+                Operator::EQ,
+                prefix(toward),
+            ));
+        }
         match allow.protocol {
             Protocol::Any => {}
             Protocol::Icmp => expr.push(l4proto(if v6 { L4_ICMPV6 } else { L4_ICMP })),

@@ -30,24 +30,28 @@ fn sample() -> HostRuleset {
                     PortRange::single(22).unwrap(),
                     PortRange::new(8000, 8080).unwrap(),
                 ],
+                destination: None,
             },
             Allow {
                 rule: RuleId(2),
                 source: "10.1.3.4/32".parse().unwrap(),
                 protocol: Protocol::Udp,
                 ports: vec![PortRange::single(53).unwrap()],
+                destination: None,
             },
             Allow {
                 rule: RuleId(3),
                 source: "fd00:1::/64".parse().unwrap(),
                 protocol: Protocol::Icmp,
                 ports: Vec::new(),
+                destination: None,
             },
             Allow {
                 rule: RuleId(4),
                 source: "fd00:1::5/128".parse().unwrap(),
                 protocol: Protocol::Any,
                 ports: Vec::new(),
+                destination: None,
             },
         ],
     }
@@ -181,6 +185,7 @@ fn arb_ruleset() -> impl Strategy<Value = HostRuleset> {
                     source,
                     protocol,
                     ports,
+                    destination: None,
                 }
             })
         });
@@ -374,4 +379,37 @@ fn a_host_using_an_exit_node_keeps_the_tunnels_mark_on_replies() {
         image.accepts("wm0", &packet).unwrap(),
         without.accepts("wm0", &packet).unwrap()
     );
+}
+
+#[test]
+fn a_rule_toward_a_route_opens_that_network_and_not_the_gateway() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let mut ruleset = sample();
+    ruleset.allows.push(Allow {
+        rule: RuleId(9),
+        source: "10.1.2.0/24".parse().unwrap(),
+        protocol: Protocol::Tcp,
+        ports: vec![PortRange::single(80).unwrap()],
+        destination: Some("192.168.10.0/24".parse().unwrap()),
+    });
+    let text = firewall.transaction_json_of(&ruleset, &gateway());
+    assert!(
+        text.contains(r#""daddr""#) && text.contains("192.168.10.0"),
+        "{text}"
+    );
+    // Toward the gateway itself, port 80 stays closed to the restricted sender.
+    let image = firewall.expected_image_of(&ruleset, &gateway());
+    let to_gateway = Packet {
+        src: "10.1.2.3".parse().unwrap(),
+        dst: "10.1.0.1".parse().unwrap(),
+        transport: Transport::Tcp { port: 80 },
+    };
+    assert!(!image.accepts("wm0", &to_gateway).unwrap());
+    assert!(!ruleset.allows(&to_gateway));
+    // The model lets it through toward the route.
+    let to_route = Packet {
+        dst: "192.168.10.5".parse().unwrap(),
+        ..to_gateway
+    };
+    assert!(ruleset.allows(&to_route));
 }

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
-use wiremesh_shared::policy::{compile, Destination, HostRole, HostRuleset, Policy};
+use wiremesh_shared::policy::{
+    compile, compile_gateway, Destination, HostRole, HostRuleset, Policy,
+};
 use wiremesh_shared::routes::{RouteBook, RouteView};
 use wiremesh_shared::wire::{Association, Cidr, Peer, State};
 use wiremesh_shared::{CidrId, Endpoint, PeerId, PublicKey};
@@ -67,7 +69,7 @@ impl Rulesets {
                 .iter()
                 .filter_map(|r| match r.contents.destination {
                     Destination::Peer(p) => Some(p),
-                    Destination::Cidr(_) => None,
+                    Destination::Cidr(_) | Destination::Route(_) => None,
                 })
                 .chain(routes.routes.iter().map(|r| r.contents.gateway))
                 .collect(),
@@ -200,12 +202,21 @@ impl Model {
         if let Some(found) = lock(&self.rulesets.compiled).get(&key) {
             return found.clone();
         }
-        // Compiled outside the lock; two callers racing compile the same value.
-        let compiled = Arc::new(compile(
+        // Compiled outside the lock; two callers racing compile the same value. A gateway
+        // (which has a key of its own) gets the rules naming its approved routes.
+        let routes: Vec<ipnet::IpNet> = self
+            .snapshot
+            .routes
+            .of(host.id)
+            .filter(|r| r.approved)
+            .map(|r| r.contents.net)
+            .collect();
+        let compiled = Arc::new(compile_gateway(
             &self.view(),
             &self.snapshot.policy,
             host,
             HostRole::Peer,
+            &routes,
         ));
         lock(&self.rulesets.compiled)
             .entry(key)

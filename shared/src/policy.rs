@@ -263,6 +263,10 @@ pub enum Source {
 pub enum Destination {
     Cidr(CidrId),
     Peer(PeerId),
+    /// A route of gateway peers (its network): the rule lets the source open connections to
+    /// that network through the gateways that carry it, and nothing on the gateways
+    /// themselves.
+    Route(IpNet),
 }
 
 /// A rule without its id: the body of creating one.
@@ -440,15 +444,18 @@ pub fn check_new_rule<P: std::borrow::Borrow<Peer>>(
             Some((peer.cidr_id, format!("peer {:?}", peer.name.as_str())))
         }
     };
+    // A route has no place of its own: it applies on the gateways of it that the scope
+    // links to the source.
     let destination_place = match rule.destination {
         Destination::Cidr(id) => {
             cidr_exists(id)?;
-            (id, places.name(id))
+            Some((id, places.name(id)))
         }
         Destination::Peer(id) => {
             let peer = find_peer(view.peers, id).ok_or(PolicyError::PeerNotFound { id })?;
-            (peer.cidr_id, format!("peer {:?}", peer.name.as_str()))
+            Some((peer.cidr_id, format!("peer {:?}", peer.name.as_str())))
         }
+        Destination::Route(_) => None,
     };
     let fits = |place: &Option<(CidrId, String)>, side: CidrId| match place {
         None => true,
@@ -468,15 +475,17 @@ pub fn check_new_rule<P: std::borrow::Borrow<Peer>>(
                     return Err(outside("source", name));
                 }
             }
-            if !places.within(destination_place.0, scope) {
-                return Err(outside("destination", &destination_place.1));
+            if let Some((cidr, name)) = &destination_place {
+                if !places.within(*cidr, scope) {
+                    return Err(outside("destination", name));
+                }
             }
         }
         Scope::Association(id) => {
             let association = find_association(view.associations, id)
                 .ok_or(PolicyError::AssociationNotFound { id })?;
             let (x, y) = (association.cidr_id_1, association.cidr_id_2);
-            let destination = Some(destination_place.clone());
+            let destination = destination_place.clone();
             let ok = (fits(&source_place, x) && fits(&destination, y))
                 || (fits(&source_place, y) && fits(&destination, x));
             if !ok {
@@ -484,7 +493,13 @@ pub fn check_new_rule<P: std::borrow::Borrow<Peer>>(
                     Some((cidr, name)) if !places.within(*cidr, x) && !places.within(*cidr, y) => {
                         ("source", name.clone())
                     }
-                    _ => ("destination", destination_place.1.clone()),
+                    _ => (
+                        "destination",
+                        destination_place
+                            .as_ref()
+                            .map(|d| d.1.clone())
+                            .unwrap_or_default(),
+                    ),
                 };
                 return Err(PolicyError::OutsideScope {
                     what,
@@ -656,9 +671,11 @@ pub fn decide<P: std::borrow::Borrow<Peer>>(
             Source::Cidr(c) => places.within(sender_cidr, c),
             Source::Peer(p) => sender_peer.is_some_and(|s| s.id == p),
         };
+        // A route's rules never open the gateway itself: packets here are addressed to it.
         let destination_ok = match r.destination {
             Destination::Cidr(c) => places.within(host_cidr, c),
             Destination::Peer(p) => host.id == p,
+            Destination::Route(_) => false,
         };
         if source_ok && destination_ok && protocol_matches(r.protocol, &r.ports, packet.transport) {
             return Verdict::Rule(rule.id);
@@ -676,6 +693,10 @@ pub struct Allow {
     pub protocol: Protocol,
     #[serde(default)]
     pub ports: Vec<PortRange>,
+    /// Only toward this network (a route the host is a gateway of); `None`: toward the
+    /// host and the networks it routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<IpNet>,
 }
 
 /// One host's compiled ruleset: what its firewall holds, in a form independent of nftables.
@@ -717,6 +738,7 @@ impl HostRuleset {
         }
         self.allows.iter().any(|a| {
             a.source.contains(&packet.src)
+                && a.destination.is_none_or(|d| d.contains(&packet.dst))
                 && protocol_matches(a.protocol, &a.ports, packet.transport)
         })
     }
@@ -762,6 +784,18 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
     policy: &Policy,
     host: &Peer,
     role: HostRole,
+) -> HostRuleset {
+    compile_gateway(view, policy, host, role, &[])
+}
+
+/// [`compile`] for a gateway of `routes` (its approved networks): rules naming one of them
+/// as destination let their senders open connections toward that network only.
+pub fn compile_gateway<P: std::borrow::Borrow<Peer>>(
+    view: &NetworkView<'_, P>,
+    policy: &Policy,
+    host: &Peer,
+    role: HostRole,
+    routes: &[IpNet],
 ) -> HostRuleset {
     if policy.is_empty() {
         return HostRuleset::open(role);
@@ -826,9 +860,10 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
     let mut seen = HashSet::new();
     for rule in rules {
         let r = &rule.contents;
-        let destination_ok = match r.destination {
-            Destination::Cidr(c) => host_cidrs.contains(&c),
-            Destination::Peer(p) => host.id == p,
+        let (destination_ok, toward) = match r.destination {
+            Destination::Cidr(c) => (host_cidrs.contains(&c), None),
+            Destination::Peer(p) => (host.id == p, None),
+            Destination::Route(net) => (routes.contains(&net), Some(net)),
         };
         if !destination_ok {
             continue;
@@ -855,6 +890,7 @@ pub fn compile<P: std::borrow::Borrow<Peer>>(
                     source: net,
                     protocol: r.protocol,
                     ports: normalize_ports(r.ports.clone()),
+                    destination: toward,
                 };
                 if seen.insert(allow.clone()) {
                     allows.push(allow);

@@ -130,7 +130,7 @@ pub fn plan_change<P: std::borrow::Borrow<Peer>>(
         .flat_map(|p| p.rules.iter())
         .filter_map(|r| match r.contents.destination {
             Destination::Peer(p) => Some(p),
-            Destination::Cidr(_) => None,
+            Destination::Cidr(_) | Destination::Route(_) => None,
         })
         .collect();
     let named_sources: BTreeSet<PeerId> = [before, after]

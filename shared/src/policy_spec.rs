@@ -1,5 +1,6 @@
 //! Rules as people write them on a command line: sources and destinations by name
-//! (`humans`, `cidr:humans`, `peer:alice`, `any`), the scope found from them when it is not
+//! (`humans`, `cidr:humans`, `peer:alice`, `any`; a destination may also be a route,
+//! `route:192.168.10.0/24`), the scope found from them when it is not
 //! given, and packets to explain (`alice`, `alice:22/tcp`, `10.66.2.5:53/udp`,
 //! `[fd00::5]:22`, `bob/icmp`).
 
@@ -20,6 +21,8 @@ pub enum Party {
     Cidr(String),
     Peer(String),
     Name(String),
+    /// `route:NET`: the network of a route gateways carry (a destination only).
+    Route(ipnet::IpNet),
 }
 
 impl FromStr for Party {
@@ -37,7 +40,15 @@ impl FromStr for Party {
         Ok(match text.split_once(':') {
             Some(("cidr", name)) if !name.is_empty() => Party::Cidr(name.to_owned()),
             Some(("peer", name)) if !name.is_empty() => Party::Peer(name.to_owned()),
-            Some(_) => return Err(bad("write cidr:NAME, peer:NAME, any or a bare name")),
+            Some(("route", net)) => Party::Route(
+                net.parse()
+                    .map_err(|_| bad("route:NET takes a network, e.g. route:192.168.10.0/24"))?,
+            ),
+            Some(_) => {
+                return Err(bad(
+                    "write cidr:NAME, peer:NAME, route:NET, any or a bare name",
+                ))
+            }
             None if text.eq_ignore_ascii_case("any") => Party::Any,
             None => Party::Name(text.to_owned()),
         })
@@ -69,6 +80,12 @@ fn lookup<'a, P: std::borrow::Borrow<Peer>>(
         name: name.to_owned(),
     };
     Ok(match party {
+        Party::Route(net) => {
+            return Err(PolicyError::BadParty {
+                given: format!("route:{net}"),
+                reason: "a route is a destination only".to_owned(),
+            })
+        }
         Party::Any => Named::Any,
         Party::Cidr(name) => Named::Cidr(cidr(name).ok_or_else(|| missing("CIDR", name))?),
         Party::Peer(name) => Named::Peer(peer(name).ok_or_else(|| missing("peer", name))?),
@@ -100,6 +117,9 @@ pub fn destination<P: std::borrow::Borrow<Peer>>(
     cidrs: &[Cidr],
     peers: &[P],
 ) -> Result<Destination, PolicyError> {
+    if let Party::Route(net) = party {
+        return Ok(Destination::Route(net.trunc()));
+    }
     Ok(match lookup(party, cidrs, peers)? {
         Named::Any => {
             return Err(PolicyError::BadParty {
@@ -121,6 +141,17 @@ pub fn infer_scope<P: std::borrow::Borrow<Peer>>(
     source: Source,
     destination: Destination,
 ) -> Result<Scope, PolicyError> {
+    infer_scope_toward(view, source, destination, None)
+}
+
+/// [`infer_scope`], where a route destination is placed at `gateway` (the CIDR of a gateway
+/// that carries it); without one a route's scope cannot be inferred.
+pub fn infer_scope_toward<P: std::borrow::Borrow<Peer>>(
+    view: &NetworkView<'_, P>,
+    source: Source,
+    destination: Destination,
+    gateway: Option<CidrId>,
+) -> Result<Scope, PolicyError> {
     let tree = CidrTree::new(view.cidrs);
     let place_of_peer = |id| {
         view.peers
@@ -132,6 +163,10 @@ pub fn infer_scope<P: std::borrow::Borrow<Peer>>(
     let destination_cidr = match destination {
         Destination::Cidr(c) => c,
         Destination::Peer(p) => place_of_peer(p).ok_or(PolicyError::PeerNotFound { id: p })?,
+        Destination::Route(net) => gateway.ok_or(PolicyError::BadParty {
+            given: format!("route:{net}"),
+            reason: "no approved gateway carries it (list-routes shows the routes)".to_owned(),
+        })?,
     };
     let source_cidr: Option<CidrId> = match source {
         Source::Any => None,

@@ -331,6 +331,22 @@ pub fn grants_for<P: Borrow<Peer>>(
     out
 }
 
+/// The CIDR of the first approved gateway (by id) of `net`, where a rule toward the route
+/// is placed when its scope is inferred.
+pub fn gateway_cidr<P: Borrow<Peer>>(book: &RouteBook, peers: &[P], net: IpNet) -> Option<CidrId> {
+    let gateway = book
+        .routes
+        .iter()
+        .filter(|r| r.approved && r.contents.net == net)
+        .map(|r| r.contents.gateway)
+        .min()?;
+    peers
+        .iter()
+        .map(Borrow::borrow)
+        .find(|p| p.id == gateway)
+        .map(|p| p.cidr_id)
+}
+
 /// What a peer learns about routes from the server: the routes it receives, and what it
 /// offers itself (approved or not), so a gateway knows what to forward.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

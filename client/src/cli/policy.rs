@@ -50,7 +50,11 @@ pub fn add_rule(ctx: &Context, opts: &AddRuleOpts, prompter: Prompter) -> Result
         peers: &network.peers,
         roles: NetworkRoles::CREATED_BY_NEW,
     };
-    let rule = rule_from_opts(opts, &prompter, &view)?;
+    let route_gateway = |net| {
+        let book = admin.route_book().ok()?;
+        wiremesh_shared::routes::gateway_cidr(&book, &network.peers, net)
+    };
+    let rule = rule_from_opts(opts, &prompter, &view, &route_gateway)?;
     plan_then_commit(&network.names(), &prompter, opts.plan, opts.yes, |dry| {
         Ok(admin.add_rule(&rule, dry)?)
     })

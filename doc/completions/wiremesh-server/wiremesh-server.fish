@@ -149,7 +149,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-ass
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -l json -d 'Machine-readable JSON (shape documented in doc/json-output.md)'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand list-associations" -s h -l help -d 'Print help'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l from -d 'Who may open connections: a CIDR or peer name (`cidr:NAME` or `peer:NAME` where a name is both), or `any` (every peer the scope links to the destination)' -r
-complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l to -d 'Which hosts accept them: a CIDR or peer name' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l to -d 'Which hosts accept them: a CIDR or peer name, or `route:NET` (a network gateways carry: the rule opens it through them, and nothing on the gateways)' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l proto -d 'Protocol: tcp, udp, icmp (ICMPv6 on IPv6) or any' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l ports -d 'Destination ports of a tcp or udp rule: 22, 8000-8080, or a list (22,53,8000-8080) [default: every port]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-rule" -l association -d 'Attach the rule to the association of these two CIDRs [default: the one association linking source and destination, else the smallest CIDR holding both]' -r

@@ -197,7 +197,7 @@ pub fn policy_command(args: &[String]) -> Result<()> {
         .iter()
         .filter_map(|r| match r.contents.destination {
             Destination::Peer(p) => Some(p),
-            Destination::Cidr(_) => None,
+            Destination::Cidr(_) | Destination::Route(_) => None,
         })
         .collect();
     let mut keys = HashSet::new();

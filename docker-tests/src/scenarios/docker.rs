@@ -143,8 +143,9 @@ const DOCKER_USER: [&str; 7] = ["nft", "-s", "list", "chain", "ip", "filter", "D
 /// bridge network (the default one over IPv4; over IPv6 a network with an IPv6 subnet) and
 /// advertises its Docker networks as routes (`--docker-networks`). admin, which accepts
 /// routes, reaches the container at its own address (no published port) on ports 80 and
-/// 81; with "humans may open tcp/80 on robots" and `robots` isolated it reaches 80 and not
-/// 81 (the policy guards the gateway's routes). Over IPv4, Docker's FORWARD policy is DROP:
+/// 81; with "humans may open tcp/80 toward the route" (IPv4; over IPv6 "… on robots", the
+/// gateway's CIDR, whose rules guard what it routes) and `robots` isolated it reaches 80
+/// and not 81. Over IPv4, Docker's FORWARD policy is DROP:
 /// wiremesh's marked rules in `DOCKER-USER` let the mesh through, and `down` takes them
 /// out again, leaving the chain as Docker made it.
 pub fn docker_networks(settings: &crate::harness::Settings, family: Family) -> Result<()> {
@@ -223,6 +224,13 @@ pub fn docker_networks(settings: &crate::harness::Settings, family: Family) -> R
             );
         }
 
+        // Over IPv4 the rule names the route itself; over IPv6 the gateway's CIDR, whose
+        // rules guard what the gateway routes too.
+        let to = if family == Family::V4 {
+            format!("route:{subnet}")
+        } else {
+            "robots".to_owned()
+        };
         client(
             &admin,
             &[
@@ -231,7 +239,7 @@ pub fn docker_networks(settings: &crate::harness::Settings, family: Family) -> R
                 "--from",
                 "humans",
                 "--to",
-                "robots",
+                &to,
                 "--proto",
                 "tcp",
                 "--ports",

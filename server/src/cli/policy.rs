@@ -51,7 +51,9 @@ fn commit(
 pub fn add_rule(paths: &ServerPaths, prompter: &Prompter, opts: AddRuleOpts) -> Result<()> {
     let network = open(paths, opts.interface.as_str())?;
     let model = network.model();
-    let contents = rule_from_opts(&opts, prompter, &model.view())?;
+    let route_gateway =
+        |net| wiremesh_shared::routes::gateway_cidr(model.routes(), model.view().peers, net);
+    let contents = rule_from_opts(&opts, prompter, &model.view(), &route_gateway)?;
     commit(&network, prompter, opts.plan, opts.yes, |dry| {
         Ok(network.service.add_rule(contents.clone(), dry)?)
     })

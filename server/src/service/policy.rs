@@ -232,6 +232,17 @@ impl Service {
             dry_run,
             |model| {
                 check_new_rule(&model.view(), model.policy(), &contents)?;
+                if let wiremesh_shared::policy::Destination::Route(net) = contents.destination {
+                    // A rule toward a network nobody offers would open nothing, silently.
+                    if !model.routes().routes.iter().any(|r| r.contents.net == net) {
+                        return Err(wiremesh_shared::policy::PolicyError::BadParty {
+                            given: format!("route:{net}"),
+                            reason: "no gateway offers this network (list-routes shows the routes)"
+                                .to_owned(),
+                        }
+                        .into());
+                    }
+                }
                 let mut after = (**model.policy()).clone();
                 // The id is the store's; for planning any unused one will do.
                 let next_id = after.rules.iter().map(|r| r.id.0).max().unwrap_or(0) + 1;

@@ -546,8 +546,8 @@ impl Store for SqliteStore {
         self.write(|tx, path, stamps| {
             tx.run(
                 "INSERT INTO wiremesh_rules (association_id, cidr_id, source_cidr_id, \
-                 source_peer_id, destination_cidr_id, destination_peer_id, protocol, ports, note) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 source_peer_id, destination_cidr_id, destination_peer_id, protocol, ports, note, \
+                 destination_route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 rule_columns(contents),
             )
             .map_err(|error| match violation(&error) {

@@ -34,7 +34,7 @@ pub(super) const ASSOCIATION_COLUMNS: &str = "id, cidr_id_1, cidr_id_2";
 /// Columns of `wiremesh_rules`.
 pub(super) const RULE_COLUMNS: &str = "id, association_id, cidr_id, source_cidr_id, \
                                        source_peer_id, destination_cidr_id, destination_peer_id, \
-                                       protocol, ports, note";
+                                       protocol, ports, note, destination_route";
 
 pub(super) const ROUTE_COLUMNS: &str = "id, peer_id, net, kind, approved";
 
@@ -176,9 +176,21 @@ pub(super) fn rule_from_row(path: &Path, row: &Row<'_>) -> Result<Rule> {
         (None, Some(p)) => Source::Peer(p.into()),
         _ => return Err(fields.corrupt("a source is a CIDR or a peer, not both".into())),
     };
-    let destination = match (id("destination_cidr_id")?, id("destination_peer_id")?) {
-        (Some(c), None) => Destination::Cidr(c.into()),
-        (None, Some(p)) => Destination::Peer(p.into()),
+    let route: Option<String> = fields.get("destination_route")?;
+    let route = match route {
+        Some(text) => Some(text.parse::<ipnet::IpNet>().map_err(|error| {
+            fields.corrupt(format!("column destination_route: {text:?}: {error}"))
+        })?),
+        None => None,
+    };
+    let destination = match (
+        id("destination_cidr_id")?,
+        id("destination_peer_id")?,
+        route,
+    ) {
+        (Some(c), None, None) => Destination::Cidr(c.into()),
+        (None, Some(p), None) => Destination::Peer(p.into()),
+        (None, None, Some(net)) => Destination::Route(net),
         _ => return Err(fields.corrupt("exactly one destination must be set".into())),
     };
     let protocol: String = fields.get("protocol")?;
@@ -260,6 +272,7 @@ pub(super) fn rule_columns(
     String,
     String,
     Option<String>,
+    Option<String>,
 ) {
     let (association, cidr) = match rule.scope {
         Scope::Association(a) => (Some(a.0), None),
@@ -270,9 +283,10 @@ pub(super) fn rule_columns(
         Source::Cidr(c) => (Some(c.0), None),
         Source::Peer(p) => (None, Some(p.0)),
     };
-    let (destination_cidr, destination_peer) = match rule.destination {
-        Destination::Cidr(c) => (Some(c.0), None),
-        Destination::Peer(p) => (None, Some(p.0)),
+    let (destination_cidr, destination_peer, destination_route) = match rule.destination {
+        Destination::Cidr(c) => (Some(c.0), None, None),
+        Destination::Peer(p) => (None, Some(p.0), None),
+        Destination::Route(net) => (None, None, Some(net.to_string())),
     };
     let ports = if rule.ports.is_empty() {
         String::new()
@@ -289,6 +303,7 @@ pub(super) fn rule_columns(
         rule.protocol.to_string(),
         ports,
         rule.note.clone(),
+        destination_route,
     )
 }
 

@@ -32,7 +32,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 6;
+pub const SUPPORTED_VERSION: i64 = 7;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -147,6 +147,37 @@ CREATE TABLE IF NOT EXISTS wiremesh_route_auto (
 );
 ";
 
+/// Version 7: a rule's destination may be a route (`destination_route`, its network), so
+/// the table is rebuilt with the new column and a check that exactly one destination is set
+/// (SQLite cannot change a table's checks in place). Ids are kept.
+const RULE_ROUTE_DESTINATION: &str = "
+CREATE TABLE wiremesh_rules_v7 (
+    id INTEGER PRIMARY KEY,
+    association_id INTEGER REFERENCES associations (id) ON DELETE CASCADE,
+    cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    source_cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    source_peer_id INTEGER REFERENCES peers (id) ON DELETE CASCADE,
+    destination_cidr_id INTEGER REFERENCES cidrs (id) ON DELETE CASCADE,
+    destination_peer_id INTEGER REFERENCES peers (id) ON DELETE CASCADE,
+    protocol TEXT NOT NULL,
+    ports TEXT NOT NULL,
+    note TEXT,
+    destination_route TEXT,
+    CHECK ((association_id IS NULL) != (cidr_id IS NULL)),
+    CHECK (source_cidr_id IS NULL OR source_peer_id IS NULL),
+    CHECK ((destination_cidr_id IS NOT NULL) + (destination_peer_id IS NOT NULL)
+           + (destination_route IS NOT NULL) = 1)
+);
+INSERT INTO wiremesh_rules_v7 (id, association_id, cidr_id, source_cidr_id, source_peer_id,
+    destination_cidr_id, destination_peer_id, protocol, ports, note)
+    SELECT id, association_id, cidr_id, source_cidr_id, source_peer_id, destination_cidr_id,
+        destination_peer_id, protocol, ports, note FROM wiremesh_rules;
+DROP TABLE wiremesh_rules;
+ALTER TABLE wiremesh_rules_v7 RENAME TO wiremesh_rules;
+CREATE INDEX IF NOT EXISTS wiremesh_rules_association_id ON wiremesh_rules (association_id);
+CREATE INDEX IF NOT EXISTS wiremesh_rules_cidr_id ON wiremesh_rules (cidr_id);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -240,6 +271,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             5 => tx
                 .execute_batch(ROUTE_TABLES)
                 .map_err(sqlite(path, "migrate"))?,
+            6 => tx
+                .execute_batch(RULE_ROUTE_DESTINATION)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -257,6 +291,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(POLICY_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(ROUTE_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(RULE_ROUTE_DESTINATION)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

@@ -39,6 +39,18 @@ fn rules_and_isolation_round_trip_as_structural_changes() {
             note: None,
         };
         let second = store.insert_rule(&any).expect("insert");
+        // A rule toward a route keeps its network.
+        let route: ipnet::IpNet = family
+            .pick("192.168.10.0/24", "fd10:10::/64")
+            .parse()
+            .unwrap();
+        let toward = RuleContents {
+            destination: Destination::Route(route),
+            ..any.clone()
+        };
+        let third = store.insert_rule(&toward).expect("insert");
+        assert_eq!(third.contents.destination, Destination::Route(route));
+        store.delete_rule(third.id).expect("delete");
         assert!(store.set_isolated(DEVELOPER, true).expect("isolate"));
         assert!(!store.set_isolated(DEVELOPER, true).expect("again"));
         let snapshot = store.snapshot().expect("snapshot");

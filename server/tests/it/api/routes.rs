@@ -256,3 +256,72 @@ async fn an_auto_approval_approves_offers_inside_its_prefixes() {
     .await
     .expect(400);
 }
+
+#[tokio::test]
+async fn a_rule_toward_a_route_opens_it_on_its_gateway_only() {
+    for family in Family::BOTH {
+        let h = Harness::new(family);
+        let rule = |net: &str| {
+            json!({
+                "scope": {"cidr": wiremesh_shared::fixture::ROOT.0},
+                "source": {"cidr": wiremesh_shared::fixture::USER.0},
+                "destination": {"route": net},
+                "protocol": "tcp",
+                "ports": [[80, 80]],
+            })
+        };
+        // Nobody offers the network yet: refused, nothing stored.
+        let err = h
+            .req(ADMIN_PEER, Method::POST, "/v2/admin/rules")
+            .json(rule(lan(&h)))
+            .send()
+            .await
+            .expect(400)
+            .error();
+        assert!(err.contains("no gateway offers this network"), "{err}");
+
+        h.req(DEVELOPER1, Method::PUT, "/v2/user/routes")
+            .json(json!({"routes": [lan(&h)]}))
+            .send()
+            .await
+            .expect(200);
+        h.req(ADMIN_PEER, Method::PUT, "/v2/admin/peers/3/routes/approval")
+            .json(json!({"approved": true}))
+            .send()
+            .await
+            .expect(200);
+        h.req(ADMIN_PEER, Method::POST, "/v2/admin/rules")
+            .json(rule(lan(&h)))
+            .send()
+            .await
+            .expect(201);
+
+        // The gateway's ruleset opens tcp/80 toward the route only; another peer's has no
+        // such line.
+        let gateway = full_state(&h, DEVELOPER1).await.policy.expect("a ruleset");
+        let toward: Vec<_> = gateway
+            .allows
+            .iter()
+            .filter(|a| a.destination == Some(lan(&h).parse().unwrap()))
+            .collect();
+        assert_eq!(toward.len(), 1, "{gateway:?}");
+        let other = full_state(&h, DEVELOPER2).await.policy.expect("a ruleset");
+        assert!(
+            other.allows.iter().all(|a| a.destination.is_none()),
+            "{other:?}"
+        );
+        // The listing names the destination as written.
+        let listing: serde_json::Value = h
+            .req(ADMIN_PEER, Method::GET, "/v2/admin/rules")
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            listing
+                .to_string()
+                .contains(&format!(r#""route":"{}""#, lan(&h))),
+            "{listing}"
+        );
+    }
+}
