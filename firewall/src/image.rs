@@ -507,7 +507,7 @@ fn match_conditions(
         }
         NamedExpression::Payload(Payload::PayloadField(field)) => {
             match (field.protocol.as_ref(), field.field.as_ref()) {
-                (family @ ("ip" | "ip6"), "saddr") => {
+                (family @ ("ip" | "ip6"), side @ ("saddr" | "daddr")) => {
                     let negated = match op {
                         Operator::EQ => false,
                         Operator::NEQ => true,
@@ -519,28 +519,19 @@ fn match_conditions(
                         }
                         other => AddressTarget::Net(address(other)?),
                     };
-                    vec![Condition::Source {
-                        v6: family == "ip6",
-                        negated,
-                        target,
-                    }]
-                }
-                (family @ ("ip" | "ip6"), "daddr") => {
-                    let negated = match op {
-                        Operator::EQ => false,
-                        Operator::NEQ => true,
-                        other => return Err(unexpected(other)),
-                    };
-                    let target = match right {
-                        Expression::String(s) if s.starts_with('@') => {
-                            AddressTarget::Set(s[1..].to_owned())
+                    let v6 = family == "ip6";
+                    vec![if side == "saddr" {
+                        Condition::Source {
+                            v6,
+                            negated,
+                            target,
                         }
-                        other => AddressTarget::Net(address(other)?),
-                    };
-                    vec![Condition::Destination {
-                        v6: family == "ip6",
-                        negated,
-                        target,
+                    } else {
+                        Condition::Destination {
+                            v6,
+                            negated,
+                            target,
+                        }
                     }]
                 }
                 (proto @ ("tcp" | "udp"), "dport") if equal => {

@@ -15,13 +15,15 @@ fn lan(net: &TestNet) -> IpNet {
     net.pick("192.168.10.0/24", "fd10:10::/64")
 }
 
-fn accept_routes(client: &TestClient) {
+/// Changes the `[routes]` table of `client`'s config.
+fn change_routes(client: &TestClient, change: impl FnOnce(&mut RouteSettings)) {
     let mut config = wiremesh::files::load_config(&client.ctx.paths, &client.iface).unwrap();
-    config.routes = RouteSettings {
-        accept: true,
-        ..RouteSettings::default()
-    };
+    change(&mut config.routes);
     wiremesh::files::save_config(&client.ctx.paths, &client.iface, &config).unwrap();
+}
+
+fn accept_routes(client: &TestClient) {
+    change_routes(client, |routes| routes.accept = true);
 }
 
 fn forwarding(client: &TestClient, v6: bool) -> bool {
@@ -221,11 +223,8 @@ fn an_exit_node_is_used_only_when_chosen_and_undone_when_not() {
         assert!(user.links.exit.lock().unwrap().is_empty());
         assert!(!allowed_ips_of(&user, &exit).contains(&default));
 
-        let set_exit = |ip: Option<std::net::IpAddr>| {
-            let mut config = wiremesh::files::load_config(&user.ctx.paths, &user.iface).unwrap();
-            config.routes.exit_node = ip;
-            wiremesh::files::save_config(&user.ctx.paths, &user.iface, &config).unwrap();
-        };
+        let set_exit =
+            |ip: Option<std::net::IpAddr>| change_routes(&user, |routes| routes.exit_node = ip);
         set_exit(Some(exit_peer.ip));
         let report = user.sync().unwrap();
         assert_eq!(
