@@ -17,11 +17,14 @@ fn main() {
     let now = SystemTime::now();
     println!(
         "{}",
-        render_tree(&network.cidrs, &network.peers, now, style)
+        render_tree(&network.cidrs, &network.peers, &[], now, style)
     );
     println!(
         "{}",
-        render_peer_table(&peer_entries(&network.peers, &network.cidrs, now), style)
+        render_peer_table(
+            &peer_entries(&network.peers, &network.cidrs, &[], now),
+            style
+        )
     );
     print!(
         "{}",

@@ -68,6 +68,54 @@ pub struct AddPeerOpts {
 }
 
 #[derive(Debug, Args)]
+pub struct AddDeviceOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the new device.
+    #[arg(long)]
+    pub name: Option<Hostname>,
+
+    /// The device's address.
+    #[arg(long, conflicts_with = "auto_ip")]
+    pub ip: Option<IpAddr>,
+
+    /// Give the device the CIDR's first free address.
+    #[arg(long)]
+    pub auto_ip: bool,
+
+    /// Name of the (leaf) CIDR the device joins: what it sees and who sees it follow from
+    /// the CIDR's associations and rules.
+    #[arg(long, value_name = "NAME")]
+    pub cidr: Option<String>,
+
+    /// The public key the device generated (preferred: nothing secret leaves the device).
+    /// Without it, wiremesh generates the key pair and writes the private key into the
+    /// configuration, once; it keeps no copy.
+    #[arg(long, value_name = "BASE64")]
+    pub public_key: Option<wiremesh_shared::PublicKey>,
+
+    /// Give the device a preshared key (kept in the server's database, sent only to its
+    /// hub, and written into the configuration).
+    #[arg(long)]
+    pub psk: bool,
+
+    /// Where to write the wg-quick configuration (must not exist) [default: asked, offering
+    /// <NAME>.conf].
+    #[arg(long, value_name = "PATH")]
+    pub save_config: Option<PathBuf>,
+
+    /// Also show the configuration as a QR code on the terminal, and write it as a PNG image
+    /// beside the configuration (<PATH>.png, mode 0600).
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RenamePeerOpts {
     #[arg(value_name = "INTERFACE")]
     pub interface: InterfaceName,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use wiremesh_shared::cidr::CidrTree;
-use wiremesh_shared::listing::{invite_state, InviteState, PeerEntry};
+use wiremesh_shared::listing::{invite_state, DeviceEntry, InviteState, PeerEntry};
 use wiremesh_shared::wire::{Association, Cidr, Peer};
 use wiremesh_shared::CidrId;
 
@@ -16,22 +16,28 @@ use crate::style::{pad, Style};
 
 /// The CIDR tree: one line per CIDR, `<name> <network>`, indented two spaces per level
 /// below the root, and under each CIDR its peers as `- <name> <ip>` with flags in
-/// parentheses (`admin`, `disabled`, `invite pending`, `invite expired`). CIDR names are bold
-/// and flags coloured when `style` says so.
-pub fn render_tree(cidrs: &[Cidr], peers: &[Peer], now: SystemTime, style: Style) -> String {
+/// parentheses (`admin`, `device via <hub>`, `stale config`, `disabled`, `invite pending`,
+/// `invite expired`). CIDR names are bold and flags coloured when `style` says so.
+pub fn render_tree(
+    cidrs: &[Cidr],
+    peers: &[Peer],
+    devices: &[DeviceEntry],
+    now: SystemTime,
+    style: Style,
+) -> String {
     let tree = CidrTree::new(cidrs);
     let mut out = String::new();
     let mut roots: Vec<&Cidr> = cidrs.iter().filter(|c| c.parent.is_none()).collect();
     roots.sort_by_key(|c| c.cidr);
     for root in roots {
-        render_cidr(&tree, peers, root.id, 0, (now, style), &mut out);
+        render_cidr(&tree, (peers, devices), root.id, 0, (now, style), &mut out);
     }
     out
 }
 
 fn render_cidr(
     tree: &CidrTree<'_>,
-    peers: &[Peer],
+    (peers, devices): (&[Peer], &[DeviceEntry]),
     id: CidrId,
     depth: usize,
     (now, style): (SystemTime, Style),
@@ -46,6 +52,12 @@ fn render_cidr(
         let mut flags = Vec::new();
         if peer.is_admin {
             flags.push(style.cyan("admin"));
+        }
+        if let Some(device) = devices.iter().find(|d| d.peer == peer.id) {
+            flags.push(style.cyan(&format!("device via {}", device.hub)));
+            if device.stale {
+                flags.push(style.yellow("stale config"));
+            }
         }
         if peer.is_disabled {
             flags.push(style.red("disabled"));
@@ -69,7 +81,14 @@ fn render_cidr(
         .collect();
     children.sort_by_key(|c| c.cidr);
     for child in children {
-        render_cidr(tree, peers, child.id, depth + 1, (now, style), out);
+        render_cidr(
+            tree,
+            (peers, devices),
+            child.id,
+            depth + 1,
+            (now, style),
+            out,
+        );
     }
 }
 
@@ -196,12 +215,12 @@ evilcorp 10.66.0.0/16
     - c3po 10.66.2.2 (disabled, invite expired)
 ";
         assert_eq!(
-            render_tree(&fx.cidrs, &fx.peers, at(60), Style::PLAIN),
+            render_tree(&fx.cidrs, &fx.peers, &[], at(60), Style::PLAIN),
             expected
         );
-        let coloured = render_tree(&fx.cidrs, &fx.peers, at(60), Style::COLOUR);
+        let coloured = render_tree(&fx.cidrs, &fx.peers, &[], at(60), Style::COLOUR);
         assert!(coloured.contains("(\x1b[31mdisabled\x1b[0m)"), "{coloured}");
-        let late = render_tree(&fx.cidrs, &fx.peers, at(1000), Style::PLAIN);
+        let late = render_tree(&fx.cidrs, &fx.peers, &[], at(1000), Style::PLAIN);
         assert!(late.contains("r2 10.66.2.1 (invite expired)"), "{late}");
     }
 
@@ -221,7 +240,7 @@ evilcorp 10.66.0.0/16
     #[test]
     fn peer_table_is_aligned_and_coloured_only_on_request() {
         let fx = network();
-        let entries = peer_entries(&fx.peers, &fx.cidrs, at(60));
+        let entries = peer_entries(&fx.peers, &fx.cidrs, &[], at(60));
         let expected = "\
 10.66.0.1  innernet-server  innernet-server  [admin]
 10.66.1.1  alice            humans           [admin]

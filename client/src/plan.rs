@@ -270,6 +270,20 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
     for route in &selection.active {
         carried.entry(route.gateway).or_default().push(route.net);
     }
+    // Devices are reached through their hubs: their addresses join the hub's allowed IPs
+    // (inside the mesh network, so the mesh route already leads there).
+    let own_key = config.interface.private_key.public_key();
+    for device in routing.view.map_or(&[][..], |v| v.devices.as_slice()) {
+        let hub_present = desired
+            .iter()
+            .any(|p| p.id == device.hub && !p.is_disabled && p.public_key != own_key);
+        if hub_present {
+            carried
+                .entry(device.hub)
+                .or_default()
+                .push(IpNet::from(device.ip));
+        }
+    }
     let changes = diff_routed_peers(
         &desired,
         &device.peers,

@@ -789,6 +789,7 @@ fn routed(peers: Vec<Peer>, grants: &[(u32, u8, &str, RouteKind)]) -> ServerAnsw
             })
             .collect(),
         offered: Vec::new(),
+        devices: Vec::new(),
     });
     ServerAnswer::Fetched(state)
 }
@@ -991,5 +992,53 @@ fn an_exit_node_is_used_only_when_chosen_and_an_unknown_one_is_said() {
          report candidates []
          unused 0.0.0.0/0 via 2
          exit node 10.66.1.9 unknown",
+    );
+}
+
+#[test]
+fn devices_join_their_hubs_allowed_ips_without_accept_routes() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let bob = peer("bob", 3, None);
+    let device = |ip: &str, hub: u8| wiremesh_shared::devices::DeviceRoute {
+        device: PeerId(40),
+        name: "phone".parse().unwrap(),
+        ip: ip.parse().unwrap(),
+        hub: PeerId(hub.into()),
+    };
+    let answer = |devices| {
+        let ServerAnswer::Fetched(mut state) = routed(vec![alice.clone(), bob.clone()], &[]) else {
+            unreachable!()
+        };
+        state.routes.as_mut().unwrap().devices = devices;
+        ServerAnswer::Fetched(state)
+    };
+    let case = || Case {
+        nat: NatOptions {
+            no_traversal: true,
+            no_candidates: true,
+            exclude: Vec::new(),
+        },
+        ..Case::default()
+    };
+    check(
+        case(),
+        answer(vec![device("10.66.1.40", 2)]),
+        "from Server: +2 ~0 -0
+         set alice allowed 10.66.1.2/32,10.66.1.40/32 endpoint 198.51.100.2:51820
+         set bob allowed 10.66.1.3/32
+         hosts [alice bob]
+         cache [alice=alice bob=bob]
+         report candidates []",
+    );
+    // A hub this host does not have (not among its peers) carries nothing.
+    check(
+        case(),
+        answer(vec![device("10.66.1.40", 9)]),
+        "from Server: +2 ~0 -0
+         set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+         set bob allowed 10.66.1.3/32
+         hosts [alice bob]
+         cache [alice=alice bob=bob]
+         report candidates []",
     );
 }

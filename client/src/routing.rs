@@ -191,6 +191,7 @@ pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings, exit: bool
         nets,
         snat: settings.snat,
         exit_mark,
+        hub: wiremesh_firewall::Hub::NONE,
     }
 }
 

@@ -57,7 +57,8 @@ use wiremesh_shared::policy::{
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
 use crate::{
-    Gateway, BASE_CHAIN, BASE_PRIORITY, FORWARD_CHAIN, FORWARD_PRIORITY, MARK_IN_CHAIN,
+    policy_chain, policy_hosts_sets, policy_restricted_sets, sees_sets, Gateway, Hub, BASE_CHAIN,
+    BASE_PRIORITY, DEVICES4, FORWARD_CHAIN, FORWARD_PRIORITY, HUB_CHAIN, MARK_IN_CHAIN,
     MARK_OUT_CHAIN, MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6,
     ROUTES4, ROUTES6,
 };
@@ -106,13 +107,19 @@ pub(crate) fn table_contents(
 ) -> Vec<NfListObject<'static>> {
     let table: Cow<'static, str> = Cow::Owned(table.to_owned());
     let mut out = Vec::new();
-    let mut sets = vec![
-        (RESTRICTED4, false, &ruleset.restricted),
-        (RESTRICTED6, true, &ruleset.restricted),
+    let hub = &gateway.hub;
+    let hub_sets = hub_sets(hub);
+    let mut sets: Vec<(Cow<'static, str>, bool, &Vec<IpNet>)> = vec![
+        (Cow::Borrowed(RESTRICTED4), false, &ruleset.restricted),
+        (Cow::Borrowed(RESTRICTED6), true, &ruleset.restricted),
     ];
     if gateway.forwards() {
-        sets.push((ROUTES4, false, &gateway.nets));
-        sets.push((ROUTES6, true, &gateway.nets));
+        sets.push((Cow::Borrowed(ROUTES4), false, &gateway.nets));
+        sets.push((Cow::Borrowed(ROUTES6), true, &gateway.nets));
+    }
+    for (name, nets) in &hub_sets {
+        sets.push((Cow::Owned(format!("{name}4")), false, nets));
+        sets.push((Cow::Owned(format!("{name}6")), true, nets));
     }
     for (name, v6, nets) in sets {
         let elements: Vec<Expression<'static>> = nets
@@ -123,7 +130,7 @@ pub(crate) fn table_contents(
         out.push(NfListObject::Set(Box::new(Set {
             family: NfFamily::INet,
             table: table.clone(),
-            name: Cow::Borrowed(name),
+            name,
             handle: None,
             set_type: SetTypeValue::Single(if v6 {
                 SetType::Ipv6Addr
@@ -145,6 +152,18 @@ pub(crate) fn table_contents(
         name: Cow::Borrowed(MESH_CHAIN),
         ..Chain::default()
     }));
+    if !hub.is_empty() {
+        let names = std::iter::once(Cow::Borrowed(HUB_CHAIN))
+            .chain((0..hub.rulesets.len()).map(|k| Cow::Owned(policy_chain(k))));
+        for name in names {
+            out.push(NfListObject::Chain(Chain {
+                family: NfFamily::INet,
+                table: table.clone(),
+                name,
+                ..Chain::default()
+            }));
+        }
+    }
     out.push(NfListObject::Chain(Chain {
         family: NfFamily::INet,
         table: table.clone(),
@@ -155,11 +174,11 @@ pub(crate) fn table_contents(
         policy: Some(NfChainPolicy::Accept),
         ..Chain::default()
     }));
-    let rule = |chain: &'static str, expr: Vec<Statement<'static>>| {
+    let rule = |chain: &str, expr: Vec<Statement<'static>>| {
         NfListObject::Rule(Rule {
             family: NfFamily::INet,
             table: table.clone(),
-            chain: Cow::Borrowed(chain),
+            chain: Cow::Owned(chain.to_owned()),
             expr: Cow::Owned(expr),
             handle: None,
             index: None,
@@ -201,7 +220,7 @@ pub(crate) fn table_contents(
             ));
         }
     }
-    for expr in mesh_rules(ruleset) {
+    for expr in mesh_rules(ruleset, [RESTRICTED4, RESTRICTED6]) {
         out.push(rule(MESH_CHAIN, expr));
     }
     if let Some(mark) = gateway.exit_mark {
@@ -240,7 +259,12 @@ pub(crate) fn table_contents(
             ));
         }
     }
-    if gateway.forwards() {
+    if !hub.is_empty() {
+        for (chain, expr) in hub_rules(hub) {
+            out.push(rule(&chain, expr));
+        }
+    }
+    if gateway.has_forward_chain() {
         out.push(NfListObject::Chain(Chain {
             family: NfFamily::INet,
             table: table.clone(),
@@ -251,6 +275,22 @@ pub(crate) fn table_contents(
             policy: Some(NfChainPolicy::Accept),
             ..Chain::default()
         }));
+        if !hub.is_empty() {
+            // Mesh traffic that comes back out of the interface is the devices' (or a
+            // peer trying to bounce through the hub): the hub chain judges it all.
+            out.push(rule(
+                FORWARD_CHAIN,
+                vec![
+                    matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+                    matches(meta(MetaKey::Oifname), Operator::EQ, string(iface)),
+                    Statement::Jump(JumpTarget {
+                        target: Cow::Borrowed(HUB_CHAIN),
+                    }),
+                ],
+            ));
+        }
+    }
+    if gateway.forwards() {
         // `ip daddr` holds only for IPv4 packets and `ip6 daddr` only for IPv6 ones, negated
         // or not, so each rule judges its own family.
         for (family, set) in [("ip", ROUTES4), ("ip6", ROUTES6)] {
@@ -298,8 +338,134 @@ pub(crate) fn table_contents(
     out
 }
 
-/// The statements of the `mesh` chain's rules, in order.
-fn mesh_rules(ruleset: &HostRuleset) -> Vec<Vec<Statement<'static>>> {
+/// A hub's sets, by name without the family digit (each becomes an IPv4 and an IPv6 set):
+/// its devices, what each sees, and each ruleset's restricted senders and guarded hosts.
+fn hub_sets(hub: &Hub) -> Vec<(String, Vec<IpNet>)> {
+    if hub.is_empty() {
+        return Vec::new();
+    }
+    let strip = |name: &str| name[..name.len() - 1].to_owned();
+    let mut out = vec![(
+        strip(DEVICES4),
+        hub.devices.iter().map(|d| IpNet::from(d.ip)).collect(),
+    )];
+    for (i, device) in hub.devices.iter().enumerate() {
+        out.push((strip(&sees_sets(i)[0]), device.sees.clone()));
+    }
+    for (k, ruleset) in hub.rulesets.iter().enumerate() {
+        out.push((
+            strip(&policy_restricted_sets(k)[0]),
+            ruleset.restricted.clone(),
+        ));
+        let hosts = hub
+            .guarded
+            .get(k)
+            .map(|hosts| hosts.iter().copied().map(IpNet::from).collect())
+            .unwrap_or_default();
+        out.push((strip(&policy_hosts_sets(k)[0]), hosts));
+    }
+    out
+}
+
+/// The rules of a hub's `hub` chain and of its policy chains, by chain.
+///
+/// `hub`: replies pass; toward a device, a sender it does not see is dropped and the rest is
+/// judged by the device's ruleset; from a device, a destination it does not see is dropped
+/// and the rest is judged by the destination's ruleset (as the destination would judge it);
+/// everything else between mesh addresses is dropped (peers never bounce through a hub).
+fn hub_rules(hub: &Hub) -> Vec<(String, Vec<Statement<'static>>)> {
+    let ct_ok = matches(
+        Expression::Named(NamedExpression::CT(CT {
+            key: Cow::Borrowed("state"),
+            family: None,
+            dir: None,
+        })),
+        Operator::IN,
+        Expression::List(vec![string("established"), string("related")]),
+    );
+    let jump = |chain: String| {
+        Statement::Jump(JumpTarget {
+            target: Cow::Owned(chain),
+        })
+    };
+    let set = |name: &str| string(&format!("@{name}"));
+    let family = |ip: &std::net::IpAddr| if ip.is_ipv6() { ("ip6", 1) } else { ("ip", 0) };
+    let mut out = vec![(HUB_CHAIN.to_owned(), vec![ct_ok, Statement::Accept(None)])];
+    for (i, device) in hub.devices.iter().enumerate() {
+        let (fam, at) = family(&device.ip);
+        let sees = &sees_sets(i)[at];
+        let me = prefix(IpNet::from(device.ip));
+        out.push((
+            HUB_CHAIN.to_owned(),
+            vec![
+                matches(payload(fam, "daddr"), Operator::EQ, me.clone()),
+                matches(payload(fam, "saddr"), Operator::NEQ, set(sees)),
+                Statement::Drop(None),
+            ],
+        ));
+        out.push((
+            HUB_CHAIN.to_owned(),
+            vec![
+                matches(payload(fam, "daddr"), Operator::EQ, me),
+                jump(policy_chain(device.ruleset)),
+            ],
+        ));
+    }
+    for (i, device) in hub.devices.iter().enumerate() {
+        let (fam, at) = family(&device.ip);
+        out.push((
+            HUB_CHAIN.to_owned(),
+            vec![
+                matches(
+                    payload(fam, "saddr"),
+                    Operator::EQ,
+                    prefix(IpNet::from(device.ip)),
+                ),
+                matches(payload(fam, "daddr"), Operator::NEQ, set(&sees_sets(i)[at])),
+                Statement::Drop(None),
+            ],
+        ));
+    }
+    let families: std::collections::BTreeSet<usize> =
+        hub.devices.iter().map(|d| family(&d.ip).1).collect();
+    for k in 0..hub.rulesets.len() {
+        if hub.guarded.get(k).is_none_or(Vec::is_empty) {
+            continue;
+        }
+        for &at in &families {
+            let fam = if at == 1 { "ip6" } else { "ip" };
+            let devices = format!(
+                "{}{}",
+                &DEVICES4[..DEVICES4.len() - 1],
+                if at == 1 { 6 } else { 4 }
+            );
+            out.push((
+                HUB_CHAIN.to_owned(),
+                vec![
+                    matches(payload(fam, "saddr"), Operator::EQ, set(&devices)),
+                    matches(
+                        payload(fam, "daddr"),
+                        Operator::EQ,
+                        set(&policy_hosts_sets(k)[at]),
+                    ),
+                    jump(policy_chain(k)),
+                ],
+            ));
+        }
+    }
+    out.push((HUB_CHAIN.to_owned(), vec![Statement::Drop(None)]));
+    for (k, ruleset) in hub.rulesets.iter().enumerate() {
+        let [r4, r6] = policy_restricted_sets(k);
+        for expr in mesh_rules(ruleset, [&r4, &r6]) {
+            out.push((policy_chain(k), expr));
+        }
+    }
+    out
+}
+
+/// The statements of a policy chain's rules (the `mesh` chain's, or a hub's `pol<k>`), in
+/// order; `restricted` names its sets of restricted senders (IPv4, IPv6).
+fn mesh_rules(ruleset: &HostRuleset, restricted: [&str; 2]) -> Vec<Vec<Statement<'static>>> {
     let accept = Statement::Accept(None);
     let mut rules = vec![
         vec![
@@ -330,7 +496,7 @@ fn mesh_rules(ruleset: &HostRuleset) -> Vec<Vec<Statement<'static>>> {
             accept.clone(),
         ]);
     }
-    for (family, set) in [("ip", RESTRICTED4), ("ip6", RESTRICTED6)] {
+    for (family, set) in [("ip", restricted[0]), ("ip6", restricted[1])] {
         rules.push(vec![
             matches(
                 payload(family, "saddr"),

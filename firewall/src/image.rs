@@ -185,13 +185,28 @@ impl TableImage {
     /// addresses, possibly forwarded on to a container) passes the table. A packet is
     /// accepted when no base chain on its way in (prerouting and input) drops it.
     pub fn accepts(&self, iface: &str, packet: &Packet) -> Result<bool, ImageError> {
+        self.passes(&Way::Local { iface }, packet)
+    }
+
+    /// Whether a packet opening a connection that arrives on `iface` and is forwarded back out
+    /// of it (a hub's device traffic, or a peer trying to bounce through the host) passes the
+    /// table: no base chain on its way (prerouting and forward) drops it.
+    pub fn forwards(&self, iface: &str, packet: &Packet) -> Result<bool, ImageError> {
+        self.passes(&Way::Through { iface }, packet)
+    }
+
+    fn passes(&self, way: &Way<'_>, packet: &Packet) -> Result<bool, ImageError> {
+        let second = match way {
+            Way::Local { .. } => "input",
+            Way::Through { .. } => "forward",
+        };
         let mut bases: Vec<(&String, &ChainImage)> = self
             .chains
             .iter()
             .filter(|(_, c)| {
                 c.base
                     .as_ref()
-                    .is_some_and(|b| !b.nat && (b.hook == "prerouting" || b.hook == "input"))
+                    .is_some_and(|b| !b.nat && (b.hook == "prerouting" || b.hook == second))
             })
             .collect();
         bases.sort_by_key(|(_, c)| {
@@ -201,7 +216,7 @@ impl TableImage {
         });
         for (name, chain) in bases {
             let accept_by_default = chain.base.as_ref().is_some_and(|b| b.accept_by_default);
-            let verdict = self.run(name, iface, packet, 0)?;
+            let verdict = self.run(name, way, packet, 0)?;
             let accepted = verdict.map_or(accept_by_default, |v| v == VerdictImage::Accept);
             if !accepted {
                 return Ok(false);
@@ -214,7 +229,7 @@ impl TableImage {
     fn run(
         &self,
         chain: &str,
-        iface: &str,
+        way: &Way<'_>,
         packet: &Packet,
         depth: usize,
     ) -> Result<Option<VerdictImage>, ImageError> {
@@ -229,7 +244,7 @@ impl TableImage {
         for rule in &image.rules {
             let mut all = true;
             for condition in &rule.conditions {
-                if !self.holds(condition, iface, packet)? {
+                if !self.holds(condition, way, packet)? {
                     all = false;
                     break;
                 }
@@ -239,7 +254,7 @@ impl TableImage {
             }
             match &rule.verdict {
                 VerdictImage::Jump(target) => {
-                    if let Some(verdict) = self.run(target, iface, packet, depth + 1)? {
+                    if let Some(verdict) = self.run(target, way, packet, depth + 1)? {
                         return Ok(Some(verdict));
                     }
                 }
@@ -254,9 +269,13 @@ impl TableImage {
     fn holds(
         &self,
         condition: &Condition,
-        iface: &str,
+        way: &Way<'_>,
         packet: &Packet,
     ) -> Result<bool, ImageError> {
+        let (iface, through) = match *way {
+            Way::Local { iface } => (iface, false),
+            Way::Through { iface } => (iface, true),
+        };
         let v6 = packet.src.is_ipv6();
         let l4 = match packet.transport {
             Transport::Tcp { .. } => L4_TCP,
@@ -267,11 +286,20 @@ impl TableImage {
         };
         Ok(match condition {
             Condition::InputInterface(name) => name == iface,
-            // Only a gateway's chains use these (for packets it forwards); packets evaluated
-            // here are addressed to the host itself.
-            Condition::OutputInterface { .. } | Condition::Destination { .. } => false,
-            // Every packet evaluated here is addressed to the host.
-            Condition::LocalDestination => true,
+            // A packet to the host itself has no output interface and is addressed to no
+            // route; one forwarded leaves through the interface it came in on.
+            Condition::OutputInterface { name, negated } => through && (name == iface) != *negated,
+            Condition::Destination {
+                v6: family,
+                negated,
+                target,
+            } => {
+                if !through || *family != v6 {
+                    return Ok(false);
+                }
+                self.inside(target, packet.dst, v6)? != *negated
+            }
+            Condition::LocalDestination => !through,
             // Every packet evaluated here opens a connection, unmarked.
             Condition::CtMark(_) | Condition::Mark(_) => false,
             // Every packet evaluated here opens a connection.
@@ -286,16 +314,7 @@ impl TableImage {
                     // `ip saddr` carries an implicit "is IPv4" that fails for IPv6, negated or not.
                     return Ok(false);
                 }
-                let inside = match target {
-                    AddressTarget::Net(net) => net.contains(&packet.src),
-                    AddressTarget::Set(name) => {
-                        let set = self.sets.get(name).ok_or_else(|| {
-                            ImageError(format!("a reference to a missing set {name}"))
-                        })?;
-                        set.v6 == v6 && set.elements.iter().any(|n| n.contains(&packet.src))
-                    }
-                };
-                inside != *negated
+                self.inside(target, packet.src, v6)? != *negated
             }
             Condition::DestinationPort { protocol, ranges } => {
                 let port = match packet.transport {
@@ -308,6 +327,35 @@ impl TableImage {
                 Transport::Icmp { kind } => *family == v6 && kinds.contains(&kind),
                 _ => false,
             },
+        })
+    }
+}
+
+/// Which way a packet evaluated by [`TableImage::accepts`] or [`TableImage::forwards`] goes.
+enum Way<'a> {
+    /// Arriving on `iface`, for the host itself.
+    Local { iface: &'a str },
+    /// Arriving on `iface` and forwarded back out of it.
+    Through { iface: &'a str },
+}
+
+impl TableImage {
+    /// Whether `address` is in a prefix or a set of the table.
+    fn inside(
+        &self,
+        target: &AddressTarget,
+        address: IpAddr,
+        v6: bool,
+    ) -> Result<bool, ImageError> {
+        Ok(match target {
+            AddressTarget::Net(net) => net.contains(&address),
+            AddressTarget::Set(name) => {
+                let set = self
+                    .sets
+                    .get(name)
+                    .ok_or_else(|| ImageError(format!("a reference to a missing set {name}")))?;
+                set.v6 == v6 && set.elements.iter().any(|n| n.contains(&address))
+            }
         })
     }
 }

@@ -21,6 +21,7 @@ mod nft;
 pub use image::{ImageError, TableImage};
 pub use nft::{Nft, NftError};
 
+pub use wiremesh_shared::devices::{Hub, HubDevice};
 use wiremesh_shared::policy::HostRuleset;
 
 /// The base chain: hooked to prerouting, it sees every packet that arrives on the mesh
@@ -55,6 +56,33 @@ pub const ROUTES4: &str = "routes4";
 /// On a gateway: the IPv6 networks it forwards to.
 pub const ROUTES6: &str = "routes6";
 
+/// On a hub: the chain judging what its devices send and receive.
+pub const HUB_CHAIN: &str = "hub";
+/// On a hub: the IPv4 addresses of its devices.
+pub const DEVICES4: &str = "devices4";
+/// On a hub: the IPv6 addresses of its devices.
+pub const DEVICES6: &str = "devices6";
+
+/// The names a hub's table gives device `i`'s set of the networks it sees (IPv4, IPv6).
+pub fn sees_sets(i: usize) -> [String; 2] {
+    [format!("dev{i}_sees4"), format!("dev{i}_sees6")]
+}
+
+/// The name of the policy chain of a hub's ruleset `k`.
+pub fn policy_chain(k: usize) -> String {
+    format!("pol{k}")
+}
+
+/// The names of the restricted sets of a hub's ruleset `k` (IPv4, IPv6).
+pub fn policy_restricted_sets(k: usize) -> [String; 2] {
+    [format!("pol{k}_restricted4"), format!("pol{k}_restricted6")]
+}
+
+/// The names of the sets of mesh addresses a hub's ruleset `k` guards (IPv4, IPv6).
+pub fn policy_hosts_sets(k: usize) -> [String; 2] {
+    [format!("pol{k}_hosts4"), format!("pol{k}_hosts6")]
+}
+
 /// What a host does as a gateway, as far as its table is concerned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Gateway {
@@ -67,6 +95,8 @@ pub struct Gateway {
     /// this firewall mark: replies get it back from conntrack, so that reverse path
     /// filtering finds them on the uplink rather than inside the tunnel.
     pub exit_mark: Option<u32>,
+    /// Devices that join through this host.
+    pub hub: Hub,
 }
 
 impl Gateway {
@@ -75,12 +105,18 @@ impl Gateway {
         nets: Vec::new(),
         snat: false,
         exit_mark: None,
+        hub: Hub::NONE,
     };
 
     /// Whether the host forwards for the mesh at all (the table gets the route sets, the
     /// forward chain, and the policy applies to routed traffic).
     pub fn forwards(&self) -> bool {
         !self.nets.is_empty()
+    }
+
+    /// Whether the table gets the forward chain: it forwards to routes, or for devices.
+    pub fn has_forward_chain(&self) -> bool {
+        self.forwards() || !self.hub.is_empty()
     }
 
     /// Whether the table gets the masquerading chain.

@@ -276,6 +276,7 @@ fn gateway() -> Gateway {
         ],
         snat: true,
         exit_mark: None,
+        hub: Hub::NONE,
     }
 }
 
@@ -346,6 +347,7 @@ fn a_gateway_masquerades_mesh_traffic_toward_its_routes_and_filters_the_same() {
         nets: Vec::new(),
         snat: true,
         exit_mark: None,
+        hub: Hub::NONE,
     };
     assert_eq!(firewall.expected_image_of(&sample(), &idle), without);
 }
@@ -355,6 +357,7 @@ fn a_host_using_an_exit_node_keeps_the_tunnels_mark_on_replies() {
     let firewall = Firewall::new(Nft::system(), "wm0");
     let exit = Gateway {
         exit_mark: Some(0x776d),
+        hub: Hub::NONE,
         ..Gateway::NONE
     };
     let image = firewall.expected_image_of(&sample(), &exit);
@@ -412,4 +415,98 @@ fn a_rule_toward_a_route_opens_that_network_and_not_the_gateway() {
         ..to_gateway
     };
     assert!(ruleset.allows(&to_route));
+}
+
+fn tcp_only(restricted: &str, source: &str, port: u16) -> HostRuleset {
+    HostRuleset {
+        role: HostRole::Peer,
+        restricted: vec![restricted.parse().unwrap()],
+        allows: vec![Allow {
+            rule: RuleId(9),
+            source: source.parse().unwrap(),
+            protocol: Protocol::Tcp,
+            ports: vec![PortRange::single(port).unwrap()],
+            destination: None,
+        }],
+    }
+}
+
+/// A hub with one phone (10.80.200.2, seeing developers and the server) that accepts ssh
+/// from developers, and a developer (10.80.64.2) that accepts port 80 from phones.
+fn hub() -> Hub {
+    Hub {
+        devices: vec![HubDevice {
+            ip: "10.80.200.2".parse().unwrap(),
+            sees: vec![
+                "10.80.0.1/32".parse().unwrap(),
+                "10.80.64.0/24".parse().unwrap(),
+                "10.80.200.0/24".parse().unwrap(),
+            ],
+            ruleset: 0,
+        }],
+        rulesets: vec![
+            tcp_only("10.80.64.0/24", "10.80.64.0/24", 22),
+            tcp_only("10.80.200.0/24", "10.80.200.0/24", 80),
+        ],
+        guarded: vec![Vec::new(), vec!["10.80.64.2".parse().unwrap()]],
+    }
+}
+
+#[test]
+fn a_hub_judges_device_traffic_both_ways_and_nothing_bounces_through_it() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let gateway = Gateway {
+        hub: hub(),
+        ..Gateway::NONE
+    };
+    let image = firewall.expected_image_of(&sample(), &gateway);
+    let tcp = |src: &str, dst: &str, port| Packet {
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        transport: Transport::Tcp { port },
+    };
+    let cases = [
+        // Toward the phone: its own ruleset, and only from what it sees.
+        (tcp("10.80.64.2", "10.80.200.2", 22), true),
+        (tcp("10.80.64.2", "10.80.200.2", 23), false),
+        (tcp("10.80.128.2", "10.80.200.2", 22), false),
+        // From the phone: the receiver's ruleset, and only toward what it sees.
+        (tcp("10.80.200.2", "10.80.64.2", 80), true),
+        (tcp("10.80.200.2", "10.80.64.2", 81), false),
+        (tcp("10.80.200.2", "10.80.128.2", 80), false),
+        // Seen but guarded by no ruleset of the hub (not a host the phone may reach).
+        (tcp("10.80.200.2", "10.80.64.3", 80), false),
+        // A peer bouncing through the hub to another peer.
+        (tcp("10.80.64.2", "10.80.64.3", 80), false),
+    ];
+    for (packet, expected) in cases {
+        assert_eq!(
+            image.forwards("wm0", &packet).unwrap(),
+            expected,
+            "{packet:?}"
+        );
+        // Another interface's traffic is none of this table's business.
+        assert!(image.forwards("eth0", &packet).unwrap(), "{packet:?}");
+    }
+    // What the host itself accepts is unchanged.
+    let without = firewall.expected_image(&sample());
+    for packet in [
+        tcp("10.1.2.3", "10.80.0.1", 22),
+        tcp("10.1.9.9", "10.80.0.1", 22),
+    ] {
+        assert_eq!(
+            image.accepts("wm0", &packet).unwrap(),
+            without.accepts("wm0", &packet).unwrap()
+        );
+    }
+    // No hub: nothing forwarded is judged at all.
+    assert!(without
+        .forwards("wm0", &tcp("10.80.64.2", "10.80.64.3", 80))
+        .unwrap());
+    // What was sent reduces to the same image the JSON transaction spells.
+    let json = firewall.transaction_json_of(&sample(), &gateway);
+    assert!(
+        json.contains("dev0_sees4") && json.contains("pol1_hosts4"),
+        "{json}"
+    );
 }

@@ -298,6 +298,7 @@ fn a_gateway_masquerades_toward_its_routes() {
         ],
         snat: true,
         exit_mark: None,
+        hub: wiremesh_firewall::Hub::NONE,
     };
     let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
     firewall.apply_with(&open, &gateway).unwrap();
@@ -349,6 +350,7 @@ fn a_gateway_masquerades_toward_its_routes() {
     // An exit node's user: the mark chains, read back in sync.
     let exit = Gateway {
         exit_mark: Some(0x776d),
+        hub: wiremesh_firewall::Hub::NONE,
         ..Gateway::NONE
     };
     firewall.apply_with(&open, &exit).unwrap();
@@ -369,4 +371,86 @@ fn a_gateway_masquerades_toward_its_routes() {
         "{listed}"
     );
     assert!(firewall.remove().unwrap());
+}
+
+/// A hub's chains and sets go in with the table and read back as programmed (a set or a
+/// chain that nftables spells its own way would show as drift at every check).
+#[test]
+fn a_hubs_device_chains_read_back_as_programmed() {
+    if !privileged("a_hubs_device_chains_read_back_as_programmed") {
+        return;
+    }
+    let ns = Netns::new("hub");
+    let ruleset = |restricted: &str, source: &str, port: u16| HostRuleset {
+        role: HostRole::Peer,
+        restricted: vec![restricted.parse().unwrap()],
+        allows: vec![wiremesh_shared::policy::Allow {
+            rule: wiremesh_shared::RuleId(9),
+            source: source.parse().unwrap(),
+            protocol: wiremesh_shared::policy::Protocol::Tcp,
+            ports: vec![wiremesh_shared::policy::PortRange::single(port).unwrap()],
+            destination: None,
+        }],
+    };
+    for v6 in [false, true] {
+        let pick = |v4: &str, v6_text: &str| {
+            if v6 {
+                v6_text.to_owned()
+            } else {
+                v4.to_owned()
+            }
+        };
+        let hub = wiremesh_firewall::Hub {
+            devices: vec![wiremesh_firewall::HubDevice {
+                ip: pick("10.80.200.2", "fd00:1337::c8:0:0:2").parse().unwrap(),
+                sees: vec![
+                    pick("10.80.64.0/24", "fd00:1337::2:0:0:0/80")
+                        .parse()
+                        .unwrap(),
+                    pick("10.80.200.0/24", "fd00:1337::c8:0:0:0/80")
+                        .parse()
+                        .unwrap(),
+                ],
+                ruleset: 0,
+            }],
+            rulesets: vec![
+                ruleset(
+                    &pick("10.80.64.0/24", "fd00:1337::2:0:0:0/80"),
+                    &pick("10.80.64.0/24", "fd00:1337::2:0:0:0/80"),
+                    22,
+                ),
+                HostRuleset::open(HostRole::Peer),
+            ],
+            guarded: vec![
+                Vec::new(),
+                vec![pick("10.80.64.2", "fd00:1337::2:0:0:2").parse().unwrap()],
+            ],
+        };
+        let gateway = Gateway {
+            hub,
+            ..Gateway::NONE
+        };
+        let open = HostRuleset::open(HostRole::Peer);
+        let firewall = Firewall::new(Nft::in_netns(&ns.0), "wmt0");
+        firewall.apply_with(&open, &gateway).unwrap();
+        assert_eq!(
+            firewall.check_with(&open, &gateway).unwrap(),
+            TableState::InSync,
+            "v6: {v6}"
+        );
+        let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+        assert!(
+            listed.contains("iifname \"wmt0\" oifname \"wmt0\" jump hub")
+                && listed.contains("jump pol0")
+                && listed.contains("jump pol1"),
+            "{listed}"
+        );
+        // Without devices the hub's chains go.
+        firewall.apply_with(&open, &Gateway::NONE).unwrap();
+        let listed = ns.nft(&["list", "table", "inet", "wiremesh_wmt0"]);
+        assert!(
+            !listed.contains("hub") && !listed.contains("forward"),
+            "{listed}"
+        );
+    }
 }

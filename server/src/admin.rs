@@ -5,8 +5,8 @@
 //! running `serve` notices each commit within a fraction of a second and updates its
 //! interface itself, and nothing creates an interface while the server is stopped.
 //!
-//! Submodules: [`invite`] (`add-peer` and its invitation file), [`listing`] (the tree and the
-//! association list).
+//! Submodules: [`invite`] (`add-peer` and its invitation file), [`devices`] (`add-device` and
+//! its wg-quick file), [`listing`] (the tree and the association list).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,8 +25,10 @@ use crate::service::{Service, ServiceOptions, SystemClock};
 use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
 
+pub mod devices;
 pub mod invite;
 
+pub use devices::{add_device, AddDeviceOptions};
 pub use invite::{add_peer, AddPeerOptions, AddedPeer};
 
 /// Why an admin command failed.
@@ -36,6 +38,8 @@ pub enum AdminError {
     Paths(#[from] PathsError),
     #[error("failed to remove the firewall table of network {network} (nftables table inet wiremesh_{network}): {message}")]
     Firewall { network: String, message: String },
+    #[error("failed to put back the IP forwarding network {network} turned on for its devices: {message}")]
+    Forwarding { network: String, message: String },
     #[error("failed to open the database of network {network}: {source}")]
     Open {
         network: String,
@@ -103,6 +107,23 @@ pub enum AdminError {
     InvitationWrite {
         network: String,
         peer: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to create device configuration file {path}: {source}")]
+    DeviceFile {
+        path: PathBuf,
+        #[source]
+        source: PathsError,
+    },
+    #[error(
+        "device {device:?} was created, but its configuration could not be written to {path}: \
+         {source}; `wiremesh-server export-device {network} --name {device}` issues it again"
+    )]
+    DeviceWrite {
+        network: String,
+        device: String,
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -368,6 +389,9 @@ pub struct Uninstalled {
     pub interface_deleted: bool,
     /// The interface's firewall table (`inet wiremesh_<name>`) was removed.
     pub firewall_removed: bool,
+    /// Forwarding switches turned off again (IPv6 or not): the server had turned them on
+    /// for its devices.
+    pub forwarding_restored: Vec<bool>,
     pub removed_files: Vec<PathBuf>,
 }
 
@@ -401,6 +425,13 @@ pub fn uninstall(
             })
         }
     };
+    let forwarding = crate::forwarding::Forwarding::new(paths.forwarding_record(name));
+    let forwarding_restored = forwarding
+        .restore()
+        .map_err(|error| AdminError::Forwarding {
+            network: name.to_string(),
+            message: error.to_string(),
+        })?;
     let mut removed_files = Vec::new();
     for path in std::iter::once(config).chain(paths::database_files(&database)) {
         if paths::remove_if_exists(&path)? {
@@ -411,6 +442,7 @@ pub fn uninstall(
     Ok(Uninstalled {
         interface_deleted,
         firewall_removed,
+        forwarding_restored,
         removed_files,
     })
 }

@@ -209,6 +209,11 @@ pub fn compare(previous: &Model, next: &Model) -> Comparison {
             }
         }
     }
+    // A device's change reaches the peers that see it as a route, with the structure.
+    let structural = structural
+        || touched
+            .iter()
+            .any(|(id, _)| next.is_device(*id) || previous.is_device(*id));
     Comparison {
         touched,
         structural,
@@ -265,6 +270,8 @@ pub fn plan_delta<'m>(model: &'m Model, viewer: &Peer, since: Option<Since>) -> 
         cidrs: None,
     };
     let send = |peer_id: PeerId, plan: &mut DeltaPlan<'m>| match model.shared_peer(peer_id) {
+        // Devices are never peers of a peer (their routes come with the structure).
+        _ if model.is_device(peer_id) => {}
         Some(peer) if shown(peer, &now) => plan.peers.push(peer),
         _ => plan.removed.push(peer_id),
     };

@@ -22,6 +22,7 @@ fn model(fx: &Fixture, revision: u64) -> Model {
             roles: fx.roles,
             policy: Arc::default(),
             routes: Arc::default(),
+            devices: Arc::default(),
         },
         revision,
     )

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts, AssociationOpts,
-    AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts,
-    PeerOpts, RenameCidrOpts, RenamePeerOpts,
+    AddCidrOpts, AddDeviceOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts,
+    AssociationOpts, AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts,
+    IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 pub mod commands;
+pub mod devices;
 pub mod edit;
 pub mod policy;
 pub mod routes;
@@ -76,13 +77,17 @@ pub enum Command {
     /// Invite a new peer.
     AddPeer(AddPeerOpts),
 
-    /// Rename a peer.
+    /// Add a device that cannot run wiremesh (a phone, a router): it joins through a hub
+    /// with a wg-quick configuration (and a QR code with --qr).
+    AddDevice(AddDeviceOpts),
+
+    /// Rename a peer or device.
     RenamePeer(RenamePeerOpts),
 
-    /// Disable a peer: it leaves every interface and can no longer use the API.
+    /// Disable a peer or device: it leaves every interface and can no longer use the API.
     DisablePeer(PeerOpts),
 
-    /// Enable a disabled peer.
+    /// Enable a disabled peer or device.
     EnablePeer(PeerOpts),
 
     /// Add a CIDR.

@@ -104,6 +104,12 @@ pub enum Invalid {
     IsolatedCidr { id: i64 },
     #[error("no peer has the address {address}")]
     NoPeerAt { address: std::net::IpAddr },
+    #[error("hub {hub:?} has no public endpoint for devices to reach; set one first")]
+    NoHubEndpoint { hub: String },
+    #[error(
+        "peer {name:?} is a device; {action} it with wiremesh-server or a wiremesh admin client"
+    )]
+    Device { name: String, action: &'static str },
 }
 
 impl From<StoreError> for ServiceError {

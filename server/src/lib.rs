@@ -6,11 +6,13 @@
 //! Modules: [`store`] (SQLite), [`model`] (the in-memory network), [`service`] (every rule),
 //! [`http`] (the `/v1` API), [`paths`] (file locations and the config file), [`init`]
 //! (`new` and `import`), [`interface`] (the server's WireGuard interface), [`serve`] (the
-//! runtime), [`admin`] (the admin subcommands), [`error`] (service errors).
+//! runtime), [`admin`] (the admin subcommands), [`error`] (service errors), [`forwarding`]
+//! (the host's IP forwarding while the server is a hub of devices).
 
 pub mod admin;
 pub mod changes;
 pub mod error;
+pub mod forwarding;
 pub mod http;
 pub mod init;
 pub mod interface;

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
+use wiremesh_shared::devices::{device_routes_for, hub_duties, Device, DeviceBook, Hub};
 use wiremesh_shared::policy::{
     compile, compile_gateway, Destination, HostRole, HostRuleset, Policy,
 };
@@ -163,7 +164,7 @@ impl Model {
         next
     }
 
-    /// Whether `other` has the same CIDRs, associations, roles, policy and routes (what
+    /// Whether `other` has the same CIDRs, associations, roles, policy, routes and devices (what
     /// compiled rulesets and route views depend on, besides the addresses of peers rules
     /// name, which never change, and which gateways are enabled: a peer change of its own).
     pub fn same_structure_and_policy(&self, other: &Model) -> bool {
@@ -171,6 +172,8 @@ impl Model {
             || self.snapshot.policy == other.snapshot.policy)
             && (Arc::ptr_eq(&self.snapshot.routes, &other.snapshot.routes)
                 || self.snapshot.routes == other.snapshot.routes)
+            && (Arc::ptr_eq(&self.snapshot.devices, &other.snapshot.devices)
+                || self.snapshot.devices == other.snapshot.devices)
             && self.snapshot.roles == other.snapshot.roles
             && self.snapshot.associations == other.snapshot.associations
             && self.snapshot.cidrs == other.snapshot.cidrs
@@ -184,10 +187,27 @@ impl Model {
         &self.snapshot.routes
     }
 
-    /// What `viewer` learns about routes: the approved routes of the gateways it sees, and
-    /// its own offers.
+    /// What `viewer` learns about routes: the approved routes of the gateways it sees, its
+    /// own offers, and the devices it reaches through their hubs.
     pub fn route_view(&self, viewer: &Peer) -> RouteView {
-        RouteView::for_viewer(&self.view(), viewer, &self.snapshot.routes)
+        let view = self.view();
+        let mut routes = RouteView::for_viewer(&view, viewer, &self.snapshot.routes);
+        routes.devices = device_routes_for(&view, viewer, &self.snapshot.devices);
+        routes
+    }
+
+    pub fn devices(&self) -> &Arc<DeviceBook> {
+        &self.snapshot.devices
+    }
+
+    /// Whether peer `id` is a device (no mesh peer ever sees it as a peer).
+    pub fn is_device(&self, id: PeerId) -> bool {
+        self.snapshot.devices.is_device(id)
+    }
+
+    /// The device record of peer `id`.
+    pub fn device(&self, id: PeerId) -> Option<&Device> {
+        self.snapshot.devices.get(id)
     }
 
     /// Which compiled ruleset `host` (a peer, not the server) gets.
@@ -222,6 +242,19 @@ impl Model {
             .entry(key)
             .or_insert(compiled)
             .clone()
+    }
+
+    /// What the server does as the hub of its devices (empty when it hosts none).
+    pub fn server_hub(&self) -> Hub {
+        let Some(server) = self.server_peer() else {
+            return Hub::NONE;
+        };
+        if self.snapshot.devices.hosted_by(server.id).next().is_none() {
+            return Hub::NONE;
+        }
+        hub_duties(&self.view(), &self.snapshot.devices, server, |peer| {
+            self.peer_ruleset(peer)
+        })
     }
 
     /// The compiled ruleset of the server's own interface (its API port always open).
@@ -343,9 +376,14 @@ impl Model {
         }
     }
 
-    /// The peers `viewer` sees, in id order, as stored (endpoints not injected).
+    /// The peers `viewer` sees, in id order, as stored (endpoints not injected). Devices are
+    /// never among them: peers reach them through their hubs ([`Model::route_view`]).
     pub fn visible_to(&self, viewer: &Peer) -> Vec<&Arc<Peer>> {
-        visible_peers(&self.view(), viewer)
+        let mut peers = visible_peers(&self.view(), viewer);
+        if !self.snapshot.devices.is_empty() {
+            peers.retain(|p| !self.is_device(p.id));
+        }
+        peers
     }
 
     /// `GET /v1/user/state` for `viewer`: visible peers with endpoints injected, all CIDRs, and
@@ -364,9 +402,22 @@ impl Model {
         }
     }
 
-    /// `GET /v1/admin/peers`: every peer, endpoints injected.
+    /// `GET /v1/admin/peers`: every peer, endpoints injected. Devices are listed as disabled
+    /// rows: an admin client choosing the next free address from this list (innernet's does)
+    /// never picks a device's, and one that puts peers on its interface from it never adds a
+    /// device.
     pub fn admin_peers(&self) -> Vec<Peer> {
-        self.snapshot.peers.iter().map(|p| self.inject(p)).collect()
+        self.snapshot
+            .peers
+            .iter()
+            .map(|p| {
+                let mut peer = self.inject(p);
+                if self.is_device(p.id) {
+                    peer.contents.is_disabled = true;
+                }
+                peer
+            })
+            .collect()
     }
 
     /// The peer as the API reports it (compat §1.9): the WireGuard-observed endpoint fills a

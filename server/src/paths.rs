@@ -120,6 +120,12 @@ impl ServerPaths {
         self.data_dir.join(format!("{network}.db"))
     }
 
+    /// The record of the forwarding switches `serve` turned on for a hub's devices (what
+    /// they were before, to put back).
+    pub fn forwarding_record(&self, network: &InterfaceName) -> PathBuf {
+        self.data_dir.join(format!("{network}.forwarding.json"))
+    }
+
     /// Creates both directories (mode 0700) where missing; existing ones are left alone.
     pub fn create_dirs(&self) -> Result<(), PathsError> {
         for dir in [&self.config_dir, &self.data_dir] {

@@ -175,7 +175,10 @@ pub async fn run_until(
         service.clone(),
         options.network.clone(),
         options.hosts.clone(),
-        options.firewall,
+        (
+            options.firewall,
+            crate::forwarding::Forwarding::new(options.paths.forwarding_record(&options.network)),
+        ),
         stop_rx.clone(),
     ));
     let router =

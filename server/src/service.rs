@@ -20,8 +20,11 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
+use ipnet::IpNet;
 use tokio::sync::watch;
-use wireguard_control::{Backend, DeviceUpdate, InterfaceName, PeerUpdate, PublicKey};
+use wireguard_control::{
+    Backend, DeviceUpdate, InterfaceName, PeerUpdate, PresharedKey, PublicKey,
+};
 use wiremesh_shared::wire::{ClientReport, Peer, StateDelta, PERSISTENT_KEEPALIVE_INTERVAL_SECS};
 use wiremesh_shared::PeerId;
 
@@ -32,6 +35,7 @@ use crate::store::Store;
 
 mod cidrs;
 mod deltas;
+pub mod devices;
 mod maintenance;
 mod peer_json;
 mod peers;
@@ -336,6 +340,10 @@ impl Service {
     /// delta, with the device lock taken before the caller releases the writer lock, so that
     /// deltas reach the device in the order of their writes. Call with the writer lock held.
     fn publish_planned(&self, model: &Model, next: Model) -> DeviceWork<'_> {
+        if self.device.is_some() && touches_devices(model, &next) {
+            self.publish(next);
+            return DeviceWork::Full;
+        }
         let delta = if self.device.is_some() {
             interface_delta(model, &next)
         } else {
@@ -412,12 +420,15 @@ impl Service {
 
 /// The peers the server's interface must hold: enabled peers other than the server, with
 /// the old key while a key swap is pending, and no endpoint (peers connect to the server).
+/// Devices are there only when the server is their hub (the others are reached through
+/// theirs: [`hub_extras`]).
 pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
     let server = model.roles().server_peer;
     model
         .peers()
         .iter()
         .filter(|p| !p.is_disabled && p.id != server)
+        .filter(|p| model.device(p.id).is_none_or(|d| d.hub == server))
         .map(|p| {
             let mut peer = Peer::clone(p);
             if let Some(swap) = model.pending_swaps().get(&p.id) {
@@ -429,6 +440,63 @@ pub fn desired_interface_peers(model: &Model) -> Vec<Peer> {
             peer
         })
         .collect()
+}
+
+/// What the server's interface holds beyond each peer's own address: the enabled devices of
+/// other hubs join their hub's allowed IPs, and the devices the server hosts have their
+/// preshared keys.
+pub fn hub_extras(model: &Model) -> (HashMap<PeerId, Vec<IpNet>>, HashMap<PeerId, PresharedKey>) {
+    let server = model.roles().server_peer;
+    let mut routes: HashMap<PeerId, Vec<IpNet>> = HashMap::new();
+    let mut preshared = HashMap::new();
+    for device in &model.devices().devices {
+        let Some(peer) = model.peer(device.peer).filter(|p| !p.is_disabled) else {
+            continue;
+        };
+        if device.hub == server {
+            if let Some(key) = &device.preshared_key {
+                preshared.insert(device.peer, key.clone());
+            }
+        } else {
+            routes
+                .entry(device.hub)
+                .or_default()
+                .push(IpNet::from(peer.ip));
+        }
+    }
+    (routes, preshared)
+}
+
+/// Whether a change from `before` to `after` touches what [`interface_delta`] does not
+/// follow: devices (their book, a device's row) and the peers that are hubs.
+fn touches_devices(before: &Model, after: &Model) -> bool {
+    let (old, new) = (before.devices(), after.devices());
+    if old.is_empty() && new.is_empty() {
+        return false;
+    }
+    if !Arc::ptr_eq(old, new) && old != new {
+        return true;
+    }
+    let involved = |id: PeerId| {
+        new.is_device(id)
+            || new
+                .devices
+                .iter()
+                .any(|d| d.hub == id && d.hub != after.roles().server_peer)
+    };
+    after
+        .peers()
+        .iter()
+        .filter(|p| {
+            before
+                .shared_peer(p.id)
+                .is_none_or(|old| !Arc::ptr_eq(old, p))
+        })
+        .any(|p| involved(p.id))
+        || before
+            .peers()
+            .iter()
+            .any(|p| after.peer(p.id).is_none() && involved(p.id))
 }
 
 /// A peer's key and address on the server's interface, or `None` when it is not there.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use wiremesh_shared::acl::NetworkRoles;
+use wiremesh_shared::devices::{Device, DeviceBook};
 use wiremesh_shared::policy::{Policy, Rule, RuleContents};
 use wiremesh_shared::routes::{AutoApproval, Route, RouteBook, RouteContentsDraft};
 use wiremesh_shared::wire::{
@@ -41,6 +42,9 @@ pub struct Snapshot {
     /// Routes offered by gateway peers, and auto-approvals. Shared between revisions until a
     /// route change replaces it.
     pub routes: Arc<RouteBook>,
+    /// What makes some peers devices (sorted by peer id). Shared between revisions until a
+    /// device change replaces it.
+    pub devices: Arc<DeviceBook>,
 }
 
 /// The revision history as the database records it (schema version 4): read when the server
@@ -188,6 +192,19 @@ pub trait Store: Send {
     /// anything changed. Recorded as a structural change (it is part of the routes' data,
     /// although it only decides future offers).
     fn set_auto_approval(&mut self, approval: &AutoApproval) -> Result<bool>;
+
+    /// Creates a device: its peer row and its device row (`device.peer` is ignored: the new
+    /// row's id is used), as a structural change (the peers that see its CIDR receive a route
+    /// to it). With `retire`, that peer (the identity the new one replaces) is updated in the
+    /// same transaction. Returns both as stored.
+    fn insert_device(
+        &mut self,
+        contents: &PeerContents,
+        device: &Device,
+        retire: Option<(PeerId, &PeerFields)>,
+    ) -> Result<(Peer, Device)>;
+    /// Records the fingerprint of the configuration issued to device `id`.
+    fn set_device_issued(&mut self, id: PeerId, issued: &str) -> Result<()>;
 
     /// What each client last reported about itself (its version, features and the ruleset
     /// it applied), as the JSON it sent. Not part of the network's revisions.

@@ -8,7 +8,8 @@
 //! - a desired peer missing from the interface is added with allowed IPs exactly
 //!   `ip/32` (`ip/128`) — plus, for a gateway, the networks it routes for this host
 //!   ([`diff_routed_peers`]) — its keepalive (none → off) and its endpoint;
-//! - a peer on both gets only what differs: allowed IPs, keepalive, endpoint;
+//! - a peer on both gets only what differs: allowed IPs, keepalive, preshared key (a hub's
+//!   devices have one: [`diff_hub_peers`]), endpoint;
 //! - the endpoint is only touched when the peer has not completed a handshake within
 //!   [`RECENT_HANDSHAKE`] — a working tunnel is never re-pointed;
 //! - an unconnected peer whose endpoint is already right but who has NAT candidates is
@@ -23,7 +24,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use ipnet::IpNet;
-use wireguard_control::{DeviceUpdate, PeerConfig, PeerInfo, PeerUpdate, PublicKey};
+use wireguard_control::{DeviceUpdate, PeerConfig, PeerInfo, PeerUpdate, PresharedKey, PublicKey};
 
 use crate::wire::Peer;
 use crate::{Endpoint, PeerId};
@@ -102,6 +103,28 @@ pub fn diff_routed_peers<'a>(
     resolve: impl Fn(&Endpoint) -> Option<SocketAddr>,
     routes: &HashMap<PeerId, Vec<IpNet>>,
 ) -> Vec<PeerChange<'a>> {
+    diff_hub_peers(
+        desired,
+        current,
+        own_key,
+        now,
+        resolve,
+        routes,
+        &HashMap::new(),
+    )
+}
+
+/// [`diff_routed_peers`] for a hub: the devices it hosts have `preshared` keys (a peer
+/// missing there has none, and one it holds is cleared).
+pub fn diff_hub_peers<'a>(
+    desired: &'a [Peer],
+    current: &'a [PeerInfo],
+    own_key: Option<&PublicKey>,
+    now: SystemTime,
+    resolve: impl Fn(&Endpoint) -> Option<SocketAddr>,
+    routes: &HashMap<PeerId, Vec<IpNet>>,
+    preshared: &HashMap<PeerId, PresharedKey>,
+) -> Vec<PeerChange<'a>> {
     let on_interface: HashMap<&PublicKey, &PeerInfo> = current
         .iter()
         .map(|info| (&info.config.public_key, info))
@@ -119,6 +142,9 @@ pub fn diff_routed_peers<'a>(
                 let mut update = PeerUpdate::new(peer.public_key)
                     .replace_allowed_ips(allowed.iter().copied())
                     .set_persistent_keepalive_interval(keepalive.unwrap_or(0));
+                if let Some(key) = preshared.get(&peer.id) {
+                    update = update.set_preshared_key(Some(key.clone()));
+                }
                 update.endpoint = peer.endpoint.as_ref().and_then(&resolve);
                 changes.push(PeerChange {
                     kind: ChangeKind::Added,
@@ -144,6 +170,11 @@ pub fn diff_routed_peers<'a>(
                 }
                 if config.persistent_keepalive_interval.filter(|&s| s > 0) != keepalive {
                     update = update.set_persistent_keepalive_interval(keepalive.unwrap_or(0));
+                    modified = true;
+                }
+                let psk = preshared.get(&peer.id);
+                if config.preshared_key.as_ref() != psk {
+                    update = update.set_preshared_key(psk.cloned());
                     modified = true;
                 }
                 let connected = info.handshake_within(RECENT_HANDSHAKE, now);

@@ -401,3 +401,27 @@ fn a_gateway_gets_its_routes_as_allowed_ips_compared_as_a_set() {
     assert_eq!(kinds(&changes), vec![(DEVELOPER1, ChangeKind::Modified)]);
     assert_eq!(changes[0].update.allowed_ips, vec![net("10.80.64.2/32")]);
 }
+
+#[test]
+fn a_hub_gives_its_devices_their_preshared_keys_and_clears_stray_ones() {
+    let fx = Fixture::new(Family::V4);
+    let psk = PresharedKey::from_bytes([3; 32]);
+    let preshared: HashMap<PeerId, PresharedKey> = [(USER1, psk.clone())].into_iter().collect();
+    let desired = vec![fx.peer(USER1).clone(), fx.peer(USER2).clone()];
+    let none = HashMap::new();
+    // Added with the key.
+    let added = diff_hub_peers(&desired, &[], None, now(), resolve, &none, &preshared);
+    assert_eq!(added[0].update.preshared_key, Some(Some(psk.clone())));
+    assert_eq!(added[1].update.preshared_key, None);
+    // On the interface without it: set; with it: nothing to do.
+    let mut current: Vec<PeerInfo> = desired.iter().map(|p| synced(p, None)).collect();
+    let changes = diff_hub_peers(&desired, &current, None, now(), resolve, &none, &preshared);
+    assert_eq!(kinds(&changes), vec![(USER1, ChangeKind::Modified)]);
+    assert_eq!(changes[0].update.preshared_key, Some(Some(psk.clone())));
+    current[0].config.preshared_key = Some(psk.clone());
+    assert!(diff_hub_peers(&desired, &current, None, now(), resolve, &none, &preshared).is_empty());
+    // A key nobody asked for is cleared.
+    let changes = diff_peers(&desired, &current, None, now(), resolve);
+    assert_eq!(kinds(&changes), vec![(USER1, ChangeKind::Modified)]);
+    assert_eq!(changes[0].update.preshared_key, Some(None));
+}

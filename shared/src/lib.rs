@@ -7,7 +7,8 @@
 //! device update ([`diff`]), key pinning and the peer-cache merge ([`pinning`]), NAT
 //! candidate selection and trial order ([`nat`]), the port and protocol policy and its
 //! per-host compilation ([`policy`]), routes through gateway peers and exit nodes
-//! ([`routes`]), the `/v1` wire types ([`wire`]), the
+//! ([`routes`]), devices that join through a hub with a plain WireGuard configuration
+//! ([`devices`]), the `/v1` wire types ([`wire`]), the
 //! invitation, client and server file formats ([`config`]), and the `--json` shapes of the
 //! listing commands ([`listing`]).
 //!
@@ -20,6 +21,7 @@ pub mod acl;
 pub mod alloc;
 pub mod cidr;
 pub mod config;
+pub mod devices;
 pub mod diff;
 pub mod endpoint;
 #[cfg(any(test, feature = "fixture"))]

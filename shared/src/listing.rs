@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use serde::Serialize;
 
+use crate::devices::KeySource;
 use crate::wire::{Association, Cidr, Peer};
 use crate::{AssociationId, CidrId, PeerId};
 
@@ -68,6 +69,27 @@ pub struct PeerEntry {
     pub invite_expires: Option<u64>,
     /// NAT candidates the peer reported.
     pub candidates: Vec<String>,
+    /// Present for a device (a peer without the client that joins through a hub).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceEntry>,
+}
+
+/// What a listing says about a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceEntry {
+    /// The device's peer id (the entry it belongs to).
+    #[serde(skip)]
+    pub peer: PeerId,
+    pub hub_id: PeerId,
+    /// The hub's name.
+    pub hub: String,
+    /// `supplied` (the device's own key) or `generated` (by the server, handed out once).
+    pub key: KeySource,
+    pub full_tunnel: bool,
+    pub preshared_key: bool,
+    /// The configuration the device holds is no longer the one it should hold
+    /// (`export-device` issues it again).
+    pub stale: bool,
 }
 
 /// One association of a listing.
@@ -147,9 +169,16 @@ pub fn invite_state(peer: &Peer, now: SystemTime) -> InviteState {
     }
 }
 
-/// The peers by address, with their CIDR's name and invitation state at `now`.
-pub fn peer_entries(peers: &[Peer], cidrs: &[Cidr], now: SystemTime) -> Vec<PeerEntry> {
+/// The peers by address, with their CIDR's name and invitation state at `now`, and what
+/// `devices` says of those that are devices.
+pub fn peer_entries(
+    peers: &[Peer],
+    cidrs: &[Cidr],
+    devices: &[DeviceEntry],
+    now: SystemTime,
+) -> Vec<PeerEntry> {
     let names = names(cidrs);
+    let device = |id: PeerId| devices.iter().find(|d| d.peer == id).cloned();
     let mut sorted: Vec<&Peer> = peers.iter().collect();
     sorted.sort_by_key(|p| (p.ip, p.id));
     sorted
@@ -171,6 +200,7 @@ pub fn peer_entries(peers: &[Peer], cidrs: &[Cidr], now: SystemTime) -> Vec<Peer
                 .invite_expires
                 .map(|t| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
             candidates: peer.candidates.iter().map(ToString::to_string).collect(),
+            device: device(peer.id),
         })
         .collect()
 }
@@ -231,7 +261,7 @@ pub fn cidrs_json(cidrs: &[Cidr]) -> String {
 /// `{"peers": […]}`, pretty-printed, with a final newline.
 pub fn peers_json(peers: &[Peer], cidrs: &[Cidr], now: SystemTime) -> String {
     pretty(&PeersDoc {
-        peers: &peer_entries(peers, cidrs, now),
+        peers: &peer_entries(peers, cidrs, &[], now),
     })
 }
 
@@ -243,11 +273,17 @@ pub fn associations_json(associations: &[Association], cidrs: &[Cidr]) -> String
 }
 
 /// `{"network": …, "cidrs": […], "peers": […]}`, pretty-printed, with a final newline.
-pub fn network_json(network: &str, cidrs: &[Cidr], peers: &[Peer], now: SystemTime) -> String {
+pub fn network_json(
+    network: &str,
+    cidrs: &[Cidr],
+    peers: &[Peer],
+    devices: &[DeviceEntry],
+    now: SystemTime,
+) -> String {
     pretty(&NetworkDoc {
         network,
         cidrs: &cidr_entries(cidrs),
-        peers: &peer_entries(peers, cidrs, now),
+        peers: &peer_entries(peers, cidrs, devices, now),
     })
 }
 

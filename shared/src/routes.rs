@@ -355,6 +355,10 @@ pub struct RouteView {
     pub grants: Vec<RouteGrant>,
     #[serde(default)]
     pub offered: Vec<Route>,
+    /// Devices the peer reaches through their hubs (absent from the JSON when there are
+    /// none, so a network without devices answers as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<crate::devices::DeviceRoute>,
 }
 
 impl RouteView {
@@ -367,6 +371,7 @@ impl RouteView {
         RouteView {
             grants: grants_for(view, viewer, &book.routes),
             offered: book.of(viewer.id).cloned().collect(),
+            devices: Vec::new(),
         }
     }
 

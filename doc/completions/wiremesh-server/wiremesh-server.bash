@@ -22,6 +22,9 @@ _wiremesh__server() {
             wiremesh__server,add-cidr)
                 cmd="wiremesh__server__subcmd__add__subcmd__cidr"
                 ;;
+            wiremesh__server,add-device)
+                cmd="wiremesh__server__subcmd__add__subcmd__device"
+                ;;
             wiremesh__server,add-peer)
                 cmd="wiremesh__server__subcmd__add__subcmd__peer"
                 ;;
@@ -102,6 +105,9 @@ _wiremesh__server() {
                 ;;
             wiremesh__server__subcmd__help,add-cidr)
                 cmd="wiremesh__server__subcmd__help__subcmd__add__subcmd__cidr"
+                ;;
+            wiremesh__server__subcmd__help,add-device)
+                cmd="wiremesh__server__subcmd__help__subcmd__add__subcmd__device"
                 ;;
             wiremesh__server__subcmd__help,add-peer)
                 cmd="wiremesh__server__subcmd__help__subcmd__add__subcmd__peer"
@@ -185,7 +191,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,6 +274,56 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__add__subcmd__device)
+            opts="-c -d -h --name --ip --auto-ip --cidr --public-key --psk --save-config --qr --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cidr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -769,7 +825,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="new import uninstall serve add-peer add-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,6 +853,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__add__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__add__subcmd__device)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

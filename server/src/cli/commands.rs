@@ -14,11 +14,12 @@ use wiremesh_cli::listing;
 use wiremesh_cli::Style;
 use wiremesh_server::admin::{self, Network};
 
-use super::{policy, routes};
+use super::{devices, policy, routes};
 use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::serve::{self, HostsFile, LimitOptions, ServeOptions};
+use wiremesh_server::service::devices::device_entries;
 use wiremesh_shared::listing as shared_listing;
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::{Endpoint, InterfaceName};
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Uninstall(opts) => uninstall(&paths, &prompter, &cli.network, opts),
         Command::Serve(opts) => serve(paths, &cli.network, opts),
         Command::AddPeer(opts) => edit::add_peer(&paths, &prompter, opts),
+        Command::AddDevice(opts) => devices::add_device(&paths, &prompter, opts),
         Command::RenamePeer(opts) => edit::rename_peer(&paths, &prompter, opts),
         Command::DisablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, true),
         Command::EnablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, false),
@@ -246,6 +248,10 @@ fn uninstall(
     if done.firewall_removed {
         println!("removed firewall table inet wiremesh_{name}");
     }
+    for v6 in &done.forwarding_restored {
+        let family = if *v6 { "IPv6" } else { "IPv4" };
+        println!("turned {family} forwarding off again (it was on for the network's devices)");
+    }
     for path in &done.removed_files {
         println!("removed {}", path.display());
     }
@@ -288,16 +294,17 @@ fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
     let model = network.model();
     let now = SystemTime::now();
     let peers: Vec<Peer> = model.peers().iter().map(|p| Peer::clone(p)).collect();
+    let devices = device_entries(&model);
     if opts.json {
         let name = network.name.to_string();
         print!(
             "{}",
-            shared_listing::network_json(&name, model.cidrs(), &peers, now)
+            shared_listing::network_json(&name, model.cidrs(), &peers, &devices, now)
         );
     } else {
         print!(
             "{}",
-            listing::render_tree(model.cidrs(), &peers, now, Style::for_stdout())
+            listing::render_tree(model.cidrs(), &peers, &devices, now, Style::for_stdout())
         );
     }
     Ok(())

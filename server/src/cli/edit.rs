@@ -35,7 +35,7 @@ fn parse_net(text: &str) -> Result<IpNet> {
         .with_context(|| format!("invalid CIDR {text:?}: write it like 10.42.1.0/24"))
 }
 
-fn parse_ip(text: &str) -> Result<IpAddr> {
+pub(super) fn parse_ip(text: &str) -> Result<IpAddr> {
     text.trim()
         .parse()
         .with_context(|| format!("invalid IP address {text:?}"))
@@ -67,7 +67,7 @@ fn choose(
         .context("the chosen entry is not in the list")
 }
 
-fn cidr_label(cidr: &Cidr) -> String {
+pub(super) fn cidr_label(cidr: &Cidr) -> String {
     format!("{} ({})", cidr.name, cidr.cidr)
 }
 

@@ -17,11 +17,12 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use wireguard_control::InterfaceName;
 
-use wiremesh_firewall::{Firewall, Nft, TableState};
+use wiremesh_firewall::{Firewall, Gateway, Hub, Nft, TableState};
 use wiremesh_shared::policy::HostRuleset;
 use wiremesh_shared::wire::PolicyReport;
 
 use super::HostsFile;
+use crate::forwarding::Forwarding;
 use crate::service::Service;
 
 /// How often other processes' commits are picked up.
@@ -45,10 +46,11 @@ pub async fn run(
     service: Arc<Service>,
     iface: InterfaceName,
     hosts: Option<HostsFile>,
-    firewall: bool,
+    firewall: (bool, Forwarding),
     mut stop: watch::Receiver<bool>,
 ) {
-    let firewall = ServerFirewall::new(&iface, firewall);
+    let (enabled, forwarding) = firewall;
+    let firewall = ServerFirewall::new(&iface, enabled, forwarding);
     let mut ticks = tokio::time::interval(RELOAD_INTERVAL);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut state = Some(LoopState {
@@ -115,23 +117,51 @@ impl Task {
     const COUNT: usize = 5;
 }
 
-/// The server's own interface table (`inet wiremesh_<iface>`): its ruleset follows the model.
+/// The server's own interface table (`inet wiremesh_<iface>`): its ruleset, and its duties
+/// as the hub of devices, follow the model. Forwarding is on while it hosts devices.
 struct ServerFirewall {
     /// `None` once enforcement is off and any table was removed.
     table: Option<Firewall>,
     /// `false` (`--no-firewall`): the first tick removes the table and stops.
     enabled: bool,
-    /// The revision whose ruleset was last programmed, and that ruleset.
-    applied: Option<(u64, HostRuleset)>,
+    /// The revision whose ruleset was last programmed, and that ruleset and hub.
+    applied: Option<(u64, HostRuleset, Hub)>,
+    forwarding: Forwarding,
 }
 
 impl ServerFirewall {
-    fn new(iface: &InterfaceName, enabled: bool) -> Self {
+    fn new(iface: &InterfaceName, enabled: bool, forwarding: Forwarding) -> Self {
         Self {
             table: Some(Firewall::new(Nft::system(), iface.as_str())),
             enabled,
             applied: None,
+            forwarding,
         }
+    }
+
+    /// Forwarding on while the table judges devices' traffic, back to what it was otherwise.
+    fn follow_forwarding(&self, hub: &Hub, v6: bool) -> Result<(), String> {
+        if hub.is_empty() || !self.enabled {
+            if self.forwarding.is_recorded() {
+                let off = self
+                    .forwarding
+                    .restore()
+                    .map_err(|e| format!("failed to put IP forwarding back: {e}"))?;
+                if !off.is_empty() {
+                    tracing::info!("no devices to forward for: IP forwarding is off again");
+                }
+            }
+            return Ok(());
+        }
+        let turned = self
+            .forwarding
+            .turn_on(v6)
+            .map_err(|e| format!("failed to turn IP forwarding on for the devices: {e}"))?;
+        if turned {
+            let family = if v6 { "IPv6" } else { "IPv4" };
+            tracing::info!("{family} forwarding turned on: the server is the hub of devices");
+        }
+        Ok(())
     }
 
     /// Brings the table in line with the model: at once when the ruleset changed, and by
@@ -147,29 +177,46 @@ impl ServerFirewall {
             if removed {
                 tracing::warn!("--no-firewall: removed the server's firewall table; the policy is not enforced on the server");
             }
+            if !service.model().server_hub().is_empty() {
+                tracing::warn!("--no-firewall: the server does not forward for its devices; they reach only the server");
+            }
             self.table = None;
+            self.follow_forwarding(&Hub::NONE, false)?;
             return service
                 .record_own_enforcement(PolicyReport::Off)
                 .map_err(|e| format!("failed to record the server's enforcement: {e}"));
         }
-        let revision = service.model().revision();
-        let unchanged = self.applied.as_ref().is_some_and(|(r, _)| *r == revision);
+        let model = service.model();
+        let revision = model.revision();
+        let unchanged = self
+            .applied
+            .as_ref()
+            .is_some_and(|(r, _, _)| *r == revision);
         if unchanged && !check {
             return Ok(());
         }
         let Some(ruleset) = service.server_ruleset() else {
             return Ok(());
         };
+        let hub = model.server_hub();
+        let v6 = model.server_peer().is_some_and(|p| p.ip.is_ipv6());
+        let gateway = Gateway {
+            hub,
+            ..Gateway::NONE
+        };
         let fail = |e: wiremesh_firewall::NftError| {
             format!("failed to program the server's firewall table: {e}; the policy is NOT enforced on the server")
         };
-        let same = self.applied.as_ref().is_some_and(|(_, r)| *r == ruleset);
+        let same = self
+            .applied
+            .as_ref()
+            .is_some_and(|(_, r, h)| *r == ruleset && *h == gateway.hub);
         if same && !check {
-            self.applied = Some((revision, ruleset));
+            self.applied = Some((revision, ruleset, gateway.hub));
             return Ok(());
         }
         let digest = ruleset.digest();
-        let found = match table.ensure(&ruleset) {
+        let found = match table.ensure_with(&ruleset, &gateway) {
             Ok(found) => found,
             Err(error) => {
                 let _ = service.record_own_enforcement(PolicyReport::Failed {
@@ -185,7 +232,15 @@ impl ServerFirewall {
             TableState::Missing => tracing::warn!("the server's firewall table was missing; programmed it again"),
             TableState::Drifted(why) => tracing::warn!("the server's firewall table was changed behind its back ({why}); programmed it again"),
         }
-        self.applied = Some((revision, ruleset));
+        let forwarded = self.follow_forwarding(&gateway.hub, v6);
+        if !gateway.hub.is_empty() && !same {
+            tracing::info!(
+                devices = gateway.hub.devices.len(),
+                "the server forwards for its devices"
+            );
+        }
+        self.applied = Some((revision, ruleset, gateway.hub));
+        forwarded?;
         service
             .record_own_enforcement(PolicyReport::Enforced { digest })
             .map_err(|e| format!("failed to record the server's enforcement: {e}"))

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use wireguard_control::PublicKey;
-use wiremesh_shared::diff::{device_update, diff_peers};
+use wiremesh_shared::diff::{device_update, diff_hub_peers};
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::PeerId;
 
-use super::{desired_interface_peers, lock, DeviceSync, DeviceWork, Service};
+use super::{desired_interface_peers, hub_extras, lock, DeviceSync, DeviceWork, Service};
 use crate::changes::compare;
 use crate::error::Result;
 use crate::model::PendingKeySwap;
@@ -201,12 +201,15 @@ impl Service {
         let model = self.model();
         let info = device.backend.get(&device.name)?;
         let desired = desired_interface_peers(&model);
-        let changes = diff_peers(
+        let (routes, preshared) = hub_extras(&model);
+        let changes = diff_hub_peers(
             &desired,
             &info.peers,
             info.public_key.as_ref(),
             self.clock.now(),
             |_| None,
+            &routes,
+            &preshared,
         );
         let sync = DeviceSync::of(&changes);
         let update = device_update(&changes);

@@ -50,6 +50,14 @@ impl Service {
     pub fn update_peer(&self, id: PeerId, contents: PeerContents) -> Result<()> {
         self.write(|model, store| {
             let current = existing(model, id)?;
+            // A device is a disabled row to innernet's eyes: its echo would disable it.
+            if model.is_device(id) {
+                return Err(Invalid::Device {
+                    name: current.name.to_string(),
+                    action: "change",
+                }
+                .into());
+            }
             // innernet's admin client sends back what GET /admin/peers returned, with the
             // observed endpoint and candidates injected; storing those would silently turn an
             // observation into a permanent override, so an unchanged echo keeps the stored value.

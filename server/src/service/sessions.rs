@@ -8,12 +8,16 @@ use super::Service;
 use crate::error::{Denied, Result, ServiceError};
 
 impl Service {
-    /// The peer whose tunnel address sent a request; disabled peers are refused.
+    /// The peer whose tunnel address sent a request; disabled peers and devices are refused.
     pub fn caller(&self, source: IpAddr) -> Result<Peer> {
         let model = self.model();
         let peer = model
             .peer_by_ip(source.to_canonical())
             .ok_or(ServiceError::Denied(Denied::UnknownPeer))?;
+        // A device has no business with the API: it is nobody's caller.
+        if model.is_device(peer.id) {
+            return Err(ServiceError::Denied(Denied::UnknownPeer));
+        }
         if peer.is_disabled {
             return Err(ServiceError::Denied(Denied::Disabled));
         }

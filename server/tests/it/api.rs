@@ -4,6 +4,7 @@
 mod auth;
 mod cidrs;
 mod device;
+mod devices;
 mod http;
 mod limits;
 mod peers;

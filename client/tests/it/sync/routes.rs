@@ -81,6 +81,7 @@ fn a_gateways_routes_reach_accepting_clients_and_leave_with_it() {
                 nets: vec![lan],
                 snat: true,
                 exit_mark: None,
+                hub: wiremesh_firewall::Hub::NONE,
             })
         );
         assert!(forwarding(&gateway, v6), "{}", report.summary());

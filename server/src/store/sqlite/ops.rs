@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use wiremesh_shared::devices::{Device, DeviceBook};
 use wiremesh_shared::policy::{Policy, Rule, RuleContents};
 use wiremesh_shared::routes::{AutoApproval, Route, RouteBook, RouteContentsDraft};
 use wiremesh_shared::wire::{
@@ -19,9 +20,9 @@ use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey, RouteI
 
 use super::errors::{sqlite, violation, Violation};
 use super::rows::{
-    association_from_row, auto_approval_from_row, candidates_json, cidr_from_row, peer_from_row,
-    query_all, query_one, route_from_row, rule_columns, rule_from_row, unix_secs,
-    ASSOCIATION_COLUMNS, CIDR_COLUMNS, PEER_COLUMNS, ROUTE_COLUMNS, RULE_COLUMNS,
+    association_from_row, auto_approval_from_row, candidates_json, cidr_from_row, device_from_row,
+    peer_from_row, query_all, query_one, route_from_row, rule_columns, rule_from_row, unix_secs,
+    ASSOCIATION_COLUMNS, CIDR_COLUMNS, DEVICE_COLUMNS, PEER_COLUMNS, ROUTE_COLUMNS, RULE_COLUMNS,
 };
 use super::{data_version, schema, SqliteStore};
 use crate::store::{PeerFields, Result, Revisions, Snapshot, Store, StoreError};
@@ -166,6 +167,15 @@ impl Store for SqliteStore {
                     "SELECT cidr_id AS id, prefixes, exit FROM wiremesh_route_auto ORDER BY cidr_id",
                     [],
                     auto_approval_from_row,
+                )?,
+            }),
+            devices: Arc::new(DeviceBook {
+                devices: query_all(
+                    &tx,
+                    path,
+                    &format!("SELECT {DEVICE_COLUMNS} FROM wiremesh_devices ORDER BY peer_id"),
+                    [],
+                    device_from_row,
                 )?,
             }),
         };
@@ -348,64 +358,11 @@ impl Store for SqliteStore {
     }
 
     fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer> {
-        self.write(|tx, path, stamps| {
-            require_cidr(tx, path, contents.cidr_id)?;
-            tx.run(
-                &format!(
-                    "INSERT INTO peers ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    PEER_COLUMNS.trim_start_matches("id, ")
-                ),
-                (
-                    contents.name.as_str(),
-                    contents.ip.to_string(),
-                    contents.cidr_id.0,
-                    contents.public_key.to_base64(),
-                    contents.endpoint.as_ref().map(ToString::to_string),
-                    contents.is_admin,
-                    contents.is_disabled,
-                    contents.is_redeemed,
-                    contents.invite_expires.map(unix_secs),
-                    candidates_json(&contents.candidates),
-                ),
-            )
-            .map_err(|error| match violation(&error) {
-                Some(Violation::Unique(columns)) => peer_conflict(columns, contents),
-                Some(Violation::ForeignKey) => StoreError::NotFound {
-                    what: "CIDR",
-                    id: contents.cidr_id.0,
-                },
-                None => sqlite(path, "insert a peer into")(error),
-            })?;
-            let id = tx.last_insert_rowid();
-            stamps.peer(tx, path, id)?;
-            read_back(tx, path, "peer", id, PEER_COLUMNS, "peers", peer_from_row)
-        })
+        self.write(|tx, path, stamps| insert_peer_row(tx, path, stamps, contents))
     }
 
     fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_updated = tx
-                .run(
-                    "UPDATE peers SET name = ?1, endpoint = ?2, is_admin = ?3, is_disabled = ?4, \
-                     candidates = ?5 WHERE id = ?6",
-                    (
-                        fields.name.as_str(),
-                        fields.endpoint.as_ref().map(ToString::to_string),
-                        fields.is_admin,
-                        fields.is_disabled,
-                        candidates_json(&fields.candidates),
-                        id.0,
-                    ),
-                )
-                .map_err(|error| match violation(&error) {
-                    Some(Violation::Unique(_)) => {
-                        conflict(format!("a peer named {:?}", fields.name.as_str()))
-                    }
-                    _ => sqlite(path, "update a peer in")(error),
-                })?;
-            updated_one(n_updated, "peer", id.0)?;
-            stamps.peer(tx, path, id.0)
-        })
+        self.write(|tx, path, stamps| update_peer_row(tx, path, stamps, id, fields))
     }
 
     fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()> {
@@ -736,6 +693,59 @@ impl Store for SqliteStore {
         })
     }
 
+    fn insert_device(
+        &mut self,
+        contents: &PeerContents,
+        device: &Device,
+        retire: Option<(PeerId, &PeerFields)>,
+    ) -> Result<(Peer, Device)> {
+        self.write(|tx, path, stamps| {
+            if let Some((old, fields)) = retire {
+                update_peer_row(tx, path, stamps, old, fields)?;
+            }
+            let peer = insert_peer_row(tx, path, stamps, contents)?;
+            tx.run(
+                "INSERT INTO wiremesh_devices \
+                 (peer_id, hub_peer_id, key_source, full_tunnel, preshared_key, issued) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (
+                    peer.id.0,
+                    device.hub.0,
+                    device.key.as_str(),
+                    device.full_tunnel,
+                    device.preshared_key.as_ref().map(|k| k.to_base64()),
+                    &device.issued,
+                ),
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::ForeignKey) => StoreError::NotFound {
+                    what: "peer",
+                    id: device.hub.0,
+                },
+                _ => sqlite(path, "insert a device into")(error),
+            })?;
+            stamps.structure(tx, path)?;
+            let stored = Device {
+                peer: peer.id,
+                ..device.clone()
+            };
+            Ok((peer, stored))
+        })
+    }
+
+    fn set_device_issued(&mut self, id: PeerId, issued: &str) -> Result<()> {
+        self.write(|tx, path, stamps| {
+            let n_updated = tx
+                .run(
+                    "UPDATE wiremesh_devices SET issued = ?2 WHERE peer_id = ?1",
+                    (id.0, issued),
+                )
+                .map_err(sqlite(path, "write to"))?;
+            updated_one(n_updated, "device", id.0)?;
+            stamps.peer(tx, path, id.0)
+        })
+    }
+
     fn reports(&mut self) -> Result<HashMap<PeerId, String>> {
         let path = &self.path;
         let mut statement = self
@@ -816,4 +826,86 @@ fn read_back<T>(
 ) -> Result<T> {
     let sql = format!("SELECT {columns} FROM {table} WHERE id = ?1");
     query_one(conn, path, &sql, [id], convert)?.ok_or(StoreError::NotFound { what, id })
+}
+
+/// Inserts a peer row inside the caller's transaction and reads it back.
+fn insert_peer_row(
+    tx: &Transaction<'_>,
+    path: &Path,
+    stamps: &mut Stamps,
+    contents: &PeerContents,
+) -> Result<Peer> {
+    require_cidr(tx, path, contents.cidr_id)?;
+    tx.run(
+        &format!(
+            "INSERT INTO peers ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            PEER_COLUMNS.trim_start_matches("id, ")
+        ),
+        (
+            contents.name.as_str(),
+            contents.ip.to_string(),
+            contents.cidr_id.0,
+            contents.public_key.to_base64(),
+            contents.endpoint.as_ref().map(ToString::to_string),
+            contents.is_admin,
+            contents.is_disabled,
+            contents.is_redeemed,
+            contents.invite_expires.map(unix_secs),
+            candidates_json(&contents.candidates),
+        ),
+    )
+    .map_err(|error| match violation(&error) {
+        Some(Violation::Unique(columns)) => peer_conflict(columns, contents),
+        Some(Violation::ForeignKey) => StoreError::NotFound {
+            what: "CIDR",
+            id: contents.cidr_id.0,
+        },
+        None => sqlite(path, "insert a peer into")(error),
+    })?;
+    let id = tx.last_insert_rowid();
+    stamps.peer(tx, path, id)?;
+    read_back(tx, path, "peer", id, PEER_COLUMNS, "peers", peer_from_row)
+}
+
+/// Updates a peer row inside the caller's transaction. A device's change is structural:
+/// the peers that reach it through its hub receive it with their routes.
+fn update_peer_row(
+    tx: &Transaction<'_>,
+    path: &Path,
+    stamps: &mut Stamps,
+    id: PeerId,
+    fields: &PeerFields,
+) -> Result<()> {
+    let n_updated = tx
+        .run(
+            "UPDATE peers SET name = ?1, endpoint = ?2, is_admin = ?3, is_disabled = ?4, \
+             candidates = ?5 WHERE id = ?6",
+            (
+                fields.name.as_str(),
+                fields.endpoint.as_ref().map(ToString::to_string),
+                fields.is_admin,
+                fields.is_disabled,
+                candidates_json(&fields.candidates),
+                id.0,
+            ),
+        )
+        .map_err(|error| match violation(&error) {
+            Some(Violation::Unique(_)) => {
+                conflict(format!("a peer named {:?}", fields.name.as_str()))
+            }
+            _ => sqlite(path, "update a peer in")(error),
+        })?;
+    updated_one(n_updated, "peer", id.0)?;
+    stamps.peer(tx, path, id.0)?;
+    if is_device(tx, path, id)? {
+        stamps.structure(tx, path)?;
+    }
+    Ok(())
+}
+
+/// Whether peer `id` is a device.
+fn is_device(tx: &Transaction<'_>, path: &Path, id: PeerId) -> Result<bool> {
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM wiremesh_devices WHERE peer_id = ?1)")
+        .and_then(|mut statement| statement.query_row([id.0], |row| row.get(0)))
+        .map_err(sqlite(path, "read"))
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ipnet::IpNet;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, Params, Row};
+use wireguard_control::PresharedKey;
+use wiremesh_shared::devices::{Device, KeySource};
 use wiremesh_shared::policy::{
     format_ports, parse_ports, Destination, Protocol, Rule, RuleContents, Scope, Source,
 };
@@ -37,6 +39,9 @@ pub(super) const RULE_COLUMNS: &str = "id, association_id, cidr_id, source_cidr_
                                        protocol, ports, note, destination_route";
 
 pub(super) const ROUTE_COLUMNS: &str = "id, peer_id, net, kind, approved";
+/// Columns of `wiremesh_devices` (its key as `id`).
+pub(super) const DEVICE_COLUMNS: &str =
+    "peer_id AS id, hub_peer_id, key_source, full_tunnel, preshared_key, issued";
 
 /// One row being read: knows its table and id so every failure can name them.
 struct Fields<'a, 'r> {
@@ -378,4 +383,30 @@ fn parse_candidates(text: &str) -> Option<Vec<Endpoint>> {
             .filter_map(|entry| entry.parse().ok())
             .collect(),
     )
+}
+
+/// Reads a `wiremesh_devices` row selected with [`DEVICE_COLUMNS`].
+pub(super) fn device_from_row(path: &Path, row: &Row<'_>) -> Result<Device> {
+    let fields = Fields::new(row, path, "device")?;
+    let key: String = fields.get("key_source")?;
+    let key = KeySource::parse(&key).ok_or_else(|| {
+        fields.corrupt(format!(
+            "column key_source: {key:?} is not supplied or generated"
+        ))
+    })?;
+    let preshared_key = match fields.get::<Option<String>>("preshared_key")? {
+        None => None,
+        Some(text) => Some(
+            PresharedKey::from_base64(&text)
+                .map_err(|error| fields.corrupt(format!("column preshared_key: {error}")))?,
+        ),
+    };
+    Ok(Device {
+        peer: fields.id.into(),
+        hub: fields.get::<i64>("hub_peer_id")?.into(),
+        key,
+        full_tunnel: fields.flag("full_tunnel")?,
+        preshared_key,
+        issued: fields.get("issued")?,
+    })
 }

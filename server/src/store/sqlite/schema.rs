@@ -10,13 +10,17 @@
 //! | 4 | wiremesh | revisions: `wiremesh_revisions`, `wiremesh_observed`, the history in `wiremesh_meta` |
 //! | 5 | wiremesh | policy: `wiremesh_rules`, `wiremesh_isolated`; clients' reports: `wiremesh_reports` |
 //! | 6 | wiremesh | routes: `wiremesh_routes` (offers and their approval), `wiremesh_route_auto` |
+//! | 7 | wiremesh | `wiremesh_rules.destination_route` (rules toward a route; the table is rebuilt) |
+//! | 8 | wiremesh | devices: `wiremesh_devices` (hub, key source, full tunnel, preshared key, issued configuration) |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
 //! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once, and migrations 5 and 6 keep the rules and
-//! routes they find.
+//! every wiremesh client gets a full state once, and migrations 5, 6 and 8 keep the rules,
+//! routes and devices they find. innernet-server reads a device's row as an ordinary peer
+//! (it knows no hubs), so a network served by innernet again puts its devices on its
+//! interface as peers and in its clients' states.
 //! The policy's foreign keys cascade, so a CIDR, association or invitation that innernet (or
 //! an expiring invitation) deletes takes the rules naming it along instead of blocking the
 //! deletion; wiremesh's own commands refuse to delete what a rule names. Routes go with their
@@ -32,7 +36,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 7;
+pub const SUPPORTED_VERSION: i64 = 8;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -178,6 +182,24 @@ CREATE INDEX IF NOT EXISTS wiremesh_rules_association_id ON wiremesh_rules (asso
 CREATE INDEX IF NOT EXISTS wiremesh_rules_cidr_id ON wiremesh_rules (cidr_id);
 ";
 
+/// Version 8: devices. A device is a peer row (so its name, address and key stay unique and
+/// its address is never handed out again) plus this row: its hub (the server's own peer for
+/// the server), where its key came from, whether it is a full tunnel, its preshared key
+/// (base64; the database file is mode 0600, and backups hold the key too) and the
+/// fingerprint of the configuration last issued. A device goes with its peer row; a hub
+/// cannot go while it has devices.
+const DEVICE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_devices (
+    peer_id INTEGER PRIMARY KEY NOT NULL REFERENCES peers (id) ON DELETE CASCADE,
+    hub_peer_id INTEGER NOT NULL REFERENCES peers (id),
+    key_source TEXT NOT NULL,
+    full_tunnel INTEGER NOT NULL DEFAULT 0,
+    preshared_key TEXT,
+    issued TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS wiremesh_devices_hub ON wiremesh_devices (hub_peer_id);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -274,6 +296,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             6 => tx
                 .execute_batch(RULE_ROUTE_DESTINATION)
                 .map_err(sqlite(path, "migrate"))?,
+            7 => tx
+                .execute_batch(DEVICE_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -293,6 +318,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(ROUTE_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(RULE_ROUTE_DESTINATION)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(DEVICE_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

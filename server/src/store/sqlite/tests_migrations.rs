@@ -71,6 +71,7 @@ fn innernet_tables_match_innernet_2_0_0() {
             "associations",
             "cidrs",
             "peers",
+            "wiremesh_devices",
             "wiremesh_isolated",
             "wiremesh_meta",
             "wiremesh_observed",
@@ -119,8 +120,8 @@ fn open_migrates_innernet_databases_of_every_version() {
                 |row| row.get(0),
             )
             .expect("indexes");
-        // Three for innernet's foreign keys, two for the rules'.
-        assert_eq!(n_indexes, 5, "v{version}");
+        // Three for innernet's foreign keys, two for the rules', one for devices' hubs.
+        assert_eq!(n_indexes, 6, "v{version}");
         assert!(snapshot.policy.is_empty(), "v{version}");
     }
 }

@@ -1,0 +1,69 @@
+//! `add-device`: a device and its wg-quick configuration file.
+//!
+//! The order is `add-peer`'s: everything is checked first; then the configuration file is
+//! created empty (exclusive create, mode 0600: it may hold a private key); then the device
+//! is created; then the configuration is written into the open file. A failure before the
+//! device exists removes the file; a failure after it says so, and how to reissue.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use wiremesh_shared::{Hostname, PublicKey};
+
+use super::{AdminError, Network};
+use crate::error::ServiceError;
+use crate::service::devices::{IssuedDevice, NewDevice};
+
+/// A device to add, every choice made (the answers of the `add-device` wizard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddDeviceOptions {
+    pub name: Hostname,
+    /// Name of a leaf CIDR (not the server's).
+    pub cidr: String,
+    /// `None`: the CIDR's first free address.
+    pub ip: Option<IpAddr>,
+    /// The key the device generated; `None`: the server generates the pair.
+    pub public_key: Option<PublicKey>,
+    pub preshared_key: bool,
+    /// Where to write the configuration; must not exist.
+    pub save_path: PathBuf,
+    /// Who asked, for the log.
+    pub actor: String,
+}
+
+/// `add-device`: creates the device and writes its configuration.
+pub fn add_device(
+    network: &Network,
+    options: &AddDeviceOptions,
+) -> Result<IssuedDevice, AdminError> {
+    let cidr = network.cidr_by_name(&options.cidr)?;
+    let path = &options.save_path;
+    let file = privatefile::reserve(path).map_err(|source| AdminError::DeviceFile {
+        path: path.clone(),
+        source: source.into(),
+    })?;
+    let new = NewDevice {
+        name: options.name.clone(),
+        cidr: cidr.id,
+        ip: options.ip,
+        public_key: options.public_key,
+        preshared_key: options.preshared_key,
+    };
+    // Dropped unfilled (the device was refused), the reserved file is removed again.
+    let issued = network
+        .service
+        .create_device(new, network.name.as_str(), &options.actor)
+        .map_err(|source: ServiceError| AdminError::Service {
+            action: format!("add device {:?}", options.name.as_str()),
+            source: Box::new(source),
+        })?;
+    if let Err(source) = file.fill(issued.config.render().as_bytes()) {
+        return Err(AdminError::DeviceWrite {
+            network: network.name.to_string(),
+            device: options.name.to_string(),
+            path: path.clone(),
+            source: source.into_io(),
+        });
+    }
+    Ok(issued)
+}

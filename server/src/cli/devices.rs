@@ -1,0 +1,140 @@
+//! `add-device`: a phone, router or appliance that runs a plain WireGuard configuration
+//! through a hub. The configuration goes to a file (mode 0600) and, with `--qr`, to the
+//! terminal and a PNG image as a QR code for a phone app to scan.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use wiremesh_cli::args::AddDeviceOpts;
+use wiremesh_cli::{qr, Prompter};
+use wiremesh_server::admin::{self, invite, AddDeviceOptions};
+use wiremesh_server::paths::ServerPaths;
+use wiremesh_shared::devices::KeySource;
+
+use super::commands::{cancelled, open, require_choices};
+use super::edit::{cidr_label, parse_ip};
+
+/// Where a device's configuration goes when `--save-config` is not given.
+fn default_config_path(device: &str) -> PathBuf {
+    PathBuf::from(format!("{device}.conf"))
+}
+
+/// The PNG beside configuration `config`.
+pub fn png_path(config: &Path) -> PathBuf {
+    config.with_extension("png")
+}
+
+/// Who runs this command, for the server's log.
+fn actor() -> String {
+    // SAFETY: getuid cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    format!("wiremesh-server command line (uid {uid})")
+}
+
+pub fn add_device(paths: &ServerPaths, prompter: &Prompter, opts: AddDeviceOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let model = network.model();
+    let cidr = match opts.cidr {
+        Some(cidr) => cidr,
+        None => {
+            let cidrs = admin::peer_cidrs(&model);
+            let labels: Vec<String> = cidrs.iter().map(cidr_label).collect();
+            if prompter.is_interactive() {
+                require_choices(&labels, "CIDR for devices", "add one with `add-cidr` first")?;
+            }
+            let index = prompter.select_index(None, "--cidr", "CIDR", &labels)?;
+            cidrs
+                .get(index)
+                .map(|c| c.name.clone())
+                .context("the chosen CIDR is not in the list")?
+        }
+    };
+    let name = prompter.input(opts.name, "--name", "Device name", None)?;
+    let ip = match (opts.ip, opts.auto_ip) {
+        (Some(ip), _) => Some(ip),
+        (None, true) => None,
+        (None, false) if prompter.is_interactive() => {
+            let default = invite::default_peer_ip(&network, &cidr)?;
+            Some(prompter.ask(
+                None,
+                "--ip",
+                "IP address",
+                Some(default.to_string()),
+                parse_ip,
+            )?)
+        }
+        (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
+    };
+    let save_path = prompter.ask(
+        opts.save_config
+            .as_deref()
+            .map(|path| path.to_string_lossy().into_owned())
+            .as_deref(),
+        "--save-config",
+        "Save the configuration to",
+        Some(default_config_path(name.as_str()).display().to_string()),
+        |text| Ok(PathBuf::from(text.trim())),
+    )?;
+    let ip_text = ip.map_or_else(|| "the first free address".to_owned(), |ip| ip.to_string());
+    let keys = if opts.public_key.is_some() {
+        "its own key"
+    } else {
+        "a key pair generated here"
+    };
+    let question = format!("Create device {name} with {ip_text} in CIDR {cidr}, with {keys}?");
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    // The PNG's place is taken before the device exists, like the configuration's.
+    let png = if opts.qr {
+        let path = png_path(&save_path);
+        let file = privatefile::reserve(&path)
+            .with_context(|| format!("failed to create QR code image {}", path.display()))?;
+        Some((path, file))
+    } else {
+        None
+    };
+    let issued = admin::add_device(
+        &network,
+        &AddDeviceOptions {
+            name,
+            cidr: cidr.clone(),
+            ip,
+            public_key: opts.public_key,
+            preshared_key: opts.psk,
+            save_path: save_path.clone(),
+            actor: actor(),
+        },
+    )?;
+    let text = issued.config.render();
+    println!(
+        "created device {} ({}) in CIDR {cidr}, joining through {}; its wg-quick configuration is in {}",
+        issued.peer.name,
+        issued.peer.ip,
+        issued.config.hub_name,
+        save_path.display()
+    );
+    if issued.device.key == KeySource::Generated {
+        println!(
+            "the configuration holds the device's private key, and wiremesh kept no copy: move it \
+             to the device and delete it here"
+        );
+    } else {
+        println!("add the device's own private key where the configuration leaves a line for it");
+    }
+    if let Some((path, file)) = png {
+        let reissue = || {
+            format!(
+                "the device exists; `wiremesh-server export-device {} --name {} --qr` issues its configuration again",
+                network.name, issued.peer.name
+            )
+        };
+        let image = qr::png(&text).with_context(reissue)?;
+        file.fill(&image)
+            .with_context(|| format!("failed to write QR code image {}", path.display()))
+            .with_context(reissue)?;
+        print!("{}", qr::terminal(&text)?);
+        println!("the QR code is also in {}", path.display());
+    }
+    Ok(())
+}

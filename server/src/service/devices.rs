@@ -1,0 +1,208 @@
+//! Devices: peers without the client that join through a hub with a wg-quick configuration
+//! (the rules are [`wiremesh_shared::devices`]'). Creating one returns its configuration
+//! with the private key when the server generated it: the one time a private key is in an
+//! answer. The server keeps no private key; it keeps the fingerprint of what it issued, so
+//! listings can say when a device's configuration went stale.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use wireguard_control::{PresharedKey, PrivateKey};
+use wiremesh_shared::alloc::first_free_ip;
+use wiremesh_shared::devices::{device_allowed_ips, Device, DeviceConfig, KeySource};
+use wiremesh_shared::invite::Joining;
+use wiremesh_shared::listing::DeviceEntry;
+use wiremesh_shared::wire::{Peer, PeerContents};
+use wiremesh_shared::{CidrId, Hostname, PeerId, PublicKey};
+
+use super::Service;
+use crate::error::{Invalid, Result, ServiceError};
+use crate::model::Model;
+
+/// A device to create, every choice made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    pub name: Hostname,
+    pub cidr: CidrId,
+    /// `None`: the CIDR's first free address.
+    pub ip: Option<IpAddr>,
+    /// The key the device generated; `None`: the server generates the pair.
+    pub public_key: Option<PublicKey>,
+    /// Give the device a preshared key.
+    pub preshared_key: bool,
+}
+
+/// A device as created or reissued: its row, its record, and its configuration (holding the
+/// private key when the server generated it).
+#[derive(Debug, Clone)]
+pub struct IssuedDevice {
+    pub peer: Peer,
+    pub device: Device,
+    pub config: DeviceConfig,
+}
+
+impl Service {
+    /// Creates a device that joins through the server. `network` names the network in the
+    /// configuration's header; `actor` (who asked) goes to the log, because a generated
+    /// private key leaves the server in the answer.
+    pub fn create_device(
+        &self,
+        new: NewDevice,
+        network: &str,
+        actor: &str,
+    ) -> Result<IssuedDevice> {
+        let issued = self.write(|model, store| {
+            let hub = model
+                .server_peer()
+                .ok_or_else(|| ServiceError::NotFound {
+                    what: "server peer",
+                    id: model.roles().server_peer.0,
+                })?
+                .clone();
+            let cidr = model
+                .cidr(new.cidr)
+                .ok_or(Invalid::UnknownCidr { id: new.cidr.0 })?;
+            let ip = match new.ip {
+                Some(ip) => ip,
+                None => first_free_ip(&cidr.cidr, &model.used_ips())?,
+            };
+            let (private_key, public_key, key) = match new.public_key {
+                Some(public) => (None, public, KeySource::Supplied),
+                None => {
+                    let private = PrivateKey::generate();
+                    let public = private.public_key();
+                    (Some(private), public, KeySource::Generated)
+                }
+            };
+            if public_key == hub.public_key {
+                return Err(Invalid::ServerKey.into());
+            }
+            let contents = PeerContents {
+                name: new.name.clone(),
+                ip,
+                cidr_id: new.cidr,
+                public_key,
+                endpoint: None,
+                persistent_keepalive_interval: None,
+                is_admin: false,
+                is_disabled: false,
+                is_redeemed: true,
+                invite_expires: None,
+                candidates: Vec::new(),
+            };
+            let joining = Joining {
+                cidrs: model.cidrs(),
+                peers: model.peers(),
+                infra: Some(model.roles().infra_cidr),
+            };
+            joining.check_new_peer(&contents)?;
+            let preshared_key = new.preshared_key.then(PresharedKey::generate);
+            let config = DeviceConfig {
+                network: network.to_owned(),
+                name: new.name.clone(),
+                address: ip,
+                private_key,
+                hub_name: hub.name.clone(),
+                hub_public_key: hub.public_key,
+                hub_endpoint: hub.endpoint.clone().ok_or_else(|| Invalid::NoHubEndpoint {
+                    hub: hub.name.to_string(),
+                })?,
+                preshared_key: preshared_key.clone(),
+                allowed_ips: device_allowed_ips(&model.view(), new.cidr, hub.ip, false),
+            };
+            let draft = Device {
+                peer: PeerId(0),
+                hub: hub.id,
+                key,
+                full_tunnel: false,
+                preshared_key,
+                issued: config.fingerprint(),
+            };
+            let (peer, device) = store.insert_device(&contents, &draft, None)?;
+            let next = model.edited(|data| {
+                data.peers.push(Arc::new(peer.clone()));
+                let book = Arc::make_mut(&mut data.devices);
+                book.devices.push(device.clone());
+                book.devices.sort_by_key(|d| d.peer);
+            });
+            Ok((
+                IssuedDevice {
+                    peer,
+                    device,
+                    config,
+                },
+                Some(next),
+            ))
+        })?;
+        match issued.device.key {
+            KeySource::Generated => tracing::warn!(
+                device = %issued.peer.name,
+                ip = %issued.peer.ip,
+                %actor,
+                "device created with a server-generated key; its private key was handed to the requester once and not kept"
+            ),
+            KeySource::Supplied => tracing::info!(
+                device = %issued.peer.name,
+                ip = %issued.peer.ip,
+                %actor,
+                "device created with its own key"
+            ),
+        }
+        Ok(issued)
+    }
+}
+
+/// The configuration device `id` should hold now (without a private key), or why there is
+/// none: it is not a device, or its hub is gone or has no endpoint.
+pub fn current_config(model: &Model, id: PeerId, network: &str) -> Result<DeviceConfig> {
+    let not_found = || ServiceError::NotFound {
+        what: "device",
+        id: id.0,
+    };
+    let device = model.device(id).ok_or_else(not_found)?;
+    let peer = model.peer(id).ok_or_else(not_found)?;
+    let hub = model.peer(device.hub).ok_or(ServiceError::NotFound {
+        what: "hub peer",
+        id: device.hub.0,
+    })?;
+    Ok(DeviceConfig {
+        network: network.to_owned(),
+        name: peer.name.clone(),
+        address: peer.ip,
+        private_key: None,
+        hub_name: hub.name.clone(),
+        hub_public_key: hub.public_key,
+        hub_endpoint: hub.endpoint.clone().ok_or_else(|| Invalid::NoHubEndpoint {
+            hub: hub.name.to_string(),
+        })?,
+        preshared_key: device.preshared_key.clone(),
+        allowed_ips: device_allowed_ips(&model.view(), peer.cidr_id, hub.ip, device.full_tunnel),
+    })
+}
+
+/// Whether device `id`'s configuration is stale: the one it should hold now differs from the
+/// one it was issued (or none can be made now). `None` when `id` is not a device.
+pub fn is_stale(model: &Model, id: PeerId) -> Option<bool> {
+    let device = model.device(id)?;
+    Some(current_config(model, id, "").map_or(true, |config| config.fingerprint() != device.issued))
+}
+
+/// What listings say of each device: hub, key source, staleness.
+pub fn device_entries(model: &Model) -> Vec<DeviceEntry> {
+    model
+        .devices()
+        .devices
+        .iter()
+        .map(|device| DeviceEntry {
+            peer: device.peer,
+            hub_id: device.hub,
+            hub: model
+                .peer(device.hub)
+                .map_or_else(|| format!("<peer {}>", device.hub), |p| p.name.to_string()),
+            key: device.key,
+            full_tunnel: device.full_tunnel,
+            preshared_key: device.preshared_key.is_some(),
+            stale: is_stale(model, device.peer).unwrap_or(false),
+        })
+        .collect()
+}
