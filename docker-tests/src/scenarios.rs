@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod chaos;
+pub mod devices;
 pub mod docker;
 pub mod doctor;
 pub mod flood;
@@ -99,6 +100,7 @@ pub fn all() -> Vec<Scenario> {
         "17-exit-node" => routes::exit_node,
         "17-failover" => routes::failover,
         "17-docker-networks" => docker::docker_networks,
+        "18-device" => devices::device_through_server,
     ]);
     out
 }
