@@ -116,6 +116,31 @@ pub struct AddDeviceOpts {
 }
 
 #[derive(Debug, Args)]
+pub struct ExportDeviceOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Name of the device.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Where to write the wg-quick configuration (must not exist) [default: asked, offering
+    /// <NAME>.conf].
+    #[arg(long, value_name = "PATH")]
+    pub save_config: Option<PathBuf>,
+
+    /// Also show the configuration as a QR code on the terminal, and write it as a PNG image
+    /// beside the configuration (<PATH>.png, mode 0600).
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Do not ask for confirmation (a device whose key was generated here becomes a new
+    /// identity: a new key and a new address, the old one disabled).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RenamePeerOpts {
     #[arg(value_name = "INTERFACE")]
     pub interface: InterfaceName,

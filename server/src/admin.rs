@@ -28,7 +28,7 @@ use crate::store::StoreError;
 pub mod devices;
 pub mod invite;
 
-pub use devices::{add_device, AddDeviceOptions};
+pub use devices::{add_device, export_device, AddDeviceOptions};
 pub use invite::{add_peer, AddPeerOptions, AddedPeer};
 
 /// Why an admin command failed.

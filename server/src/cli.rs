@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use wiremesh_cli::args::{
     AddCidrOpts, AddDeviceOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts,
     AssociationOpts, AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts,
-    IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
+    ExportDeviceOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 pub mod commands;
@@ -80,6 +80,10 @@ pub enum Command {
     /// Add a device that cannot run wiremesh (a phone, a router): it joins through a hub
     /// with a wg-quick configuration (and a QR code with --qr).
     AddDevice(AddDeviceOpts),
+
+    /// Issue a device's configuration again (when `list` says it is stale); a device whose
+    /// key was generated here gets a new key and address.
+    ExportDevice(ExportDeviceOpts),
 
     /// Rename a peer or device.
     RenamePeer(RenamePeerOpts),

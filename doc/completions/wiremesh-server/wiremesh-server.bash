@@ -64,6 +64,9 @@ _wiremesh__server() {
             wiremesh__server,explain)
                 cmd="wiremesh__server__subcmd__explain"
                 ;;
+            wiremesh__server,export-device)
+                cmd="wiremesh__server__subcmd__export__subcmd__device"
+                ;;
             wiremesh__server,help)
                 cmd="wiremesh__server__subcmd__help"
                 ;;
@@ -148,6 +151,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,explain)
                 cmd="wiremesh__server__subcmd__help__subcmd__explain"
                 ;;
+            wiremesh__server__subcmd__help,export-device)
+                cmd="wiremesh__server__subcmd__help__subcmd__export__subcmd__device"
+                ;;
             wiremesh__server__subcmd__help,help)
                 cmd="wiremesh__server__subcmd__help__subcmd__help"
                 ;;
@@ -191,7 +197,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -824,8 +830,46 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__export__subcmd__device)
+            opts="-c -d -h --name --save-config --qr --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer add-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1049,6 +1093,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__export__subcmd__device)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -1,4 +1,4 @@
-//! `add-device`: a device and its wg-quick configuration file.
+//! `add-device` and `export-device`: a device and its wg-quick configuration file.
 //!
 //! The order is `add-peer`'s: everything is checked first; then the configuration file is
 //! created empty (exclusive create, mode 0600: it may hold a private key); then the device
@@ -62,6 +62,38 @@ pub fn add_device(
             network: network.name.to_string(),
             device: options.name.to_string(),
             path: path.clone(),
+            source: source.into_io(),
+        });
+    }
+    Ok(issued)
+}
+
+/// `export-device`: issues device `name`'s configuration again (a new identity when its key
+/// was generated here: see [`crate::service::Service::reissue_device`]) into `save_path`,
+/// which must not exist.
+pub fn export_device(
+    network: &Network,
+    name: &str,
+    save_path: &std::path::Path,
+    actor: &str,
+) -> Result<IssuedDevice, AdminError> {
+    let peer = network.peer_by_name(name)?;
+    let file = privatefile::reserve(save_path).map_err(|source| AdminError::DeviceFile {
+        path: save_path.to_path_buf(),
+        source: source.into(),
+    })?;
+    let issued = network
+        .service
+        .reissue_device(peer.id, network.name.as_str(), actor)
+        .map_err(|source: ServiceError| AdminError::Service {
+            action: format!("export device {name:?}"),
+            source: Box::new(source),
+        })?;
+    if let Err(source) = file.fill(issued.config.render().as_bytes()) {
+        return Err(AdminError::DeviceWrite {
+            network: network.name.to_string(),
+            device: issued.peer.name.to_string(),
+            path: save_path.to_path_buf(),
             source: source.into_io(),
         });
     }

@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(opts) => serve(paths, &cli.network, opts),
         Command::AddPeer(opts) => edit::add_peer(&paths, &prompter, opts),
         Command::AddDevice(opts) => devices::add_device(&paths, &prompter, opts),
+        Command::ExportDevice(opts) => devices::export_device(&paths, &prompter, opts),
         Command::RenamePeer(opts) => edit::rename_peer(&paths, &prompter, opts),
         Command::DisablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, true),
         Command::EnablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, false),

@@ -9,15 +9,19 @@ use std::sync::Arc;
 
 use wireguard_control::{PresharedKey, PrivateKey};
 use wiremesh_shared::alloc::first_free_ip;
-use wiremesh_shared::devices::{device_allowed_ips, Device, DeviceConfig, KeySource};
+use wiremesh_shared::devices::{
+    device_allowed_ips, reissue_rule, Device, DeviceConfig, KeySource, Reissue,
+};
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::listing::DeviceEntry;
+use wiremesh_shared::names::MAX_HOSTNAME_LEN;
 use wiremesh_shared::wire::{Peer, PeerContents};
 use wiremesh_shared::{CidrId, Hostname, PeerId, PublicKey};
 
 use super::Service;
 use crate::error::{Invalid, Result, ServiceError};
 use crate::model::Model;
+use crate::store::PeerFields;
 
 /// A device to create, every choice made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +154,146 @@ impl Service {
         }
         Ok(issued)
     }
+}
+
+impl Service {
+    /// Issues device `id`'s configuration again, as it should be now. A device that holds
+    /// its own key keeps its identity: the file leaves a line for the key. One whose key the
+    /// server generated (and never kept) becomes a new identity: a new key pair and a new
+    /// address in the same CIDR (an address never changes key: every client pins the pair),
+    /// taking the name; the old identity is disabled and renamed `<name>-retired-<id>` in the
+    /// same transaction. A disabled device is refused: enable it first.
+    pub fn reissue_device(&self, id: PeerId, network: &str, actor: &str) -> Result<IssuedDevice> {
+        let issued = self.write(|model, store| {
+            let config = current_config(model, id, network)?;
+            let device = model.device(id).expect("current_config found it").clone();
+            let peer = model.peer(id).expect("current_config found it").clone();
+            if peer.is_disabled {
+                return Err(Invalid::Device {
+                    name: peer.name.to_string(),
+                    action: "enable it before you reissue",
+                }
+                .into());
+            }
+            match reissue_rule(device.key) {
+                Reissue::SameIdentity => {
+                    let fingerprint = config.fingerprint();
+                    if fingerprint == device.issued {
+                        let issued = IssuedDevice {
+                            peer,
+                            device,
+                            config,
+                        };
+                        return Ok((issued, None));
+                    }
+                    store.set_device_issued(id, &fingerprint)?;
+                    let mut updated = device;
+                    updated.issued = fingerprint;
+                    let next = model.edited(|data| {
+                        let book = Arc::make_mut(&mut data.devices);
+                        if let Some(d) = book.devices.iter_mut().find(|d| d.peer == id) {
+                            *d = updated.clone();
+                        }
+                    });
+                    let issued = IssuedDevice {
+                        peer,
+                        device: updated,
+                        config,
+                    };
+                    Ok((issued, Some(next)))
+                }
+                Reissue::NewIdentity => {
+                    let cidr = model
+                        .cidr(peer.cidr_id)
+                        .ok_or(Invalid::UnknownCidr { id: peer.cidr_id.0 })?;
+                    let ip = first_free_ip(&cidr.cidr, &model.used_ips())?;
+                    let private = PrivateKey::generate();
+                    let retired = retired_name(&peer.name, id)?;
+                    if model.peer_by_name(retired.as_str()).is_some() {
+                        return Err(ServiceError::Conflict {
+                            what: format!("a peer named {:?}", retired.as_str()),
+                        });
+                    }
+                    let contents = PeerContents {
+                        ip,
+                        public_key: private.public_key(),
+                        ..peer.contents.clone()
+                    };
+                    let retire = PeerFields {
+                        name: retired.clone(),
+                        endpoint: peer.endpoint.clone(),
+                        is_admin: peer.is_admin,
+                        is_disabled: true,
+                        candidates: peer.candidates.clone(),
+                    };
+                    let preshared_key = device
+                        .preshared_key
+                        .as_ref()
+                        .map(|_| PresharedKey::generate());
+                    let config = DeviceConfig {
+                        address: ip,
+                        private_key: Some(private),
+                        preshared_key: preshared_key.clone(),
+                        ..config
+                    };
+                    let draft = Device {
+                        peer: PeerId(0),
+                        preshared_key,
+                        issued: config.fingerprint(),
+                        ..device
+                    };
+                    let (new_peer, new_device) =
+                        store.insert_device(&contents, &draft, Some((id, &retire)))?;
+                    let next = model.edited(|data| {
+                        if let Ok(i) = data.peers.binary_search_by_key(&id, |p| p.id) {
+                            let old = Arc::make_mut(&mut data.peers[i]);
+                            old.contents.name = retired.clone();
+                            old.contents.is_disabled = true;
+                        }
+                        data.peers.push(Arc::new(new_peer.clone()));
+                        let book = Arc::make_mut(&mut data.devices);
+                        book.devices.push(new_device.clone());
+                        book.devices.sort_by_key(|d| d.peer);
+                    });
+                    let issued = IssuedDevice {
+                        peer: new_peer,
+                        device: new_device,
+                        config,
+                    };
+                    Ok((issued, Some(next)))
+                }
+            }
+        })?;
+        if issued.peer.id != id {
+            tracing::warn!(
+                device = %issued.peer.name,
+                ip = %issued.peer.ip,
+                old = id.0,
+                %actor,
+                "device reissued as a new identity; its new private key was handed to the requester once and not kept; the old identity is disabled"
+            );
+        } else {
+            tracing::info!(device = %issued.peer.name, %actor, "device configuration reissued");
+        }
+        Ok(issued)
+    }
+}
+
+/// The name an identity replaced by a reissue takes: `<name>-retired-<id>`, the name cut to
+/// fit a hostname.
+fn retired_name(name: &Hostname, id: PeerId) -> Result<Hostname> {
+    let suffix = format!("-retired-{}", id.0);
+    let keep = MAX_HOSTNAME_LEN.saturating_sub(suffix.len());
+    let base: String = name.as_str().chars().take(keep).collect();
+    let base = base.trim_end_matches('-');
+    format!("{base}{suffix}")
+        .parse()
+        .map_err(|error: wiremesh_shared::HostnameError| {
+            ServiceError::Invalid(Invalid::Device {
+                name: format!("{name} ({error})"),
+                action: "rename",
+            })
+        })
 }
 
 /// The configuration device `id` should hold now (without a private key), or why there is

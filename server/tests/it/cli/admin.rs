@@ -692,3 +692,205 @@ fn routes_through_a_gateway() {
         );
     }
 }
+
+/// The address of a wg-quick file's `Address` line.
+fn device_address(config: &str) -> String {
+    let line = config
+        .lines()
+        .find_map(|l| l.strip_prefix("Address = "))
+        .expect("an Address line");
+    line.split('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn devices_are_added_listed_and_reissued() {
+    for family in [V4, V6] {
+        let net = network(family);
+        let config = net.server.path("phone.conf");
+        let config_arg = config.to_str().unwrap().to_owned();
+        let added = net.ok(&[
+            "add-device",
+            "evilcorp",
+            "--name",
+            "phone",
+            "--cidr",
+            "humans",
+            "--auto-ip",
+            "--psk",
+            "--qr",
+            "--save-config",
+            &config_arg,
+            "--yes",
+        ]);
+        assert_contains(&added, &["created device phone", "private key", "█"]);
+        assert_eq!(mode(&config), 0o600);
+        assert_eq!(mode(&config.with_extension("png")), 0o600);
+        let first = fs::read_to_string(&config).unwrap();
+        assert_contains(
+            &first,
+            &["PrivateKey = ", "PresharedKey = ", "AllowedIPs = "],
+        );
+        assert_eq!(device_address(&first), family.humans_first);
+        assert_contains(&net.list(), &["phone", "device via"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&net.ok(&["list", "evilcorp", "--json"])).unwrap();
+        let phone = json["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "phone")
+            .unwrap()
+            .clone();
+        assert_eq!(phone["device"]["key"], "generated");
+        assert_eq!(phone["device"]["stale"], false);
+        assert_eq!(phone["device"]["preshared_key"], true);
+
+        // Refusals change nothing: a file in the way, a taken name, a bad key, a peer.
+        let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+        let other = net.server.path("other.conf");
+        let other_arg = other.to_str().unwrap().to_owned();
+        for (args, expected) in [
+            (
+                vec!["--name", "tablet", "--save-config", &config_arg],
+                "exists",
+            ),
+            (
+                vec!["--name", "phone", "--save-config", &other_arg],
+                "phone",
+            ),
+            (
+                vec![
+                    "--name",
+                    "tablet",
+                    "--cidr",
+                    "nowhere",
+                    "--save-config",
+                    &other_arg,
+                ],
+                "no CIDR",
+            ),
+        ] {
+            let mut full = vec!["add-device", "evilcorp", "--auto-ip", "--yes"];
+            if !args.contains(&"--cidr") {
+                full.extend(["--cidr", "humans"]);
+            }
+            full.extend(args);
+            let stderr = net.server.fails(&full, 1);
+            assert_contains(&stderr, &[expected]);
+            assert!(!other.exists(), "a refused device left {}", other.display());
+        }
+        let stderr = net.server.fails(
+            &[
+                "add-device",
+                "evilcorp",
+                "--name",
+                "tablet",
+                "--cidr",
+                "humans",
+                "--auto-ip",
+                "--public-key",
+                "not-a-key",
+                "--save-config",
+                &other_arg,
+                "--yes",
+            ],
+            2,
+        );
+        assert_contains(&stderr, &["--public-key"]);
+        assert_eq!(
+            fs::read(net.server.database_file("evilcorp")).unwrap(),
+            before,
+            "a refused device changed the database"
+        );
+
+        // A device with its own key: the file leaves a line for it, and reissues keep it.
+        let key = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
+        let tablet = net.server.path("tablet.conf");
+        net.ok(&[
+            "add-device",
+            "evilcorp",
+            "--name",
+            "tablet",
+            "--cidr",
+            "robots",
+            "--auto-ip",
+            "--public-key",
+            key,
+            "--save-config",
+            tablet.to_str().unwrap(),
+            "--yes",
+        ]);
+        let own = fs::read_to_string(&tablet).unwrap();
+        assert_contains(&own, &["# PrivateKey = <this device's own private key"]);
+        let again = net.server.path("tablet-again.conf");
+        let out = net.ok(&[
+            "export-device",
+            "evilcorp",
+            "--name",
+            "tablet",
+            "--save-config",
+            again.to_str().unwrap(),
+            "--yes",
+        ]);
+        assert_contains(&out, &["issued device tablet's configuration again"]);
+        assert_eq!(fs::read_to_string(&again).unwrap(), own);
+
+        // A generated key: a new identity, the old one disabled under another name.
+        let reissued = net.server.path("phone-2.conf");
+        let out = net.ok(&[
+            "export-device",
+            "evilcorp",
+            "--name",
+            "phone",
+            "--save-config",
+            reissued.to_str().unwrap(),
+            "--yes",
+        ]);
+        assert_contains(&out, &["new identity", "phone-retired-"]);
+        let second = fs::read_to_string(&reissued).unwrap();
+        assert_ne!(device_address(&second), device_address(&first));
+        let private = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with("PrivateKey = "))
+                .unwrap()
+                .to_owned()
+        };
+        assert_ne!(private(&second), private(&first));
+        assert_contains(&net.list(), &["phone-retired-", "disabled"]);
+        // A disabled device is not reissued; a peer is not a device.
+        let retired = net
+            .list()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- "))
+            .find(|l| l.starts_with("phone-retired-"))
+            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .expect("the old identity is listed");
+        let stderr = net.server.fails(
+            &[
+                "export-device",
+                "evilcorp",
+                "--name",
+                &retired,
+                "--save-config",
+                net.server.path("x.conf").to_str().unwrap(),
+                "--yes",
+            ],
+            1,
+        );
+        assert_contains(&stderr, &["enable it"]);
+        net.add_peer("alice", None, &[]);
+        let stderr = net.server.fails(
+            &[
+                "export-device",
+                "evilcorp",
+                "--name",
+                "alice",
+                "--save-config",
+                net.server.path("y.conf").to_str().unwrap(),
+                "--yes",
+            ],
+            1,
+        );
+        assert_contains(&stderr, &["not a device"]);
+    }
+}
