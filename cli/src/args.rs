@@ -100,6 +100,11 @@ pub struct AddDeviceOpts {
     #[arg(long)]
     pub psk: bool,
 
+    /// The peer the device joins through (a wiremesh peer with a public endpoint, e.g. a
+    /// gateway on the device's LAN) [default: the server].
+    #[arg(long, value_name = "PEER")]
+    pub hub: Option<String>,
+
     /// Where to write the wg-quick configuration (must not exist) [default: asked, offering
     /// <NAME>.conf].
     #[arg(long, value_name = "PATH")]

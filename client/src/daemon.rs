@@ -138,7 +138,7 @@ pub fn run_daemon(
                 watchers.start_early(ctx, &iface);
             }
             let source = match watchers.state(&iface) {
-                Some(state) => Source::Pushed(state),
+                Some(state) => Source::Pushed(Box::new(state)),
                 None => Source::Fetch,
             };
             let candidates = scheduler.candidates(&iface, ctx.clock.monotonic());

@@ -38,9 +38,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use ipnet::IpNet;
-use wireguard_control::{Device, DeviceUpdate, PublicKey};
+use wireguard_control::{Device, DeviceUpdate, PresharedKey, PublicKey};
 use wiremesh_shared::config::{ClientConfig, PeerCache, RouteSettings};
-use wiremesh_shared::diff::{device_update, diff_routed_peers, ChangeCounts, ChangeKind};
+use wiremesh_shared::diff::{device_update, diff_hub_peers, ChangeCounts, ChangeKind};
 use wiremesh_shared::endpoint::Endpoint;
 use wiremesh_shared::nat::{candidate_endpoints, drop_unusable_endpoints};
 use wiremesh_shared::pinning::{check_pins, merge, PinningViolation};
@@ -284,13 +284,34 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
                 .push(IpNet::from(device.ip));
         }
     }
-    let changes = diff_routed_peers(
-        &desired,
+    // As a hub: the devices it hosts are peers of its interface too, with their preshared
+    // keys (never in the cache or the hosts file: they are not mesh peers).
+    let hosted = routing.view.map_or(&[][..], |v| v.hosted.as_slice());
+    let preshared: HashMap<PeerId, PresharedKey> = hosted
+        .iter()
+        .filter_map(|d| d.preshared_key.clone().map(|k| (d.id, k)))
+        .collect();
+    let hosted_ids: HashSet<PeerId> = hosted.iter().map(|d| d.id).collect();
+    let with_devices: Vec<Peer>;
+    let diffed: &[Peer] = if hosted.is_empty() {
+        &desired
+    } else {
+        with_devices = desired
+            .iter()
+            .filter(|p| !hosted_ids.contains(&p.id))
+            .cloned()
+            .chain(hosted.iter().map(|d| d.as_peer()))
+            .collect();
+        &with_devices
+    };
+    let changes = diff_hub_peers(
+        diffed,
         &device.peers,
         device.public_key.as_ref(),
         now,
         resolve,
         &carried,
+        &preshared,
     );
     plan.routes = Some(selection);
     plan.counts = ChangeCounts::of(&changes);
@@ -304,7 +325,7 @@ pub fn plan(inputs: Inputs<'_>, now: SystemTime) -> Result<Plan, PlanError> {
             )
         })
         .filter_map(|c| c.peer)
-        .filter(|peer| !overridden.contains(&peer.public_key))
+        .filter(|peer| !overridden.contains(&peer.public_key) && !hosted_ids.contains(&peer.id))
         .cloned()
         .collect();
     if nat.no_traversal {

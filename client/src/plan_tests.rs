@@ -234,6 +234,7 @@ fn name_of(key_: &PublicKey) -> String {
         "alice-new",
         "bob-new",
         "innernet-server",
+        "phone",
     ] {
         if key(name) == *key_ {
             return name.to_owned();
@@ -260,6 +261,9 @@ fn render(plan: &Plan, old_cache: &PeerCache) -> String {
         }
         if let Some(endpoint) = update.endpoint {
             line.push_str(&format!(" endpoint {endpoint}"));
+        }
+        if let Some(Some(_)) = update.preshared_key {
+            line.push_str(" psk");
         }
         lines.push(line);
     }
@@ -789,7 +793,7 @@ fn routed(peers: Vec<Peer>, grants: &[(u32, u8, &str, RouteKind)]) -> ServerAnsw
             })
             .collect(),
         offered: Vec::new(),
-        devices: Vec::new(),
+        ..RouteView::default()
     });
     ServerAnswer::Fetched(state)
 }
@@ -1040,5 +1044,40 @@ fn devices_join_their_hubs_allowed_ips_without_accept_routes() {
          hosts [alice bob]
          cache [alice=alice bob=bob]
          report candidates []",
+    );
+}
+
+#[test]
+fn a_hub_puts_its_devices_on_its_interface_with_their_preshared_keys_and_nowhere_else() {
+    let alice = peer("alice", 2, Some("198.51.100.2:51820"));
+    let phone = wiremesh_shared::devices::HostedDevice {
+        id: PeerId(40),
+        name: "phone".parse().unwrap(),
+        ip: "10.66.1.40".parse().unwrap(),
+        cidr_id: alice.cidr_id,
+        public_key: key("phone"),
+        preshared_key: Some(wireguard_control::PresharedKey::from_bytes([4; 32])),
+    };
+    let ServerAnswer::Fetched(mut state) = routed(vec![alice.clone()], &[]) else {
+        unreachable!()
+    };
+    state.routes.as_mut().unwrap().hosted = vec![phone];
+    check(
+        Case {
+            nat: NatOptions {
+                no_traversal: false,
+                no_candidates: true,
+                exclude: Vec::new(),
+            },
+            ..Case::default()
+        },
+        ServerAnswer::Fetched(state),
+        "from Server: +2 ~0 -0
+         set alice allowed 10.66.1.2/32 endpoint 198.51.100.2:51820
+         set phone allowed 10.66.1.40/32 psk
+         hosts [alice]
+         cache [alice=alice]
+         report candidates []
+         traverse [alice]",
     );
 }

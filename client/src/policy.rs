@@ -17,7 +17,7 @@ use std::sync::{Mutex, PoisonError};
 use wireguard_control::InterfaceName;
 use wiremesh_firewall::{Firewall, Gateway, Nft, NftError, TableState};
 use wiremesh_shared::policy::HostRuleset;
-use wiremesh_shared::wire::{ClientReport, PolicyReport, POLICY_FEATURE};
+use wiremesh_shared::wire::{ClientReport, PolicyReport, DEVICES_FEATURE, POLICY_FEATURE};
 
 use crate::api::ApiClient;
 use crate::context::Context;
@@ -341,7 +341,7 @@ pub fn report(ctx: &Context, iface: &InterfaceName, api: &ApiClient, enforcement
     };
     let report = ClientReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        features: vec![POLICY_FEATURE.to_owned()],
+        features: vec![POLICY_FEATURE.to_owned(), DEVICES_FEATURE.to_owned()],
         policy,
     };
     if lock(&ctx.policy.reported).get(iface) == Some(&report) {

@@ -172,8 +172,9 @@ pub struct RoutesOutcome {
 }
 
 /// What this host's firewall table holds for routes: the gateway duties the server gave
-/// it (its approved routes, with source NAT as the config says) and, when it uses an exit
-/// node, the mark chains ([`Gateway::NONE`] without either).
+/// it (its approved routes, with source NAT as the config says), its duties as the hub of
+/// devices, and, when it uses an exit node, the mark chains ([`Gateway::NONE`] without
+/// any).
 pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings, exit: bool) -> Gateway {
     let mut nets: Vec<IpNet> = view
         .map(|v| v.duties().map(|r| r.contents.net).collect())
@@ -181,9 +182,13 @@ pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings, exit: bool
     nets.sort();
     nets.dedup();
     let exit_mark = exit.then_some(EXIT_MARK);
+    let hub = view
+        .and_then(|v| v.hub.as_deref().cloned())
+        .unwrap_or_default();
     if nets.is_empty() {
         return Gateway {
             exit_mark,
+            hub,
             ..Gateway::NONE
         };
     }
@@ -191,7 +196,7 @@ pub fn gateway_of(view: Option<&RouteView>, settings: &RouteSettings, exit: bool
         nets,
         snat: settings.snat,
         exit_mark,
-        hub: wiremesh_firewall::Hub::NONE,
+        hub,
     }
 }
 
@@ -397,7 +402,8 @@ fn turn_on(
     }
 }
 
-/// Turns forwarding on for the families `gateway` routes, remembering what it found.
+/// Turns forwarding on for the families `gateway` routes (or its devices use), remembering
+/// what it found.
 pub fn start_forwarding(
     ctx: &Context,
     iface: &InterfaceName,
@@ -407,7 +413,8 @@ pub fn start_forwarding(
 ) {
     outcome.carried = gateway.nets.len();
     for v6 in [false, true] {
-        let needed = gateway.nets.iter().any(|n| matches!(n, IpNet::V6(_)) == v6);
+        let needed = gateway.nets.iter().any(|n| matches!(n, IpNet::V6(_)) == v6)
+            || gateway.hub.devices.iter().any(|d| d.ip.is_ipv6() == v6);
         let which = Switch::Forwarding { v6 };
         if needed {
             turn_on(ctx, iface, which, record, outcome);

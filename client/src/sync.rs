@@ -197,7 +197,7 @@ pub enum Source {
     /// The state a change watcher built from the server's `/v2` answers ([`crate::watch`]):
     /// nothing is fetched, and NAT candidates are reported only when they differ from the
     /// list this network last reported.
-    Pushed(State),
+    Pushed(Box<State>),
 }
 
 /// Runs one cycle for `iface`, fetching the state.
@@ -261,7 +261,7 @@ pub fn sync_from(
 
     let api = ctx.api(&config);
     let (answer, unreachable) = match source {
-        Source::Pushed(state) => (ServerAnswer::Pushed(state), None),
+        Source::Pushed(state) => (ServerAnswer::Pushed(*state), None),
         Source::Fetch => match api.state() {
             Ok(state) => (ServerAnswer::Fetched(state), None),
             Err(source) if source.is_unreachable() => (ServerAnswer::Unreachable, Some(source)),
@@ -409,12 +409,14 @@ pub fn sync_from(
                 record_before.exit.is_some(),
             ),
     };
-    if !gateway.forwards() {
+    if !gateway.has_forward_chain() {
         crate::routing::stop_forwarding(ctx, iface, &mut record, &mut outcome);
+    }
+    if !gateway.forwards() {
         crate::routing::docker_user(ctx, iface, &[], &mut record, &mut outcome);
     }
     let enforcement = crate::policy::enforce(ctx, iface, answered, ruleset.as_ref(), duties);
-    if gateway.forwards() {
+    if gateway.has_forward_chain() {
         if matches!(enforcement, crate::policy::Enforcement::Applied { .. }) {
             crate::routing::docker_user(ctx, iface, &gateway.nets, &mut record, &mut outcome);
             crate::routing::start_forwarding(ctx, iface, &gateway, &mut record, &mut outcome);
@@ -461,9 +463,12 @@ fn gateway_duties(
     exit: bool,
 ) -> wiremesh_firewall::Gateway {
     let gateway = crate::routing::gateway_of(view, &config.routes, exit);
-    if (gateway.forwards() || gateway.exit_mark.is_some()) && !ctx.policy.enforce {
+    if (gateway.has_forward_chain() || gateway.exit_mark.is_some()) && !ctx.policy.enforce {
         if gateway.forwards() {
             tracing::warn!(%iface, "this host is a gateway, but with --no-firewall it does not forward for the mesh (forwarding needs the firewall table's source NAT and forward filter)");
+        }
+        if !gateway.hub.is_empty() {
+            tracing::warn!(%iface, "this host is the hub of devices, but with --no-firewall it does not forward for them (the hub applies the ACL and the policy for them)");
         }
         return wiremesh_firewall::Gateway::NONE;
     }

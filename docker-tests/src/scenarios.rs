@@ -102,5 +102,9 @@ pub fn all() -> Vec<Scenario> {
         "17-docker-networks" => docker::docker_networks,
         "18-device" => devices::device_through_server,
     ]);
+    out.push(Scenario {
+        name: "18-device-hub-v4",
+        run: |s| devices::device_through_gateway(s, mesh::Family::V4),
+    });
     out
 }

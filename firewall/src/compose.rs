@@ -57,10 +57,9 @@ use wiremesh_shared::policy::{
 
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
 use crate::{
-    policy_chain, policy_hosts_sets, policy_restricted_sets, sees_sets, Gateway, Hub, BASE_CHAIN,
-    BASE_PRIORITY, DEVICES4, FORWARD_CHAIN, FORWARD_PRIORITY, HUB_CHAIN, MARK_IN_CHAIN,
-    MARK_OUT_CHAIN, MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6,
-    ROUTES4, ROUTES6,
+    policy_chain, policy_restricted_sets, sees_sets, Gateway, Hub, BASE_CHAIN, BASE_PRIORITY,
+    DEVICES4, DEVICES6, FORWARD_CHAIN, FORWARD_PRIORITY, HUB_CHAIN, MARK_IN_CHAIN, MARK_OUT_CHAIN,
+    MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6, ROUTES4, ROUTES6,
 };
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
@@ -339,7 +338,7 @@ pub(crate) fn table_contents(
 }
 
 /// A hub's sets, by name without the family digit (each becomes an IPv4 and an IPv6 set):
-/// its devices, what each sees, and each ruleset's restricted senders and guarded hosts.
+/// its devices, what each sees, and each ruleset's restricted senders.
 fn hub_sets(hub: &Hub) -> Vec<(String, Vec<IpNet>)> {
     if hub.is_empty() {
         return Vec::new();
@@ -357,12 +356,6 @@ fn hub_sets(hub: &Hub) -> Vec<(String, Vec<IpNet>)> {
             strip(&policy_restricted_sets(k)[0]),
             ruleset.restricted.clone(),
         ));
-        let hosts = hub
-            .guarded
-            .get(k)
-            .map(|hosts| hosts.iter().copied().map(IpNet::from).collect())
-            .unwrap_or_default();
-        out.push((strip(&policy_hosts_sets(k)[0]), hosts));
     }
     out
 }
@@ -426,32 +419,20 @@ fn hub_rules(hub: &Hub) -> Vec<(String, Vec<Statement<'static>>)> {
             ],
         ));
     }
-    let families: std::collections::BTreeSet<usize> =
-        hub.devices.iter().map(|d| family(&d.ip).1).collect();
-    for k in 0..hub.rulesets.len() {
-        if hub.guarded.get(k).is_none_or(Vec::is_empty) {
-            continue;
-        }
-        for &at in &families {
-            let fam = if at == 1 { "ip6" } else { "ip" };
-            let devices = format!(
-                "{}{}",
-                &DEVICES4[..DEVICES4.len() - 1],
-                if at == 1 { 6 } else { 4 }
-            );
-            out.push((
-                HUB_CHAIN.to_owned(),
-                vec![
-                    matches(payload(fam, "saddr"), Operator::EQ, set(&devices)),
-                    matches(
-                        payload(fam, "daddr"),
-                        Operator::EQ,
-                        set(&policy_hosts_sets(k)[at]),
-                    ),
-                    jump(policy_chain(k)),
-                ],
-            ));
-        }
+    for (net, k) in &hub.guarded {
+        let (fam, devices) = if net.addr().is_ipv6() {
+            ("ip6", DEVICES6)
+        } else {
+            ("ip", DEVICES4)
+        };
+        out.push((
+            HUB_CHAIN.to_owned(),
+            vec![
+                matches(payload(fam, "saddr"), Operator::EQ, set(devices)),
+                matches(payload(fam, "daddr"), Operator::EQ, prefix(*net)),
+                jump(policy_chain(*k)),
+            ],
+        ));
     }
     out.push((HUB_CHAIN.to_owned(), vec![Statement::Drop(None)]));
     for (k, ruleset) in hub.rulesets.iter().enumerate() {

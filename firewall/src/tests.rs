@@ -448,7 +448,7 @@ fn hub() -> Hub {
             tcp_only("10.80.64.0/24", "10.80.64.0/24", 22),
             tcp_only("10.80.200.0/24", "10.80.200.0/24", 80),
         ],
-        guarded: vec![Vec::new(), vec!["10.80.64.2".parse().unwrap()]],
+        guarded: vec![("10.80.64.2/32".parse().unwrap(), 1)],
     }
 }
 
@@ -506,7 +506,7 @@ fn a_hub_judges_device_traffic_both_ways_and_nothing_bounces_through_it() {
     // What was sent reduces to the same image the JSON transaction spells.
     let json = firewall.transaction_json_of(&sample(), &gateway);
     assert!(
-        json.contains("dev0_sees4") && json.contains("pol1_hosts4"),
+        json.contains("dev0_sees4") && json.contains("pol1_restricted4"),
         "{json}"
     );
 }

@@ -421,10 +421,12 @@ fn a_hubs_device_chains_read_back_as_programmed() {
                 ),
                 HostRuleset::open(HostRole::Peer),
             ],
-            guarded: vec![
-                Vec::new(),
-                vec![pick("10.80.64.2", "fd00:1337::2:0:0:2").parse().unwrap()],
-            ],
+            guarded: vec![(
+                pick("10.80.64.0/24", "fd00:1337::2:0:0:0/80")
+                    .parse()
+                    .unwrap(),
+                1,
+            )],
         };
         let gateway = Gateway {
             hub,

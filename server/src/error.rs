@@ -104,8 +104,10 @@ pub enum Invalid {
     IsolatedCidr { id: i64 },
     #[error("no peer has the address {address}")]
     NoPeerAt { address: std::net::IpAddr },
-    #[error("hub {hub:?} has no public endpoint for devices to reach; set one first")]
+    #[error("hub {hub:?} has no public endpoint for devices to reach; give it one first (`wiremesh override-endpoint` on the hub, or the server's `--external-endpoint`)")]
     NoHubEndpoint { hub: String },
+    #[error("peer {hub:?} cannot be a hub: {why}")]
+    NotAHub { hub: String, why: String },
     #[error(
         "peer {name:?} is a device; {action} it with wiremesh-server or a wiremesh admin client"
     )]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use wiremesh_shared::acl::{visible_peers, NetworkRoles, NetworkView};
-use wiremesh_shared::devices::{device_routes_for, hub_duties, Device, DeviceBook, Hub};
+use wiremesh_shared::devices::{device_routes_for, hosted_by, hub_duties, Device, DeviceBook, Hub};
 use wiremesh_shared::policy::{
     compile, compile_gateway, Destination, HostRole, HostRuleset, Policy,
 };
@@ -63,7 +63,12 @@ struct Rulesets {
 }
 
 impl Rulesets {
-    fn for_policy(policy: &Policy, routes: &RouteBook) -> Self {
+    fn for_policy(
+        policy: &Policy,
+        routes: &RouteBook,
+        devices: &DeviceBook,
+        server: PeerId,
+    ) -> Self {
         Self {
             named: policy
                 .rules
@@ -73,6 +78,14 @@ impl Rulesets {
                     Destination::Cidr(_) | Destination::Route(_) => None,
                 })
                 .chain(routes.routes.iter().map(|r| r.contents.gateway))
+                // A hub's answer holds its devices' preshared keys: it shares it with nobody.
+                .chain(
+                    devices
+                        .devices
+                        .iter()
+                        .map(|d| d.hub)
+                        .filter(|hub| *hub != server),
+                )
                 .collect(),
             compiled: Mutex::default(),
         }
@@ -93,6 +106,8 @@ impl Model {
         model.rulesets = Arc::new(Rulesets::for_policy(
             &model.snapshot.policy,
             &model.snapshot.routes,
+            &model.snapshot.devices,
+            model.snapshot.roles.server_peer,
         ));
         model.reindex();
         model
@@ -158,6 +173,8 @@ impl Model {
             next.rulesets = Arc::new(Rulesets::for_policy(
                 &next.snapshot.policy,
                 &next.snapshot.routes,
+                &next.snapshot.devices,
+                next.snapshot.roles.server_peer,
             ));
         }
         next.revision += 1;
@@ -193,6 +210,12 @@ impl Model {
         let view = self.view();
         let mut routes = RouteView::for_viewer(&view, viewer, &self.snapshot.routes);
         routes.devices = device_routes_for(&view, viewer, &self.snapshot.devices);
+        if viewer.id != self.snapshot.roles.server_peer {
+            routes.hosted = hosted_by(&view, &self.snapshot.devices, viewer.id);
+            if !routes.hosted.is_empty() {
+                routes.hub = Some(Box::new(self.hub_of(viewer)));
+            }
+        }
         routes
     }
 
@@ -246,14 +269,20 @@ impl Model {
 
     /// What the server does as the hub of its devices (empty when it hosts none).
     pub fn server_hub(&self) -> Hub {
-        let Some(server) = self.server_peer() else {
-            return Hub::NONE;
-        };
-        if self.snapshot.devices.hosted_by(server.id).next().is_none() {
+        match self.server_peer() {
+            Some(server) => self.hub_of(server),
+            None => Hub::NONE,
+        }
+    }
+
+    /// What `hub` does for its devices (empty when it hosts none).
+    pub fn hub_of(&self, hub: &Peer) -> Hub {
+        if self.snapshot.devices.hosted_by(hub.id).next().is_none() {
             return Hub::NONE;
         }
-        hub_duties(&self.view(), &self.snapshot.devices, server, |peer| {
-            self.peer_ruleset(peer)
+        hub_duties(&self.view(), &self.snapshot.devices, hub, |peer| {
+            let own = self.ruleset_key(peer).1.is_some();
+            (self.peer_ruleset(peer), own)
         })
     }
 

@@ -31,7 +31,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use wireguard_control::{PresharedKey, PrivateKey};
 
-use crate::acl::{visible_cidrs, visible_peers, NetworkView};
+use crate::acl::{visible_cidrs, NetworkView};
 use crate::cidr::{contains, CidrTree};
 use crate::policy::HostRuleset;
 use crate::wire::Peer;
@@ -145,6 +145,104 @@ pub struct DeviceRoute {
     pub hub: PeerId,
 }
 
+/// A device as its hub (a peer) puts it on its interface: its address as the only allowed
+/// IP, and its preshared key. Sent only to the hub.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedDevice {
+    pub id: PeerId,
+    pub name: Hostname,
+    pub ip: IpAddr,
+    pub cidr_id: CidrId,
+    #[serde(with = "crate::wire::base64_key")]
+    pub public_key: PublicKey,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_preshared_key"
+    )]
+    pub preshared_key: Option<PresharedKey>,
+}
+
+impl std::fmt::Debug for HostedDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedDevice")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("ip", &self.ip)
+            .field(
+                "preshared_key",
+                &self.preshared_key.as_ref().map(|_| "<set>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostedDevice {
+    /// The device as a peer of its hub's interface (no endpoint: the device comes to the
+    /// hub; no keepalive: the device keeps the path open).
+    pub fn as_peer(&self) -> Peer {
+        Peer {
+            id: self.id,
+            contents: crate::wire::PeerContents {
+                name: self.name.clone(),
+                ip: self.ip,
+                cidr_id: self.cidr_id,
+                public_key: self.public_key,
+                endpoint: None,
+                persistent_keepalive_interval: None,
+                is_admin: false,
+                is_disabled: false,
+                is_redeemed: true,
+                invite_expires: None,
+                candidates: Vec::new(),
+            },
+        }
+    }
+}
+
+mod optional_preshared_key {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use wireguard_control::PresharedKey;
+
+    pub fn serialize<S: Serializer>(key: &Option<PresharedKey>, s: S) -> Result<S::Ok, S::Error> {
+        match key {
+            Some(key) => s.serialize_some(&key.to_base64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PresharedKey>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| PresharedKey::from_base64(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// The enabled devices `hub` hosts, as it puts them on its interface.
+pub fn hosted_by<P: Borrow<Peer>>(
+    view: &NetworkView<'_, P>,
+    book: &DeviceBook,
+    hub: PeerId,
+) -> Vec<HostedDevice> {
+    book.hosted_by(hub)
+        .filter_map(|d| {
+            let peer = view
+                .peers
+                .iter()
+                .map(Borrow::borrow)
+                .find(|p| p.id == d.peer)?;
+            (!peer.is_disabled).then(|| HostedDevice {
+                id: peer.id,
+                name: peer.name.clone(),
+                ip: peer.ip,
+                cidr_id: peer.cidr_id,
+                public_key: peer.public_key,
+                preshared_key: d.preshared_key.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The devices `viewer` reaches through their hubs: the enabled devices in the CIDRs it
 /// sees, except those it is the hub of (it has them as peers). In device order.
 pub fn device_routes_for<P: Borrow<Peer>>(
@@ -182,18 +280,20 @@ pub fn device_routes_for<P: Borrow<Peer>>(
 /// A hub's duties: devices (hosts without the client) join through it with a plain
 /// WireGuard configuration, and it forwards between them and the mesh, applying the ACL and
 /// the port policy in both directions, since the devices enforce nothing themselves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hub {
     pub devices: Vec<HubDevice>,
     /// The distinct rulesets the hub applies, each a policy chain of its own.
     pub rulesets: Vec<HostRuleset>,
-    /// For each ruleset (same index), the mesh addresses it guards: what devices send toward
-    /// them is judged by it, as the receiver would judge it.
-    pub guarded: Vec<Vec<IpAddr>>,
+    /// Where devices' traffic goes, with the ruleset (index) that judges it there as the
+    /// receivers would: the addresses of peers with a ruleset of their own, then CIDRs'
+    /// networks, most specific first (the first that holds a destination applies). By
+    /// network rather than by peer, so a peer joining a CIDR changes nothing here.
+    pub guarded: Vec<(IpNet, usize)>,
 }
 
 /// One device of a hub.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubDevice {
     pub ip: IpAddr,
     /// The networks it may talk with (the CIDRs it sees).
@@ -393,15 +493,16 @@ pub fn reissue_rule(key: KeySource) -> Reissue {
 mod tests;
 
 /// What hub `hub` does for its devices: each enabled device it hosts, with the networks it
-/// sees and its own ruleset, and the rulesets of the hosts those devices may reach (the
-/// mesh peers and other hubs' devices they see; the hub itself judges what reaches it in its
-/// own table). `ruleset_of` gives a host's compiled ruleset; the same `Arc` for two hosts
-/// makes one policy chain.
+/// sees and its own ruleset, and the rulesets that judge what those devices send: for each
+/// CIDR a device sees, that CIDR's ruleset over its network, and for each peer there with a
+/// ruleset of its own (`ruleset_of` says so), that one over its address. `ruleset_of` gives
+/// the compiled ruleset of a host (a peer, or a stand-in of a CIDR: id 0) and whether it is
+/// the host's own; the same `Arc` for two hosts makes one policy chain.
 pub fn hub_duties<P: Borrow<Peer>>(
     view: &NetworkView<'_, P>,
     book: &DeviceBook,
     hub: &Peer,
-    ruleset_of: impl Fn(&Peer) -> std::sync::Arc<HostRuleset>,
+    ruleset_of: impl Fn(&Peer) -> (std::sync::Arc<HostRuleset>, bool),
 ) -> Hub {
     let mut out = Hub::NONE;
     let mut chains: Vec<std::sync::Arc<HostRuleset>> = Vec::new();
@@ -414,7 +515,6 @@ pub fn hub_duties<P: Borrow<Peer>>(
         }
         chains.push(ruleset.clone());
         out.rulesets.push((*ruleset).clone());
-        out.guarded.push(Vec::new());
         chains.len() - 1
     };
     let hosted: Vec<&Peer> = book
@@ -427,28 +527,59 @@ pub fn hub_duties<P: Borrow<Peer>>(
         })
         .filter(|p| !p.is_disabled)
         .collect();
-    let here: HashSet<PeerId> = hosted.iter().map(|p| p.id).collect();
-    let mut guarded: HashSet<(usize, IpAddr)> = HashSet::new();
+    if hosted.is_empty() {
+        return out;
+    }
+    let tree = CidrTree::new(view.cidrs);
+    let mut seen_cidrs: HashSet<CidrId> = HashSet::new();
     for device in &hosted {
-        let ruleset = intern(ruleset_of(device), &mut out);
+        let (ruleset, _) = ruleset_of(device);
+        let ruleset = intern(ruleset, &mut out);
         out.devices.push(HubDevice {
             ip: device.ip,
             sees: device_allowed_ips(view, device.cidr_id, hub.ip, false),
             ruleset,
         });
-        for peer in visible_peers(view, device) {
-            let peer: &Peer = peer.borrow();
-            if peer.id == hub.id || here.contains(&peer.id) {
-                continue;
-            }
-            let k = intern(ruleset_of(peer), &mut out);
-            if guarded.insert((k, peer.ip)) {
-                out.guarded[k].push(peer.ip);
-            }
+        seen_cidrs.extend(visible_cidrs(
+            &tree,
+            view.associations,
+            &view.roles,
+            device.cidr_id,
+        ));
+    }
+    let mut named: Vec<(IpNet, usize)> = Vec::new();
+    let mut networks: Vec<(IpNet, usize)> = Vec::new();
+    for peer in view.peers.iter().map(Borrow::borrow) {
+        if !seen_cidrs.contains(&peer.cidr_id) || peer.id == hub.id {
+            continue;
+        }
+        let (ruleset, own) = ruleset_of(peer);
+        if own {
+            let k = intern(ruleset, &mut out);
+            named.push((IpNet::from(peer.ip), k));
         }
     }
-    for hosts in &mut out.guarded {
-        hosts.sort();
+    let mut cidrs: Vec<&crate::wire::Cidr> = view
+        .cidrs
+        .iter()
+        .filter(|c| seen_cidrs.contains(&c.id))
+        .collect();
+    cidrs.sort_by_key(|c| c.id);
+    for cidr in cidrs {
+        let stand_in = Peer {
+            id: PeerId(0),
+            contents: crate::wire::PeerContents {
+                cidr_id: cidr.id,
+                ..hub.contents.clone()
+            },
+        };
+        let (ruleset, _) = ruleset_of(&stand_in);
+        let k = intern(ruleset, &mut out);
+        networks.push((cidr.cidr, k));
     }
+    named.sort();
+    // Most specific first: a CIDR inside another is judged by its own ruleset.
+    networks.sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.cmp(b)));
+    out.guarded = named.into_iter().chain(networks).collect();
     out
 }

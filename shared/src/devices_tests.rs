@@ -215,15 +215,18 @@ fn a_hub_guards_what_its_devices_see_with_the_receivers_rulesets() {
     use crate::policy::{HostRole, HostRuleset};
 
     let (mut fx, phone, book) = with_phone(Family::V4);
-    // One ruleset per CIDR, shared like the server's cache shares them.
-    let cache: Mutex<HashMap<CidrId, Arc<HostRuleset>>> = Mutex::default();
+    // One ruleset per CIDR, shared like the server's cache shares them; developer2 has one
+    // of its own (a rule names it).
+    let cache: Mutex<HashMap<(CidrId, bool), Arc<HostRuleset>>> = Mutex::default();
     let ruleset_of = |peer: &Peer| {
-        cache
+        let own = peer.id == DEVELOPER2;
+        let ruleset = cache
             .lock()
             .unwrap()
-            .entry(peer.cidr_id)
+            .entry((peer.cidr_id, own))
             .or_insert_with(|| Arc::new(HostRuleset::open(HostRole::Peer)))
-            .clone()
+            .clone();
+        (ruleset, own)
     };
     let server = fx.peer(SERVER).clone();
     let hub = hub_duties(&fx.view(), &book, &server, ruleset_of);
@@ -237,15 +240,21 @@ fn a_hub_guards_what_its_devices_see_with_the_receivers_rulesets() {
             net("10.80.200.0/24")
         ]
     );
-    // The phone's CIDR and the developers' each make one chain; users are not seen, the hub
-    // judges what reaches it in its own table.
-    assert_eq!(hub.rulesets.len(), 2);
-    let developers = hub.guarded[1 - hub.devices[0].ruleset].clone();
+    // developer2's own ruleset first, then the networks the phone sees, most specific
+    // first; users are not seen.
+    let nets: Vec<IpNet> = hub.guarded.iter().map(|(n, _)| *n).collect();
     assert_eq!(
-        developers,
-        vec![fx.peer(DEVELOPER1).ip, fx.peer(DEVELOPER2).ip]
+        nets,
+        vec![
+            net("10.80.64.3/32"),
+            net("10.80.0.1/32"),
+            net("10.80.64.0/24"),
+            net("10.80.200.0/24")
+        ]
     );
-    assert!(hub.guarded[hub.devices[0].ruleset].is_empty());
+    // Four rulesets: the phones', developer2's own, the server's CIDR's, the developers'.
+    assert_eq!(hub.rulesets.len(), 4);
+    assert_eq!(hub.guarded[3].1, hub.devices[0].ruleset);
     // Another hub hosts nothing; a disabled device is not hosted.
     let developer = fx.peer(DEVELOPER1).clone();
     assert!(hub_duties(&fx.view(), &book, &developer, ruleset_of).is_empty());

@@ -359,6 +359,13 @@ pub struct RouteView {
     /// none, so a network without devices answers as before).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<crate::devices::DeviceRoute>,
+    /// For a hub: the devices to put on its interface (with their preshared keys: only a
+    /// hub receives these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted: Vec<crate::devices::HostedDevice>,
+    /// For a hub: what its table does for its devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<Box<crate::devices::Hub>>,
 }
 
 impl RouteView {
@@ -372,6 +379,8 @@ impl RouteView {
             grants: grants_for(view, viewer, &book.routes),
             offered: book.of(viewer.id).cloned().collect(),
             devices: Vec::new(),
+            hosted: Vec::new(),
+            hub: None,
         }
     }
 

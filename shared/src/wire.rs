@@ -289,6 +289,9 @@ pub const PEER_PATCH_FEATURE: &str = "peer-patch";
 pub const POLICY_FEATURE: &str = "policy";
 /// The capability feature name of routes through gateway peers and exit nodes.
 pub const ROUTES_FEATURE: &str = "routes";
+/// The feature a client reports when it can be the hub of devices (it puts their peers on
+/// its interface and forwards for them).
+pub const DEVICES_FEATURE: &str = "devices";
 
 /// `PUT /v2/user/routes` (a gateway's own offer) and `PUT /v2/admin/peers/{id}/routes`: the
 /// whole offer; what the gateway offered before and this leaves out is withdrawn, and an

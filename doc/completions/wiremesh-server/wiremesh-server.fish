@@ -108,6 +108,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-devi
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l ip -d 'The device\'s address' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l cidr -d 'Name of the (leaf) CIDR the device joins: what it sees and who sees it follow from the CIDR\'s associations and rules' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l public-key -d 'The public key the device generated (preferred: nothing secret leaves the device). Without it, wiremesh generates the key pair and writes the private key into the configuration, once; it keeps no copy' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l hub -d 'The peer the device joins through (a wiremesh peer with a public endpoint, e.g. a gateway on the device\'s LAN) [default: the server]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l save-config -d 'Where to write the wg-quick configuration (must not exist) [default: asked, offering <NAME>.conf]' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -s c -l config-dir -d 'Directory of the network config files' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -s d -l data-dir -d 'Directory of the network databases' -r -F

@@ -222,3 +222,157 @@ fn who(host: &Host, target: IpAddr, port: u16) -> Result<Option<String>> {
     let ran = host.run(&argv.iter().map(String::as_str).collect::<Vec<_>>())?;
     Ok(ran.success.then(|| ran.stdout.trim().to_owned()))
 }
+
+/// Scenario 18-device-hub: the same phone joins through robot1, a wiremesh peer with a
+/// public endpoint of its own, instead of the server. It reaches robot2 through robot1 with
+/// its own address, robot1 itself, and not admin; a rule toward phones closes a port at the
+/// hub; disabling the device cuts it off and robot1, a hub no more, turns forwarding off
+/// again.
+pub fn device_through_gateway(settings: &crate::harness::Settings, family: Family) -> Result<()> {
+    in_world(settings, "devhub", |world| {
+        let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
+        let server =
+            |args: &[&str]| -> Result<String> { Ok(mesh.server.server(args)?.ok()?.stdout) };
+        mesh.add_cidr("phones", 3)?;
+        server(&["add-association", &mesh.net, "phones", "robots", "--yes"])?;
+        let _robot_ports =
+            robot2
+                .host
+                .spawn("ports", Host::self_argv(&["ports", "who:8080"])?, false)?;
+        // A hub needs an endpoint that stays: a fixed port, announced.
+        let port = "51900";
+        super::routes::client(
+            &robot1,
+            &[
+                "set-listen-port",
+                &robot1.iface,
+                "--listen-port",
+                port,
+                "--yes",
+            ],
+        )?;
+        let public = robot1
+            .host
+            .address
+            .context("robot1 has no public address")?;
+        let endpoint = format!("{public}:{port}");
+        super::routes::client(
+            &robot1,
+            &[
+                "override-endpoint",
+                &robot1.iface,
+                "--endpoint",
+                &endpoint,
+                "--yes",
+            ],
+        )?;
+        let forwarding = |host: &Host| -> Result<String> {
+            let switch = match family {
+                Family::V4 => "net.ipv4.ip_forward",
+                Family::V6 => "net.ipv6.conf.all.forwarding",
+            };
+            Ok(host.ok(&["sysctl", "-n", switch])?.stdout.trim().to_owned())
+        };
+        ensure!(forwarding(&robot1.host)? == "0", "robot1 forwards already");
+
+        let phone = world.public_host("phone")?;
+        let iface = world.iface("p");
+        let config_path = mesh.server.path(&format!("{iface}.conf"));
+        let config_arg = config_path.to_string_lossy().into_owned();
+        // robot1's daemon reports that it can be a hub, and its endpoint, on its next sync.
+        wait_until("robot1 can be the phone's hub", SETTLE, || {
+            let ran = mesh.server.server(&[
+                "add-device",
+                &mesh.net,
+                "--name",
+                "phone",
+                "--cidr",
+                "phones",
+                "--auto-ip",
+                "--psk",
+                "--hub",
+                "robot1",
+                "--save-config",
+                &config_arg,
+                "--yes",
+            ])?;
+            Ok(ran.success)
+        })?;
+        let config = std::fs::read_to_string(&config_path)?;
+        ensure!(
+            config.contains(&format!("Endpoint = {endpoint}")),
+            "the configuration does not point at robot1:\n{config}"
+        );
+        let phone_ip = address_of(&config)?;
+        phone.ok(&[
+            "env",
+            "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
+            "wg-quick",
+            "up",
+            &config_arg,
+        ])?;
+        let _phone_ports = phone.spawn(
+            "ports",
+            Host::self_argv(&["ports", "who:80", "who:81"])?,
+            false,
+        )?;
+        wait_until("the phone reaches robot2 through robot1", SETTLE, || {
+            phone.reaches("tcp", robot2.ip, 8080)
+        })?;
+        let seen = who(&phone, robot2.ip, 8080)?;
+        ensure!(
+            seen.as_deref() == Some(phone_ip.to_string().as_str()),
+            "robot2 should see the phone's own address {phone_ip}, it saw {seen:?}"
+        );
+        ensure!(
+            phone.ping(robot1.ip)?,
+            "the phone does not reach its hub itself"
+        );
+        wait_until("robot2 reaches the phone", SETTLE, || {
+            robot2.host.reaches("tcp", phone_ip, 81)
+        })?;
+        ensure!(
+            !phone.reaches("tcp", admin.ip, 80)? && !admin.host.reaches("tcp", phone_ip, 80)?,
+            "the phone and admin reach each other, but humans do not see phones"
+        );
+        ensure!(
+            forwarding(&robot1.host)? == "1",
+            "robot1 hosts a device without forwarding"
+        );
+        let table = format!("wiremesh_{}", robot1.iface);
+        let rules = robot1
+            .host
+            .ok(&["nft", "list", "table", "inet", &table])?
+            .stdout;
+        ensure!(
+            rules.contains("jump hub"),
+            "robot1's table does not judge the device's traffic:\n{rules}"
+        );
+
+        server(&[
+            "add-rule", &mesh.net, "--from", "robots", "--to", "phones", "--proto", "tcp",
+            "--ports", "80", "--yes",
+        ])?;
+        wait_until(
+            "robot2 no longer reaches the phone's port 81",
+            SETTLE,
+            || Ok(!robot2.host.reaches("tcp", phone_ip, 81)?),
+        )?;
+        ensure!(
+            robot2.host.reaches("tcp", phone_ip, 80)?,
+            "the allowed port closed too"
+        );
+
+        server(&["disable-peer", &mesh.net, "--name", "phone", "--yes"])?;
+        wait_until("the disabled phone is cut off", SETTLE, || {
+            Ok(!phone.reaches("tcp", robot2.ip, 8080)?)
+        })?;
+        wait_until(
+            "robot1 stops forwarding with no device left",
+            SETTLE,
+            || Ok(forwarding(&robot1.host)? == "0"),
+        )?;
+        phone.ok(&["wg-quick", "down", &config_arg])?;
+        Ok(())
+    })
+}

@@ -25,6 +25,8 @@ pub struct AddDeviceOptions {
     /// The key the device generated; `None`: the server generates the pair.
     pub public_key: Option<PublicKey>,
     pub preshared_key: bool,
+    /// The name of the peer it joins through; `None`: the server.
+    pub hub: Option<String>,
     /// Where to write the configuration; must not exist.
     pub save_path: PathBuf,
     /// Who asked, for the log.
@@ -37,6 +39,10 @@ pub fn add_device(
     options: &AddDeviceOptions,
 ) -> Result<IssuedDevice, AdminError> {
     let cidr = network.cidr_by_name(&options.cidr)?;
+    let hub = match &options.hub {
+        Some(name) => Some(network.peer_by_name(name)?.id),
+        None => None,
+    };
     let path = &options.save_path;
     let file = privatefile::reserve(path).map_err(|source| AdminError::DeviceFile {
         path: path.clone(),
@@ -48,6 +54,7 @@ pub fn add_device(
         ip: options.ip,
         public_key: options.public_key,
         preshared_key: options.preshared_key,
+        hub,
     };
     // Dropped unfilled (the device was refused), the reserved file is removed again.
     let issued = network

@@ -95,6 +95,7 @@ pub fn add_device(paths: &ServerPaths, prompter: &Prompter, opts: AddDeviceOpts)
             ip,
             public_key: opts.public_key,
             preshared_key: opts.psk,
+            hub: opts.hub,
             save_path: save_path.clone(),
             actor: actor(),
         },

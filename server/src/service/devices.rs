@@ -15,10 +15,11 @@ use wiremesh_shared::devices::{
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::listing::DeviceEntry;
 use wiremesh_shared::names::MAX_HOSTNAME_LEN;
+use wiremesh_shared::wire::DEVICES_FEATURE;
 use wiremesh_shared::wire::{Peer, PeerContents};
 use wiremesh_shared::{CidrId, Hostname, PeerId, PublicKey};
 
-use super::Service;
+use super::{lock, Service};
 use crate::error::{Invalid, Result, ServiceError};
 use crate::model::Model;
 use crate::store::PeerFields;
@@ -34,6 +35,8 @@ pub struct NewDevice {
     pub public_key: Option<PublicKey>,
     /// Give the device a preshared key.
     pub preshared_key: bool,
+    /// The peer it joins through; `None`: the server.
+    pub hub: Option<PeerId>,
 }
 
 /// A device as created or reissued: its row, its record, and its configuration (holding the
@@ -46,23 +49,50 @@ pub struct IssuedDevice {
 }
 
 impl Service {
-    /// Creates a device that joins through the server. `network` names the network in the
-    /// configuration's header; `actor` (who asked) goes to the log, because a generated
-    /// private key leaves the server in the answer.
+    /// Creates a device that joins through its hub (the server, or a peer running a wiremesh
+    /// client that reported it can be one, with an endpoint of its own). `network` names the
+    /// network in the configuration's header; `actor` (who asked) goes to the log, because a
+    /// generated private key leaves the server in the answer.
     pub fn create_device(
         &self,
         new: NewDevice,
         network: &str,
         actor: &str,
     ) -> Result<IssuedDevice> {
+        let reports = lock(&self.reports).clone();
         let issued = self.write(|model, store| {
+            let server = model.roles().server_peer;
+            let hub_id = new.hub.unwrap_or(server);
             let hub = model
-                .server_peer()
-                .ok_or_else(|| ServiceError::NotFound {
-                    what: "server peer",
-                    id: model.roles().server_peer.0,
+                .peer(hub_id)
+                .ok_or(ServiceError::NotFound {
+                    what: "peer",
+                    id: hub_id.0,
                 })?
                 .clone();
+            if hub_id != server {
+                let refuse = |why: &str| -> ServiceError {
+                    Invalid::NotAHub {
+                        hub: hub.name.to_string(),
+                        why: why.to_owned(),
+                    }
+                    .into()
+                };
+                if hub.is_disabled || !hub.is_redeemed {
+                    return Err(refuse("it is disabled or has not joined yet"));
+                }
+                if model.is_device(hub_id) {
+                    return Err(refuse("it is a device itself"));
+                }
+                let able = reports
+                    .get(&hub_id)
+                    .is_some_and(|r| r.features.iter().any(|f| f == DEVICES_FEATURE));
+                if !able {
+                    return Err(refuse(
+                        "its client has not reported that it can be one (a hub runs wiremesh, this version or later, with its firewall on)",
+                    ));
+                }
+            }
             let cidr = model
                 .cidr(new.cidr)
                 .ok_or(Invalid::UnknownCidr { id: new.cidr.0 })?;
@@ -114,6 +144,12 @@ impl Service {
                 preshared_key: preshared_key.clone(),
                 allowed_ips: device_allowed_ips(&model.view(), new.cidr, hub.ip, false),
             };
+            if config.hub_endpoint.is_unspecified() {
+                return Err(Invalid::NoHubEndpoint {
+                    hub: hub.name.to_string(),
+                }
+                .into());
+            }
             let draft = Device {
                 peer: PeerId(0),
                 hub: hub.id,

@@ -25,6 +25,7 @@ fn phone(own_key: bool) -> NewDevice {
         ip: None,
         public_key: own_key.then(|| new_key(7)),
         preshared_key: own_key,
+        hub: None,
     }
 }
 
@@ -201,4 +202,95 @@ async fn a_device_is_refused_like_a_peer_when_its_name_address_or_key_is_taken()
     }
     assert_eq!(h.reopen(), before);
     assert!(h.interface_keys().iter().all(|k| *k != new_key(7)));
+}
+
+#[tokio::test]
+async fn a_peer_hub_gets_its_devices_with_their_keys_and_nobody_else_does() {
+    use wiremesh_shared::wire::{ClientReport, PolicyReport, DEVICES_FEATURE};
+
+    for family in Family::BOTH {
+        let h = Harness::new(family);
+        let through = |hub| NewDevice {
+            hub: Some(hub),
+            ..phone(true)
+        };
+        // Not a hub until its client says it can be one, and only with an endpoint.
+        let refused = h
+            .service
+            .create_device(through(DEVELOPER2), "test", "a test")
+            .unwrap_err();
+        assert!(refused.to_string().contains("cannot be a hub"), "{refused}");
+        h.req(DEVELOPER2, Method::POST, "/v2/user/report")
+            .json(
+                serde_json::to_value(ClientReport {
+                    version: "0.1.0".into(),
+                    features: vec![DEVICES_FEATURE.into()],
+                    policy: PolicyReport::Off,
+                })
+                .unwrap(),
+            )
+            .send()
+            .await
+            .expect(204);
+        let refused = h
+            .service
+            .create_device(through(DEVELOPER2), "test", "a test")
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("no public endpoint"),
+            "{refused}"
+        );
+        h.req(DEVELOPER2, Method::PUT, "/v1/user/endpoint")
+            .json(json!({"option": "Set", "content": "198.51.100.3:51820"}))
+            .send()
+            .await
+            .expect(204);
+        let issued = h
+            .service
+            .create_device(through(DEVELOPER2), "test", "a test")
+            .expect("a hub now");
+        assert_eq!(issued.config.hub_endpoint.to_string(), "198.51.100.3:51820");
+        let psk = issued.device.preshared_key.clone().unwrap().to_base64();
+
+        // The hub has the device to put on its interface, and the duties of its table.
+        let hub_view = full(&h, DEVELOPER2).await.routes.unwrap();
+        assert_eq!(hub_view.hosted.len(), 1);
+        assert_eq!(hub_view.hosted[0].ip, issued.peer.ip);
+        assert_eq!(
+            hub_view.hosted[0].preshared_key,
+            issued.device.preshared_key
+        );
+        assert_eq!(hub_view.hub.unwrap().devices.len(), 1);
+        // Its CIDR neighbour reaches the device through it, and never sees the key.
+        let body = h
+            .req(DEVELOPER1, Method::GET, "/v2/user/state")
+            .send()
+            .await
+            .expect(200)
+            .text();
+        assert!(
+            !body.contains(&psk),
+            "the preshared key reached a peer that is not the hub"
+        );
+        let neighbour: StateDelta = serde_json::from_str(&body).unwrap();
+        let routes = neighbour.routes.unwrap();
+        assert_eq!(routes.devices[0].hub, DEVELOPER2);
+        assert!(routes.hosted.is_empty() && routes.hub.is_none());
+        // The server routes the device through the hub.
+        let interface = h.fake.get(&h.iface).unwrap();
+        assert!(interface
+            .peers
+            .iter()
+            .all(|p| p.config.public_key != new_key(7)));
+        let hub_key = h.service.model().peer(DEVELOPER2).unwrap().public_key;
+        let hub_entry = interface
+            .peers
+            .iter()
+            .find(|p| p.config.public_key == hub_key)
+            .unwrap();
+        assert!(hub_entry
+            .config
+            .allowed_ips
+            .contains(&ipnet::IpNet::from(issued.peer.ip)));
+    }
 }
