@@ -33,6 +33,7 @@ use crate::error::ClientError;
 use crate::files;
 
 pub mod cidrs;
+pub mod devices;
 pub mod invite;
 pub mod policy;
 pub mod routes;
@@ -61,6 +62,10 @@ pub enum AdminError {
     NoPolicy { iface: InterfaceName },
     #[error("the server of {iface} has no routes (an innernet server, or a wiremesh-server before routes)")]
     NoRoutes { iface: InterfaceName },
+    #[error("the server of {iface} has no devices (an innernet server, or a wiremesh-server before devices)")]
+    NoDevices { iface: InterfaceName },
+    #[error("no device named {name:?} in {iface}; `wiremesh list-devices {iface}` lists them")]
+    DeviceNotFound { iface: InterfaceName, name: String },
     #[error("no peer named {name:?} in {iface}; `wiremesh list-peers {iface}` lists every peer")]
     PeerNotFound { iface: InterfaceName, name: String },
     #[error("no CIDR named {name:?} in {iface}; `wiremesh list-cidrs {iface}` lists them")]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wireguard_control::PublicKey;
+use wiremesh_shared::devices::{DeviceInfo, IssuedDeviceBody, NewDeviceContents};
 use wiremesh_shared::policy::{RuleContents, Transport};
 use wiremesh_shared::routes::{Route, RouteBook};
 use wiremesh_shared::wire::{
@@ -449,6 +450,25 @@ impl ApiClient {
             &format!("/v2/admin/cidrs/{cidr}/auto-approval"),
             Some(contents),
         )
+    }
+}
+
+impl ApiClient {
+    // ---- devices (servers advertising `devices`) ----------------------------------------
+
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>, ApiError> {
+        self.json("GET", "/v2/admin/devices", None)
+    }
+
+    pub fn create_device(
+        &self,
+        contents: &NewDeviceContents,
+    ) -> Result<IssuedDeviceBody, ApiError> {
+        self.json("POST", "/v2/admin/devices", Some(contents))
+    }
+
+    pub fn reissue_device(&self, id: PeerId) -> Result<IssuedDeviceBody, ApiError> {
+        self.json("POST", &format!("/v2/admin/devices/{id}/config"), None)
     }
 }
 

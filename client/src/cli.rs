@@ -13,6 +13,7 @@ use wiremesh::{Context, HostsOptions, NatOptions, NetworkOptions, Paths};
 
 pub mod admin;
 pub mod args;
+pub mod devices;
 pub mod doctor;
 pub mod local;
 pub mod policy;
@@ -107,6 +108,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Completions { shell } => local::completions(*shell),
         Command::AddPeer(opts) => admin::add_peer(&plain(&cli), opts, prompter),
+        Command::AddDevice(opts) => devices::add_device(&plain(&cli), opts, prompter),
+        Command::ExportDevice(opts) => devices::export_device(&plain(&cli), opts, prompter),
+        Command::ListDevices(opts) => devices::list_devices(&plain(&cli), opts),
         Command::RenamePeer(opts) => admin::rename_peer(&plain(&cli), opts, prompter),
         Command::DisablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, true, prompter),
         Command::EnablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, false, prompter),

@@ -315,6 +315,78 @@ impl Hub {
     }
 }
 
+/// `POST /v2/admin/devices`: a device to create (the server chooses the address when `ip`
+/// is absent, and generates the key pair when `public_key` is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDeviceContents {
+    pub name: Hostname,
+    pub cidr_id: CidrId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_public_key"
+    )]
+    pub public_key: Option<PublicKey>,
+    #[serde(default)]
+    pub preshared_key: bool,
+    /// The peer it joins through; absent: the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<PeerId>,
+}
+
+/// One device as `GET /v2/admin/devices` lists it (its row as `/v1/admin/peers` would show
+/// it, but with its real disabled flag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub peer: Peer,
+    pub hub: PeerId,
+    pub key: KeySource,
+    pub full_tunnel: bool,
+    pub preshared_key: bool,
+    /// The configuration it holds is no longer the one it should hold.
+    pub stale: bool,
+}
+
+/// What creating or reissuing a device answers: the device and its wg-quick configuration,
+/// which holds the private key when the server generated it (the one time a private key is
+/// in an answer).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedDeviceBody {
+    pub device: DeviceInfo,
+    pub config: String,
+}
+
+impl std::fmt::Debug for IssuedDeviceBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedDeviceBody")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+mod optional_public_key {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use wireguard_control::PublicKey;
+
+    pub fn serialize<S: Serializer>(key: &Option<PublicKey>, s: S) -> Result<S::Ok, S::Error> {
+        match key {
+            Some(key) => s.serialize_some(&key.to_base64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PublicKey>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            PublicKey::from_base64(&t)
+                .map_err(|e| serde::de::Error::custom(format!("invalid public key: {e}")))
+        })
+        .transpose()
+    }
+}
+
 /// The default route of each family: a full-tunnel device sends everything to its hub.
 pub fn full_tunnel_ips() -> Vec<IpNet> {
     vec![

@@ -16,9 +16,9 @@ use wiremesh::context::{DEFAULT_CONFIG_DIR, DEFAULT_DATA_DIR, DEFAULT_MTU};
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 pub use wiremesh_cli::args::{
-    AddCidrOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts, AssociationOpts,
-    AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts, IsolateCidrOpts, ListOpts,
-    PeerOpts, RenameCidrOpts, RenamePeerOpts,
+    AddCidrOpts, AddDeviceOpts, AddPeerOpts, AddRuleOpts, AdvertiseRoutesOpts, ApproveRoutesOpts,
+    AssociationOpts, AutoApproveRoutesOpts, DeleteCidrOpts, DeleteRuleOpts, ExplainOpts,
+    ExportDeviceOpts, IsolateCidrOpts, ListOpts, PeerOpts, RenameCidrOpts, RenamePeerOpts,
 };
 
 /// Client of a wiremesh network (an innernet-compatible WireGuard mesh).
@@ -121,6 +121,17 @@ pub enum Command {
 
     /// Invite a new peer (admin).
     AddPeer(AddPeerOpts),
+
+    /// Add a device that cannot run wiremesh (a phone, a router): it joins through a hub
+    /// with a wg-quick configuration, and a QR code with --qr (admin).
+    AddDevice(AddDeviceOpts),
+
+    /// Issue a device's configuration again; one whose key the server generated gets a new
+    /// key and address (admin).
+    ExportDevice(ExportDeviceOpts),
+
+    /// List the devices, their hubs and stale configurations (admin).
+    ListDevices(ListOpts),
 
     /// Rename a peer (admin).
     RenamePeer(RenamePeerOpts),

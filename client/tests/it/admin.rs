@@ -2,6 +2,7 @@
 //! `support::admin`), and the library's `Admin::add_peer` against a server that refuses.
 
 mod cidrs;
+mod devices;
 mod invite_failure;
 mod peers;
 mod routes;

@@ -25,6 +25,9 @@ _wiremesh() {
             wiremesh,add-cidr)
                 cmd="wiremesh__subcmd__add__subcmd__cidr"
                 ;;
+            wiremesh,add-device)
+                cmd="wiremesh__subcmd__add__subcmd__device"
+                ;;
             wiremesh,add-peer)
                 cmd="wiremesh__subcmd__add__subcmd__peer"
                 ;;
@@ -67,6 +70,9 @@ _wiremesh() {
             wiremesh,explain)
                 cmd="wiremesh__subcmd__explain"
                 ;;
+            wiremesh,export-device)
+                cmd="wiremesh__subcmd__export__subcmd__device"
+                ;;
             wiremesh,fetch)
                 cmd="wiremesh__subcmd__fetch"
                 ;;
@@ -84,6 +90,9 @@ _wiremesh() {
                 ;;
             wiremesh,list-cidrs)
                 cmd="wiremesh__subcmd__list__subcmd__cidrs"
+                ;;
+            wiremesh,list-devices)
+                cmd="wiremesh__subcmd__list__subcmd__devices"
                 ;;
             wiremesh,list-peers)
                 cmd="wiremesh__subcmd__list__subcmd__peers"
@@ -133,6 +142,9 @@ _wiremesh() {
             wiremesh__subcmd__help,add-cidr)
                 cmd="wiremesh__subcmd__help__subcmd__add__subcmd__cidr"
                 ;;
+            wiremesh__subcmd__help,add-device)
+                cmd="wiremesh__subcmd__help__subcmd__add__subcmd__device"
+                ;;
             wiremesh__subcmd__help,add-peer)
                 cmd="wiremesh__subcmd__help__subcmd__add__subcmd__peer"
                 ;;
@@ -175,6 +187,9 @@ _wiremesh() {
             wiremesh__subcmd__help,explain)
                 cmd="wiremesh__subcmd__help__subcmd__explain"
                 ;;
+            wiremesh__subcmd__help,export-device)
+                cmd="wiremesh__subcmd__help__subcmd__export__subcmd__device"
+                ;;
             wiremesh__subcmd__help,fetch)
                 cmd="wiremesh__subcmd__help__subcmd__fetch"
                 ;;
@@ -192,6 +207,9 @@ _wiremesh() {
                 ;;
             wiremesh__subcmd__help,list-cidrs)
                 cmd="wiremesh__subcmd__help__subcmd__list__subcmd__cidrs"
+                ;;
+            wiremesh__subcmd__help,list-devices)
+                cmd="wiremesh__subcmd__help__subcmd__list__subcmd__devices"
                 ;;
             wiremesh__subcmd__help,list-peers)
                 cmd="wiremesh__subcmd__help__subcmd__list__subcmd__peers"
@@ -239,7 +257,7 @@ _wiremesh() {
 
     case "${cmd}" in
         wiremesh)
-            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +350,48 @@ _wiremesh() {
                     return 0
                     ;;
                 --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__add__subcmd__device)
+            opts="-v -h --name --ip --auto-ip --cidr --public-key --psk --hub --save-config --qr --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cidr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -682,6 +742,32 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__export__subcmd__device)
+            opts="-v -h --name --save-config --qr --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__fetch)
             opts="-v -h --hosts-path --no-write-hosts --host-suffix --no-nat-traversal --exclude-nat-candidates --no-nat-candidates --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -713,7 +799,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help)
-            opts="install show up fetch down uninstall reset-cache doctor add-peer rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,6 +841,20 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help__subcmd__add__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__add__subcmd__device)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -964,6 +1064,20 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__help__subcmd__export__subcmd__device)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1035,6 +1149,20 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help__subcmd__list__subcmd__cidrs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__list__subcmd__devices)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1302,6 +1430,24 @@ _wiremesh() {
             ;;
         wiremesh__subcmd__list__subcmd__cidrs)
             opts="-t -v -h --tree --json --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__list__subcmd__devices)
+            opts="-v -h --json --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

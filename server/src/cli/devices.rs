@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use wiremesh_cli::args::{AddDeviceOpts, ExportDeviceOpts};
+use wiremesh_cli::devices::{default_config_path, handover_note, png_path};
 use wiremesh_cli::{qr, Prompter};
 use wiremesh_server::admin::{self, invite, AddDeviceOptions};
 use wiremesh_server::paths::ServerPaths;
@@ -14,16 +15,6 @@ use wiremesh_shared::devices::KeySource;
 
 use super::commands::{cancelled, open, require_choices};
 use super::edit::{cidr_label, parse_ip};
-
-/// Where a device's configuration goes when `--save-config` is not given.
-fn default_config_path(device: &str) -> PathBuf {
-    PathBuf::from(format!("{device}.conf"))
-}
-
-/// The PNG beside configuration `config`.
-pub fn png_path(config: &Path) -> PathBuf {
-    config.with_extension("png")
-}
 
 /// Who runs this command, for the server's log.
 fn actor() -> String {
@@ -128,14 +119,7 @@ fn hand_over(
     png: Option<(PathBuf, privatefile::Reserved)>,
 ) -> Result<()> {
     let text = issued.config.render();
-    if issued.device.key == KeySource::Generated {
-        println!(
-            "the configuration holds the device's private key, and wiremesh kept no copy: move it \
-             to the device and delete it here"
-        );
-    } else {
-        println!("add the device's own private key where the configuration leaves a line for it");
-    }
+    println!("{}", handover_note(issued.device.key));
     if let Some((path, file)) = png {
         let reissue = || {
             format!(

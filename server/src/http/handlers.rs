@@ -15,6 +15,7 @@ use axum::Json;
 use serde::Serialize;
 use std::net::IpAddr;
 
+use wiremesh_shared::devices::NewDeviceContents;
 use wiremesh_shared::policy::{RuleContents, Transport};
 use wiremesh_shared::wire::{
     AssociationContents, AutoApprovalContents, CidrContents, ClientReport, EndpointContents,
@@ -188,6 +189,36 @@ pub async fn handle(
             Ok(no_content())
         }
         Route::ListRoutes => Ok(json(StatusCode::OK, &*service.route_book())),
+        Route::ListDevices => Ok(json(StatusCode::OK, service.device_listing())),
+        Route::CreateDevice => {
+            let contents: NewDeviceContents = read_json(headers, body).await?;
+            let actor = format!("admin peer {} ({})", caller.name, caller.ip);
+            let issued = blocking(service, move |s| {
+                let new = crate::service::devices::NewDevice {
+                    name: contents.name,
+                    cidr: contents.cidr_id,
+                    ip: contents.ip,
+                    public_key: contents.public_key,
+                    preshared_key: contents.preshared_key,
+                    hub: contents.hub,
+                };
+                let network = s.network_name();
+                s.create_device(new, &network, &actor)
+                    .map(|issued| s.issued_body(&issued))
+            })
+            .await?;
+            Ok(json(StatusCode::CREATED, issued))
+        }
+        Route::ReissueDevice(id) => {
+            let actor = format!("admin peer {} ({})", caller.name, caller.ip);
+            let issued = blocking(service, move |s| {
+                let network = s.network_name();
+                s.reissue_device(id, &network, &actor)
+                    .map(|issued| s.issued_body(&issued))
+            })
+            .await?;
+            Ok(json(StatusCode::OK, issued))
+        }
     }
 }
 

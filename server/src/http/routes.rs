@@ -59,6 +59,11 @@ pub enum Route {
     ApproveRoutes(PeerId),
     SetAutoApproval(CidrId),
     ListRoutes,
+    /// wiremesh's own `/v2` routes of devices: the listing, creating one, and issuing a
+    /// device's configuration again.
+    ListDevices,
+    CreateDevice,
+    ReissueDevice(PeerId),
 }
 
 /// Splits a path into components: one leading `/` dropped, then split on `/` (so a
@@ -155,6 +160,9 @@ pub fn resolve_v2_admin(
         (&Method::PUT, ["cidrs", n, "auto-approval"]) => {
             id(n).map(|n| Route::SetAutoApproval(CidrId(n)))
         }
+        (&Method::GET, ["devices"]) => Some(Route::ListDevices),
+        (&Method::POST, ["devices"]) => Some(Route::CreateDevice),
+        (&Method::POST, ["devices", n, "config"]) => id(n).map(|n| Route::ReissueDevice(PeerId(n))),
         _ => None,
     })
 }

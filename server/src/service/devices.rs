@@ -10,7 +10,8 @@ use std::sync::Arc;
 use wireguard_control::{PresharedKey, PrivateKey};
 use wiremesh_shared::alloc::first_free_ip;
 use wiremesh_shared::devices::{
-    device_allowed_ips, reissue_rule, Device, DeviceConfig, KeySource, Reissue,
+    device_allowed_ips, reissue_rule, Device, DeviceConfig, DeviceInfo, IssuedDeviceBody,
+    KeySource, Reissue,
 };
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::listing::DeviceEntry;
@@ -330,6 +331,55 @@ fn retired_name(name: &Hostname, id: PeerId) -> Result<Hostname> {
                 action: "rename",
             })
         })
+}
+
+impl Service {
+    /// The network's name as configurations name it: the interface's.
+    pub fn network_name(&self) -> String {
+        self.device
+            .as_ref()
+            .map_or_else(|| "wiremesh".to_owned(), |d| d.name.to_string())
+    }
+
+    /// `GET /v2/admin/devices`: every device with its hub, key source and staleness.
+    pub fn device_listing(&self) -> Vec<DeviceInfo> {
+        let model = self.model();
+        model
+            .devices()
+            .devices
+            .iter()
+            .filter_map(|d| device_info(&model, d.peer))
+            .collect()
+    }
+
+    /// The answer to creating or reissuing a device.
+    pub fn issued_body(&self, issued: &IssuedDevice) -> IssuedDeviceBody {
+        let model = self.model();
+        IssuedDeviceBody {
+            device: device_info(&model, issued.peer.id).unwrap_or_else(|| DeviceInfo {
+                peer: issued.peer.clone(),
+                hub: issued.device.hub,
+                key: issued.device.key,
+                full_tunnel: issued.device.full_tunnel,
+                preshared_key: issued.device.preshared_key.is_some(),
+                stale: false,
+            }),
+            config: issued.config.render(),
+        }
+    }
+}
+
+/// What the admin API says of device `id`.
+fn device_info(model: &Model, id: PeerId) -> Option<DeviceInfo> {
+    let device = model.device(id)?;
+    Some(DeviceInfo {
+        peer: model.peer(id)?.clone(),
+        hub: device.hub,
+        key: device.key,
+        full_tunnel: device.full_tunnel,
+        preshared_key: device.preshared_key.is_some(),
+        stale: is_stale(model, id).unwrap_or(false),
+    })
 }
 
 /// The configuration device `id` should hold now (without a private key), or why there is
