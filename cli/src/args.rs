@@ -105,6 +105,11 @@ pub struct AddDeviceOpts {
     #[arg(long, value_name = "PEER")]
     pub hub: Option<String>,
 
+    /// Send everything through the hub, which is the device's exit node (its traffic beyond
+    /// the mesh leaves the hub masqueraded).
+    #[arg(long)]
+    pub full_tunnel: bool,
+
     /// Where to write the wg-quick configuration (must not exist) [default: asked, offering
     /// <NAME>.conf].
     #[arg(long, value_name = "PATH")]

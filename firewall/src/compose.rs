@@ -58,8 +58,9 @@ use wiremesh_shared::policy::{
 use crate::names::{icmp_type_name, L4_ICMP, L4_ICMPV6, L4_TCP, L4_UDP};
 use crate::{
     policy_chain, policy_restricted_sets, sees_sets, Gateway, Hub, BASE_CHAIN, BASE_PRIORITY,
-    DEVICES4, DEVICES6, FORWARD_CHAIN, FORWARD_PRIORITY, HUB_CHAIN, MARK_IN_CHAIN, MARK_OUT_CHAIN,
-    MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6, ROUTES4, ROUTES6,
+    DEVICES4, DEVICES6, EXITS4, EXITS6, FORWARD_CHAIN, FORWARD_PRIORITY, HUB_CHAIN, MARK_IN_CHAIN,
+    MARK_OUT_CHAIN, MARK_PRIORITY, MESH_CHAIN, NAT_CHAIN, NAT_PRIORITY, RESTRICTED4, RESTRICTED6,
+    ROUTES4, ROUTES6,
 };
 
 /// The transaction that replaces the table `table` with `ruleset` for interface `iface`.
@@ -288,6 +289,25 @@ pub(crate) fn table_contents(
                 ],
             ));
         }
+        if hub.is_exit() {
+            // Full-tunnel devices leave the mesh through the hub, their exit node (a
+            // gateway's filter below would drop what is not toward its routes).
+            for (family, set) in [("ip", EXITS4), ("ip6", EXITS6)] {
+                out.push(rule(
+                    FORWARD_CHAIN,
+                    vec![
+                        matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
+                        matches(meta(MetaKey::Oifname), Operator::NEQ, string(iface)),
+                        matches(
+                            payload(family, "saddr"),
+                            Operator::EQ,
+                            string(&format!("@{set}")),
+                        ),
+                        Statement::Accept(None),
+                    ],
+                ));
+            }
+        }
     }
     if gateway.forwards() {
         // `ip daddr` holds only for IPv4 packets and `ip6 daddr` only for IPv6 ones, negated
@@ -318,14 +338,26 @@ pub(crate) fn table_contents(
             policy: Some(NfChainPolicy::Accept),
             ..Chain::default()
         }));
-        for (family, set) in [("ip", ROUTES4), ("ip6", ROUTES6)] {
+        // Toward a gateway's routes (with source NAT), and whatever a hub's full-tunnel
+        // devices send beyond the mesh.
+        let routed = gateway.snat && gateway.forwards();
+        let exits = gateway.hub.is_exit();
+        for (family, field, set, wanted) in [
+            ("ip", "daddr", ROUTES4, routed),
+            ("ip6", "daddr", ROUTES6, routed),
+            ("ip", "saddr", EXITS4, exits),
+            ("ip6", "saddr", EXITS6, exits),
+        ] {
+            if !wanted {
+                continue;
+            }
             out.push(rule(
                 NAT_CHAIN,
                 vec![
                     matches(meta(MetaKey::Iifname), Operator::EQ, string(iface)),
                     matches(meta(MetaKey::Oifname), Operator::NEQ, string(iface)),
                     matches(
-                        payload(family, "daddr"),
+                        payload(family, field),
                         Operator::EQ,
                         string(&format!("@{set}")),
                     ),
@@ -348,6 +380,16 @@ fn hub_sets(hub: &Hub) -> Vec<(String, Vec<IpNet>)> {
         strip(DEVICES4),
         hub.devices.iter().map(|d| IpNet::from(d.ip)).collect(),
     )];
+    if hub.is_exit() {
+        out.push((
+            strip(EXITS4),
+            hub.devices
+                .iter()
+                .filter(|d| d.full_tunnel)
+                .map(|d| IpNet::from(d.ip))
+                .collect(),
+        ));
+    }
     for (i, device) in hub.devices.iter().enumerate() {
         out.push((strip(&sees_sets(i)[0]), device.sees.clone()));
     }

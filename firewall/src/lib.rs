@@ -62,6 +62,10 @@ pub const HUB_CHAIN: &str = "hub";
 pub const DEVICES4: &str = "devices4";
 /// On a hub: the IPv6 addresses of its devices.
 pub const DEVICES6: &str = "devices6";
+/// On a hub: the IPv4 addresses of its full-tunnel devices (it is their exit node).
+pub const EXITS4: &str = "exits4";
+/// On a hub: the IPv6 addresses of its full-tunnel devices.
+pub const EXITS6: &str = "exits6";
 
 /// The names a hub's table gives device `i`'s set of the networks it sees (IPv4, IPv6).
 pub fn sees_sets(i: usize) -> [String; 2] {
@@ -119,9 +123,10 @@ impl Gateway {
         self.forwards() || !self.hub.is_empty()
     }
 
-    /// Whether the table gets the masquerading chain.
+    /// Whether the table gets the masquerading chain: a gateway's source NAT, or a hub
+    /// that is the exit node of devices.
     pub fn masquerades(&self) -> bool {
-        self.snat && !self.nets.is_empty()
+        (self.snat && !self.nets.is_empty()) || self.hub.is_exit()
     }
 }
 

@@ -443,6 +443,7 @@ fn hub() -> Hub {
                 "10.80.200.0/24".parse().unwrap(),
             ],
             ruleset: 0,
+            full_tunnel: false,
         }],
         rulesets: vec![
             tcp_only("10.80.64.0/24", "10.80.64.0/24", 22),
@@ -509,4 +510,31 @@ fn a_hub_judges_device_traffic_both_ways_and_nothing_bounces_through_it() {
         json.contains("dev0_sees4") && json.contains("pol1_restricted4"),
         "{json}"
     );
+}
+
+#[test]
+fn a_hub_is_the_exit_node_of_its_full_tunnel_devices() {
+    let firewall = Firewall::new(Nft::system(), "wm0");
+    let mut exit = hub();
+    exit.devices[0].full_tunnel = true;
+    let with = Gateway {
+        hub: exit,
+        ..Gateway::NONE
+    };
+    let image = firewall.expected_image_of(&sample(), &with);
+    assert!(image.chains["postrouting"].base.as_ref().unwrap().nat);
+    assert_eq!(
+        image.sets["exits4"].elements,
+        ["10.80.200.2/32".parse().unwrap()].into()
+    );
+    let json = firewall.transaction_json_of(&sample(), &with);
+    assert!(json.contains(r#""masquerade":null"#), "{json}");
+    // Without a full-tunnel device nothing is masqueraded.
+    let plain = Gateway {
+        hub: hub(),
+        ..Gateway::NONE
+    };
+    let image = firewall.expected_image_of(&sample(), &plain);
+    assert!(!image.chains.contains_key("postrouting"));
+    assert!(!image.sets.contains_key("exits4"));
 }

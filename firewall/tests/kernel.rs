@@ -412,6 +412,7 @@ fn a_hubs_device_chains_read_back_as_programmed() {
                         .unwrap(),
                 ],
                 ruleset: 0,
+                full_tunnel: true,
             }],
             rulesets: vec![
                 ruleset(
@@ -444,7 +445,9 @@ fn a_hubs_device_chains_read_back_as_programmed() {
         assert!(
             listed.contains("iifname \"wmt0\" oifname \"wmt0\" jump hub")
                 && listed.contains("jump pol0")
-                && listed.contains("jump pol1"),
+                && listed.contains("jump pol1")
+                && listed.contains("saddr @exits")
+                && listed.contains("masquerade"),
             "{listed}"
         );
         // Without devices the hub's chains go.

@@ -300,6 +300,10 @@ pub struct HubDevice {
     pub sees: Vec<IpNet>,
     /// Its own ruleset (index into [`Hub::rulesets`]): what it accepts.
     pub ruleset: usize,
+    /// It sends everything through the hub: what it sends beyond the mesh is forwarded out
+    /// of the hub's other interfaces, masqueraded.
+    #[serde(default)]
+    pub full_tunnel: bool,
 }
 
 impl Hub {
@@ -312,6 +316,11 @@ impl Hub {
 
     pub fn is_empty(&self) -> bool {
         self.devices.is_empty()
+    }
+
+    /// Whether some device sends everything through the hub.
+    pub fn is_exit(&self) -> bool {
+        self.devices.iter().any(|d| d.full_tunnel)
     }
 }
 
@@ -334,6 +343,9 @@ pub struct NewDeviceContents {
     /// The peer it joins through; absent: the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<PeerId>,
+    /// Send everything through the hub, its exit node.
+    #[serde(default)]
+    pub full_tunnel: bool,
 }
 
 /// One device as `GET /v2/admin/devices` lists it (its row as `/v1/admin/peers` would show
@@ -611,6 +623,7 @@ pub fn hub_duties<P: Borrow<Peer>>(
             ip: device.ip,
             sees: device_allowed_ips(view, device.cidr_id, hub.ip, false),
             ruleset,
+            full_tunnel: book.get(device.id).is_some_and(|d| d.full_tunnel),
         });
         seen_cidrs.extend(visible_cidrs(
             &tree,

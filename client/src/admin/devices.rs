@@ -20,6 +20,7 @@ pub struct DeviceRequest {
     pub preshared_key: bool,
     /// The hub's name; `None`: the server.
     pub hub: Option<String>,
+    pub full_tunnel: bool,
 }
 
 impl Admin {
@@ -60,6 +61,7 @@ impl Admin {
             public_key: request.public_key,
             preshared_key: request.preshared_key,
             hub,
+            full_tunnel: request.full_tunnel,
         };
         self.devices_call(
             &format!("add device {}", request.name),

@@ -116,6 +116,7 @@ pub fn add_device(ctx: &Context, opts: &AddDeviceOpts, prompter: Prompter) -> Re
         public_key: opts.public_key,
         preshared_key: opts.psk,
         hub: opts.hub.clone(),
+        full_tunnel: opts.full_tunnel,
     })?;
     println!(
         "created device {} ({}) in CIDR {cidr}; its wg-quick configuration is in {}",

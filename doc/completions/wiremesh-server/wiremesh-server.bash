@@ -307,7 +307,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__add__subcmd__device)
-            opts="-c -d -h --name --ip --auto-ip --cidr --public-key --psk --hub --save-config --qr --yes --config-dir --data-dir --help"
+            opts="-c -d -h --name --ip --auto-ip --cidr --public-key --psk --hub --full-tunnel --save-config --qr --yes --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

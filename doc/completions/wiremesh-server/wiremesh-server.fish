@@ -114,6 +114,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-devi
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -s d -l data-dir -d 'Directory of the network databases' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l auto-ip -d 'Give the device the CIDR\'s first free address'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l psk -d 'Give the device a preshared key (kept in the server\'s database, sent only to its hub, and written into the configuration)'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l full-tunnel -d 'Send everything through the hub, which is the device\'s exit node (its traffic beyond the mesh leaves the hub masqueraded)'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l qr -d 'Also show the configuration as a QR code on the terminal, and write it as a PNG image beside the configuration (<PATH>.png, mode 0600)'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -l yes -d 'Do not ask for confirmation'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-device" -s h -l help -d 'Print help'

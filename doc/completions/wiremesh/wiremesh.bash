@@ -365,7 +365,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__add__subcmd__device)
-            opts="-v -h --name --ip --auto-ip --cidr --public-key --psk --hub --save-config --qr --yes --verbose --api-address --help"
+            opts="-v -h --name --ip --auto-ip --cidr --public-key --psk --hub --full-tunnel --save-config --qr --yes --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

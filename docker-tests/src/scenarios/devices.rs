@@ -224,10 +224,11 @@ fn who(host: &Host, target: IpAddr, port: u16) -> Result<Option<String>> {
 }
 
 /// Scenario 18-device-hub: the same phone joins through robot1, a wiremesh peer with a
-/// public endpoint of its own, instead of the server. It reaches robot2 through robot1 with
-/// its own address, robot1 itself, and not admin; a rule toward phones closes a port at the
-/// hub; disabling the device cuts it off and robot1, a hub no more, turns forwarding off
-/// again.
+/// public endpoint of its own, instead of the server, and sends everything through it
+/// (`--full-tunnel`: robot1 is its exit node). It reaches robot2 through robot1 with its own
+/// address, robot1 itself, and not admin; a host beyond robot1 (which knows nothing of the
+/// mesh) sees robot1's address; a rule toward phones closes a port at the hub; disabling the
+/// device cuts it off and robot1, a hub no more, turns forwarding off again.
 pub fn device_through_gateway(settings: &crate::harness::Settings, family: Family) -> Result<()> {
     in_world(settings, "devhub", |world| {
         let (mesh, admin, robot1, robot2) = with_robots(world, family)?;
@@ -292,6 +293,7 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
                 "--psk",
                 "--hub",
                 "robot1",
+                "--full-tunnel",
                 "--save-config",
                 &config_arg,
                 "--yes",
@@ -300,9 +302,20 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
         })?;
         let config = std::fs::read_to_string(&config_path)?;
         ensure!(
-            config.contains(&format!("Endpoint = {endpoint}")),
-            "the configuration does not point at robot1:\n{config}"
+            config.contains(&format!("Endpoint = {endpoint}"))
+                && config.contains("AllowedIPs = 0.0.0.0/0, ::/0"),
+            "the configuration does not send everything to robot1:\n{config}"
         );
+        // Beyond robot1: a host that knows nothing of the mesh.
+        let far = world.lan_host(
+            "far",
+            &robot1.host,
+            "wan1",
+            "203.0.113.1/24".parse()?,
+            "203.0.113.5/24".parse()?,
+        )?;
+        let _far_ports = far.spawn("who", Host::self_argv(&["ports", "who:80"])?, false)?;
+        let far_ip: IpAddr = "203.0.113.5".parse()?;
         let phone_ip = address_of(&config)?;
         phone.ok(&[
             "env",
@@ -327,6 +340,16 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
         ensure!(
             phone.ping(robot1.ip)?,
             "the phone does not reach its hub itself"
+        );
+        wait_until(
+            "the phone reaches the far host through robot1",
+            SETTLE,
+            || Ok(who(&phone, far_ip, 80)?.is_some()),
+        )?;
+        let seen = who(&phone, far_ip, 80)?;
+        ensure!(
+            seen.as_deref() == Some("203.0.113.1"),
+            "the far host should see robot1's address (the exit node masquerades), it saw {seen:?}"
         );
         wait_until("robot2 reaches the phone", SETTLE, || {
             robot2.host.reaches("tcp", phone_ip, 81)

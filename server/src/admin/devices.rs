@@ -27,6 +27,8 @@ pub struct AddDeviceOptions {
     pub preshared_key: bool,
     /// The name of the peer it joins through; `None`: the server.
     pub hub: Option<String>,
+    /// Send everything through the hub.
+    pub full_tunnel: bool,
     /// Where to write the configuration; must not exist.
     pub save_path: PathBuf,
     /// Who asked, for the log.
@@ -55,6 +57,7 @@ pub fn add_device(
         public_key: options.public_key,
         preshared_key: options.preshared_key,
         hub,
+        full_tunnel: options.full_tunnel,
     };
     // Dropped unfilled (the device was refused), the reserved file is removed again.
     let issued = network

@@ -87,6 +87,7 @@ pub fn add_device(paths: &ServerPaths, prompter: &Prompter, opts: AddDeviceOpts)
             public_key: opts.public_key,
             preshared_key: opts.psk,
             hub: opts.hub,
+            full_tunnel: opts.full_tunnel,
             save_path: save_path.clone(),
             actor: actor(),
         },

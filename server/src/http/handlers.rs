@@ -201,6 +201,7 @@ pub async fn handle(
                     public_key: contents.public_key,
                     preshared_key: contents.preshared_key,
                     hub: contents.hub,
+                    full_tunnel: contents.full_tunnel,
                 };
                 let network = s.network_name();
                 s.create_device(new, &network, &actor)

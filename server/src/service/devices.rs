@@ -38,6 +38,8 @@ pub struct NewDevice {
     pub preshared_key: bool,
     /// The peer it joins through; `None`: the server.
     pub hub: Option<PeerId>,
+    /// Send everything through the hub, its exit node.
+    pub full_tunnel: bool,
 }
 
 /// A device as created or reissued: its row, its record, and its configuration (holding the
@@ -143,7 +145,12 @@ impl Service {
                     hub: hub.name.to_string(),
                 })?,
                 preshared_key: preshared_key.clone(),
-                allowed_ips: device_allowed_ips(&model.view(), new.cidr, hub.ip, false),
+                allowed_ips: device_allowed_ips(
+                    &model.view(),
+                    new.cidr,
+                    hub.ip,
+                    new.full_tunnel,
+                ),
             };
             if config.hub_endpoint.is_unspecified() {
                 return Err(Invalid::NoHubEndpoint {
@@ -155,7 +162,7 @@ impl Service {
                 peer: PeerId(0),
                 hub: hub.id,
                 key,
-                full_tunnel: false,
+                full_tunnel: new.full_tunnel,
                 preshared_key,
                 issued: config.fingerprint(),
             };

@@ -26,6 +26,7 @@ fn phone(own_key: bool) -> NewDevice {
         public_key: own_key.then(|| new_key(7)),
         preshared_key: own_key,
         hub: None,
+        full_tunnel: false,
     }
 }
 
