@@ -120,7 +120,8 @@ pub struct RouteState {
     /// For this host's own offers: `offered` (waiting for approval) or `approved`. For a
     /// gateway's: `active` (this host goes through it), `standby` (another gateway of the
     /// same network is in use), `refused` (it would break this host), or `unused` (routes
-    /// not accepted, or another exit node or none chosen).
+    /// not accepted, or another exit node or none chosen). For a device's address through
+    /// its hub (kind `device`): `active`.
     pub state: &'static str,
 }
 
@@ -145,6 +146,13 @@ fn route_states(
                 },
             });
         }
+    }
+    for device in &view.devices {
+        out.entry(device.hub).or_default().push(RouteState {
+            net: IpNet::from(device.ip),
+            kind: "device",
+            state: "active",
+        });
     }
     for grant in &view.grants {
         let state = match record.chosen.get(&grant.net) {
@@ -337,6 +345,23 @@ pub fn add_routes(
         })
     });
     let mut states = route_states(record, own);
+    // A hub's devices are peers of its interface that the cache does not know.
+    for device in record.view.iter().flat_map(|v| &v.hosted) {
+        if let Some(peer) = view
+            .peers
+            .iter_mut()
+            .find(|p| p.public_key == device.public_key)
+        {
+            peer.name = Some(device.name.clone());
+            peer.ip = Some(device.ip);
+            peer.cidr_id = Some(device.cidr_id);
+            peer.cidr = cache
+                .cidrs
+                .iter()
+                .find(|c| c.id == device.cidr_id)
+                .map(|c| c.name.clone());
+        }
+    }
     for peer in &mut view.peers {
         let id = if peer.is_self {
             own

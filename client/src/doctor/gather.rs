@@ -185,7 +185,11 @@ fn check_network(
     let finding = evaluate::server(api.server(), ctx.api_override.is_some(), &answer);
     report.push(here, CheckKind::Server, finding);
 
-    for peer in handshake_peers(&config, cache.as_ref(), &device) {
+    let hosted = crate::files::load_routes(&ctx.paths, iface)
+        .view
+        .map(|v| v.hosted)
+        .unwrap_or_default();
+    for peer in handshake_peers(&config, cache.as_ref(), &device, &hosted) {
         report.push(here, CheckKind::Handshake, evaluate::handshake(&peer, now));
     }
 
@@ -395,6 +399,7 @@ fn handshake_peers(
     config: &ClientConfig,
     cache: Option<&PeerCache>,
     device: &Device,
+    hosted: &[wiremesh_shared::devices::HostedDevice],
 ) -> Vec<HandshakePeer> {
     let mut peers: Vec<HandshakePeer> = device
         .peers
@@ -410,9 +415,14 @@ fn handshake_peers(
                     .map(|p| p.ip)
                     .or_else(|| info.config.allowed_ips.first().map(IpNet::addr))
             };
+            let device = hosted.iter().find(|d| d.public_key == key);
+            let ip = ip.or(device.map(|d| d.ip));
             let name = match (is_server, cached) {
                 (true, _) => "server".to_owned(),
                 (false, Some(peer)) => peer.name.to_string(),
+                (false, None) if device.is_some() => {
+                    format!("device {}", device.map_or("", |d| d.name.as_str()))
+                }
                 (false, None) => {
                     let text = key.to_base64();
                     format!("unknown peer {}…", &text[..10])

@@ -362,6 +362,17 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
             forwarding(&robot1.host)? == "1",
             "robot1 hosts a device without forwarding"
         );
+        // The hub names its device; robot2 lists the device's address under its hub.
+        let hub_view = super::routes::client(&robot1, &["show", &robot1.iface])?;
+        ensure!(
+            hub_view.contains("phone"),
+            "robot1's show does not name its device:\n{hub_view}"
+        );
+        let tree = super::routes::client(&robot2, &["list", "--tree", &robot2.iface])?;
+        ensure!(
+            tree.contains(&phone_ip.to_string()) && tree.contains("device"),
+            "robot2's tree does not show the device under its hub:\n{tree}"
+        );
         let table = format!("wiremesh_{}", robot1.iface);
         let rules = robot1
             .host
