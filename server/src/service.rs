@@ -121,6 +121,7 @@ pub const FEATURES: &[&str] = &[
     wiremesh_shared::wire::PEER_PATCH_FEATURE,
     wiremesh_shared::wire::POLICY_FEATURE,
     wiremesh_shared::wire::ROUTES_FEATURE,
+    wiremesh_shared::wire::DEVICES_FEATURE,
 ];
 
 pub struct Service {

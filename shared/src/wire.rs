@@ -27,6 +27,11 @@
 //!   extra `policy` field innernet ignores; `POST /v2/user/report` (a client's version,
 //!   features and applied ruleset); the admin routes under `/v2/admin/rules`,
 //!   `/v2/admin/cidrs/{id}/isolation` and `/v2/admin/explain`.
+//! - 2026-12-06: devices (feature `devices`): the routes of `/v2` answers list the devices a
+//!   peer reaches through their hubs (`devices`), and a hub's list the devices it hosts with
+//!   their preshared keys (`hosted`) and its table's duties (`hub`); `/v1/admin/peers` shows
+//!   devices as disabled rows and refuses a `PUT` on one; `GET`/`POST /v2/admin/devices` and
+//!   `POST /v2/admin/devices/{id}/config`. A client reports `devices` when it can be a hub.
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -289,8 +294,9 @@ pub const PEER_PATCH_FEATURE: &str = "peer-patch";
 pub const POLICY_FEATURE: &str = "policy";
 /// The capability feature name of routes through gateway peers and exit nodes.
 pub const ROUTES_FEATURE: &str = "routes";
-/// The feature a client reports when it can be the hub of devices (it puts their peers on
-/// its interface and forwards for them).
+/// Devices: a server advertising it has the `/v2/admin/devices` routes and sends device
+/// routes; a client reporting it can be the hub of devices (it puts them on its interface
+/// and forwards for them).
 pub const DEVICES_FEATURE: &str = "devices";
 
 /// `PUT /v2/user/routes` (a gateway's own offer) and `PUT /v2/admin/peers/{id}/routes`: the

@@ -16,8 +16,8 @@ use wiremesh_shared::devices::{
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::listing::DeviceEntry;
 use wiremesh_shared::names::MAX_HOSTNAME_LEN;
-use wiremesh_shared::wire::DEVICES_FEATURE;
 use wiremesh_shared::wire::{Peer, PeerContents};
+use wiremesh_shared::wire::{PolicyReport, DEVICES_FEATURE};
 use wiremesh_shared::{CidrId, Hostname, PeerId, PublicKey};
 
 use super::{lock, Service};
@@ -87,9 +87,11 @@ impl Service {
                 if model.is_device(hub_id) {
                     return Err(refuse("it is a device itself"));
                 }
-                let able = reports
-                    .get(&hub_id)
-                    .is_some_and(|r| r.features.iter().any(|f| f == DEVICES_FEATURE));
+                // A hub forwards for its devices only with its firewall on.
+                let able = reports.get(&hub_id).is_some_and(|r| {
+                    r.features.iter().any(|f| f == DEVICES_FEATURE)
+                        && !matches!(r.policy, PolicyReport::Off)
+                });
                 if !able {
                     return Err(refuse(
                         "its client has not reported that it can be one (a hub runs wiremesh, this version or later, with its firewall on)",

@@ -221,12 +221,32 @@ async fn a_peer_hub_gets_its_devices_with_their_keys_and_nobody_else_does() {
             .create_device(through(DEVELOPER2), "test", "a test")
             .unwrap_err();
         assert!(refused.to_string().contains("cannot be a hub"), "{refused}");
+        // A client that can be a hub, but with its firewall off, cannot.
+        let report = |policy| {
+            serde_json::to_value(ClientReport {
+                version: "0.1.0".into(),
+                features: vec![DEVICES_FEATURE.into()],
+                policy,
+            })
+            .unwrap()
+        };
+        h.req(DEVELOPER2, Method::POST, "/v2/user/report")
+            .json(report(PolicyReport::Off))
+            .send()
+            .await
+            .expect(204);
+        assert!(h
+            .service
+            .create_device(through(DEVELOPER2), "test", "a test")
+            .is_err());
         h.req(DEVELOPER2, Method::POST, "/v2/user/report")
             .json(
                 serde_json::to_value(ClientReport {
                     version: "0.1.0".into(),
                     features: vec![DEVICES_FEATURE.into()],
-                    policy: PolicyReport::Off,
+                    policy: PolicyReport::Enforced {
+                        digest: "any".into(),
+                    },
                 })
                 .unwrap(),
             )
