@@ -118,26 +118,8 @@ pub fn device_through_server(settings: &crate::harness::Settings, family: Family
         let phone_ip = address_of(&config)?;
 
         // The phone: plain wg-quick and wireguard-go, nothing of wiremesh.
-        phone.ok(&[
-            "env",
-            "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
-            "wg-quick",
-            "up",
-            &config_arg,
-        ])?;
-        let _phone_ports = phone.spawn(
-            "ports",
-            Host::self_argv(&["ports", "who:80", "who:81"])?,
-            false,
-        )?;
-        wait_until("the phone reaches robot1", SETTLE, || {
-            phone.reaches("tcp", robot1.ip, 8080)
-        })?;
-        let seen = who(&phone, robot1.ip, 8080)?;
-        ensure!(
-            seen.as_deref() == Some(phone_ip.to_string().as_str()),
-            "robot1 should see the phone's own address {phone_ip}, it saw {seen:?}"
-        );
+        let _phone_ports = phone_up(&phone, &config_arg)?;
+        reached_as_itself(&phone, phone_ip, robot1.ip, "robot1")?;
         wait_until("robot2 reaches the phone", SETTLE, || {
             robot2.host.reaches("tcp", phone_ip, 80)
         })?;
@@ -214,6 +196,37 @@ pub fn device_through_server(settings: &crate::harness::Settings, family: Family
         phone.ok(&["wg-quick", "down", &config_arg])?;
         Ok(())
     })
+}
+
+/// Brings the phone's configuration up with wg-quick and wireguard-go (nothing of
+/// wiremesh), and serves `who` on its ports 80 and 81.
+fn phone_up(phone: &Host, config: &str) -> Result<crate::harness::Daemon> {
+    phone.ok(&[
+        "env",
+        "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
+        "wg-quick",
+        "up",
+        config,
+    ])?;
+    phone.spawn(
+        "ports",
+        Host::self_argv(&["ports", "who:80", "who:81"])?,
+        false,
+    )
+}
+
+/// Waits until the phone (`phone_ip`) reaches port 8080 of `target`, which must see the
+/// phone's own address (no source NAT on the way).
+fn reached_as_itself(phone: &Host, phone_ip: IpAddr, target: IpAddr, who_: &str) -> Result<()> {
+    wait_until(&format!("the phone reaches {who_}"), SETTLE, || {
+        phone.reaches("tcp", target, 8080)
+    })?;
+    let seen = who(phone, target, 8080)?;
+    ensure!(
+        seen.as_deref() == Some(phone_ip.to_string().as_str()),
+        "{who_} should see the phone's own address {phone_ip}, it saw {seen:?}"
+    );
+    Ok(())
 }
 
 /// What a `who` port at `target` says about a connection from `host` (`None`: no answer).
@@ -317,26 +330,8 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
         let _far_ports = far.spawn("who", Host::self_argv(&["ports", "who:80"])?, false)?;
         let far_ip: IpAddr = "203.0.113.5".parse()?;
         let phone_ip = address_of(&config)?;
-        phone.ok(&[
-            "env",
-            "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
-            "wg-quick",
-            "up",
-            &config_arg,
-        ])?;
-        let _phone_ports = phone.spawn(
-            "ports",
-            Host::self_argv(&["ports", "who:80", "who:81"])?,
-            false,
-        )?;
-        wait_until("the phone reaches robot2 through robot1", SETTLE, || {
-            phone.reaches("tcp", robot2.ip, 8080)
-        })?;
-        let seen = who(&phone, robot2.ip, 8080)?;
-        ensure!(
-            seen.as_deref() == Some(phone_ip.to_string().as_str()),
-            "robot2 should see the phone's own address {phone_ip}, it saw {seen:?}"
-        );
+        let _phone_ports = phone_up(&phone, &config_arg)?;
+        reached_as_itself(&phone, phone_ip, robot2.ip, "robot2 (through robot1)")?;
         ensure!(
             phone.ping(robot1.ip)?,
             "the phone does not reach its hub itself"

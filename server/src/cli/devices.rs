@@ -8,13 +8,13 @@ use anyhow::{Context, Result};
 use wiremesh_cli::args::{AddDeviceOpts, ExportDeviceOpts};
 use wiremesh_cli::devices::{default_config_path, handover_note, png_path};
 use wiremesh_cli::{qr, Prompter};
-use wiremesh_server::admin::{self, invite, AddDeviceOptions};
+use wiremesh_server::admin::{self, AddDeviceOptions};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::service::devices::IssuedDevice;
 use wiremesh_shared::devices::KeySource;
 
 use super::commands::{cancelled, open, require_choices};
-use super::edit::{cidr_label, parse_ip};
+use super::edit::{ask_cidr, ask_ip};
 
 /// Who runs this command, for the server's log.
 fn actor() -> String {
@@ -25,38 +25,9 @@ fn actor() -> String {
 
 pub fn add_device(paths: &ServerPaths, prompter: &Prompter, opts: AddDeviceOpts) -> Result<()> {
     let network = open(paths, opts.interface.as_str())?;
-    let model = network.model();
-    let cidr = match opts.cidr {
-        Some(cidr) => cidr,
-        None => {
-            let cidrs = admin::peer_cidrs(&model);
-            let labels: Vec<String> = cidrs.iter().map(cidr_label).collect();
-            if prompter.is_interactive() {
-                require_choices(&labels, "CIDR for devices", "add one with `add-cidr` first")?;
-            }
-            let index = prompter.select_index(None, "--cidr", "CIDR", &labels)?;
-            cidrs
-                .get(index)
-                .map(|c| c.name.clone())
-                .context("the chosen CIDR is not in the list")?
-        }
-    };
+    let cidr = ask_cidr(&network, prompter, opts.cidr, "CIDR for devices")?;
     let name = prompter.input(opts.name, "--name", "Device name", None)?;
-    let ip = match (opts.ip, opts.auto_ip) {
-        (Some(ip), _) => Some(ip),
-        (None, true) => None,
-        (None, false) if prompter.is_interactive() => {
-            let default = invite::default_peer_ip(&network, &cidr)?;
-            Some(prompter.ask(
-                None,
-                "--ip",
-                "IP address",
-                Some(default.to_string()),
-                parse_ip,
-            )?)
-        }
-        (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
-    };
+    let ip = ask_ip(&network, prompter, &cidr, (opts.ip, opts.auto_ip))?;
     let save_path = prompter.ask(
         opts.save_config
             .as_deref()

@@ -35,7 +35,7 @@ fn parse_net(text: &str) -> Result<IpNet> {
         .with_context(|| format!("invalid CIDR {text:?}: write it like 10.42.1.0/24"))
 }
 
-pub(super) fn parse_ip(text: &str) -> Result<IpAddr> {
+fn parse_ip(text: &str) -> Result<IpAddr> {
     text.trim()
         .parse()
         .with_context(|| format!("invalid IP address {text:?}"))
@@ -67,34 +67,45 @@ fn choose(
         .context("the chosen entry is not in the list")
 }
 
-pub(super) fn cidr_label(cidr: &Cidr) -> String {
+fn cidr_label(cidr: &Cidr) -> String {
     format!("{} ({})", cidr.name, cidr.cidr)
 }
 
-pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> Result<()> {
-    let network = open(paths, opts.interface.as_str())?;
-    let model = network.model();
-    let cidr = match opts.cidr {
-        Some(cidr) => cidr,
-        None => {
-            let cidrs = admin::peer_cidrs(&model);
-            let labels: Vec<String> = cidrs.iter().map(cidr_label).collect();
-            if prompter.is_interactive() {
-                require_choices(&labels, "CIDR for peers", "add one with `add-cidr` first")?;
-            }
-            let index = prompter.select_index(None, "--cidr", "CIDR", &labels)?;
-            cidrs
-                .get(index)
-                .map(|c| c.name.clone())
-                .context("the chosen CIDR is not in the list")?
-        }
-    };
-    let name = prompter.input(opts.name, "--name", "Peer name", None)?;
-    let ip = match (opts.ip, opts.auto_ip) {
+/// The leaf CIDR a new peer or device joins (`--cidr`, else chosen from a menu of `what`).
+pub(super) fn ask_cidr(
+    network: &admin::Network,
+    prompter: &Prompter,
+    given: Option<String>,
+    what: &str,
+) -> Result<String> {
+    if let Some(cidr) = given {
+        return Ok(cidr);
+    }
+    let cidrs = admin::peer_cidrs(&network.model());
+    let labels: Vec<String> = cidrs.iter().map(cidr_label).collect();
+    if prompter.is_interactive() {
+        require_choices(&labels, what, "add one with `add-cidr` first")?;
+    }
+    let index = prompter.select_index(None, "--cidr", "CIDR", &labels)?;
+    cidrs
+        .get(index)
+        .map(|c| c.name.clone())
+        .context("the chosen CIDR is not in the list")
+}
+
+/// The address of a new peer or device in `cidr`: `--ip`, none with `--auto-ip` (the first
+/// free one), else asked (offering the first free one).
+pub(super) fn ask_ip(
+    network: &admin::Network,
+    prompter: &Prompter,
+    cidr: &str,
+    (ip, auto_ip): (Option<IpAddr>, bool),
+) -> Result<Option<IpAddr>> {
+    Ok(match (ip, auto_ip) {
         (Some(ip), _) => Some(ip),
         (None, true) => None,
         (None, false) if prompter.is_interactive() => {
-            let default = invite::default_peer_ip(&network, &cidr)?;
+            let default = invite::default_peer_ip(network, cidr)?;
             Some(prompter.ask(
                 None,
                 "--ip",
@@ -104,7 +115,14 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
             )?)
         }
         (None, false) => Some(prompter.ask(None, "--ip or --auto-ip", "", None, parse_ip)?),
-    };
+    })
+}
+
+pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let cidr = ask_cidr(&network, prompter, opts.cidr, "CIDR for peers")?;
+    let name = prompter.input(opts.name, "--name", "Peer name", None)?;
+    let ip = ask_ip(&network, prompter, &cidr, (opts.ip, opts.auto_ip))?;
     let admin = prompter.yes_no(opts.admin, "--admin", "Make the peer an admin?", false)?;
     let invite_expires = match (opts.invite_expires, prompter.is_interactive()) {
         (Some(expires), _) => expires,
