@@ -218,6 +218,16 @@ mod optional_preshared_key {
     }
 }
 
+/// Peer `id` of `view` (peers are kept sorted by id; a view that is not still gets the
+/// right answer).
+fn find_peer<'v, P: Borrow<Peer>>(view: &NetworkView<'v, P>, id: PeerId) -> Option<&'v Peer> {
+    view.peers
+        .binary_search_by_key(&id, |p| p.borrow().id)
+        .ok()
+        .map(|i| view.peers[i].borrow())
+        .or_else(|| view.peers.iter().map(Borrow::borrow).find(|p| p.id == id))
+}
+
 /// The enabled devices `hub` hosts, as it puts them on its interface.
 pub fn hosted_by<P: Borrow<Peer>>(
     view: &NetworkView<'_, P>,
@@ -226,11 +236,7 @@ pub fn hosted_by<P: Borrow<Peer>>(
 ) -> Vec<HostedDevice> {
     book.hosted_by(hub)
         .filter_map(|d| {
-            let peer = view
-                .peers
-                .iter()
-                .map(Borrow::borrow)
-                .find(|p| p.id == d.peer)?;
+            let peer = find_peer(view, d.peer)?;
             (!peer.is_disabled).then(|| HostedDevice {
                 id: peer.id,
                 name: peer.name.clone(),
@@ -255,13 +261,7 @@ pub fn device_routes_for<P: Borrow<Peer>>(
     }
     let tree = CidrTree::new(view.cidrs);
     let cidrs = visible_cidrs(&tree, view.associations, &view.roles, viewer.cidr_id);
-    let by_id = |id: PeerId| -> Option<&Peer> {
-        view.peers
-            .binary_search_by_key(&id, |p| p.borrow().id)
-            .ok()
-            .map(|i| view.peers[i].borrow())
-            .or_else(|| view.peers.iter().map(Borrow::borrow).find(|p| p.id == id))
-    };
+    let by_id = |id: PeerId| find_peer(view, id);
     book.devices
         .iter()
         .filter(|d| d.hub != viewer.id && d.peer != viewer.id)
@@ -603,12 +603,7 @@ pub fn hub_duties<P: Borrow<Peer>>(
     };
     let hosted: Vec<&Peer> = book
         .hosted_by(hub.id)
-        .filter_map(|d| {
-            view.peers
-                .iter()
-                .map(Borrow::borrow)
-                .find(|p| p.id == d.peer)
-        })
+        .filter_map(|d| find_peer(view, d.peer))
         .filter(|p| !p.is_disabled)
         .collect();
     if hosted.is_empty() {
@@ -616,21 +611,26 @@ pub fn hub_duties<P: Borrow<Peer>>(
     }
     let tree = CidrTree::new(view.cidrs);
     let mut seen_cidrs: HashSet<CidrId> = HashSet::new();
+    // Devices of one CIDR see the same networks: worked out once per CIDR.
+    let mut sees_of: std::collections::HashMap<CidrId, Vec<IpNet>> = Default::default();
     for device in &hosted {
         let (ruleset, _) = ruleset_of(device);
         let ruleset = intern(ruleset, &mut out);
+        let sees = sees_of.entry(device.cidr_id).or_insert_with(|| {
+            seen_cidrs.extend(visible_cidrs(
+                &tree,
+                view.associations,
+                &view.roles,
+                device.cidr_id,
+            ));
+            device_allowed_ips(view, device.cidr_id, hub.ip, false)
+        });
         out.devices.push(HubDevice {
             ip: device.ip,
-            sees: device_allowed_ips(view, device.cidr_id, hub.ip, false),
+            sees: sees.clone(),
             ruleset,
             full_tunnel: book.get(device.id).is_some_and(|d| d.full_tunnel),
         });
-        seen_cidrs.extend(visible_cidrs(
-            &tree,
-            view.associations,
-            &view.roles,
-            device.cidr_id,
-        ));
     }
     let mut named: Vec<(IpNet, usize)> = Vec::new();
     let mut networks: Vec<(IpNet, usize)> = Vec::new();
