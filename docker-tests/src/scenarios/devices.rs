@@ -182,10 +182,15 @@ pub fn device_through_server(settings: &crate::harness::Settings, family: Family
         );
 
         // Disabled: cut off within the propagation time.
+        let disabled = std::time::Instant::now();
         server(&["disable-peer", &mesh.net, "--name", "phone", "--yes"])?;
         wait_until("the disabled phone is cut off", SETTLE, || {
             Ok(!phone.reaches("tcp", robot1.ip, 8080)?)
         })?;
+        println!(
+            "the disabled phone was cut off {:.1} s after disable-peer",
+            disabled.elapsed().as_secs_f64()
+        );
         wait_until("robot2 drops the route to the phone", SETTLE, || {
             Ok(!robot2
                 .host
@@ -392,10 +397,15 @@ pub fn device_through_gateway(settings: &crate::harness::Settings, family: Famil
             "the allowed port closed too"
         );
 
+        let disabled = std::time::Instant::now();
         server(&["disable-peer", &mesh.net, "--name", "phone", "--yes"])?;
         wait_until("the disabled phone is cut off", SETTLE, || {
             Ok(!phone.reaches("tcp", robot2.ip, 8080)?)
         })?;
+        println!(
+            "the disabled phone was cut off {:.1} s after disable-peer",
+            disabled.elapsed().as_secs_f64()
+        );
         wait_until(
             "robot1 stops forwarding with no device left",
             SETTLE,
