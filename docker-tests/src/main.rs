@@ -1,19 +1,22 @@
 //! `wiremesh-e2e`: the end-to-end suite. Every host is a network namespace running the real
 //! `wiremesh-server` / `wiremesh` binaries over userspace WireGuard.
 //!
-//! Usage: `wiremesh-e2e [--list] [--keep] [FILTER...]` (as root; `docker-tests/run.sh` builds
+//! Usage: `wiremesh-e2e [--list] [--keep] [--exact] [--jobs N] [FILTER...]` (as root;
+//! `docker-tests/run.sh` builds
 //! everything first), or `wiremesh-e2e demo` / `wiremesh-e2e demo-down` for the quick start
 //! (`scripts/demo.sh`), or `wiremesh-e2e flood ADDR COUNT SECONDS` (scenario 12's hostile
 //! peer, run inside a peer's namespace), or `wiremesh-e2e ports SPEC...` / `wiremesh-e2e probe
 //! PROTO ADDR PORT` (the policy scenarios' test traffic, see `probe`). Scenarios whose name
-//! contains any FILTER run; none
-//! given runs all.
+//! contains any FILTER run (with `--exact`: whose name is a FILTER); none given runs all.
+//! `--jobs N` (or `WIREMESH_E2E_JOBS=N`) runs up to N worlds at once, each in a child process
+//! (see `parallel`).
 //! Namespaces, links and processes are removed on success, failure and Ctrl-C; on failure
 //! the logs of every daemon and the `wg show` of every interface are printed.
 
 mod demo;
 mod flood;
 mod harness;
+mod parallel;
 mod probe;
 mod scenarios;
 
@@ -66,7 +69,13 @@ fn run() -> Result<bool> {
         return Ok(true);
     }
     let keep = args.iter().any(|a| a == "--keep");
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let jobs_value = args.iter().position(|a| a == "--jobs").map(|i| i + 1);
+    let filters: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && Some(*i) != jobs_value)
+        .map(|(_, a)| a)
+        .collect();
 
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -115,16 +124,59 @@ fn run() -> Result<bool> {
     }
     harness::install_interrupt_cleanup();
 
+    let exact = args.iter().any(|a| a == "--exact");
     let selected: Vec<&scenarios::Scenario> = all
         .iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .filter(|s| {
+            filters.is_empty()
+                || filters.iter().any(|f| {
+                    if exact {
+                        s.name == f.as_str()
+                    } else {
+                        s.name.contains(f.as_str())
+                    }
+                })
+        })
         .collect();
+    let jobs = jobs(&args)?;
     let suite_start = Instant::now();
+    let (passed, failed) = if jobs > 1 && selected.len() > 1 {
+        parallel::run(&selected, jobs, keep)?
+    } else {
+        run_here(&settings, &selected)
+    };
+    println!("\nsuite took {:.0} s", suite_start.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        println!("failed: {}", failed.join(", "));
+    } else if !keep {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    println!("{passed} passed, {} failed", failed.len());
+    Ok(failed.is_empty())
+}
+
+/// How many worlds run at once: `--jobs N`, else `WIREMESH_E2E_JOBS`, else 1.
+fn jobs(args: &[String]) -> Result<usize> {
+    let given = match args.iter().position(|a| a == "--jobs") {
+        Some(i) => Some(args.get(i + 1).context("--jobs needs a number")?.clone()),
+        None => std::env::var("WIREMESH_E2E_JOBS").ok(),
+    };
+    match given {
+        None => Ok(1),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => bail!("the number of jobs must be a whole number of at least 1, not {text:?}"),
+        },
+    }
+}
+
+/// Runs scenarios one after the other in this process.
+fn run_here(settings: &Settings, selected: &[&scenarios::Scenario]) -> (usize, Vec<&'static str>) {
     let (mut passed, mut failed) = (0, Vec::new());
     for scenario in selected {
         let start = Instant::now();
         println!("=== {}", scenario.name);
-        match (scenario.run)(&settings) {
+        match (scenario.run)(settings) {
             Ok(()) => {
                 passed += 1;
                 println!(
@@ -143,12 +195,5 @@ fn run() -> Result<bool> {
             }
         }
     }
-    println!("\nsuite took {:.0} s", suite_start.elapsed().as_secs_f64());
-    if !failed.is_empty() {
-        println!("failed: {}", failed.join(", "));
-    } else if !keep {
-        let _ = std::fs::remove_dir_all(&work_dir);
-    }
-    println!("{passed} passed, {} failed", failed.len());
-    Ok(failed.is_empty())
+    (passed, failed)
 }

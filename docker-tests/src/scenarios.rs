@@ -25,6 +25,14 @@ pub struct Scenario {
     pub run: fn(&Settings) -> Result<()>,
 }
 
+/// Whether a scenario must run with no other world beside it (`--jobs`): those whose point
+/// is timing under stress, where a neighbour's load could decide the outcome.
+pub fn runs_alone(name: &str) -> bool {
+    ["12-", "13-", "14-", "15-", "17-failover"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
 /// Runs `body` on a new world; on failure the error carries the world's logs and
 /// WireGuard state, and the world is cleaned up either way (unless `--keep`).
 pub fn in_world(
@@ -106,5 +114,6 @@ pub fn all() -> Vec<Scenario> {
         name: "18-device-hub-v4",
         run: |s| devices::device_through_gateway(s, mesh::Family::V4),
     });
+
     out
 }
