@@ -24,7 +24,9 @@ use wireguard_control::InterfaceName;
 use wiremesh_shared::alloc::AllocError;
 use wiremesh_shared::cidr::CidrError;
 use wiremesh_shared::config::ClientConfig;
-use wiremesh_shared::wire::{Association, Cidr, Peer, PeerPatch, PEER_PATCH_FEATURE};
+use wiremesh_shared::wire::{
+    Association, Cidr, Peer, PeerPatch, DELETION_FEATURE, PEER_PATCH_FEATURE,
+};
 use wiremesh_shared::{CidrId, Hostname};
 
 use crate::api::{ApiClient, ApiError};
@@ -64,6 +66,8 @@ pub enum AdminError {
     NoRoutes { iface: InterfaceName },
     #[error("the server of {iface} has no devices (an innernet server, or a wiremesh-server before devices)")]
     NoDevices { iface: InterfaceName },
+    #[error("the server of {iface} cannot delete peers (an innernet server, or a wiremesh-server before deletion): disable the peer instead")]
+    NoDeletion { iface: InterfaceName },
     #[error("no device named {name:?} in {iface}; `wiremesh list-devices {iface}` lists them")]
     DeviceNotFound { iface: InterfaceName, name: String },
     #[error("no peer named {name:?} in {iface}; `wiremesh list-peers {iface}` lists every peer")]
@@ -271,6 +275,28 @@ impl Admin {
         self.update_peer(&peer, &patch)
             .map_err(self.api_error(format!("{verb} peer {name:?}")))?;
         Ok(PeerUpdateOutcome::Updated(peer))
+    }
+
+    /// `delete-peer`: deletion for good, where the server offers it.
+    pub fn delete_peer(&self, name: &str) -> Result<Peer, AdminError> {
+        let action = format!("delete peer {name:?}");
+        let peers = self.peers()?;
+        let peer = self.peer_by_name(&peers, name)?;
+        let deletes = self
+            .api
+            .capabilities()
+            .map_err(self.api_error(action.clone()))?
+            .wiremesh
+            .is_some_and(|server| server.features.iter().any(|f| f == DELETION_FEATURE));
+        if !deletes {
+            return Err(AdminError::NoDeletion {
+                iface: self.iface.clone(),
+            });
+        }
+        self.api
+            .delete_peer(peer.id)
+            .map_err(self.api_error(action))?;
+        Ok(peer)
     }
 
     /// Changes the fields of `patch`: with a `PATCH` where the server offers it, so that

@@ -329,6 +329,17 @@ impl ApiClient {
         self.empty("PATCH", &format!("/v2/admin/peers/{id}"), Some(patch))
     }
 
+    /// `DELETE /v2/admin/peers/{id}`: deletion for good (servers advertising
+    /// `peer-deletion`).
+    pub fn delete_peer(&self, id: PeerId) -> Result<(), ApiError> {
+        self.empty("DELETE", &format!("/v2/admin/peers/{id}"), None)
+    }
+
+    /// `DELETE /v2/user`: this peer deletes itself (servers advertising `peer-deletion`).
+    pub fn deregister(&self) -> Result<wiremesh_shared::wire::Deregistered, ApiError> {
+        self.json("DELETE", "/v2/user", None)
+    }
+
     pub fn cidrs(&self) -> Result<Vec<Cidr>, ApiError> {
         self.json("GET", "/v1/admin/cidrs", None)
     }

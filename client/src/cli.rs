@@ -114,6 +114,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::RenamePeer(opts) => admin::rename_peer(&plain(&cli), opts, prompter),
         Command::DisablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, true, prompter),
         Command::EnablePeer(opts) => admin::set_peer_disabled(&plain(&cli), opts, false, prompter),
+        Command::DeletePeer(opts) => admin::delete_peer(&plain(&cli), opts, prompter),
         Command::ListPeers(opts) => admin::list_peers(&plain(&cli), opts),
         Command::AddCidr(opts) => admin::add_cidr(&plain(&cli), opts, prompter),
         Command::RenameCidr(opts) => admin::rename_cidr(&plain(&cli), opts, prompter),

@@ -8,6 +8,7 @@ pub mod docker;
 pub mod doctor;
 pub mod flood;
 pub mod interop;
+pub mod lifecycle;
 pub mod mesh;
 pub mod nat;
 pub mod policy;
@@ -114,6 +115,8 @@ pub fn all() -> Vec<Scenario> {
         name: "18-device-hub-v4",
         run: |s| devices::device_through_gateway(s, mesh::Family::V4),
     });
-
+    out.extend(both_families![
+        "19-lifecycle" => lifecycle::delete_and_deregister,
+    ]);
     out
 }

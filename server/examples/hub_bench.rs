@@ -128,6 +128,8 @@ fn main() {
             policy: Arc::new(Policy::default()),
             routes: Arc::default(),
             devices: Arc::new(DeviceBook { devices }),
+            tombstones: Arc::default(),
+            settings: Default::default(),
         },
         1,
     );

@@ -317,6 +317,31 @@ pub fn rename_peer(network: &Network, name: &str, new_name: &Hostname) -> Result
         )))
 }
 
+/// `delete-peer`: returns the peer as it was.
+pub fn delete_peer(network: &Network, name: &str) -> Result<Peer, AdminError> {
+    let peer = network.peer_by_name(name)?;
+    network
+        .service
+        .delete_peer(peer.id, crate::store::DeletionReason::Deleted)
+        .map_err(refused(format!("delete peer {name:?}")))
+}
+
+/// `settings` with a change.
+pub fn set_settings(
+    network: &Network,
+    settings: crate::store::Settings,
+) -> Result<Outcome, AdminError> {
+    let changed = network
+        .service
+        .set_settings(settings)
+        .map_err(refused("change the settings".into()))?;
+    Ok(if changed {
+        Outcome::Changed
+    } else {
+        Outcome::Unchanged
+    })
+}
+
 /// Whether a command changed anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

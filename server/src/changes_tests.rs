@@ -23,6 +23,8 @@ fn model(fx: &Fixture, revision: u64) -> Model {
             policy: Arc::default(),
             routes: Arc::default(),
             devices: Arc::default(),
+            tombstones: Arc::default(),
+            settings: Default::default(),
         },
         revision,
     )

@@ -53,6 +53,23 @@ pub struct NetworkOpts {
     pub no_routing: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SettingsOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: wiremesh_shared::InterfaceName,
+
+    /// Whether a peer may delete itself (`wiremesh uninstall` deregisters its host).
+    #[arg(long, value_enum, value_name = "WHETHER")]
+    pub self_deletion: Option<Allowance>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Allowance {
+    Allow,
+    Forbid,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
     Kernel,
@@ -93,6 +110,13 @@ pub enum Command {
 
     /// Enable a disabled peer or device.
     EnablePeer(PeerOpts),
+
+    /// Delete a peer or device for good: it leaves every interface, and its address is never
+    /// given to another peer (an unredeemed invitation's address is freed).
+    DeletePeer(PeerOpts),
+
+    /// Show or change the network's settings.
+    Settings(SettingsOpts),
 
     /// Add a CIDR.
     AddCidr(AddCidrOpts),

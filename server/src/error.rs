@@ -108,6 +108,10 @@ pub enum Invalid {
     NoHubEndpoint { hub: String },
     #[error("peer {hub:?} cannot be a hub: {why}")]
     NotAHub { hub: String, why: String },
+    #[error("peer {hub:?} is the hub of device(s) {devices}; delete them or give them another hub first")]
+    HubOfDevices { hub: String, devices: String },
+    #[error("peer {name:?} may not delete itself: the server's settings forbid it (ask an admin to delete it)")]
+    SelfDeletionForbidden { name: String },
     #[error(
         "peer {name:?} is a device; {action} it with wiremesh-server or a wiremesh admin client"
     )]

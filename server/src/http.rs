@@ -152,6 +152,7 @@ async fn answer(
                 routes::Route::PatchPeer(wiremesh_shared::PeerId(id))
             }
             (&Method::PUT, Some(["user", "routes"])) => routes::Route::OfferOwnRoutes,
+            (&Method::DELETE, Some(["user"])) => routes::Route::Deregister,
             (&Method::POST, Some(["user", "report"])) => routes::Route::Report,
             (method, Some(["admin", rest @ ..])) => {
                 Service::require_admin(&caller)?;

@@ -19,7 +19,7 @@ use wiremesh_shared::routes::{RouteBook, RouteView};
 use wiremesh_shared::wire::{Association, Cidr, Peer, State};
 use wiremesh_shared::{CidrId, Endpoint, PeerId, PublicKey};
 
-use crate::store::Snapshot;
+use crate::store::{Snapshot, Tombstone};
 
 /// A redeemed peer whose new key is not yet on the server's interface: the old key stays
 /// there until `due`, so the redeem response can still travel over the old tunnel.
@@ -392,8 +392,28 @@ impl Model {
 
     /// Every peer's tunnel address (disabled and invited peers included: addresses are
     /// never reused while the row exists).
+    /// Every address a new peer cannot have: its peers' and its deleted peers'.
     pub fn used_ips(&self) -> HashSet<IpAddr> {
-        self.by_ip.keys().copied().collect()
+        self.by_ip
+            .keys()
+            .copied()
+            .chain(self.snapshot.tombstones.iter().map(|t| t.ip))
+            .collect()
+    }
+
+    /// The addresses of deleted peers (consumed for good).
+    pub fn consumed_ips(&self) -> Vec<IpAddr> {
+        self.snapshot.tombstones.iter().map(|t| t.ip).collect()
+    }
+
+    /// The network's settings.
+    pub fn settings(&self) -> crate::store::Settings {
+        self.snapshot.settings
+    }
+
+    /// What is left of deleted peers, by id.
+    pub fn tombstones(&self) -> &[Tombstone] {
+        &self.snapshot.tombstones
     }
 
     pub fn view(&self) -> NetworkView<'_, Arc<Peer>> {
@@ -431,12 +451,13 @@ impl Model {
         }
     }
 
-    /// `GET /v1/admin/peers`: every peer, endpoints injected. Devices are listed as disabled
-    /// rows: an admin client choosing the next free address from this list (innernet's does)
-    /// never picks a device's, and one that puts peers on its interface from it never adds a
-    /// device.
+    /// `GET /v1/admin/peers`: every peer, endpoints injected, in id order. Devices and
+    /// deleted peers are listed as disabled rows: an admin client choosing the next free
+    /// address from this list (innernet's does) never picks theirs, and one that puts peers on
+    /// its interface from it never adds them.
     pub fn admin_peers(&self) -> Vec<Peer> {
-        self.snapshot
+        let mut peers: Vec<Peer> = self
+            .snapshot
             .peers
             .iter()
             .map(|p| {
@@ -446,7 +467,49 @@ impl Model {
                 }
                 peer
             })
-            .collect()
+            .collect();
+        if !self.snapshot.tombstones.is_empty() {
+            peers.extend(
+                self.snapshot
+                    .tombstones
+                    .iter()
+                    .map(|t| self.tombstone_row(t)),
+            );
+            peers.sort_by_key(|p| p.id);
+        }
+        peers
+    }
+
+    /// A deleted peer as a disabled row of `/v1/admin/peers`: named `<name>-deleted-<id>` (its
+    /// name is free for a new peer), in the CIDR it was in or, when that is gone, the smallest
+    /// CIDR that holds its address (the root holds every address).
+    fn tombstone_row(&self, t: &Tombstone) -> Peer {
+        let cidr_id = if self.cidr(t.cidr).is_some() {
+            t.cidr
+        } else {
+            self.snapshot
+                .cidrs
+                .iter()
+                .filter(|c| c.cidr.contains(&t.ip))
+                .max_by_key(|c| c.cidr.prefix_len())
+                .map_or(t.cidr, |c| c.id)
+        };
+        Peer {
+            id: t.peer,
+            contents: wiremesh_shared::wire::PeerContents {
+                name: t.name.suffixed("deleted", t.peer.0),
+                ip: t.ip,
+                cidr_id,
+                public_key: t.public_key,
+                endpoint: None,
+                persistent_keepalive_interval: None,
+                is_admin: false,
+                is_disabled: true,
+                is_redeemed: true,
+                invite_expires: None,
+                candidates: Vec::new(),
+            },
+        }
     }
 
     /// The peer as the API reports it (compat §1.9): the WireGuard-observed endpoint fills a

@@ -36,6 +36,7 @@ use crate::store::Store;
 mod cidrs;
 mod deltas;
 pub mod devices;
+mod lifecycle;
 mod maintenance;
 mod peer_json;
 mod peers;
@@ -122,6 +123,7 @@ pub const FEATURES: &[&str] = &[
     wiremesh_shared::wire::POLICY_FEATURE,
     wiremesh_shared::wire::ROUTES_FEATURE,
     wiremesh_shared::wire::DEVICES_FEATURE,
+    wiremesh_shared::wire::DELETION_FEATURE,
 ];
 
 pub struct Service {

@@ -45,6 +45,69 @@ pub struct Snapshot {
     /// What makes some peers devices (sorted by peer id). Shared between revisions until a
     /// device change replaces it.
     pub devices: Arc<DeviceBook>,
+    /// What is left of deleted peers (sorted by peer id): their addresses are consumed for
+    /// good. Shared between revisions until a deletion replaces it.
+    pub tombstones: Arc<Vec<Tombstone>>,
+    pub settings: Settings,
+}
+
+/// The network's settings: what admins decide about how the server behaves, kept in the
+/// database so every process serving or editing the network agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Whether a peer may delete itself (`wiremesh uninstall` deregisters the host).
+    pub self_deletion: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            self_deletion: true,
+        }
+    }
+}
+
+/// A deleted peer's remains: its address is never given to another key (every client pins
+/// the key it saw there), and `/v1/admin/peers` keeps listing it as a disabled row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The id it had (never given to another peer either).
+    pub peer: PeerId,
+    pub name: Hostname,
+    pub ip: std::net::IpAddr,
+    pub public_key: PublicKey,
+    /// The CIDR it was in (which may since have been deleted).
+    pub cidr: CidrId,
+    /// When it was deleted, in UNIX seconds.
+    pub deleted_at: u64,
+    pub reason: DeletionReason,
+}
+
+/// Why a peer was deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletionReason {
+    /// By an admin (server CLI, admin API).
+    Deleted,
+    /// The peer deleted itself (`wiremesh uninstall`).
+    Deregistered,
+    /// An ephemeral peer that stayed offline longer than its window.
+    Ephemeral,
+}
+
+impl DeletionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deleted => "deleted",
+            Self::Deregistered => "deregistered",
+            Self::Ephemeral => "ephemeral",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Deleted, Self::Deregistered, Self::Ephemeral]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
 }
 
 /// The revision history as the database records it (schema version 4): read when the server
@@ -162,6 +225,15 @@ pub trait Store: Send {
     fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()>;
     fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()>;
     fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()>;
+    /// Deletes peer `id` for good, with everything that goes with it (its routes, its device
+    /// row, the rules naming it, its report and its observed endpoint), leaving `tombstone`
+    /// (`None` for an unredeemed invitation, whose address nobody pinned). The deletion is a
+    /// change of the peer, and a structural one when it took routes, rules or a device along.
+    /// `InUse` while it is the hub of devices; `Conflict` when the tombstone's address already
+    /// has one.
+    fn delete_peer(&mut self, id: PeerId, tombstone: Option<&Tombstone>) -> Result<()>;
+    /// Replaces the network's settings, at a new revision that no peer's view changes in.
+    fn set_settings(&mut self, settings: &Settings) -> Result<()>;
     /// Deletes the invitations among `ids` that are still unredeemed and have an expiry (the
     /// service decides which have expired: see `Service::sweep_expired_invites`); returns
     /// them, in id order. An id that was redeemed meanwhile is left alone.

@@ -22,6 +22,11 @@ pub enum AllocError {
     BroadcastAddress { ip: IpAddr, cidr: IpNet },
     #[error("{ip} is already taken by another peer")]
     InUse { ip: IpAddr },
+    #[error(
+        "{ip} belonged to a deleted peer: clients remember which key they saw at an address, \
+         so it is never given to another key"
+    )]
+    Consumed { ip: IpAddr },
 }
 
 fn to_u128(ip: IpAddr) -> u128 {

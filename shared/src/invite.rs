@@ -88,6 +88,9 @@ pub struct Joining<'a, P = Peer> {
     pub peers: &'a [P],
     /// The server's infrastructure CIDR, when known.
     pub infra: Option<CidrId>,
+    /// The addresses of deleted peers, which are never given again (a client that reads the
+    /// peers from `/v1/admin/peers` finds them there as disabled rows, and passes none).
+    pub consumed: &'a [IpAddr],
 }
 
 impl<P> Clone for Joining<'_, P> {
@@ -131,6 +134,7 @@ impl<P: Borrow<Peer>> Joining<'_, P> {
     /// The requested address checked, or the CIDR's first free one.
     pub fn choose_ip(&self, cidr: &Cidr, requested: Option<IpAddr>) -> Result<IpAddr, InviteError> {
         let chosen = match requested {
+            Some(ip) if self.consumed.contains(&ip) => Err(AllocError::Consumed { ip }),
             Some(ip) => {
                 // Only whether this one address is taken matters: no set of every address.
                 let used: HashSet<IpAddr> =
@@ -138,7 +142,11 @@ impl<P: Borrow<Peer>> Joining<'_, P> {
                 check_peer_ip(&cidr.cidr, ip, &used).map(|()| ip)
             }
             None => {
-                let used: HashSet<IpAddr> = self.peers().map(|p| p.ip).collect();
+                let used: HashSet<IpAddr> = self
+                    .peers()
+                    .map(|p| p.ip)
+                    .chain(self.consumed.iter().copied())
+                    .collect();
                 first_free_ip(&cidr.cidr, &used)
             }
         };

@@ -25,6 +25,7 @@ fn joining(fx: &Fixture) -> Joining<'_> {
         cidrs: &fx.cidrs,
         peers: &fx.peers,
         infra: Some(fx.roles.infra_cidr),
+        consumed: &[],
     }
 }
 
@@ -277,6 +278,7 @@ fn a_network_without_a_root_cannot_invite() {
         cidrs: &fx.cidrs,
         peers: &fx.peers,
         infra: None,
+        consumed: &[],
     }
     .invite_spec(
         fx.cidr(only),

@@ -47,6 +47,19 @@ impl Hostname {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// `<name>-<word>-<number>`, the name cut short enough that the whole still fits one
+    /// label: what an identity that gave its name up is called (`retired`, `deleted`).
+    /// `word` must be lowercase letters.
+    pub fn suffixed(&self, word: &str, number: i64) -> Hostname {
+        debug_assert!(word.bytes().all(|b| b.is_ascii_lowercase()));
+        let suffix = format!("-{word}-{}", number.unsigned_abs());
+        let keep = MAX_HOSTNAME_LEN.saturating_sub(suffix.len());
+        let base: String = self.0.chars().take(keep).collect();
+        // A valid name starts with a letter or digit, so something is left.
+        let base = base.trim_end_matches('-');
+        Hostname(format!("{base}{suffix}"))
+    }
 }
 
 impl FromStr for Hostname {

@@ -32,6 +32,9 @@
 //!   their preshared keys (`hosted`) and its table's duties (`hub`); `/v1/admin/peers` shows
 //!   devices as disabled rows and refuses a `PUT` on one; `GET`/`POST /v2/admin/devices` and
 //!   `POST /v2/admin/devices/{id}/config`. A client reports `devices` when it can be a hub.
+//! - 2026-12-06: deletion (feature `peer-deletion`): `DELETE /v2/admin/peers/{id}` deletes
+//!   for good, `DELETE /v2/user` ([`Deregistered`]) deletes the caller; `/v1/admin/peers`
+//!   lists deleted peers as disabled rows named `<name>-deleted-<id>`.
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -298,6 +301,10 @@ pub const ROUTES_FEATURE: &str = "routes";
 /// routes; a client reporting it can be the hub of devices (it puts them on its interface
 /// and forwards for them).
 pub const DEVICES_FEATURE: &str = "devices";
+
+/// Deletion for good: `DELETE /v2/admin/peers/{id}` and `DELETE /v2/user` (a peer
+/// deregistering itself).
+pub const DELETION_FEATURE: &str = "peer-deletion";
 
 /// `PUT /v2/user/routes` (a gateway's own offer) and `PUT /v2/admin/peers/{id}/routes`: the
 /// whole offer; what the gateway offered before and this leaves out is withdrawn, and an
@@ -620,4 +627,11 @@ pub struct Explanation {
     pub restricted_by: Vec<crate::policy::Scope>,
     /// Whether the host enforces its ruleset.
     pub enforcement: Enforcement,
+}
+
+/// The answer to `DELETE /v2/user`: the server deletes the calling peer after this long (so
+/// that this answer still travels through its tunnel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deregistered {
+    pub delete_after_ms: u64,
 }

@@ -28,6 +28,7 @@ impl Admin {
             cidrs: &cidrs,
             peers: &peers,
             infra: self.infra_cidr(&cidrs, &peers),
+            consumed: &[],
         };
         joining
             .choose_ip(cidr, None)
@@ -43,6 +44,7 @@ impl Admin {
             cidrs: &cidrs,
             peers: &peers,
             infra: self.infra_cidr(&cidrs, &peers),
+            consumed: &[],
         };
         let server = self.invitation_server(&peers);
         let spec = joining

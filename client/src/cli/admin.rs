@@ -185,6 +185,37 @@ pub fn set_peer_disabled(
     Ok(())
 }
 
+pub fn delete_peer(ctx: &Context, opts: &PeerOpts, prompter: Prompter) -> Result<()> {
+    let admin = Admin::open(ctx, &opts.interface)?;
+    let name = choose(
+        prompter,
+        opts.name.as_ref(),
+        "--name",
+        "Peer to delete",
+        || peer_names(&admin, |_| true),
+    )?;
+    let question = format!(
+        "Delete peer {name} for good? It leaves every interface, and its address is never given \
+         to another peer"
+    );
+    if !prompter.confirm(opts.yes, &question)? {
+        return cancelled();
+    }
+    let peer = admin.delete_peer(&name)?;
+    if peer.is_redeemed {
+        println!(
+            "deleted peer {name}; its address {} stays reserved (addresses are never reused)",
+            peer.ip
+        );
+    } else {
+        println!(
+            "deleted the invitation {name}; its address {} is free",
+            peer.ip
+        );
+    }
+    Ok(())
+}
+
 pub fn list_peers(ctx: &Context, opts: &ListOpts) -> Result<()> {
     let admin = Admin::open(ctx, &opts.interface)?;
     let (peers, cidrs) = (admin.peers()?, admin.cidrs()?);

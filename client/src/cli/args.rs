@@ -114,7 +114,7 @@ pub enum Command {
 
     /// Set an unreadable or corrupt peer cache aside, so the next sync trusts the keys the
     /// server offers (as at install) instead of holding back peers it cannot check.
-    ResetCache(UninstallOpts),
+    ResetCache(ResetCacheOpts),
 
     /// Check this host's networks: files, interface, server, handshakes, rp_filter.
     Doctor(DoctorOpts),
@@ -141,6 +141,10 @@ pub enum Command {
 
     /// Enable a disabled peer (admin).
     EnablePeer(PeerOpts),
+
+    /// Delete a peer or device for good: it leaves every interface, and its address is
+    /// never given to another peer (admin).
+    DeletePeer(PeerOpts),
 
     /// List every peer of the network, including disabled and invited ones (admin).
     ListPeers(ListOpts),
@@ -372,6 +376,21 @@ pub struct FetchOpts {
 
 #[derive(Debug, Args)]
 pub struct UninstallOpts {
+    #[arg(value_name = "INTERFACE")]
+    pub interface: InterfaceName,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Leave this host registered on the server (by default it deletes itself there, when
+    /// the server is reachable and allows it).
+    #[arg(long)]
+    pub keep_registration: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetCacheOpts {
     #[arg(value_name = "INTERFACE")]
     pub interface: InterfaceName,
 

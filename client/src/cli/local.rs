@@ -18,7 +18,7 @@ use wiremesh_shared::Endpoint;
 
 use super::args::{
     Cli, FetchOpts, InstallOpts, ListCidrsOpts, OverrideEndpointOpts, OverridePeerEndpointOpts,
-    SetListenPortOpts, ShowOpts, UninstallOpts, UpOpts,
+    ResetCacheOpts, SetListenPortOpts, ShowOpts, UninstallOpts, UpOpts,
 };
 use super::signal;
 use wiremesh_cli::{cancelled, Prompter, UsageError};
@@ -217,13 +217,26 @@ pub fn down(ctx: &Context, iface: &InterfaceName) -> Result<()> {
 
 pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Result<()> {
     let iface = &opts.interface;
-    files::load_config(&ctx.paths, iface)?;
-    let question = format!(
-        "Uninstall {iface}? Its interface, config (with its private key) and peer cache are deleted; \
-         joining again needs a new invitation"
-    );
+    let config = files::load_config(&ctx.paths, iface)?;
+    let question = if opts.keep_registration {
+        format!(
+            "Uninstall {iface}? Its interface, config (with its private key) and peer cache are \
+             deleted; joining again needs a new invitation"
+        )
+    } else {
+        format!(
+            "Uninstall {iface}? This host is deleted from the server, and its interface, config \
+             (with its private key) and peer cache from this host; joining again needs a new \
+             invitation"
+        )
+    };
     if !prompter.confirm(opts.yes, &question)? {
         return cancelled();
+    }
+    if opts.keep_registration {
+        println!("{iface}: left registered on the server (--keep-registration)");
+    } else {
+        println!("{iface}: {}", deregister(ctx, &config));
     }
     match interface::down(ctx, iface) {
         Ok(()) | Err(ClientError::AlreadyDown { .. }) => {}
@@ -245,7 +258,31 @@ pub fn uninstall(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Res
     Ok(())
 }
 
-pub fn reset_cache(ctx: &Context, opts: &UninstallOpts, prompter: Prompter) -> Result<()> {
+/// Deletes this host's peer on the server, through its tunnel (before the interface goes
+/// down); says what happened. Never fails: a host that cannot deregister still uninstalls.
+fn deregister(ctx: &Context, config: &wiremesh_shared::config::ClientConfig) -> String {
+    let name = config.interface.address.addr();
+    let api = ctx.api_with_timeout(config, std::time::Duration::from_secs(5));
+    let ask_admin = "ask an admin to delete this peer (`wiremesh-server delete-peer`)";
+    match api.deregister() {
+        Ok(answer) => format!(
+            "deregistered: the server deletes this peer ({name}) in {:.1} s; its address is never \
+             given to another peer",
+            answer.delete_after_ms as f64 / 1000.0
+        ),
+        Err(error) if error.status() == Some(404) => "not deregistered: the server cannot delete \
+                                                      peers (innernet, or an older \
+                                                      wiremesh-server); ask an admin to disable \
+                                                      this peer"
+            .to_owned(),
+        Err(error) if error.status().is_some() => {
+            format!("not deregistered: the server refused ({error}); {ask_admin}")
+        }
+        Err(error) => format!("not deregistered: the server is unreachable ({error}); {ask_admin}"),
+    }
+}
+
+pub fn reset_cache(ctx: &Context, opts: &ResetCacheOpts, prompter: Prompter) -> Result<()> {
     let iface = &opts.interface;
     files::load_config(&ctx.paths, iface)?;
     let question = format!(

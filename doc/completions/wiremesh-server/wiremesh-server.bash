@@ -52,6 +52,9 @@ _wiremesh__server() {
             wiremesh__server,delete-cidr)
                 cmd="wiremesh__server__subcmd__delete__subcmd__cidr"
                 ;;
+            wiremesh__server,delete-peer)
+                cmd="wiremesh__server__subcmd__delete__subcmd__peer"
+                ;;
             wiremesh__server,delete-rule)
                 cmd="wiremesh__server__subcmd__delete__subcmd__rule"
                 ;;
@@ -100,6 +103,9 @@ _wiremesh__server() {
             wiremesh__server,serve)
                 cmd="wiremesh__server__subcmd__serve"
                 ;;
+            wiremesh__server,settings)
+                cmd="wiremesh__server__subcmd__settings"
+                ;;
             wiremesh__server,uninstall)
                 cmd="wiremesh__server__subcmd__uninstall"
                 ;;
@@ -138,6 +144,9 @@ _wiremesh__server() {
                 ;;
             wiremesh__server__subcmd__help,delete-cidr)
                 cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__cidr"
+                ;;
+            wiremesh__server__subcmd__help,delete-peer)
+                cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__peer"
                 ;;
             wiremesh__server__subcmd__help,delete-rule)
                 cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__rule"
@@ -187,6 +196,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,serve)
                 cmd="wiremesh__server__subcmd__help__subcmd__serve"
                 ;;
+            wiremesh__server__subcmd__help,settings)
+                cmd="wiremesh__server__subcmd__help__subcmd__settings"
+                ;;
             wiremesh__server__subcmd__help,uninstall)
                 cmd="wiremesh__server__subcmd__help__subcmd__uninstall"
                 ;;
@@ -197,7 +209,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +718,40 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__delete__subcmd__peer)
+            opts="-c -d -h --name --yes --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__delete__subcmd__rule)
             opts="-c -d -h --plan --yes --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -873,7 +919,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,6 +1087,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__delete__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__delete__subcmd__peer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1265,6 +1325,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__settings)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1635,6 +1709,40 @@ _wiremesh__server() {
                     ;;
                 --max-polls-per-peer)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__settings)
+            opts="-c -d -h --self-deletion --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --self-deletion)
+                    COMPREPLY=($(compgen -W "allow forbid" -- "${cur}"))
                     return 0
                     ;;
                 --config-dir)

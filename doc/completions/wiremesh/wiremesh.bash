@@ -52,6 +52,9 @@ _wiremesh() {
             wiremesh,delete-cidr)
                 cmd="wiremesh__subcmd__delete__subcmd__cidr"
                 ;;
+            wiremesh,delete-peer)
+                cmd="wiremesh__subcmd__delete__subcmd__peer"
+                ;;
             wiremesh,delete-rule)
                 cmd="wiremesh__subcmd__delete__subcmd__rule"
                 ;;
@@ -169,6 +172,9 @@ _wiremesh() {
             wiremesh__subcmd__help,delete-cidr)
                 cmd="wiremesh__subcmd__help__subcmd__delete__subcmd__cidr"
                 ;;
+            wiremesh__subcmd__help,delete-peer)
+                cmd="wiremesh__subcmd__help__subcmd__delete__subcmd__peer"
+                ;;
             wiremesh__subcmd__help,delete-rule)
                 cmd="wiremesh__subcmd__help__subcmd__delete__subcmd__rule"
                 ;;
@@ -257,7 +263,7 @@ _wiremesh() {
 
     case "${cmd}" in
         wiremesh)
-            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="-v -c -d -h -V --verbose --config-dir --data-dir --backend --mtu --no-routing --no-firewall --api-address --help --version install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer delete-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,6 +632,28 @@ _wiremesh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__delete__subcmd__peer)
+            opts="-v -h --name --yes --verbose --api-address --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__delete__subcmd__rule)
             opts="-v -h --plan --yes --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -799,7 +827,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help)
-            opts="install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
+            opts="install show up fetch down uninstall reset-cache doctor add-peer add-device export-device list-devices rename-peer disable-peer enable-peer delete-peer list-peers add-cidr rename-cidr delete-cidr list-cidrs add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes accept-routes set-exit-node approve-routes auto-approve-routes list-routes set-listen-port override-endpoint override-peer-endpoint completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -967,6 +995,20 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__help__subcmd__delete__subcmd__cidr)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__help__subcmd__delete__subcmd__peer)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1707,7 +1749,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__uninstall)
-            opts="-v -h --yes --verbose --api-address --help"
+            opts="-v -h --yes --keep-registration --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

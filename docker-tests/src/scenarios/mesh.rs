@@ -291,7 +291,12 @@ impl Peer {
     /// Whether `other` is configured on this peer's interface.
     pub fn sees(&self, other: &Peer) -> Result<bool> {
         let key = other.public_key()?;
-        Ok(self.wg_keys()?.contains(&key))
+        self.sees_key(&key)
+    }
+
+    /// Whether the peer with public key `key` is configured on this peer's interface.
+    pub fn sees_key(&self, key: &str) -> Result<bool> {
+        Ok(self.wg_keys()?.contains(&key.to_owned()))
     }
 
     /// This peer's public key, from its interface.

@@ -43,6 +43,7 @@ pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer
         cidrs: model.cidrs(),
         peers: model.peers(),
         infra: Some(model.roles().infra_cidr),
+        consumed: &model.consumed_ips(),
     };
     let spec = joining
         .invite_spec(

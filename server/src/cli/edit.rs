@@ -15,8 +15,8 @@ use wiremesh_shared::Timestring;
 
 use super::commands::{cancelled, default_invitation_path, open, require_choices};
 use super::{
-    AddCidrOpts, AddPeerOpts, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
-    RenamePeerOpts,
+    AddCidrOpts, AddPeerOpts, Allowance, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
+    RenamePeerOpts, SettingsOpts,
 };
 use wiremesh_cli::Prompter;
 
@@ -228,6 +228,72 @@ pub fn set_disabled(
         Outcome::Changed => println!("peer {name} {done}"),
         Outcome::Unchanged => println!("peer {name} was already {done}; nothing changed"),
     }
+    Ok(())
+}
+
+pub fn delete_peer(paths: &ServerPaths, prompter: &Prompter, opts: PeerOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let model = network.model();
+    let server = model.roles().server_peer;
+    let names = model
+        .peers()
+        .iter()
+        .filter(|p| p.id != server)
+        .map(|p| p.name.to_string())
+        .collect();
+    let name = choose(
+        prompter,
+        opts.name,
+        "--name",
+        "Peer",
+        names,
+        "no peer to delete",
+    )?;
+    let peer = network.peer_by_name(&name)?;
+    let question = if peer.is_redeemed {
+        format!(
+            "Delete peer {name} for good? Its address {} is never given to another peer.",
+            peer.ip
+        )
+    } else {
+        format!(
+            "Delete the unredeemed invitation {name}? Its address {} becomes free.",
+            peer.ip
+        )
+    };
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    let deleted = admin::delete_peer(&network, &name)?;
+    if deleted.is_redeemed {
+        println!(
+            "deleted peer {name}; its address {} stays reserved (addresses are never reused)",
+            deleted.ip
+        );
+    } else {
+        println!(
+            "deleted the invitation {name}; its address {} is free",
+            deleted.ip
+        );
+    }
+    Ok(())
+}
+
+pub fn settings(paths: &ServerPaths, opts: SettingsOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let mut settings = network.model().settings();
+    if let Some(allowance) = opts.self_deletion {
+        settings.self_deletion = allowance == Allowance::Allow;
+        admin::set_settings(&network, settings)?;
+    }
+    println!(
+        "self-deletion: {}",
+        if settings.self_deletion {
+            "allowed (a peer may delete itself: `wiremesh uninstall` deregisters its host)"
+        } else {
+            "forbidden (only admins delete peers)"
+        }
+    );
     Ok(())
 }
 

@@ -220,6 +220,23 @@ pub async fn handle(
             .await?;
             Ok(json(StatusCode::OK, issued))
         }
+        Route::DeletePeer(id) => {
+            let deleted = blocking(service, move |s| {
+                s.delete_peer(id, crate::store::DeletionReason::Deleted)
+            })
+            .await?;
+            tracing::info!(admin = %caller.name, peer = %deleted.name, "deleted through the API");
+            Ok(no_content())
+        }
+        Route::Deregister => {
+            let delay = service.deregister(&caller)?;
+            Ok(json(
+                StatusCode::ACCEPTED,
+                wiremesh_shared::wire::Deregistered {
+                    delete_after_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                },
+            ))
+        }
     }
 }
 

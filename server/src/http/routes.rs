@@ -64,6 +64,10 @@ pub enum Route {
     ListDevices,
     CreateDevice,
     ReissueDevice(PeerId),
+    /// `DELETE /v2/admin/peers/{id}`: deletion for good (`/v1`'s DELETE only disables).
+    DeletePeer(PeerId),
+    /// `DELETE /v2/user`: the caller deletes itself.
+    Deregister,
 }
 
 /// Splits a path into components: one leading `/` dropped, then split on `/` (so a
@@ -160,6 +164,7 @@ pub fn resolve_v2_admin(
         (&Method::PUT, ["cidrs", n, "auto-approval"]) => {
             id(n).map(|n| Route::SetAutoApproval(CidrId(n)))
         }
+        (&Method::DELETE, ["peers", n]) => id(n).map(|n| Route::DeletePeer(PeerId(n))),
         (&Method::GET, ["devices"]) => Some(Route::ListDevices),
         (&Method::POST, ["devices"]) => Some(Route::CreateDevice),
         (&Method::POST, ["devices", n, "config"]) => id(n).map(|n| Route::ReissueDevice(PeerId(n))),

@@ -15,7 +15,6 @@ use wiremesh_shared::devices::{
 };
 use wiremesh_shared::invite::Joining;
 use wiremesh_shared::listing::DeviceEntry;
-use wiremesh_shared::names::MAX_HOSTNAME_LEN;
 use wiremesh_shared::wire::{Peer, PeerContents};
 use wiremesh_shared::wire::{PolicyReport, DEVICES_FEATURE};
 use wiremesh_shared::{CidrId, Hostname, PeerId, PublicKey};
@@ -133,6 +132,7 @@ impl Service {
                 cidrs: model.cidrs(),
                 peers: model.peers(),
                 infra: Some(model.roles().infra_cidr),
+                consumed: &model.consumed_ips(),
             };
             joining.check_new_peer(&contents)?;
             let preshared_key = new.preshared_key.then(PresharedKey::generate);
@@ -254,7 +254,7 @@ impl Service {
                         .ok_or(Invalid::UnknownCidr { id: peer.cidr_id.0 })?;
                     let ip = first_free_ip(&cidr.cidr, &model.used_ips())?;
                     let private = PrivateKey::generate();
-                    let retired = retired_name(&peer.name, id)?;
+                    let retired = retired_name(&peer.name, id);
                     if model.peer_by_name(retired.as_str()).is_some() {
                         return Err(ServiceError::Conflict {
                             what: format!("a peer named {:?}", retired.as_str()),
@@ -327,19 +327,8 @@ impl Service {
 
 /// The name an identity replaced by a reissue takes: `<name>-retired-<id>`, the name cut to
 /// fit a hostname.
-fn retired_name(name: &Hostname, id: PeerId) -> Result<Hostname> {
-    let suffix = format!("-retired-{}", id.0);
-    let keep = MAX_HOSTNAME_LEN.saturating_sub(suffix.len());
-    let base: String = name.as_str().chars().take(keep).collect();
-    let base = base.trim_end_matches('-');
-    format!("{base}{suffix}")
-        .parse()
-        .map_err(|error: wiremesh_shared::HostnameError| {
-            ServiceError::Invalid(Invalid::Device {
-                name: format!("{name} ({error})"),
-                action: "rename",
-            })
-        })
+fn retired_name(name: &Hostname, id: PeerId) -> Hostname {
+    name.suffixed("retired", id.0)
 }
 
 impl Service {

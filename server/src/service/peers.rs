@@ -186,6 +186,7 @@ fn check_new_peer(model: &Model, contents: &PeerContents) -> Result<()> {
         cidrs: model.cidrs(),
         peers: model.peers(),
         infra: Some(model.roles().infra_cidr),
+        consumed: &model.consumed_ips(),
     };
     Ok(joining.check_new_peer(contents)?)
 }

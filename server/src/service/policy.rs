@@ -372,6 +372,21 @@ impl Service {
         named_by(format!("association {id}"), &ids)
     }
 
+    /// Refuses to delete a peer that rules name (as source or destination).
+    pub(super) fn check_peer_unnamed(model: &Model, id: PeerId, name: &str) -> Result<()> {
+        let ids: Vec<RuleId> = model
+            .policy()
+            .rules
+            .iter()
+            .filter(|r| {
+                r.contents.source == Source::Peer(id)
+                    || r.contents.destination == Destination::Peer(id)
+            })
+            .map(|r| r.id)
+            .collect();
+        named_by(format!("peer {name:?}"), &ids)
+    }
+
     /// Refuses to delete a CIDR that rules name or that is isolated.
     pub(super) fn check_cidr_unnamed(model: &Model, id: CidrId) -> Result<()> {
         let ids: Vec<RuleId> = model

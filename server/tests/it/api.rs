@@ -6,6 +6,7 @@ mod cidrs;
 mod device;
 mod devices;
 mod http;
+mod lifecycle;
 mod limits;
 mod peers;
 mod policy;

@@ -21,11 +21,14 @@ use wiremesh_shared::{AssociationId, CidrId, Endpoint, PeerId, PublicKey, RouteI
 use super::errors::{sqlite, violation, Violation};
 use super::rows::{
     association_from_row, auto_approval_from_row, candidates_json, cidr_from_row, device_from_row,
-    peer_from_row, query_all, query_one, route_from_row, rule_columns, rule_from_row, unix_secs,
-    ASSOCIATION_COLUMNS, CIDR_COLUMNS, DEVICE_COLUMNS, PEER_COLUMNS, ROUTE_COLUMNS, RULE_COLUMNS,
+    peer_from_row, query_all, query_one, route_from_row, rule_columns, rule_from_row,
+    tombstone_from_row, unix_secs, ASSOCIATION_COLUMNS, CIDR_COLUMNS, DEVICE_COLUMNS, PEER_COLUMNS,
+    ROUTE_COLUMNS, RULE_COLUMNS, TOMBSTONE_COLUMNS,
 };
 use super::{data_version, schema, SqliteStore};
-use crate::store::{PeerFields, Result, Revisions, Snapshot, Store, StoreError};
+use crate::store::{
+    PeerFields, Result, Revisions, Settings, Snapshot, Store, StoreError, Tombstone,
+};
 
 /// Statements run through the connection's statement cache: the same few statements run
 /// on every write, and parsing them again each time was a tenth of a write's cost.
@@ -178,6 +181,17 @@ impl Store for SqliteStore {
                     device_from_row,
                 )?,
             }),
+            tombstones: Arc::new(query_all(
+                &tx,
+                path,
+                &format!("SELECT {TOMBSTONE_COLUMNS} FROM wiremesh_tombstones ORDER BY peer_id"),
+                [],
+                tombstone_from_row,
+            )?),
+            settings: Settings {
+                self_deletion: schema::read_number(&tx, path, schema::SELF_DELETION_KEY)?
+                    .is_none_or(|value| value != 0),
+            },
         };
         self.revision = schema::require_number(&tx, path, schema::REVISION_KEY)?;
         // Whatever others committed before this read is in the snapshot.
@@ -405,6 +419,88 @@ impl Store for SqliteStore {
                 .map_err(sqlite(path, "set candidates in"))?;
             updated_one(n_updated, "peer", id.0)?;
             stamps.peer(tx, path, id.0)
+        })
+    }
+
+    fn delete_peer(&mut self, id: PeerId, tombstone: Option<&Tombstone>) -> Result<()> {
+        self.write(|tx, path, stamps| {
+            let exists = |sql: &str| -> Result<bool> {
+                tx.prepare_cached(sql)
+                    .and_then(|mut statement| statement.query_row([id.0], |row| row.get(0)))
+                    .map_err(sqlite(path, "read"))
+            };
+            if !exists("SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)")? {
+                return Err(StoreError::NotFound {
+                    what: "peer",
+                    id: id.0,
+                });
+            }
+            if exists("SELECT EXISTS (SELECT 1 FROM wiremesh_devices WHERE hub_peer_id = ?1)")? {
+                return Err(StoreError::InUse {
+                    what: "hub peer",
+                    id: id.0,
+                });
+            }
+            // The deleted peer keeps its revision row: the deletion is a change.
+            stamps.peer(tx, path, id.0)?;
+            if exists(
+                "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
+                 WHERE source_peer_id = ?1 OR destination_peer_id = ?1) \
+                 OR EXISTS (SELECT 1 FROM wiremesh_routes WHERE peer_id = ?1) \
+                 OR EXISTS (SELECT 1 FROM wiremesh_devices WHERE peer_id = ?1)",
+            )? {
+                stamps.structure(tx, path)?;
+            }
+            if let Some(t) = tombstone {
+                tx.run(
+                    "INSERT INTO wiremesh_tombstones \
+                     (ip, peer_id, name, public_key, cidr_id, deleted_at, reason) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    (
+                        t.ip.to_string(),
+                        t.peer.0,
+                        t.name.as_str(),
+                        t.public_key.to_base64(),
+                        t.cidr.0,
+                        i64::try_from(t.deleted_at).unwrap_or(i64::MAX),
+                        t.reason.as_str(),
+                    ),
+                )
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique(_)) => {
+                        conflict(format!("a tombstone for address {}", t.ip))
+                    }
+                    _ => sqlite(path, "record a tombstone in")(error),
+                })?;
+            }
+            tx.run(
+                "DELETE FROM wiremesh_observed WHERE public_key = \
+                 (SELECT public_key FROM peers WHERE id = ?1)",
+                [id.0],
+            )
+            .map_err(sqlite(path, "delete a peer from"))?;
+            tx.run("DELETE FROM wiremesh_reports WHERE peer_id = ?1", [id.0])
+                .map_err(sqlite(path, "delete a peer from"))?;
+            // Routes, the device row and rules naming it go through their foreign keys.
+            tx.run("DELETE FROM peers WHERE id = ?1", [id.0])
+                .map_err(sqlite(path, "delete a peer from"))?;
+            Ok(())
+        })
+    }
+
+    fn set_settings(&mut self, settings: &Settings) -> Result<()> {
+        self.write(|tx, path, stamps| {
+            // A revision that touches no peer: the model changed, no peer's view did.
+            stamps.revision(tx, path)?;
+            tx.run(
+                "INSERT OR REPLACE INTO wiremesh_meta (key, value) VALUES (?1, ?2)",
+                (
+                    schema::SELF_DELETION_KEY,
+                    u8::from(settings.self_deletion).to_string(),
+                ),
+            )
+            .map_err(sqlite(path, "write to"))?;
+            Ok(())
         })
     }
 
@@ -836,12 +932,31 @@ fn insert_peer_row(
     contents: &PeerContents,
 ) -> Result<Peer> {
     require_cidr(tx, path, contents.cidr_id)?;
+    let consumed: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM wiremesh_tombstones WHERE ip = ?1)")
+        .and_then(|mut s| s.query_row([contents.ip.to_string()], |row| row.get(0)))
+        .map_err(sqlite(path, "read"))?;
+    if consumed {
+        return Err(conflict(format!(
+            "a deleted peer's address {} (addresses are never given to another key)",
+            contents.ip
+        )));
+    }
+    // One more than any id a peer ever had: a deleted peer's id is never given again, so an
+    // id in a script or a log names one peer for good.
+    let id: i64 = tx
+        .prepare_cached(
+            "SELECT max(coalesce((SELECT max(id) FROM peers), 0), \
+             coalesce((SELECT max(peer_id) FROM wiremesh_tombstones), 0)) + 1",
+        )
+        .and_then(|mut s| s.query_row([], |row| row.get(0)))
+        .map_err(sqlite(path, "read"))?;
     tx.run(
         &format!(
-            "INSERT INTO peers ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            PEER_COLUMNS.trim_start_matches("id, ")
+            "INSERT INTO peers ({PEER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         (
+            id,
             contents.name.as_str(),
             contents.ip.to_string(),
             contents.cidr_id.0,
@@ -862,7 +977,6 @@ fn insert_peer_row(
         },
         None => sqlite(path, "insert a peer into")(error),
     })?;
-    let id = tx.last_insert_rowid();
     stamps.peer(tx, path, id)?;
     read_back(tx, path, "peer", id, PEER_COLUMNS, "peers", peer_from_row)
 }

@@ -24,7 +24,7 @@ use wiremesh_shared::wire::{
 use wiremesh_shared::{Endpoint, Hostname, PublicKey};
 
 use super::errors::{corrupt, sqlite};
-use crate::store::Result;
+use crate::store::{DeletionReason, Result, Tombstone};
 
 /// Columns of `peers`, in the order [`peer_from_row`] expects them by name.
 pub(super) const PEER_COLUMNS: &str = "id, name, ip, cidr_id, public_key, endpoint, is_admin, \
@@ -383,6 +383,38 @@ fn parse_candidates(text: &str) -> Option<Vec<Endpoint>> {
             .filter_map(|entry| entry.parse().ok())
             .collect(),
     )
+}
+
+/// Columns of `wiremesh_tombstones` (the peer's id as `id`).
+pub(super) const TOMBSTONE_COLUMNS: &str =
+    "peer_id AS id, name, ip, public_key, cidr_id, deleted_at, reason";
+
+/// Reads a `wiremesh_tombstones` row selected with [`TOMBSTONE_COLUMNS`].
+pub(super) fn tombstone_from_row(path: &Path, row: &Row<'_>) -> Result<Tombstone> {
+    let fields = Fields::new(row, path, "tombstone")?;
+    let name: String = fields.get("name")?;
+    let name: Hostname = name
+        .parse()
+        .map_err(|error| fields.corrupt(format!("column name: {error}")))?;
+    let ip: String = fields.get("ip")?;
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
+    let public_key: String = fields.get("public_key")?;
+    let public_key = PublicKey::from_base64(&public_key)
+        .map_err(|error| fields.corrupt(format!("column public_key: {error}")))?;
+    let reason: String = fields.get("reason")?;
+    let reason = DeletionReason::parse(&reason)
+        .ok_or_else(|| fields.corrupt(format!("column reason: {reason:?} is not a reason")))?;
+    Ok(Tombstone {
+        peer: fields.id.into(),
+        name,
+        ip,
+        public_key,
+        cidr: fields.get::<i64>("cidr_id")?.into(),
+        deleted_at: u64::try_from(fields.get::<i64>("deleted_at")?).unwrap_or(0),
+        reason,
+    })
 }
 
 /// Reads a `wiremesh_devices` row selected with [`DEVICE_COLUMNS`].

@@ -12,15 +12,17 @@
 //! | 6 | wiremesh | routes: `wiremesh_routes` (offers and their approval), `wiremesh_route_auto` |
 //! | 7 | wiremesh | `wiremesh_rules.destination_route` (rules toward a route; the table is rebuilt) |
 //! | 8 | wiremesh | devices: `wiremesh_devices` (hub, key source, full tunnel, preshared key, issued configuration) |
+//! | 9 | wiremesh | deletion: `wiremesh_tombstones` (the addresses of deleted peers, consumed for good), `wiremesh_ephemeral` (peers deleted after being offline too long) |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
 //! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once, and migrations 5, 6 and 8 keep the rules,
-//! routes and devices they find. innernet-server reads a device's row as an ordinary peer
-//! (it knows no hubs), so a network served by innernet again puts its devices on its
-//! interface as peers and in its clients' states.
+//! every wiremesh client gets a full state once, and migrations 5, 6, 8 and 9 keep the rules,
+//! routes, devices and tombstones they find. innernet-server knows no tombstones: while it
+//! serves the file, it may give a deleted peer's address or id to a new peer. It reads a
+//! device's row as an ordinary peer (it knows no hubs), so a network served by innernet again
+//! puts its devices on its interface as peers and in its clients' states.
 //! The policy's foreign keys cascade, so a CIDR, association or invitation that innernet (or
 //! an expiring invitation) deletes takes the rules naming it along instead of blocking the
 //! deletion; wiremesh's own commands refuse to delete what a rule names. Routes go with their
@@ -36,7 +38,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 8;
+pub const SUPPORTED_VERSION: i64 = 9;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -200,6 +202,28 @@ CREATE TABLE IF NOT EXISTS wiremesh_devices (
 CREATE INDEX IF NOT EXISTS wiremesh_devices_hub ON wiremesh_devices (hub_peer_id);
 ";
 
+/// Version 9: what is left of a deleted peer. Every client pins an address to the key it first
+/// saw there (innernet's cache never forgets a pin), so a deleted peer's address is never given
+/// to another key: its tombstone keeps it, with the name, key and CIDR it had and its id (ids
+/// are never reused either: see `insert_peer_row`). Not a foreign key to `cidrs`: a CIDR may
+/// go while its deleted peers' addresses stay consumed. Ephemeral peers, with how long
+/// (seconds) each may stay offline before the server deletes it.
+const TOMBSTONE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_tombstones (
+    ip TEXT PRIMARY KEY NOT NULL,
+    peer_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    cidr_id INTEGER NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wiremesh_ephemeral (
+    peer_id INTEGER PRIMARY KEY NOT NULL REFERENCES peers (id) ON DELETE CASCADE,
+    window_secs INTEGER NOT NULL
+);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -208,6 +232,8 @@ pub(super) const REVISION_KEY: &str = "revision";
 pub(super) const STRUCTURE_KEY: &str = "structure_revision";
 
 const INFRA_CIDR_KEY: &str = "infra_cidr_id";
+/// `wiremesh_meta` key of [`crate::store::Settings::self_deletion`] (1 or 0; absent: 1).
+pub(super) const SELF_DELETION_KEY: &str = "self_deletion";
 const SERVER_PEER_KEY: &str = "server_peer_id";
 
 /// Settings every connection gets before anything else: wait for locks, enforce foreign keys.
@@ -299,6 +325,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             7 => tx
                 .execute_batch(DEVICE_TABLES)
                 .map_err(sqlite(path, "migrate"))?,
+            8 => tx
+                .execute_batch(TOMBSTONE_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -320,6 +349,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(RULE_ROUTE_DESTINATION)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(DEVICE_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(TOMBSTONE_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

@@ -72,6 +72,7 @@ fn innernet_tables_match_innernet_2_0_0() {
             "cidrs",
             "peers",
             "wiremesh_devices",
+            "wiremesh_ephemeral",
             "wiremesh_isolated",
             "wiremesh_meta",
             "wiremesh_observed",
@@ -79,7 +80,8 @@ fn innernet_tables_match_innernet_2_0_0() {
             "wiremesh_revisions",
             "wiremesh_route_auto",
             "wiremesh_routes",
-            "wiremesh_rules"
+            "wiremesh_rules",
+            "wiremesh_tombstones"
         ]
     );
 }

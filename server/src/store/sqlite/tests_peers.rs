@@ -1,16 +1,18 @@
 //! Tests of the peer methods of [`Store`] on the seeded fixture network, IPv4 and IPv6:
-//! inserting, updating, redeeming, endpoints, candidates and sweeping expired invitations.
+//! inserting, updating, redeeming, endpoints, candidates, sweeping expired invitations,
+//! deleting (tombstones) and the network's settings.
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use wiremesh_shared::fixture::{key_for, Family, Fixture, DEVELOPER1, SERVER, USER1};
+use wiremesh_shared::fixture::{key_for, Family, Fixture, DEVELOPER1, SERVER, USER1, USER2};
 use wiremesh_shared::wire::PeerContents;
 use wiremesh_shared::{CidrId, PeerId};
 
 use super::tests_support::{
     add_guest, check, endpoints, invite, key, no_setup, seeded, Write, GUEST,
 };
-use crate::store::{PeerFields, Store};
+use super::SqliteStore;
+use crate::store::{DeletionReason, PeerFields, Settings, Store, Tombstone};
 
 #[test]
 fn insert_peer() {
@@ -241,4 +243,122 @@ fn delete_expired_invites() {
             Vec::new()
         );
     }
+}
+
+/// The tombstone `store` leaves for peer `peer` of the fixture.
+fn tombstone_of(fx: &Fixture, peer: PeerId) -> Tombstone {
+    let p = fx.peer(peer);
+    Tombstone {
+        peer,
+        name: p.name.clone(),
+        ip: p.ip,
+        public_key: p.public_key,
+        cidr: p.cidr_id,
+        deleted_at: 1_700_000_000,
+        reason: DeletionReason::Deleted,
+    }
+}
+
+#[test]
+fn delete_peer() {
+    let cases: [(&str, Write, Write, &str); 4] = [
+        (
+            "redeemed, with a tombstone",
+            no_setup,
+            |s, fx| s.delete_peer(USER2, Some(&tombstone_of(fx, USER2))),
+            "ok",
+        ),
+        (
+            "an invitation, without",
+            add_guest,
+            |s, _| s.delete_peer(GUEST, None),
+            "ok",
+        ),
+        (
+            "missing",
+            no_setup,
+            |s, _| s.delete_peer(PeerId(42), None),
+            "NotFound(peer 42)",
+        ),
+        (
+            "twice",
+            |s, fx| s.delete_peer(USER2, Some(&tombstone_of(fx, USER2))),
+            |s, fx| s.delete_peer(USER2, Some(&tombstone_of(fx, USER2))),
+            "NotFound(peer 6)",
+        ),
+    ];
+    for family in Family::BOTH {
+        for (_label, setup, write, expected) in cases {
+            check(family, setup, write, expected);
+        }
+        let (_dir, mut store, fx) = seeded(family);
+        let revision = store.revision();
+        store
+            .delete_peer(USER2, Some(&tombstone_of(&fx, USER2)))
+            .expect("delete");
+        let snapshot = store.snapshot().expect("snapshot");
+        assert!(snapshot.peers.iter().all(|p| p.id != USER2));
+        assert_eq!(*snapshot.tombstones, vec![tombstone_of(&fx, USER2)]);
+        // The deletion is a change of the peer, at a new revision.
+        assert!(store.revision() > revision);
+        let revisions = store.revisions().expect("revisions");
+        assert_eq!(
+            revisions.peers.get(&USER2),
+            Some(&(fx.peer(USER2).cidr_id, store.revision()))
+        );
+        // Its address is consumed, its name free, its id never given again (it was the
+        // highest).
+        let mut again = invite(&fx, "user2", None);
+        again.ip = fx.peer(USER2).ip;
+        let refused = store.insert_peer(&again);
+        assert!(
+            super::tests_support::outcome(&refused)
+                .starts_with("Conflict(a deleted peer's address"),
+            "{family:?}: {}",
+            super::tests_support::outcome(&refused)
+        );
+        let newcomer = store
+            .insert_peer(&invite(&fx, "user2", None))
+            .expect("the name is free");
+        assert_eq!(newcomer.id, PeerId(7), "{family:?}");
+        store.delete_peer(newcomer.id, None).expect("delete");
+        // An invitation leaves no tombstone; its id is given again (nobody saw it).
+        let next = store
+            .insert_peer(&invite(&fx, "later", None))
+            .expect("insert");
+        assert_eq!(next.id, PeerId(7), "{family:?}");
+        assert_eq!(store.snapshot().expect("snapshot").tombstones.len(), 1);
+    }
+}
+
+#[test]
+fn deleting_the_highest_id_never_gives_it_again() {
+    let (_dir, mut store, fx) = seeded(Family::V4);
+    add_guest(&mut store, &fx).expect("guest");
+    store.redeem_peer(GUEST, &key(8)).expect("redeem");
+    let mut tombstone = tombstone_of(&fx, USER1);
+    tombstone.peer = GUEST;
+    tombstone.ip = invite(&fx, "guest", None).ip;
+    tombstone.public_key = key(8);
+    store.delete_peer(GUEST, Some(&tombstone)).expect("delete");
+    let mut next = invite(&fx, "next", None);
+    next.ip = "10.80.130.8".parse().expect("ip");
+    assert_eq!(store.insert_peer(&next).expect("insert").id, PeerId(8));
+}
+
+#[test]
+fn settings_are_kept() {
+    let (dir, mut store, _fx) = seeded(Family::V4);
+    assert_eq!(
+        store.snapshot().expect("snapshot").settings,
+        Settings::default()
+    );
+    assert!(Settings::default().self_deletion);
+    let forbidden = Settings {
+        self_deletion: false,
+    };
+    store.set_settings(&forbidden).expect("set");
+    drop(store);
+    let mut reopened = SqliteStore::open(&dir.path().join("net.db")).expect("open");
+    assert_eq!(reopened.snapshot().expect("snapshot").settings, forbidden);
 }

@@ -894,3 +894,99 @@ fn devices_are_added_listed_and_reissued() {
         assert_contains(&stderr, &["not a device"]);
     }
 }
+
+#[test]
+fn peers_are_deleted_for_good_and_settings_kept() {
+    let net = network(V4);
+    // An invitation nobody redeemed: its address is free again.
+    net.add_peer("alice", None, &[]);
+    let out = net.ok(&["delete-peer", "evilcorp", "--name", "alice", "--yes"]);
+    assert_contains(
+        &out,
+        &["deleted the invitation alice; its address 10.66.1.1 is free"],
+    );
+    assert!(!net.list().contains("alice"));
+    net.add_peer("bob", None, &[]);
+    assert_contains(&net.list(), &["- bob 10.66.1.1"]);
+
+    // A device with its own key (redeemed): its address is consumed for good.
+    let config = net.server.path("phone.conf");
+    net.ok(&[
+        "add-device",
+        "evilcorp",
+        "--name",
+        "phone",
+        "--cidr",
+        "humans",
+        "--auto-ip",
+        "--public-key",
+        "GWs3dkwPXVrbB0C2XbrvJtZgnQUUhJzbi3gNpfNO5XM=",
+        "--save-config",
+        config.to_str().unwrap(),
+        "--yes",
+    ]);
+    let out = net.ok(&["delete-peer", "evilcorp", "--name", "phone", "--yes"]);
+    assert_contains(
+        &out,
+        &["deleted peer phone; its address 10.66.1.2 stays reserved"],
+    );
+    assert!(!net.list().contains("phone"));
+    let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+    let path = net.server.path("again.toml");
+    for (args, expected) in [
+        (
+            vec![
+                "add-peer",
+                "evilcorp",
+                "--name",
+                "again",
+                "--cidr",
+                "humans",
+                "--ip",
+                "10.66.1.2",
+                "--admin",
+                "false",
+                "--save-config",
+                path.to_str().unwrap(),
+                "--yes",
+            ],
+            "10.66.1.2 belonged to a deleted peer",
+        ),
+        (
+            vec![
+                "delete-peer",
+                "evilcorp",
+                "--name",
+                "innernet-server",
+                "--yes",
+            ],
+            "cannot be deleted",
+        ),
+        (
+            vec!["delete-peer", "evilcorp", "--name", "nobody", "--yes"],
+            "nobody",
+        ),
+    ] {
+        let err = net.server.fails(&args, 1);
+        assert_contains(&err, &[expected]);
+        assert_eq!(
+            fs::read(net.server.database_file("evilcorp")).unwrap(),
+            before,
+            "{args:?} changed the database"
+        );
+    }
+    assert!(!path.exists());
+    // The next free address skips the consumed one.
+    net.add_peer("carol", None, &[]);
+    assert_contains(&net.list(), &["- carol 10.66.1.3"]);
+
+    assert_contains(
+        &net.ok(&["settings", "evilcorp"]),
+        &["self-deletion: allowed"],
+    );
+    net.ok(&["settings", "evilcorp", "--self-deletion", "forbid"]);
+    assert_contains(
+        &net.ok(&["settings", "evilcorp"]),
+        &["self-deletion: forbidden"],
+    );
+}

@@ -1,0 +1,129 @@
+//! The end of a peer's life: deletion by an admin, by the peer itself (deregistration), and
+//! the network's settings that govern it.
+//!
+//! A deleted peer leaves every table; a redeemed one leaves a tombstone that keeps its
+//! address (and id) from ever being given to another key, because every client pins the key
+//! it first saw at an address. An unredeemed invitation leaves none: nobody saw its key.
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use wiremesh_shared::wire::Peer;
+use wiremesh_shared::PeerId;
+
+use super::Service;
+use crate::error::{Invalid, Result, ServiceError};
+use crate::model::Model;
+use crate::store::{DeletionReason, Settings, Tombstone};
+
+impl Service {
+    /// Deletes peer `id` for good (`reason` says who decided). Refused for the server peer,
+    /// a hub that still has devices, and (unless an ephemeral peer's window ran out, which
+    /// takes them along) a peer that rules name. Returns the peer as it was.
+    pub fn delete_peer(&self, id: PeerId, reason: DeletionReason) -> Result<Peer> {
+        let deleted_at = self
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.write(|model, store| {
+            let peer = model.peer(id).ok_or(ServiceError::NotFound {
+                what: "peer",
+                id: id.0,
+            })?;
+            check_deletable(model, peer, reason)?;
+            let tombstone = peer.is_redeemed.then(|| Tombstone {
+                peer: peer.id,
+                name: peer.name.clone(),
+                ip: peer.ip,
+                public_key: peer.public_key,
+                cidr: peer.cidr_id,
+                deleted_at,
+                reason,
+            });
+            store.delete_peer(id, tombstone.as_ref())?;
+            // Routes, a device row and rules may have gone along: read everything back (a
+            // deletion is rare; the model stays exactly what the database holds).
+            let snapshot = store.snapshot()?;
+            let next = model.reloaded(snapshot);
+            tracing::info!(
+                peer = %peer.name,
+                ip = %peer.ip,
+                reason = reason.as_str(),
+                consumed = tombstone.is_some(),
+                "peer deleted"
+            );
+            Ok((peer.clone(), Some(next)))
+        })
+    }
+
+    /// `DELETE /v2/user`: the calling peer deletes itself (`wiremesh uninstall`), unless the
+    /// network's settings forbid it. Every rule is checked now; the deletion itself happens
+    /// after the key swap delay, so that the answer can still travel through the peer's tunnel
+    /// (deleting it takes its key off the server's interface). Returns that delay.
+    pub fn deregister(self: &Arc<Self>, caller: &Peer) -> Result<Duration> {
+        Self::require_user(caller)?;
+        let model = self.model();
+        if !model.settings().self_deletion {
+            return Err(Invalid::SelfDeletionForbidden {
+                name: caller.name.to_string(),
+            }
+            .into());
+        }
+        check_deletable(&model, caller, DeletionReason::Deregistered)?;
+        let delay = self.options.key_swap_delay;
+        let (service, id, name) = (self.clone(), caller.id, caller.name.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            if let Err(error) = service.delete_peer(id, DeletionReason::Deregistered) {
+                tracing::warn!(peer = %name, %error, "failed to delete a peer that deregistered");
+            }
+        });
+        Ok(delay)
+    }
+
+    /// The network's settings.
+    pub fn settings(&self) -> Settings {
+        self.model().settings()
+    }
+
+    /// Replaces the network's settings; returns whether anything changed.
+    pub fn set_settings(&self, settings: Settings) -> Result<bool> {
+        self.write(|model, store| {
+            if model.settings() == settings {
+                return Ok((false, None));
+            }
+            store.set_settings(&settings)?;
+            tracing::info!(self_deletion = settings.self_deletion, "settings changed");
+            let next = model.edited(|data| data.settings = settings);
+            Ok((true, Some(next)))
+        })
+    }
+}
+
+/// The rules a deletion must meet.
+fn check_deletable(model: &Model, peer: &Peer, reason: DeletionReason) -> Result<()> {
+    if peer.id == model.roles().server_peer {
+        return Err(Invalid::ServerPeer {
+            name: peer.name.to_string(),
+            action: "deleted",
+        }
+        .into());
+    }
+    let devices: Vec<String> = model
+        .devices()
+        .hosted_by(peer.id)
+        .filter_map(|d| model.peer(d.peer))
+        .map(|d| format!("{:?}", d.name.as_str()))
+        .collect();
+    if !devices.is_empty() {
+        return Err(Invalid::HubOfDevices {
+            hub: peer.name.to_string(),
+            devices: devices.join(", "),
+        }
+        .into());
+    }
+    if reason != DeletionReason::Ephemeral {
+        Service::check_peer_unnamed(model, peer.id, peer.name.as_str())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Deleting peers over the in-process router: a deleted peer leaves every interface and every
+//! state (a delta names it as removed), stays a disabled row of `/v1/admin/peers` so no admin
+//! client picks its address, and its address is never given again; refusals change nothing;
+//! a peer deregisters itself unless the settings forbid it.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use serde_json::json;
+use wiremesh_server::store::{DeletionReason, Settings};
+use wiremesh_shared::fixture::{Family, SERVER};
+use wiremesh_shared::wire::{Deregistered, Peer, State, StateDelta};
+use wiremesh_shared::PeerId;
+
+use crate::support::api::*;
+
+async fn full(h: &Harness, peer: PeerId) -> StateDelta {
+    h.req(peer, Method::GET, "/v2/user/state")
+        .send()
+        .await
+        .expect(200)
+        .json()
+}
+
+#[tokio::test]
+async fn a_deleted_peer_leaves_everything_and_its_address_stays_consumed() {
+    for family in Family::BOTH {
+        let h = Harness::new(family);
+        let before = full(&h, DEVELOPER1).await;
+        assert!(before.peers.iter().any(|p| p.id == DEVELOPER2));
+        let key = h.fixture.peer(DEVELOPER2).public_key;
+        assert!(h.interface_keys().contains(&key));
+
+        h.req(ADMIN_PEER, Method::DELETE, "/v2/admin/peers/4")
+            .send()
+            .await
+            .expect(204);
+
+        assert!(!h.interface_keys().contains(&key), "off the interface");
+        let delta: StateDelta = h
+            .req(
+                DEVELOPER1,
+                Method::GET,
+                &format!(
+                    "/v2/user/state?epoch={}&revision={}&wait=0",
+                    before.epoch, before.revision
+                ),
+            )
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(delta.removed, vec![DEVELOPER2], "{family:?}");
+        let v1: State = h
+            .req(DEVELOPER1, Method::GET, "/v1/user/state")
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert!(v1.peers.iter().all(|p| p.id != DEVELOPER2));
+
+        // Admins still see the address taken, by a disabled row that names the deletion.
+        let admin: Vec<Peer> = h
+            .req(ADMIN_PEER, Method::GET, "/v1/admin/peers")
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let row = admin.iter().find(|p| p.id == DEVELOPER2).expect("row");
+        assert!(row.is_disabled);
+        assert_eq!(row.name.as_str(), "developer2-deleted-4");
+        assert_eq!(row.ip, h.fixture.peer(DEVELOPER2).ip);
+        assert!(admin.windows(2).all(|w| w[0].id < w[1].id), "in id order");
+
+        // The deleted peer is nobody now.
+        h.req_from(h.fixture.peer(DEVELOPER2).ip, Method::GET, "/v1/user/state")
+            .send()
+            .await
+            .expect(401);
+
+        // Its address is never given to another key; its name is free.
+        let reuse = json!({
+            "name": "developer2",
+            "ip": h.fixture.peer(DEVELOPER2).ip.to_string(),
+            "cidr_id": DEVELOPER.0,
+            "public_key": new_key(9).to_base64(),
+            "is_admin": false,
+            "is_disabled": false,
+            "is_redeemed": true,
+        });
+        check_refused(
+            &h,
+            ADMIN_PEER,
+            Method::POST,
+            "/v1/admin/peers",
+            reuse.clone(),
+            400,
+            Msg::Is(format!(
+                "{} belonged to a deleted peer: clients remember which key they saw at an \
+                 address, so it is never given to another key",
+                h.fixture.peer(DEVELOPER2).ip
+            )),
+        )
+        .await;
+        let mut fresh = reuse;
+        fresh["ip"] = json!(h.addr("10.80.64.9", "fd00:1337::2:0:0:9").to_string());
+        let created: Peer = h
+            .req(ADMIN_PEER, Method::POST, "/v1/admin/peers")
+            .json(fresh)
+            .send()
+            .await
+            .expect(201)
+            .json();
+        assert_eq!(created.id, PeerId(7), "ids are never reused");
+
+        // All of it survives a restart.
+        let db = h.reopen();
+        assert!(db.peers.iter().all(|p| p.id != DEVELOPER2));
+        assert_eq!(db.tombstones.len(), 1);
+        assert_eq!(db.tombstones[0].reason, DeletionReason::Deleted);
+    }
+}
+
+#[tokio::test]
+async fn refused_deletions_change_nothing() {
+    let h = Harness::new(Family::V4);
+    let cases: [(PeerId, &str, u16, &str); 3] = [
+        (
+            ADMIN_PEER,
+            "/v2/admin/peers/1",
+            400,
+            "the server peer \"innernet-server\" cannot be deleted",
+        ),
+        (
+            ADMIN_PEER,
+            "/v2/admin/peers/42",
+            404,
+            "peer 42 does not exist",
+        ),
+        (
+            DEVELOPER1,
+            "/v2/admin/peers/4",
+            401,
+            "unauthorized: this peer is not an admin",
+        ),
+    ];
+    for (caller, path, status, message) in cases {
+        check_refused(
+            &h,
+            caller,
+            Method::DELETE,
+            path,
+            serde_json::Value::Null,
+            status,
+            Msg::Is(message.into()),
+        )
+        .await;
+    }
+    // A peer that a rule names stays until the rule goes.
+    h.req(ADMIN_PEER, Method::POST, "/v1/admin/associations")
+        .json(json!({"cidr_id_1": USER.0, "cidr_id_2": DEVELOPER.0}))
+        .send()
+        .await
+        .expect(201);
+    let association = h.service.associations()[0].id.0;
+    let rule: serde_json::Value = h
+        .req(ADMIN_PEER, Method::POST, "/v2/admin/rules")
+        .json(json!({
+            "scope": {"association": association},
+            "source": {"cidr": USER.0},
+            "destination": {"peer": DEVELOPER2.0},
+            "protocol": "tcp",
+            "ports": [[22, 22]],
+        }))
+        .send()
+        .await
+        .expect(201)
+        .json();
+    let id = rule["rule"]["id"].as_i64().expect("rule id");
+    check_refused(
+        &h,
+        ADMIN_PEER,
+        Method::DELETE,
+        "/v2/admin/peers/4",
+        serde_json::Value::Null,
+        400,
+        Msg::Is(format!(
+            "peer \"developer2\" is still named by 1 policy rule(s) (rule {id}); delete them first"
+        )),
+    )
+    .await;
+    assert!(h.service.model().peer(SERVER).is_some());
+}
+
+#[tokio::test]
+async fn a_peer_deregisters_itself_unless_the_settings_forbid_it() {
+    let h = Harness::new(Family::V4);
+    h.service
+        .set_settings(Settings {
+            self_deletion: false,
+        })
+        .expect("forbid");
+    check_refused(
+        &h,
+        USER1,
+        Method::DELETE,
+        "/v2/user",
+        serde_json::Value::Null,
+        400,
+        Msg::Is(
+            "peer \"user1\" may not delete itself: the server's settings forbid it (ask an admin \
+             to delete it)"
+                .into(),
+        ),
+    )
+    .await;
+
+    h.service.set_settings(Settings::default()).expect("allow");
+    let answer: Deregistered = h
+        .req(USER1, Method::DELETE, "/v2/user")
+        .send()
+        .await
+        .expect(202)
+        .json();
+    // Still there while the answer travels through its tunnel, gone after the delay.
+    assert!(h.service.model().peer(USER1).is_some());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.service.model().peer(USER1).is_some() {
+        assert!(std::time::Instant::now() < deadline, "never deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answer.delete_after_ms > 0);
+    let tombstones = h.reopen().tombstones;
+    assert_eq!(tombstones.len(), 1);
+    assert_eq!(tombstones[0].reason, DeletionReason::Deregistered);
+}
