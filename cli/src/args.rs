@@ -65,6 +65,11 @@ pub struct AddPeerOpts {
     /// How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d].
     #[arg(long, value_name = "TIMESTRING")]
     pub invite_expires: Option<Timestring>,
+
+    /// An ephemeral peer (CI runners, autoscaled nodes): the server deletes it once it has
+    /// been offline this long, e.g. 10m, 1h (at least 1m).
+    #[arg(long, value_name = "TIMESTRING")]
+    pub ephemeral: Option<Timestring>,
 }
 
 #[derive(Debug, Args)]

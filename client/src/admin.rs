@@ -68,6 +68,8 @@ pub enum AdminError {
     NoDevices { iface: InterfaceName },
     #[error("the server of {iface} cannot delete peers (an innernet server, or a wiremesh-server before deletion): disable the peer instead")]
     NoDeletion { iface: InterfaceName },
+    #[error("the server of {iface} has no ephemeral peers (an innernet server, or a wiremesh-server before them)")]
+    NoEphemeral { iface: InterfaceName },
     #[error("no device named {name:?} in {iface}; `wiremesh list-devices {iface}` lists them")]
     DeviceNotFound { iface: InterfaceName, name: String },
     #[error("no peer named {name:?} in {iface}; `wiremesh list-peers {iface}` lists every peer")]
@@ -277,18 +279,22 @@ impl Admin {
         Ok(PeerUpdateOutcome::Updated(peer))
     }
 
+    /// Whether the server lists `feature` in its capabilities.
+    pub(crate) fn server_offers(&self, feature: &str) -> Result<bool, AdminError> {
+        Ok(self
+            .api
+            .capabilities()
+            .map_err(self.api_error("read the server's capabilities"))?
+            .wiremesh
+            .is_some_and(|server| server.features.iter().any(|f| f == feature)))
+    }
+
     /// `delete-peer`: deletion for good, where the server offers it.
     pub fn delete_peer(&self, name: &str) -> Result<Peer, AdminError> {
         let action = format!("delete peer {name:?}");
         let peers = self.peers()?;
         let peer = self.peer_by_name(&peers, name)?;
-        let deletes = self
-            .api
-            .capabilities()
-            .map_err(self.api_error(action.clone()))?
-            .wiremesh
-            .is_some_and(|server| server.features.iter().any(|f| f == DELETION_FEATURE));
-        if !deletes {
+        if !self.server_offers(DELETION_FEATURE)? {
             return Err(AdminError::NoDeletion {
                 iface: self.iface.clone(),
             });

@@ -329,6 +329,12 @@ impl ApiClient {
         self.empty("PATCH", &format!("/v2/admin/peers/{id}"), Some(patch))
     }
 
+    /// `POST /v2/admin/peers`: a new peer with wiremesh's options (servers advertising
+    /// `ephemeral-peers`).
+    pub fn create_peer_v2(&self, new: &wiremesh_shared::wire::NewPeer) -> Result<Peer, ApiError> {
+        self.json("POST", "/v2/admin/peers", Some(new))
+    }
+
     /// `DELETE /v2/admin/peers/{id}`: deletion for good (servers advertising
     /// `peer-deletion`).
     pub fn delete_peer(&self, id: PeerId) -> Result<(), ApiError> {

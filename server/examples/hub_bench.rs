@@ -129,6 +129,7 @@ fn main() {
             routes: Arc::default(),
             devices: Arc::new(DeviceBook { devices }),
             tombstones: Arc::default(),
+            ephemeral: Arc::default(),
             settings: Default::default(),
         },
         1,

@@ -24,6 +24,7 @@ fn model(fx: &Fixture, revision: u64) -> Model {
             routes: Arc::default(),
             devices: Arc::default(),
             tombstones: Arc::default(),
+            ephemeral: Arc::default(),
             settings: Default::default(),
         },
         revision,

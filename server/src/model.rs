@@ -406,6 +406,11 @@ impl Model {
         self.snapshot.tombstones.iter().map(|t| t.ip).collect()
     }
 
+    /// Ephemeral peers and their windows (seconds).
+    pub fn ephemeral(&self) -> &std::collections::BTreeMap<PeerId, u64> {
+        &self.snapshot.ephemeral
+    }
+
     /// The network's settings.
     pub fn settings(&self) -> crate::store::Settings {
         self.snapshot.settings

@@ -124,6 +124,7 @@ pub const FEATURES: &[&str] = &[
     wiremesh_shared::wire::ROUTES_FEATURE,
     wiremesh_shared::wire::DEVICES_FEATURE,
     wiremesh_shared::wire::DELETION_FEATURE,
+    wiremesh_shared::wire::EPHEMERAL_FEATURE,
 ];
 
 pub struct Service {
@@ -154,6 +155,9 @@ pub struct Service {
     invite_deadlines: Mutex<HashMap<PeerId, (SystemTime, Instant)>>,
     /// What each client last reported (see [`policy`]), as stored.
     reports: Mutex<HashMap<PeerId, ClientReport>>,
+    /// When each ephemeral peer was last seen online, on the monotonic clock (see
+    /// `lifecycle`); not persisted: after a restart every window starts again.
+    last_seen: Mutex<HashMap<PeerId, Instant>>,
     options: ServiceOptions,
 }
 
@@ -204,6 +208,7 @@ impl Service {
             peer_json: Mutex::default(),
             invite_deadlines: Mutex::default(),
             reports: Mutex::new(reports),
+            last_seen: Mutex::default(),
             options,
         };
         service.note_invitations();

@@ -48,6 +48,9 @@ pub struct Snapshot {
     /// What is left of deleted peers (sorted by peer id): their addresses are consumed for
     /// good. Shared between revisions until a deletion replaces it.
     pub tombstones: Arc<Vec<Tombstone>>,
+    /// Ephemeral peers: how long (seconds) each may stay offline before the server deletes
+    /// it.
+    pub ephemeral: Arc<std::collections::BTreeMap<PeerId, u64>>,
     pub settings: Settings,
 }
 
@@ -219,6 +222,9 @@ pub trait Store: Send {
     fn delete_cidr(&mut self, id: CidrId) -> Result<()>;
 
     fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer>;
+    /// [`Store::insert_peer`] of an ephemeral peer: deleted by the server once it has been
+    /// offline for `window_secs`.
+    fn insert_ephemeral_peer(&mut self, contents: &PeerContents, window_secs: u64) -> Result<Peer>;
     fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()>;
     /// Marks an unredeemed peer redeemed with its new key. `NotFound` when the peer does not
     /// exist or is already redeemed.

@@ -37,6 +37,8 @@ pub struct AddPeerOptions {
     pub invite_expires: Timestring,
     /// Where to write the invitation; must not exist.
     pub save_path: PathBuf,
+    /// An ephemeral peer: deleted by the server once offline this long.
+    pub ephemeral: Option<Timestring>,
 }
 
 /// What `add-peer` made.

@@ -193,6 +193,7 @@ fn options(name: &str, cidr: &str, days: u64) -> AddPeerOptions {
         admin: true,
         invite_expires: format!("{days}d").parse().unwrap(),
         save_path: "/tmp/unused.toml".into(),
+        ephemeral: None,
     }
 }
 

@@ -35,6 +35,8 @@
 //! - 2026-12-06: deletion (feature `peer-deletion`): `DELETE /v2/admin/peers/{id}` deletes
 //!   for good, `DELETE /v2/user` ([`Deregistered`]) deletes the caller; `/v1/admin/peers`
 //!   lists deleted peers as disabled rows named `<name>-deleted-<id>`.
+//! - 2026-12-06: ephemeral peers (feature `ephemeral-peers`): `POST /v2/admin/peers` takes a
+//!   [`NewPeer`].
 
 use std::net::IpAddr;
 use std::ops::{Deref, DerefMut};
@@ -305,6 +307,9 @@ pub const DEVICES_FEATURE: &str = "devices";
 /// Deletion for good: `DELETE /v2/admin/peers/{id}` and `DELETE /v2/user` (a peer
 /// deregistering itself).
 pub const DELETION_FEATURE: &str = "peer-deletion";
+
+/// Ephemeral peers: `POST /v2/admin/peers` takes a [`NewPeer`] with `ephemeral_secs`.
+pub const EPHEMERAL_FEATURE: &str = "ephemeral-peers";
 
 /// `PUT /v2/user/routes` (a gateway's own offer) and `PUT /v2/admin/peers/{id}/routes`: the
 /// whole offer; what the gateway offered before and this leaves out is withdrawn, and an
@@ -634,4 +639,14 @@ pub struct Explanation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deregistered {
     pub delete_after_ms: u64,
+}
+
+/// The body of `POST /v2/admin/peers`: a new peer as `/v1` takes it, with wiremesh's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPeer {
+    pub contents: PeerContents,
+    /// An ephemeral peer: deleted by the server once it has been offline this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_secs: Option<u64>,
 }

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use wireguard_control::PrivateKey;
 use wiremesh_shared::config::{new_invitation, ServerInfo};
 use wiremesh_shared::invite::{InviteError, Joining, PeerCidrError};
-use wiremesh_shared::wire::Peer;
+use wiremesh_shared::wire::{NewPeer, Peer, EPHEMERAL_FEATURE};
 
 use super::{Admin, AdminError};
 
@@ -68,10 +68,22 @@ impl Admin {
         })?;
         let (contents, invitation) = new_invitation(spec, PrivateKey::generate());
         // Dropped unfilled (the server refused the peer), the reserved file is removed again.
-        let peer = self
-            .api
-            .create_peer(&contents)
-            .map_err(self.api_error(format!("add peer {:?}", options.name.as_str())))?;
+        let action = format!("add peer {:?}", options.name.as_str());
+        let peer = match &options.ephemeral {
+            None => self.api.create_peer(&contents),
+            Some(window) => {
+                if !self.server_offers(EPHEMERAL_FEATURE)? {
+                    return Err(AdminError::NoEphemeral {
+                        iface: self.iface.clone(),
+                    });
+                }
+                self.api.create_peer_v2(&NewPeer {
+                    contents: contents.clone(),
+                    ephemeral_secs: Some(window.as_duration().as_secs()),
+                })
+            }
+        }
+        .map_err(self.api_error(action))?;
         file.fill(invitation.to_toml_string().as_bytes())
             .map_err(|source| AdminError::InvitationWrite {
                 iface: self.iface.clone(),

@@ -109,6 +109,7 @@ pub fn add_peer(ctx: &Context, opts: &AddPeerOpts, prompter: Prompter) -> Result
         admin: is_admin,
         invite_expires,
         save_path,
+        ephemeral: opts.ephemeral,
     };
     let added = admin.add_peer(&options)?;
     println!(
@@ -122,6 +123,9 @@ pub fn add_peer(ctx: &Context, opts: &AddPeerOpts, prompter: Prompter) -> Result
         options.invite_expires,
         added.invitation_path.display()
     );
+    if let Some(window) = &options.ephemeral {
+        println!("it is ephemeral: the server deletes it once it has been offline for {window}");
+    }
     Ok(())
 }
 

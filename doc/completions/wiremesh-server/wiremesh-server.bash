@@ -373,7 +373,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__add__subcmd__peer)
-            opts="-c -d -h --name --ip --auto-ip --cidr --admin --yes --save-config --invite-expires --config-dir --data-dir --help"
+            opts="-c -d -h --name --ip --auto-ip --cidr --admin --yes --save-config --invite-expires --ephemeral --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +400,10 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --invite-expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ephemeral)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

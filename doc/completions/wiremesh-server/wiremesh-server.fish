@@ -101,6 +101,7 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer
 false\t''"
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist) [default: asked, offering <NAME>.toml]' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l invite-expires -d 'How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d]' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l ephemeral -d 'An ephemeral peer (CI runners, autoscaled nodes): the server deletes it once it has been offline this long, e.g. 10m, 1h (at least 1m)' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s c -l config-dir -d 'Directory of the network config files' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -s d -l data-dir -d 'Directory of the network databases' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l auto-ip -d 'Give the peer the CIDR\'s first free address'

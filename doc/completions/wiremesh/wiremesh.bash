@@ -413,7 +413,7 @@ _wiremesh() {
             return 0
             ;;
         wiremesh__subcmd__add__subcmd__peer)
-            opts="-v -h --name --ip --auto-ip --cidr --admin --yes --save-config --invite-expires --verbose --api-address --help"
+            opts="-v -h --name --ip --auto-ip --cidr --admin --yes --save-config --invite-expires --ephemeral --verbose --api-address --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +440,10 @@ _wiremesh() {
                     return 0
                     ;;
                 --invite-expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ephemeral)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -139,6 +139,7 @@ complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l admin -d 
 false\t''"
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l save-config -d 'Where to write the invitation (must not exist) [default: asked, offering <NAME>.toml]' -r -F
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l invite-expires -d 'How long the invitation is valid, e.g. 30m, 12h, 14d, 2w [default: 14d]' -r
+complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l ephemeral -d 'An ephemeral peer (CI runners, autoscaled nodes): the server deletes it once it has been offline this long, e.g. 10m, 1h (at least 1m)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l api-address -d 'Reach the API at this address instead of the config\'s internal endpoint (tests, forwarded ports)' -r
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l auto-ip -d 'Give the peer the CIDR\'s first free address'
 complete -c wiremesh -n "__fish_wiremesh_using_subcommand add-peer" -l yes -d 'Do not ask for confirmation'

@@ -1,8 +1,9 @@
 //! Scenario 19: the end of a peer's life. A peer deleted while another host is offline never
 //! comes back on that host (its daemon starts again from a cache that still holds it), the
-//! deleted peer's address stays consumed, and `wiremesh uninstall` deregisters its host.
+//! deleted peer's address stays consumed, `wiremesh uninstall` deregisters its host, and an
+//! ephemeral peer stays while online past its window, and goes once offline that long.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Result};
 
@@ -16,6 +17,40 @@ const SYNC: Duration = Duration::from_secs(20);
 pub fn delete_and_deregister(settings: &Settings, family: Family) -> Result<()> {
     in_world(settings, "lifecycle", |world| {
         let (mesh, admin, robot1, mut robot2) = with_robots(world, family)?;
+        // An ephemeral peer with the shortest window, online while the rest happens.
+        let invitation = mesh.server.path("robot3.toml");
+        let added = mesh
+            .server
+            .server(&[
+                "add-peer",
+                &mesh.net,
+                "--name",
+                "robot3",
+                "--cidr",
+                "robots",
+                "--admin",
+                "false",
+                "--auto-ip",
+                "--save-config",
+                &invitation.to_string_lossy(),
+                "--invite-expires",
+                "1d",
+                "--ephemeral",
+                "1m",
+                "--yes",
+            ])?
+            .ok()?;
+        ensure!(
+            added.text().contains("ephemeral"),
+            "add-peer should say the peer is ephemeral:\n{}",
+            added.text()
+        );
+        mesh.wait_for_invitation(&invitation)?;
+        let host3 = world.public_host("robot3")?;
+        let iface3 = world.iface("r3");
+        let mut robot3 = mesh.install(&host3, &invitation, &iface3)?;
+        let robot3_online = Instant::now();
+        let robot3_key = robot3.public_key()?;
         wait_until("robot2 sees robot1", SYNC, || robot2.sees(&robot1))?;
         let robot1_key = robot1.public_key()?;
         let robot2_key = robot2.public_key()?;
@@ -137,6 +172,41 @@ pub fn delete_and_deregister(settings: &Settings, family: Family) -> Result<()> 
         ensure!(
             !listing.text().contains("robot2"),
             "the server still lists robot2:\n{}",
+            listing.text()
+        );
+
+        // The ephemeral robot3, online for longer than its window (and a housekeeping
+        // round), is still there ...
+        let window = Duration::from_secs(60);
+        std::thread::sleep(
+            (window + Duration::from_secs(15)).saturating_sub(robot3_online.elapsed()),
+        );
+        ensure!(
+            mesh.server.wg_peer_keys(&mesh.net)?.contains(&robot3_key),
+            "the server deleted the ephemeral robot3 while it was online"
+        );
+        // ... and goes once it has been offline that long.
+        if let Some(daemon) = robot3.daemon.take() {
+            daemon.stop();
+        }
+        robot3
+            .host
+            .client(&["--backend", "userspace", "down", &robot3.iface])?
+            .ok()?;
+        let offline = Instant::now();
+        wait_until(
+            "the server deletes the offline ephemeral robot3",
+            window + Duration::from_secs(40),
+            || Ok(!mesh.server.wg_peer_keys(&mesh.net)?.contains(&robot3_key)),
+        )?;
+        println!(
+            "ephemeral robot3 (window 60 s) deleted {:.0} s after going offline",
+            offline.elapsed().as_secs_f64()
+        );
+        let listing = mesh.server.server(&["list", &mesh.net])?.ok()?;
+        ensure!(
+            !listing.text().contains("robot3"),
+            "the server still lists robot3:\n{}",
             listing.text()
         );
         Ok(())

@@ -12,6 +12,7 @@ use wireguard_control::PrivateKey;
 use wiremesh_shared::alloc::first_free_ip;
 use wiremesh_shared::config::{new_invitation, ServerInfo};
 use wiremesh_shared::invite::{InviteError, Joining};
+use wiremesh_shared::Timestring;
 
 use super::{AdminError, Network};
 use crate::error::ServiceError;
@@ -66,7 +67,11 @@ pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer
     })?;
     let (contents, invitation) = new_invitation(spec, PrivateKey::generate());
     // Dropped unfilled (the peer was refused), the reserved file is removed again.
-    let peer = network.service.create_peer(contents).map_err(refused)?;
+    let ephemeral = options.ephemeral.as_ref().map(Timestring::as_duration);
+    let peer = network
+        .service
+        .create_peer_with(contents, ephemeral)
+        .map_err(refused)?;
     if let Err(source) = file.fill(invitation.to_toml_string().as_bytes()) {
         return Err(AdminError::InvitationWrite {
             network: network.name.to_string(),

@@ -160,6 +160,7 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
             admin,
             invite_expires,
             save_path,
+            ephemeral: opts.ephemeral,
         },
     )?;
     let path = added.invitation_path.display();
@@ -167,6 +168,9 @@ pub fn add_peer(paths: &ServerPaths, prompter: &Prompter, opts: AddPeerOpts) -> 
         "created peer {} ({}); its invitation, valid for {invite_expires}, is in {path}",
         added.peer.name, added.peer.ip
     );
+    if let Some(window) = &opts.ephemeral {
+        println!("it is ephemeral: the server deletes it once it has been offline for {window}");
+    }
     println!("on the new host run `wiremesh install {path}` (innernet: `innernet install {path}`)");
     Ok(())
 }

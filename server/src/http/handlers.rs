@@ -228,6 +228,12 @@ pub async fn handle(
             tracing::info!(admin = %caller.name, peer = %deleted.name, "deleted through the API");
             Ok(no_content())
         }
+        Route::CreatePeerV2 => {
+            let new: wiremesh_shared::wire::NewPeer = read_json(headers, body).await?;
+            let window = new.ephemeral_secs.map(std::time::Duration::from_secs);
+            let peer = blocking(service, move |s| s.create_peer_with(new.contents, window)).await?;
+            Ok(json(StatusCode::CREATED, peer))
+        }
         Route::Deregister => {
             let delay = service.deregister(&caller)?;
             Ok(json(
@@ -384,6 +390,9 @@ pub async fn state_v2(
                     ApiError::Internal(format!("building a state delta failed: {error}"))
                 })?;
         if !answer.empty || stopping || tokio::time::Instant::now() >= deadline {
+            // A peer holding a long poll was online all along: an ephemeral peer's window
+            // starts again when the poll ends, not only when it began.
+            service.saw(caller.id);
             return Ok((
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],

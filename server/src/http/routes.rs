@@ -68,6 +68,8 @@ pub enum Route {
     DeletePeer(PeerId),
     /// `DELETE /v2/user`: the caller deletes itself.
     Deregister,
+    /// `POST /v2/admin/peers`: a new peer with wiremesh's options (ephemeral).
+    CreatePeerV2,
 }
 
 /// Splits a path into components: one leading `/` dropped, then split on `/` (so a
@@ -165,6 +167,7 @@ pub fn resolve_v2_admin(
             id(n).map(|n| Route::SetAutoApproval(CidrId(n)))
         }
         (&Method::DELETE, ["peers", n]) => id(n).map(|n| Route::DeletePeer(PeerId(n))),
+        (&Method::POST, ["peers"]) => Some(Route::CreatePeerV2),
         (&Method::GET, ["devices"]) => Some(Route::ListDevices),
         (&Method::POST, ["devices"]) => Some(Route::CreateDevice),
         (&Method::POST, ["devices", n, "config"]) => id(n).map(|n| Route::ReissueDevice(PeerId(n))),

@@ -2,9 +2,11 @@
 //!
 //! Every 250 ms: pick up changes other processes (the admin CLI) committed to the database,
 //! which also brings the interface in line with them, and finish due key swaps. Every 10 s
-//! ([`housekeeping_interval`]: longer beyond 20,000 peers; first at once): delete expired invitations, re-synchronise the interface (repairing
-//! anything changed behind the server's back) and record the endpoints it observed, from one
-//! read of the interface, and rewrite the hosts file section. The server's own firewall table
+//! ([`housekeeping_interval`]: longer beyond 20,000 peers; first at once): delete expired
+//! invitations, re-synchronise the interface (repairing anything changed behind the server's
+//! back) and record the endpoints it observed and the handshakes of ephemeral peers, from one
+//! read of the interface, delete ephemeral peers offline past their window, and rewrite the
+//! hosts file section. The server's own firewall table
 //! follows the policy within a tick of any change, and is checked against it (and repaired)
 //! at each housekeeping. All of it is blocking work and runs on the blocking pool;
 //! errors are logged (each distinct one once) and never stop the loop.
@@ -111,10 +113,11 @@ enum Task {
     Interface,
     Hosts,
     Firewall,
+    Ephemeral,
 }
 
 impl Task {
-    const COUNT: usize = 5;
+    const COUNT: usize = 6;
 }
 
 /// The server's own interface table (`inet wiremesh_<iface>`): its ruleset, and its duties
@@ -268,7 +271,8 @@ impl LoopState {
             Task::Sweep,
             swept.map_err(|e| format!("failed to remove expired invitations: {e}")),
         );
-        // One read of the interface serves both the repair and the observed endpoints.
+        // One read of the interface serves the repair, the observed endpoints and the
+        // handshakes of ephemeral peers.
         let maintained = self.service.maintain_interface();
         if let Ok((sync, _)) = &maintained {
             if !sync.is_empty() {
@@ -278,6 +282,11 @@ impl LoopState {
         self.report(
             Task::Interface,
             maintained.map_err(|e| format!("failed to read or update the interface: {e}")),
+        );
+        let ephemeral = self.service.sweep_ephemeral();
+        self.report(
+            Task::Ephemeral,
+            ephemeral.map_err(|e| format!("failed to delete offline ephemeral peers: {e}")),
         );
         if let Some(hosts) = &self.hosts {
             let written = write_hosts(&self.service, &self.iface, hosts);

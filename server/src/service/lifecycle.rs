@@ -16,7 +16,93 @@ use crate::error::{Invalid, Result, ServiceError};
 use crate::model::Model;
 use crate::store::{DeletionReason, Settings, Tombstone};
 
+/// The shortest window an ephemeral peer may have. An online wiremesh client is heard from
+/// all the time: it holds a long poll (seen when it starts and when it ends, and it asks
+/// again at once); a polling client is heard from at each fetch, and every client's
+/// handshakes (at least every two minutes while its keepalives flow) count too. A window
+/// shorter than a minute would be all noise.
+pub const MIN_EPHEMERAL_WINDOW: Duration = Duration::from_secs(60);
+
 impl Service {
+    /// Notes that peer `id` is online now, if it is ephemeral (called for every API request
+    /// it makes).
+    pub fn saw(&self, id: PeerId) {
+        if self.model().ephemeral().contains_key(&id) {
+            let now = self.clock.instant();
+            super::lock(&self.last_seen).insert(id, now);
+        }
+    }
+
+    /// Notes the handshakes the server's interface reports for ephemeral peers (a handshake
+    /// happens at least every two minutes while a peer sends anything, keepalives included).
+    pub(super) fn saw_handshakes(&self, peers: &[wireguard_control::PeerInfo]) {
+        let model = self.model();
+        if model.ephemeral().is_empty() {
+            return;
+        }
+        let (wall, now) = (self.clock.now(), self.clock.instant());
+        let mut seen = super::lock(&self.last_seen);
+        for info in peers {
+            let Some(at) = info.stats.last_handshake_time else {
+                continue;
+            };
+            let Some(peer) = model
+                .peers()
+                .iter()
+                .find(|p| p.public_key == info.config.public_key)
+            else {
+                continue;
+            };
+            if !model.ephemeral().contains_key(&peer.id) {
+                continue;
+            }
+            // A handshake in the future (a clock stepped back) counts as now.
+            let ago = wall.duration_since(at).unwrap_or_default();
+            let at = now.checked_sub(ago).unwrap_or(now);
+            let entry = seen.entry(peer.id).or_insert(at);
+            if *entry < at {
+                *entry = at;
+            }
+        }
+    }
+
+    /// Deletes the ephemeral peers that have been offline longer than their window; returns
+    /// them. A window starts when the server first looks (its start, or the peer's creation),
+    /// so a restart never deletes a peer early; an invitation not yet redeemed is left to
+    /// its expiry.
+    pub fn sweep_ephemeral(&self) -> Result<Vec<Peer>> {
+        let model = self.model();
+        let now = self.clock.instant();
+        let mut due = Vec::new();
+        {
+            let mut seen = super::lock(&self.last_seen);
+            seen.retain(|id, _| model.ephemeral().contains_key(id));
+            for (&id, &secs) in model.ephemeral() {
+                let Some(peer) = model.peer(id) else { continue };
+                if !peer.is_redeemed {
+                    continue;
+                }
+                let last = *seen.entry(id).or_insert(now);
+                if now.saturating_duration_since(last) > Duration::from_secs(secs) {
+                    due.push(id);
+                }
+            }
+        }
+        let mut deleted = Vec::new();
+        for id in due {
+            match self.delete_peer(id, DeletionReason::Ephemeral) {
+                Ok(peer) => {
+                    tracing::info!(peer = %peer.name, "ephemeral peer offline past its window: deleted");
+                    deleted.push(peer);
+                }
+                // Deleted meanwhile (by an admin, or itself).
+                Err(ServiceError::NotFound { .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Deletes peer `id` for good (`reason` says who decided). Refused for the server peer,
     /// a hub that still has devices, and (unless an ephemeral peer's window ran out, which
     /// takes them along) a peer that rules name. Returns the peer as it was.

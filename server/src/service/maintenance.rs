@@ -180,6 +180,7 @@ impl Service {
     /// read observed, as [`Service::observe_endpoints`] does.
     pub fn maintain_interface(&self) -> Result<(DeviceSync, bool), wireguard_control::Error> {
         let (sync, peers) = self.sync_device_reading()?;
+        self.saw_handshakes(&peers);
         let observed = self.record_observed(&peers);
         Ok((sync, observed))
     }

@@ -22,14 +22,39 @@ impl Service {
 
     /// `POST /v1/admin/peers`: returns the new id with the request's contents echoed back.
     pub fn create_peer(&self, contents: PeerContents) -> Result<Peer> {
+        self.create_peer_with(contents, None)
+    }
+
+    /// [`Service::create_peer`], perhaps of an ephemeral peer (deleted once it has been
+    /// offline for `ephemeral`; see `lifecycle`).
+    pub fn create_peer_with(
+        &self,
+        contents: PeerContents,
+        ephemeral: Option<std::time::Duration>,
+    ) -> Result<Peer> {
+        let window = ephemeral.map(check_ephemeral_window).transpose()?;
         let created = self.write(|model, store| {
             check_new_peer(model, &contents)?;
-            let stored = store.insert_peer(&contents)?;
+            let stored = match window {
+                Some(secs) => store.insert_ephemeral_peer(&contents, secs)?,
+                None => store.insert_peer(&contents)?,
+            };
             let mut in_model = stored.clone();
             in_model.contents.persistent_keepalive_interval =
                 Some(PERSISTENT_KEEPALIVE_INTERVAL_SECS);
-            let next = model.edited(|data| data.peers.push(Arc::new(in_model)));
-            tracing::info!(peer = %contents.name, ip = %contents.ip, "peer created");
+            let id = stored.id;
+            let next = model.edited(|data| {
+                data.peers.push(Arc::new(in_model));
+                if let Some(secs) = window {
+                    Arc::make_mut(&mut data.ephemeral).insert(id, secs);
+                }
+            });
+            tracing::info!(
+                peer = %contents.name,
+                ip = %contents.ip,
+                ephemeral_secs = window,
+                "peer created"
+            );
             Ok((
                 Peer {
                     id: stored.id,
@@ -178,6 +203,19 @@ fn commit_fields(
     }
     let next = model.edited(|data| edit_peer(data, id, |p| apply_fields(p, fields)));
     Ok(((), Some(next)))
+}
+
+/// An ephemeral peer's window in seconds: at least [`super::lifecycle::MIN_EPHEMERAL_WINDOW`].
+fn check_ephemeral_window(window: std::time::Duration) -> Result<u64> {
+    let min = super::lifecycle::MIN_EPHEMERAL_WINDOW;
+    if window < min {
+        return Err(Invalid::EphemeralWindow {
+            given: window.as_secs(),
+            min: min.as_secs(),
+        }
+        .into());
+    }
+    Ok(window.as_secs())
 }
 
 /// Checks a new peer against the network (the rules are [`wiremesh_shared::invite`]'s).

@@ -21,6 +21,9 @@ impl Service {
         if peer.is_disabled {
             return Err(ServiceError::Denied(Denied::Disabled));
         }
+        if !model.ephemeral().is_empty() {
+            self.saw(peer.id);
+        }
         Ok(peer.clone())
     }
 

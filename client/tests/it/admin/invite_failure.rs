@@ -119,6 +119,7 @@ fn a_refused_post_removes_the_empty_invitation() {
         admin: false,
         invite_expires: "1d".parse().unwrap(),
         save_path: save_path.clone(),
+        ephemeral: None,
     };
     let admin = Admin::open(&ctx, &iface).unwrap();
     let error = admin.add_peer(&options).unwrap_err();

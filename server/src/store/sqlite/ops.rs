@@ -188,6 +188,18 @@ impl Store for SqliteStore {
                 [],
                 tombstone_from_row,
             )?),
+            ephemeral: Arc::new({
+                let mut statement = tx
+                    .prepare_cached("SELECT peer_id, window_secs FROM wiremesh_ephemeral")
+                    .map_err(sqlite(path, "read"))?;
+                let rows = statement
+                    .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+                    .and_then(|rows| rows.collect::<rusqlite::Result<Vec<(i64, i64)>>>())
+                    .map_err(sqlite(path, "read"))?;
+                rows.into_iter()
+                    .map(|(id, secs)| (PeerId(id), u64::try_from(secs).unwrap_or(0)))
+                    .collect()
+            }),
             settings: Settings {
                 self_deletion: schema::read_number(&tx, path, schema::SELF_DELETION_KEY)?
                     .is_none_or(|value| value != 0),
@@ -373,6 +385,18 @@ impl Store for SqliteStore {
 
     fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer> {
         self.write(|tx, path, stamps| insert_peer_row(tx, path, stamps, contents))
+    }
+
+    fn insert_ephemeral_peer(&mut self, contents: &PeerContents, window_secs: u64) -> Result<Peer> {
+        self.write(|tx, path, stamps| {
+            let peer = insert_peer_row(tx, path, stamps, contents)?;
+            tx.run(
+                "INSERT INTO wiremesh_ephemeral (peer_id, window_secs) VALUES (?1, ?2)",
+                (peer.id.0, i64::try_from(window_secs).unwrap_or(i64::MAX)),
+            )
+            .map_err(sqlite(path, "insert an ephemeral peer into"))?;
+            Ok(peer)
+        })
     }
 
     fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()> {

@@ -234,3 +234,73 @@ async fn a_peer_deregisters_itself_unless_the_settings_forbid_it() {
     assert_eq!(tombstones.len(), 1);
     assert_eq!(tombstones[0].reason, DeletionReason::Deregistered);
 }
+
+#[tokio::test]
+async fn an_ephemeral_peer_is_deleted_once_offline_past_its_window() {
+    let h = Harness::new(Family::V4);
+    let ip = h.addr("10.80.130.7", "fd00:1337::8000:0:0:7");
+    let new = |secs: u64| {
+        json!({
+            "contents": {
+                "name": "runner",
+                "ip": ip.to_string(),
+                "cidr_id": USER.0,
+                "public_key": new_key(7).to_base64(),
+                "is_admin": false,
+                "is_disabled": false,
+                "is_redeemed": true,
+            },
+            "ephemeral_secs": secs,
+        })
+    };
+    check_refused(
+        &h,
+        ADMIN_PEER,
+        Method::POST,
+        "/v2/admin/peers",
+        new(59),
+        400,
+        Msg::Is(
+            "an ephemeral peer's window of 59 s is too short: at least 60 s (an online peer may \
+             not be heard from for that long)"
+                .into(),
+        ),
+    )
+    .await;
+    let runner: Peer = h
+        .req(ADMIN_PEER, Method::POST, "/v2/admin/peers")
+        .json(new(60))
+        .send()
+        .await
+        .expect(201)
+        .json();
+    assert_eq!(h.service.model().ephemeral().get(&runner.id), Some(&60));
+    assert_eq!(h.reopen().ephemeral.get(&runner.id), Some(&60));
+
+    // Its window starts when the server first looks; every request it makes starts it again.
+    assert!(h.service.sweep_ephemeral().unwrap().is_empty());
+    h.clock.advance(Duration::from_secs(50));
+    h.req_from(ip, Method::GET, "/v1/user/state")
+        .send()
+        .await
+        .expect(200);
+    h.clock.advance(Duration::from_secs(50));
+    assert!(
+        h.service.sweep_ephemeral().unwrap().is_empty(),
+        "seen 50 s ago"
+    );
+    // Other peers' requests do not count.
+    h.req(USER1, Method::GET, "/v1/user/state")
+        .send()
+        .await
+        .expect(200);
+    h.clock.advance(Duration::from_secs(11));
+    let deleted = h.service.sweep_ephemeral().unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].id, runner.id);
+    assert!(h.service.model().peer(runner.id).is_none());
+    assert!(!h.interface_keys().contains(&new_key(7)));
+    let db = h.reopen();
+    assert_eq!(db.tombstones[0].reason, DeletionReason::Ephemeral);
+    assert!(db.ephemeral.is_empty(), "its ephemeral row went with it");
+}
