@@ -28,8 +28,8 @@ use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};
 
 use ipnet::IpNet;
-use wireguard_control::{DeviceUpdate, InterfaceName};
-use wiremesh_shared::config::PeerCache;
+use wireguard_control::{DeviceUpdate, InterfaceName, PeerUpdate};
+use wiremesh_shared::config::{ClientConfig, PeerCache};
 use wiremesh_shared::endpoint::Endpoint;
 use wiremesh_shared::pinning::PinningViolation;
 use wiremesh_shared::wire::{Peer, State};
@@ -86,6 +86,8 @@ pub struct SyncReport {
     pub policy: Option<crate::policy::Enforcement>,
     /// What was done about routes beyond the mesh.
     pub routes: crate::routing::RoutesOutcome,
+    /// The server announced a new public endpoint, now in the config.
+    pub server_moved: Option<Endpoint>,
 }
 
 impl SyncReport {
@@ -108,6 +110,7 @@ impl SyncReport {
             nat: None,
             policy: None,
             routes: crate::routing::RoutesOutcome::default(),
+            server_moved: None,
         }
     }
 
@@ -148,6 +151,11 @@ impl SyncReport {
             (held, None) => out.push_str(&format!(
                 ", {held} peer(s) held back: the peer cache is unusable"
             )),
+        }
+        if let Some(endpoint) = &self.server_moved {
+            out.push_str(&format!(
+                ", the server moved to {endpoint} (recorded in the config)"
+            ));
         }
         if !self.pinning_violations.is_empty() {
             out.push_str(&format!(
@@ -220,7 +228,7 @@ pub fn sync_from(
     source: Source,
     reported: &mut Option<Vec<Endpoint>>,
 ) -> Result<SyncReport, ClientError> {
-    let config = files::load_config(&ctx.paths, iface)?;
+    let mut config = files::load_config(&ctx.paths, iface)?;
     let mut report = SyncReport::new(iface);
     if !interface::is_up(ctx, iface)? {
         match mode {
@@ -274,6 +282,9 @@ pub fn sync_from(
             }
         },
     };
+    if let ServerAnswer::Pushed(state) | ServerAnswer::Fetched(state) = &answer {
+        report.server_moved = follow_server_move(ctx, iface, &mut config, &state.peers)?;
+    }
     // The ruleset travels with the state; the plan does not need it.
     let ruleset = match &answer {
         ServerAnswer::Pushed(state) | ServerAnswer::Fetched(state) => state.policy.clone(),
@@ -648,4 +659,51 @@ fn report_candidates(
             None
         }
     }
+}
+
+/// The server announced a new public endpoint (`wiremesh-server set-endpoint`: the server
+/// peer's endpoint in the state differs from the config's): records it in the config, so that
+/// the next start uses it even when the old one is gone by then, and points the interface at
+/// it now. WireGuard keeps a peer's endpoint while handshakes succeed (and the diff never
+/// touches a connected peer's), so without this an established tunnel would stay on the old
+/// endpoint until it went dead. Returns the new endpoint when it moved.
+fn follow_server_move(
+    ctx: &Context,
+    iface: &InterfaceName,
+    config: &mut ClientConfig,
+    peers: &[Peer],
+) -> Result<Option<Endpoint>, ClientError> {
+    let Some(server) = peers
+        .iter()
+        .find(|p| p.public_key == config.server.public_key)
+    else {
+        return Ok(None);
+    };
+    let Some(announced) = &server.endpoint else {
+        return Ok(None);
+    };
+    if announced.is_unspecified() || *announced == config.server.external_endpoint {
+        return Ok(None);
+    }
+    let old = std::mem::replace(&mut config.server.external_endpoint, announced.clone());
+    files::save_config(&ctx.paths, iface, config)?;
+    tracing::info!(%iface, from = %old, to = %announced, "the server moved: its new endpoint is in the config");
+    match (ctx.resolve)(announced) {
+        Some(addr) => {
+            let mut update = PeerUpdate::new(config.server.public_key).set_endpoint(addr);
+            update.update_only = true;
+            ctx.backend
+                .apply(iface, &DeviceUpdate::new().add_peer(update))
+                .map_err(ClientError::interface(
+                    iface,
+                    "point at the server's new endpoint on",
+                ))?;
+        }
+        None => tracing::warn!(
+            %iface,
+            endpoint = %announced,
+            "failed to resolve the server's new endpoint; the tunnel stays on the old one for now"
+        ),
+    }
+    Ok(Some(announced.clone()))
 }

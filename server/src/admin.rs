@@ -326,6 +326,17 @@ pub fn delete_peer(network: &Network, name: &str) -> Result<Peer, AdminError> {
         .map_err(refused(format!("delete peer {name:?}")))
 }
 
+/// `set-endpoint`: returns the endpoint it replaced.
+pub fn set_server_endpoint(
+    network: &Network,
+    endpoint: wiremesh_shared::Endpoint,
+) -> Result<Option<wiremesh_shared::Endpoint>, AdminError> {
+    network
+        .service
+        .set_server_endpoint(endpoint)
+        .map_err(refused("move the server's endpoint".into()))
+}
+
 /// `settings` with a change.
 pub fn set_settings(
     network: &Network,

@@ -64,6 +64,21 @@ pub struct SettingsOpts {
     pub self_deletion: Option<Allowance>,
 }
 
+#[derive(Debug, Args)]
+pub struct SetEndpointOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: wiremesh_shared::InterfaceName,
+
+    /// The new public endpoint, HOST:PORT (a DNS name that follows future moves is best).
+    #[arg(value_name = "HOST:PORT")]
+    pub endpoint: wiremesh_shared::Endpoint,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Allowance {
     Allow,
@@ -117,6 +132,10 @@ pub enum Command {
 
     /// Show or change the network's settings.
     Settings(SettingsOpts),
+
+    /// Move the server's public endpoint: every wiremesh client records the new one in its
+    /// config and follows at once, before the old one goes away.
+    SetEndpoint(SetEndpointOpts),
 
     /// Add a CIDR.
     AddCidr(AddCidrOpts),

@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, ensure, Result};
+use anyhow::{anyhow, ensure, Context as _, Result};
 
 use super::basic::with_robots;
 use super::in_world;
-use super::mesh::{start_daemon, Family};
+use super::mesh::{start_daemon, Family, LISTEN_PORT};
 use crate::harness::{wait_until, Settings};
 
 const SYNC: Duration = Duration::from_secs(20);
@@ -208,6 +208,111 @@ pub fn delete_and_deregister(settings: &Settings, family: Family) -> Result<()> 
             !listing.text().contains("robot3"),
             "the server still lists robot3:\n{}",
             listing.text()
+        );
+        Ok(())
+    })
+}
+
+/// Scenario 19: moving the server. Its namespace gets a second address; `set-endpoint`
+/// announces it; every online daemon records it in its config and sends there without a
+/// restart; the old address goes away and the mesh carries on (a change still reaches every
+/// host, a host that restarts its interface comes up on the new endpoint).
+pub fn server_move(settings: &Settings, family: Family) -> Result<()> {
+    in_world(settings, "move", |world| {
+        let (mesh, admin, robot1, mut robot2) = with_robots(world, family)?;
+        wait_until("robot2 sees robot1", SYNC, || robot2.sees(&robot1))?;
+        let old_ip = mesh.server.address.context("the server has no address")?;
+        let new_ip = "192.0.2.250";
+        mesh.server.ok(&[
+            "ip",
+            "address",
+            "add",
+            &format!("{new_ip}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        let new_endpoint = format!("{new_ip}:{LISTEN_PORT}");
+        let moved = mesh
+            .server
+            .server(&["set-endpoint", &mesh.net, &new_endpoint, "--yes"])?
+            .ok()?;
+        ensure!(
+            moved.text().contains("public endpoint moved"),
+            "set-endpoint should say it moved:\n{}",
+            moved.text()
+        );
+        let server_key = mesh
+            .server
+            .ok(&["wg", "show", &mesh.net, "public-key"])?
+            .stdout
+            .trim()
+            .to_owned();
+        let started = Instant::now();
+        for peer in [&admin, &robot1, &robot2] {
+            let config = peer
+                .host
+                .config_dir("wiremesh")
+                .join(format!("{}.conf", peer.iface));
+            wait_until(
+                &format!("{} records and uses the new endpoint", peer.host.name),
+                SYNC,
+                || {
+                    let recorded = peer.host.read(&config)?.contains(&new_endpoint);
+                    let endpoints = peer.host.ok(&["wg", "show", &peer.iface, "endpoints"])?;
+                    let used = endpoints
+                        .stdout
+                        .lines()
+                        .any(|l| l.starts_with(&server_key) && l.ends_with(&new_endpoint));
+                    Ok(recorded && used)
+                },
+            )?;
+        }
+        println!(
+            "every daemon followed the server to {new_endpoint} within {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+
+        // The old address goes away; the mesh carries on through the new one. (Without
+        // promote_secondaries, deleting the first address of a subnet deletes the others.)
+        mesh.server
+            .ok(&["sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1"])?;
+        mesh.server.ok(&[
+            "ip",
+            "address",
+            "del",
+            &format!("{old_ip}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        let server_ip = mesh.server_ip()?;
+        robot1.host.ping_within(server_ip, SYNC)?;
+        robot2.host.ping_within(server_ip, SYNC)?;
+        mesh.server
+            .server(&["disable-peer", &mesh.net, "--name", "robot1", "--yes"])?
+            .ok()?;
+        wait_until("robot2 hears of robot1's disabling", SYNC, || {
+            Ok(!robot2.sees(&robot1)?)
+        })?;
+        // A host that brings its interface up again comes up on the new endpoint.
+        if let Some(daemon) = robot2.daemon.take() {
+            daemon.stop();
+        }
+        robot2
+            .host
+            .client(&["--backend", "userspace", "down", &robot2.iface])?
+            .ok()?;
+        robot2.daemon = Some(start_daemon(&robot2.host, &robot2.iface)?);
+        wait_until("robot2's interface is back", SYNC, || {
+            Ok(robot2.host.run(&["wg", "show", &robot2.iface])?.success)
+        })?;
+        robot2.host.ping_within(server_ip, SYNC)?;
+        let endpoints = robot2
+            .host
+            .ok(&["wg", "show", &robot2.iface, "endpoints"])?;
+        ensure!(
+            endpoints.stdout.contains(&new_endpoint),
+            "robot2 came back up without the new endpoint:\n{}",
+            endpoints.stdout
         );
         Ok(())
     })

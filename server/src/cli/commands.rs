@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::EnablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, false),
         Command::DeletePeer(opts) => edit::delete_peer(&paths, &prompter, opts),
         Command::Settings(opts) => edit::settings(&paths, opts),
+        Command::SetEndpoint(opts) => edit::set_endpoint(&paths, &prompter, opts),
         Command::AddCidr(opts) => edit::add_cidr(&paths, &prompter, opts),
         Command::RenameCidr(opts) => edit::rename_cidr(&paths, &prompter, opts),
         Command::DeleteCidr(opts) => edit::delete_cidr(&paths, &prompter, opts),

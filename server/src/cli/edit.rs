@@ -16,7 +16,7 @@ use wiremesh_shared::Timestring;
 use super::commands::{cancelled, default_invitation_path, open, require_choices};
 use super::{
     AddCidrOpts, AddPeerOpts, Allowance, AssociationOpts, DeleteCidrOpts, PeerOpts, RenameCidrOpts,
-    RenamePeerOpts, SettingsOpts,
+    RenamePeerOpts, SetEndpointOpts, SettingsOpts,
 };
 use wiremesh_cli::Prompter;
 
@@ -279,6 +279,35 @@ pub fn delete_peer(paths: &ServerPaths, prompter: &Prompter, opts: PeerOpts) -> 
             "deleted the invitation {name}; its address {} is free",
             deleted.ip
         );
+    }
+    Ok(())
+}
+
+pub fn set_endpoint(paths: &ServerPaths, prompter: &Prompter, opts: SetEndpointOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let endpoint = opts.endpoint;
+    let question = format!(
+        "Move the public endpoint of {} to {endpoint}? Keep the old one working until every \
+         host has followed",
+        opts.interface
+    );
+    if !prompter.confirm(opts.yes, &question)? {
+        return Err(cancelled());
+    }
+    match admin::set_server_endpoint(&network, endpoint.clone())? {
+        Some(old) if old == endpoint => {
+            println!("the public endpoint is {endpoint} already; nothing changed")
+        }
+        old => {
+            let old = old.map_or_else(|| "none".to_owned(), |e| e.to_string());
+            println!("public endpoint moved from {old} to {endpoint}");
+            println!(
+                "wiremesh clients that reach the server record it in their configs and follow at \
+                 once; keep {old} working until they have (`wiremesh-server list` shows who \
+                 synced); hosts offline until then, and innernet clients, need the old endpoint \
+                 or a DNS name that follows the move"
+            );
+        }
     }
     Ok(())
 }

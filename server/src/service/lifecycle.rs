@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use wiremesh_shared::wire::Peer;
-use wiremesh_shared::PeerId;
+use wiremesh_shared::{Endpoint, PeerId};
 
 use super::Service;
 use crate::error::{Invalid, Result, ServiceError};
@@ -165,6 +165,39 @@ impl Service {
             }
         });
         Ok(delay)
+    }
+
+    /// `set-endpoint`: the server's public endpoint moves. It is the server peer's stored
+    /// endpoint, so every peer's next answer carries it (every peer sees the server), and
+    /// wiremesh clients record it in their configs and send to it at once; new invitations
+    /// name it. Returns the endpoint it replaced.
+    pub fn set_server_endpoint(&self, endpoint: Endpoint) -> Result<Option<Endpoint>> {
+        if endpoint.port() == 0 {
+            return Err(Invalid::ZeroPort.into());
+        }
+        if endpoint.is_unspecified() {
+            return Err(Invalid::UnspecifiedServerEndpoint.into());
+        }
+        self.write(|model, store| {
+            let server = model.server_peer().ok_or(ServiceError::NotFound {
+                what: "server peer",
+                id: model.roles().server_peer.0,
+            })?;
+            let (id, old) = (server.id, server.endpoint.clone());
+            if old.as_ref() == Some(&endpoint) {
+                return Ok((old, None));
+            }
+            store.set_endpoint(id, Some(&endpoint))?;
+            tracing::info!(
+                from = old.as_ref().map(ToString::to_string),
+                to = %endpoint,
+                "the server's public endpoint moved"
+            );
+            let next = model.edited(|data| {
+                super::edit_peer(data, id, |p| p.contents.endpoint = Some(endpoint.clone()))
+            });
+            Ok((old, Some(next)))
+        })
     }
 
     /// The network's settings.

@@ -304,3 +304,69 @@ async fn an_ephemeral_peer_is_deleted_once_offline_past_its_window() {
     assert_eq!(db.tombstones[0].reason, DeletionReason::Ephemeral);
     assert!(db.ephemeral.is_empty(), "its ephemeral row went with it");
 }
+
+#[tokio::test]
+async fn moving_the_server_reaches_every_peer_in_its_next_answer() {
+    let h = Harness::new(Family::V4);
+    let before = full(&h, DEVELOPER1).await;
+    let endpoint = |state: &[Peer]| {
+        state
+            .iter()
+            .find(|p| p.id == SERVER)
+            .and_then(|p| p.endpoint.clone())
+            .map(|e| e.to_string())
+    };
+    assert_eq!(
+        endpoint(&before.peers).as_deref(),
+        Some("155.155.155.155:54321")
+    );
+    for (bad, message) in [
+        ("0.0.0.0:51820", "the server's endpoint must name a host"),
+        ("vpn.example.com:0", "an endpoint's port cannot be 0"),
+    ] {
+        let (model, db) = (h.snapshot(), h.reopen());
+        let error = h
+            .service
+            .set_server_endpoint(bad.parse().unwrap())
+            .unwrap_err();
+        assert!(error.to_string().starts_with(message), "{bad}: {error}");
+        assert_eq!(h.snapshot(), model);
+        assert_eq!(h.reopen(), db);
+    }
+    let old = h
+        .service
+        .set_server_endpoint("vpn.example.com:51820".parse().unwrap())
+        .unwrap();
+    assert_eq!(old.unwrap().to_string(), "155.155.155.155:54321");
+    // Every peer sees the server: a delta carries it to each of them.
+    for peer in [DEVELOPER1, USER1, ADMIN_PEER] {
+        let first = full(&h, peer).await;
+        assert_eq!(
+            endpoint(&first.peers).as_deref(),
+            Some("vpn.example.com:51820")
+        );
+    }
+    let delta: StateDelta = h
+        .req(
+            DEVELOPER1,
+            Method::GET,
+            &format!(
+                "/v2/user/state?epoch={}&revision={}&wait=0",
+                before.epoch, before.revision
+            ),
+        )
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        endpoint(&delta.peers).as_deref(),
+        Some("vpn.example.com:51820")
+    );
+    let db = h.reopen();
+    let server = db.peers.iter().find(|p| p.id == SERVER).unwrap();
+    assert_eq!(
+        server.endpoint.as_ref().map(ToString::to_string).as_deref(),
+        Some("vpn.example.com:51820")
+    );
+}

@@ -990,3 +990,30 @@ fn peers_are_deleted_for_good_and_settings_kept() {
         &["self-deletion: forbidden"],
     );
 }
+
+#[test]
+fn set_endpoint_moves_the_server_for_new_invitations_too() {
+    let net = network(V4);
+    let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+    let err = net
+        .server
+        .fails(&["set-endpoint", "evilcorp", "0.0.0.0:51820", "--yes"], 1);
+    assert_contains(&err, &["must name a host"]);
+    let err = net
+        .server
+        .fails(&["set-endpoint", "evilcorp", "not an endpoint", "--yes"], 2);
+    assert_contains(&err, &["HOST:PORT"]);
+    assert_eq!(
+        fs::read(net.server.database_file("evilcorp")).unwrap(),
+        before
+    );
+    let out = net.ok(&["set-endpoint", "evilcorp", "vpn.example.com:51820", "--yes"]);
+    assert_contains(&out, &["public endpoint moved from", "to vpn.example.com:51820"]);
+    let again = net.ok(&["set-endpoint", "evilcorp", "vpn.example.com:51820", "--yes"]);
+    assert_contains(&again, &["nothing changed"]);
+    net.add_peer("alice", None, &[]);
+    assert_eq!(
+        net.invitation("alice").server.external_endpoint.to_string(),
+        "vpn.example.com:51820"
+    );
+}
