@@ -337,6 +337,17 @@ pub fn set_server_endpoint(
         .map_err(refused("move the server's endpoint".into()))
 }
 
+/// `audit`: the newest `limit` entries, newest first.
+pub fn audit_log(
+    network: &Network,
+    limit: usize,
+) -> Result<Vec<crate::store::AuditEntry>, AdminError> {
+    network
+        .service
+        .audit_log(limit)
+        .map_err(refused("read the audit log".into()))
+}
+
 /// `settings` with a change.
 pub fn set_settings(
     network: &Network,

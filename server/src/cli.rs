@@ -65,6 +65,21 @@ pub struct SettingsOpts {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: wiremesh_shared::InterfaceName,
+
+    /// How many of the newest entries to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    /// Machine-readable JSON (shape documented in doc/json-output.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SetEndpointOpts {
     /// The network (its interface name).
     #[arg(value_name = "INTERFACE")]
@@ -132,6 +147,10 @@ pub enum Command {
 
     /// Show or change the network's settings.
     Settings(SettingsOpts),
+
+    /// Show the audit log: every change, who made it (the command line's user, an admin
+    /// peer, the server itself) and when.
+    Audit(AuditOpts),
 
     /// Move the server's public endpoint: every wiremesh client records the new one in its
     /// config and follows at once, before the old one goes away.

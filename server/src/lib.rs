@@ -10,6 +10,7 @@
 //! (the host's IP forwarding while the server is a hub of devices).
 
 pub mod admin;
+pub mod audit;
 pub mod changes;
 pub mod error;
 pub mod forwarding;

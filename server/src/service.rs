@@ -320,6 +320,7 @@ impl Service {
             // when `op` itself changes nothing.
             let reloaded = self.reload_locked(&mut **store)?;
             let model = self.model();
+            store.set_audit_actor(&crate::audit::current().to_string(), self.clock.now());
             let (value, next) = op(&model, &mut **store)?;
             // The store recorded the change at its next revision.
             let next = next.map(|next| {

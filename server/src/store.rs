@@ -86,6 +86,19 @@ pub struct Tombstone {
     pub reason: DeletionReason,
 }
 
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// UNIX seconds.
+    pub at: u64,
+    /// Who: `cli uid 0 (root)`, `admin peer alice (10.66.1.1)`, `server`, …
+    pub actor: String,
+    /// What, e.g. `peer.delete`.
+    pub action: String,
+    pub detail: String,
+}
+
 /// Why a peer was deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeletionReason {
@@ -190,6 +203,14 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send {
     /// Reads the whole network.
     fn snapshot(&mut self) -> Result<Snapshot>;
+
+    /// Who makes the changes that follow, and when: every write below that commits a change
+    /// (all but observations, candidates and reports) records one audit row in its own
+    /// transaction, with this actor.
+    fn set_audit_actor(&mut self, actor: &str, at: std::time::SystemTime);
+
+    /// The newest `limit` rows of the audit log, newest first.
+    fn audit_log(&mut self, limit: usize) -> Result<Vec<AuditEntry>>;
 
     /// Whether another connection (another process: the server CLI while `serve` runs)
     /// committed a change that no successful [`Store::snapshot`] has read yet.

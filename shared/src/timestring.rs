@@ -150,6 +150,41 @@ impl<'de> Deserialize<'de> for Timestring {
     }
 }
 
+/// `secs` UNIX seconds as a UTC time, `2026-12-06 11:42:07Z` (the proleptic Gregorian
+/// calendar; what logs and listings print).
+pub fn format_utc(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rest = secs % 86_400;
+    let (year, month, day) = civil_date(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The date `days` days after 1970-01-01: years of 400 (146,097 days) repeat, and counting
+/// from 1 March puts the leap day last.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    // Shift the epoch to 0000-03-01, 719,468 days before 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +236,14 @@ mod tests {
         let t: Timestring = serde_json::from_str("\"14d\"").unwrap();
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"14d\"");
         assert!(serde_json::from_str::<Timestring>("\"14 days\"").is_err());
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00Z");
+        assert_eq!(format_utc(951_868_799), "2000-02-29 23:59:59Z");
+        assert_eq!(format_utc(1_796_558_527), "2026-12-06 12:02:07Z");
+        assert_eq!(format_utc(4_107_542_400), "2100-03-01 00:00:00Z");
     }
 }

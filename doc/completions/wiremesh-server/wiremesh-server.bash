@@ -37,6 +37,9 @@ _wiremesh__server() {
             wiremesh__server,approve-routes)
                 cmd="wiremesh__server__subcmd__approve__subcmd__routes"
                 ;;
+            wiremesh__server,audit)
+                cmd="wiremesh__server__subcmd__audit"
+                ;;
             wiremesh__server,auto-approve-routes)
                 cmd="wiremesh__server__subcmd__auto__subcmd__approve__subcmd__routes"
                 ;;
@@ -133,6 +136,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,approve-routes)
                 cmd="wiremesh__server__subcmd__help__subcmd__approve__subcmd__routes"
                 ;;
+            wiremesh__server__subcmd__help,audit)
+                cmd="wiremesh__server__subcmd__help__subcmd__audit"
+                ;;
             wiremesh__server__subcmd__help,auto-approve-routes)
                 cmd="wiremesh__server__subcmd__help__subcmd__auto__subcmd__approve__subcmd__routes"
                 ;;
@@ -215,7 +221,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +550,40 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --routes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__audit)
+            opts="-c -d -h --limit --json --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -929,7 +969,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,6 +1067,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__approve__subcmd__routes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__audit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -25,8 +25,8 @@ use wiremesh_shared::wire::Peer;
 use wiremesh_shared::{Endpoint, InterfaceName};
 
 use super::{
-    edit, BackendArg, BackupOpts, Cli, Command, ImportOpts, ListOpts, NetworkOpts, NewOpts,
-    ServeOpts, UninstallOpts,
+    edit, AuditOpts, BackendArg, BackupOpts, Cli, Command, ImportOpts, ListOpts, NetworkOpts,
+    NewOpts, ServeOpts, UninstallOpts,
 };
 use wiremesh_cli::{Prompter, UsageError};
 
@@ -40,33 +40,51 @@ pub fn run(cli: Cli) -> Result<()> {
         data_dir: cli.data_dir,
     };
     let prompter = Prompter::detect();
-    match cli.command {
-        Command::New(opts) => new(&paths, &prompter, opts),
+    if matches!(cli.command, Command::Serve(_)) {
+        // The server's own changes are its own; the command line's are its user's.
+        return run_command(cli.command, &paths, &prompter, &cli.network);
+    }
+    let network = cli.network;
+    wiremesh_server::audit::acting_as(wiremesh_server::audit::Actor::cli_user(), || {
+        run_command(cli.command, &paths, &prompter, &network)
+    })
+}
+
+fn run_command(
+    command: Command,
+    paths: &ServerPaths,
+    prompter: &Prompter,
+    network: &NetworkOpts,
+) -> Result<()> {
+    let paths = paths.clone();
+    match command {
+        Command::New(opts) => new(&paths, prompter, opts),
         Command::Import(opts) => import(&paths, opts),
-        Command::Uninstall(opts) => uninstall(&paths, &prompter, &cli.network, opts),
-        Command::Serve(opts) => serve(paths, &cli.network, opts),
-        Command::AddPeer(opts) => edit::add_peer(&paths, &prompter, opts),
-        Command::AddDevice(opts) => devices::add_device(&paths, &prompter, opts),
-        Command::ExportDevice(opts) => devices::export_device(&paths, &prompter, opts),
-        Command::RenamePeer(opts) => edit::rename_peer(&paths, &prompter, opts),
-        Command::DisablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, true),
-        Command::EnablePeer(opts) => edit::set_disabled(&paths, &prompter, opts, false),
-        Command::DeletePeer(opts) => edit::delete_peer(&paths, &prompter, opts),
+        Command::Uninstall(opts) => uninstall(&paths, prompter, network, opts),
+        Command::Serve(opts) => serve(paths, network, opts),
+        Command::Audit(opts) => audit(&paths, opts),
+        Command::AddPeer(opts) => edit::add_peer(&paths, prompter, opts),
+        Command::AddDevice(opts) => devices::add_device(&paths, prompter, opts),
+        Command::ExportDevice(opts) => devices::export_device(&paths, prompter, opts),
+        Command::RenamePeer(opts) => edit::rename_peer(&paths, prompter, opts),
+        Command::DisablePeer(opts) => edit::set_disabled(&paths, prompter, opts, true),
+        Command::EnablePeer(opts) => edit::set_disabled(&paths, prompter, opts, false),
+        Command::DeletePeer(opts) => edit::delete_peer(&paths, prompter, opts),
         Command::Settings(opts) => edit::settings(&paths, opts),
-        Command::SetEndpoint(opts) => edit::set_endpoint(&paths, &prompter, opts),
-        Command::AddCidr(opts) => edit::add_cidr(&paths, &prompter, opts),
-        Command::RenameCidr(opts) => edit::rename_cidr(&paths, &prompter, opts),
-        Command::DeleteCidr(opts) => edit::delete_cidr(&paths, &prompter, opts),
-        Command::AddAssociation(opts) => edit::add_association(&paths, &prompter, opts),
-        Command::DeleteAssociation(opts) => edit::delete_association(&paths, &prompter, opts),
+        Command::SetEndpoint(opts) => edit::set_endpoint(&paths, prompter, opts),
+        Command::AddCidr(opts) => edit::add_cidr(&paths, prompter, opts),
+        Command::RenameCidr(opts) => edit::rename_cidr(&paths, prompter, opts),
+        Command::DeleteCidr(opts) => edit::delete_cidr(&paths, prompter, opts),
+        Command::AddAssociation(opts) => edit::add_association(&paths, prompter, opts),
+        Command::DeleteAssociation(opts) => edit::delete_association(&paths, prompter, opts),
         Command::ListAssociations(opts) => list_associations(&paths, opts),
-        Command::AddRule(opts) => policy::add_rule(&paths, &prompter, opts),
-        Command::DeleteRule(opts) => policy::delete_rule(&paths, &prompter, opts),
+        Command::AddRule(opts) => policy::add_rule(&paths, prompter, opts),
+        Command::DeleteRule(opts) => policy::delete_rule(&paths, prompter, opts),
         Command::ListRules(opts) => policy::list_rules(&paths, opts),
-        Command::IsolateCidr(opts) => policy::isolate_cidr(&paths, &prompter, opts),
-        Command::AdvertiseRoutes(opts) => routes::advertise_routes(&paths, &prompter, opts),
-        Command::ApproveRoutes(opts) => routes::approve_routes(&paths, &prompter, opts),
-        Command::AutoApproveRoutes(opts) => routes::auto_approve_routes(&paths, &prompter, opts),
+        Command::IsolateCidr(opts) => policy::isolate_cidr(&paths, prompter, opts),
+        Command::AdvertiseRoutes(opts) => routes::advertise_routes(&paths, prompter, opts),
+        Command::ApproveRoutes(opts) => routes::approve_routes(&paths, prompter, opts),
+        Command::AutoApproveRoutes(opts) => routes::auto_approve_routes(&paths, prompter, opts),
         Command::ListRoutes(opts) => routes::list_routes(&paths, opts),
         Command::Explain(opts) => policy::explain(&paths, opts),
         Command::List(opts) => list(&paths, opts),
@@ -82,6 +100,30 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `audit`: the newest entries of the audit log, oldest first.
+fn audit(paths: &ServerPaths, opts: AuditOpts) -> Result<()> {
+    let network = open(paths, opts.interface.as_str())?;
+    let mut entries = wiremesh_server::admin::audit_log(&network, opts.limit)?;
+    entries.reverse();
+    if opts.json {
+        println!("{}", serde_json::json!({ "entries": entries }));
+        return Ok(());
+    }
+    if entries.is_empty() {
+        println!("the audit log of {} is empty", opts.interface);
+    }
+    for entry in &entries {
+        println!(
+            "{}  {}  {}  {}",
+            wiremesh_shared::timestring::format_utc(entry.at),
+            entry.actor,
+            entry.action,
+            entry.detail
+        );
+    }
+    Ok(())
 }
 
 /// The INTERFACE argument of a command on an existing network.

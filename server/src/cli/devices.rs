@@ -18,9 +18,7 @@ use super::edit::{ask_cidr, ask_ip};
 
 /// Who runs this command, for the server's log.
 fn actor() -> String {
-    // SAFETY: getuid cannot fail and touches no memory.
-    let uid = unsafe { libc::getuid() };
-    format!("wiremesh-server command line (uid {uid})")
+    wiremesh_server::audit::Actor::cli_user().to_string()
 }
 
 pub fn add_device(paths: &ServerPaths, prompter: &Prompter, opts: AddDeviceOpts) -> Result<()> {

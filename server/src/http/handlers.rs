@@ -26,6 +26,7 @@ use wiremesh_shared::Endpoint;
 use super::body::read_json;
 use super::error::ApiError;
 use super::routes::Route;
+use crate::audit::{acting_as, Actor};
 use crate::error::{Denied, ServiceError};
 use crate::service::Service;
 
@@ -38,11 +39,13 @@ pub async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // Every change this request makes is the caller's in the audit log.
+    let actor = Actor::peer(&caller);
     match route {
         Route::State => {
             // Built once per revision and CIDR, but a cold build of a large network is
             // milliseconds of serialising: never on the async threads.
-            let body = blocking(service, move |s| s.state_body(&caller)).await?;
+            let body = blocking(service, &actor, move |s| s.state_body(&caller)).await?;
             Ok((
                 StatusCode::OK,
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -57,76 +60,82 @@ pub async fn handle(
                 return Err(ServiceError::Denied(Denied::AlreadyRedeemed).into());
             }
             let contents: RedeemContents = read_json(headers, body).await?;
-            blocking(service, move |s| s.redeem(caller.id, contents.public_key)).await?;
+            blocking(service, &actor, move |s| {
+                s.redeem(caller.id, contents.public_key)
+            })
+            .await?;
             Ok(no_content())
         }
         Route::Endpoint => {
             Service::require_user(&caller)?;
             let contents: EndpointContents = read_json(headers, body).await?;
-            blocking(service, move |s| s.set_endpoint(&caller, contents)).await?;
+            blocking(service, &actor, move |s| s.set_endpoint(&caller, contents)).await?;
             Ok(no_content())
         }
         Route::Candidates => {
             Service::require_user(&caller)?;
             let candidates: Vec<Endpoint> = read_json(headers, body).await?;
-            blocking(service, move |s| s.set_candidates(&caller, candidates)).await?;
+            blocking(service, &actor, move |s| {
+                s.set_candidates(&caller, candidates)
+            })
+            .await?;
             Ok(no_content())
         }
         Route::ListPeers => Ok(json(StatusCode::OK, service.admin_peers())),
         Route::CreatePeer => {
             let contents: PeerContents = read_json(headers, body).await?;
-            let peer = blocking(service, move |s| s.create_peer(contents)).await?;
+            let peer = blocking(service, &actor, move |s| s.create_peer(contents)).await?;
             Ok(json(StatusCode::CREATED, peer))
         }
         Route::UpdatePeer(id) => {
             let contents: PeerContents = read_json(headers, body).await?;
-            blocking(service, move |s| s.update_peer(id, contents)).await?;
+            blocking(service, &actor, move |s| s.update_peer(id, contents)).await?;
             Ok(no_content())
         }
         Route::DisablePeer(id) => {
-            blocking(service, move |s| s.set_disabled(id, true)).await?;
+            blocking(service, &actor, move |s| s.set_disabled(id, true)).await?;
             Ok(no_content())
         }
         Route::PatchPeer(id) => {
             let patch: PeerPatch = read_json(headers, body).await?;
-            blocking(service, move |s| s.patch_peer(id, &patch)).await?;
+            blocking(service, &actor, move |s| s.patch_peer(id, &patch)).await?;
             Ok(no_content())
         }
         Route::ListCidrs => Ok(json(StatusCode::OK, service.cidrs())),
         Route::CreateCidr => {
             let contents: CidrContents = read_json(headers, body).await?;
-            let cidr = blocking(service, move |s| s.create_cidr(contents)).await?;
+            let cidr = blocking(service, &actor, move |s| s.create_cidr(contents)).await?;
             Ok(json(StatusCode::CREATED, cidr))
         }
         Route::RenameCidr(id) => {
             let contents: CidrContents = read_json(headers, body).await?;
-            blocking(service, move |s| s.rename_cidr(id, contents.name)).await?;
+            blocking(service, &actor, move |s| s.rename_cidr(id, contents.name)).await?;
             Ok(no_content())
         }
         Route::DeleteCidr(id) => {
-            blocking(service, move |s| s.delete_cidr(id)).await?;
+            blocking(service, &actor, move |s| s.delete_cidr(id)).await?;
             Ok(no_content())
         }
         Route::ListAssociations => Ok(json(StatusCode::OK, service.associations())),
         Route::CreateAssociation => {
             let contents: AssociationContents = read_json(headers, body).await?;
-            blocking(service, move |s| s.create_association(contents)).await?;
+            blocking(service, &actor, move |s| s.create_association(contents)).await?;
             // innernet answers 201 with an empty body here.
             Ok(StatusCode::CREATED.into_response())
         }
         Route::DeleteAssociation(id) => {
-            blocking(service, move |s| s.delete_association(id)).await?;
+            blocking(service, &actor, move |s| s.delete_association(id)).await?;
             Ok(no_content())
         }
         Route::Report => {
             let report: ClientReport = read_json(headers, body).await?;
-            blocking(service, move |s| s.record_report(&caller, report)).await?;
+            blocking(service, &actor, move |s| s.record_report(&caller, report)).await?;
             Ok(no_content())
         }
         Route::ListRules => Ok(json(StatusCode::OK, service.policy_listing())),
         Route::AddRule { plan } => {
             let contents: RuleContents = read_json(headers, body).await?;
-            let change = blocking(service, move |s| s.add_rule(contents, plan)).await?;
+            let change = blocking(service, &actor, move |s| s.add_rule(contents, plan)).await?;
             let status = if change.committed {
                 StatusCode::CREATED
             } else {
@@ -135,12 +144,12 @@ pub async fn handle(
             Ok(json(status, change))
         }
         Route::DeleteRule { id, plan } => {
-            let change = blocking(service, move |s| s.delete_rule(id, plan)).await?;
+            let change = blocking(service, &actor, move |s| s.delete_rule(id, plan)).await?;
             Ok(json(StatusCode::OK, change))
         }
         Route::SetIsolation { id, plan } => {
             let contents: IsolationContents = read_json(headers, body).await?;
-            let change = blocking(service, move |s| {
+            let change = blocking(service, &actor, move |s| {
                 s.set_isolation(id, contents.isolated, plan)
             })
             .await?;
@@ -162,7 +171,7 @@ pub async fn handle(
                 }
             };
             let offer: RouteOffer = read_json(headers, body).await?;
-            let routes = blocking(service, move |s| {
+            let routes = blocking(service, &actor, move |s| {
                 if offer.routes.is_empty() && !offer.exit {
                     s.withdraw_routes(gateway)
                 } else {
@@ -174,7 +183,7 @@ pub async fn handle(
         }
         Route::ApproveRoutes(id) => {
             let approval: RouteApproval = read_json(headers, body).await?;
-            let routes = blocking(service, move |s| {
+            let routes = blocking(service, &actor, move |s| {
                 s.approve_routes(id, &approval.routes, approval.approved)
             })
             .await?;
@@ -182,7 +191,7 @@ pub async fn handle(
         }
         Route::SetAutoApproval(id) => {
             let contents: AutoApprovalContents = read_json(headers, body).await?;
-            blocking(service, move |s| {
+            blocking(service, &actor, move |s| {
                 s.set_auto_approval(id, &contents.prefixes, contents.exit)
             })
             .await?;
@@ -192,8 +201,8 @@ pub async fn handle(
         Route::ListDevices => Ok(json(StatusCode::OK, service.device_listing())),
         Route::CreateDevice => {
             let contents: NewDeviceContents = read_json(headers, body).await?;
-            let actor = format!("admin peer {} ({})", caller.name, caller.ip);
-            let issued = blocking(service, move |s| {
+            let who = actor.to_string();
+            let issued = blocking(service, &actor, move |s| {
                 let new = crate::service::devices::NewDevice {
                     name: contents.name,
                     cidr: contents.cidr_id,
@@ -204,24 +213,24 @@ pub async fn handle(
                     full_tunnel: contents.full_tunnel,
                 };
                 let network = s.network_name();
-                s.create_device(new, &network, &actor)
+                s.create_device(new, &network, &who)
                     .map(|issued| s.issued_body(&issued))
             })
             .await?;
             Ok(json(StatusCode::CREATED, issued))
         }
         Route::ReissueDevice(id) => {
-            let actor = format!("admin peer {} ({})", caller.name, caller.ip);
-            let issued = blocking(service, move |s| {
+            let who = actor.to_string();
+            let issued = blocking(service, &actor, move |s| {
                 let network = s.network_name();
-                s.reissue_device(id, &network, &actor)
+                s.reissue_device(id, &network, &who)
                     .map(|issued| s.issued_body(&issued))
             })
             .await?;
             Ok(json(StatusCode::OK, issued))
         }
         Route::DeletePeer(id) => {
-            let deleted = blocking(service, move |s| {
+            let deleted = blocking(service, &actor, move |s| {
                 s.delete_peer(id, crate::store::DeletionReason::Deleted)
             })
             .await?;
@@ -231,7 +240,10 @@ pub async fn handle(
         Route::CreatePeerV2 => {
             let new: wiremesh_shared::wire::NewPeer = read_json(headers, body).await?;
             let window = new.ephemeral_secs.map(std::time::Duration::from_secs);
-            let peer = blocking(service, move |s| s.create_peer_with(new.contents, window)).await?;
+            let peer = blocking(service, &actor, move |s| {
+                s.create_peer_with(new.contents, window)
+            })
+            .await?;
             Ok(json(StatusCode::CREATED, peer))
         }
         Route::Deregister => {
@@ -304,13 +316,14 @@ fn explain_query(query: Option<&str>) -> Result<(IpAddr, IpAddr, Transport), Api
 }
 
 /// Runs a blocking service operation off the async threads.
-async fn blocking<T, F>(service: &Arc<Service>, op: F) -> Result<T, ApiError>
+async fn blocking<T, F>(service: &Arc<Service>, actor: &Actor, op: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Service) -> crate::error::Result<T> + Send + 'static,
 {
     let service = Arc::clone(service);
-    let outcome = tokio::task::spawn_blocking(move || op(&service))
+    let actor = actor.clone();
+    let outcome = tokio::task::spawn_blocking(move || acting_as(actor, || op(&service)))
         .await
         .map_err(|error| ApiError::Internal(format!("service task failed: {error}")))?;
     Ok(outcome?)

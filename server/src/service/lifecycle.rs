@@ -158,9 +158,13 @@ impl Service {
         check_deletable(&model, caller, DeletionReason::Deregistered)?;
         let delay = self.options.key_swap_delay;
         let (service, id, name) = (self.clone(), caller.id, caller.name.clone());
+        let actor = crate::audit::Actor::peer(caller);
         std::thread::spawn(move || {
             std::thread::sleep(delay);
-            if let Err(error) = service.delete_peer(id, DeletionReason::Deregistered) {
+            let deleted = crate::audit::acting_as(actor, || {
+                service.delete_peer(id, DeletionReason::Deregistered)
+            });
+            if let Err(error) = deleted {
                 tracing::warn!(peer = %name, %error, "failed to delete a peer that deregistered");
             }
         });
@@ -198,6 +202,11 @@ impl Service {
             });
             Ok((old, Some(next)))
         })
+    }
+
+    /// The newest `limit` entries of the audit log, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<crate::store::AuditEntry>> {
+        Ok(super::lock(&self.writer).audit_log(limit)?)
     }
 
     /// The network's settings.

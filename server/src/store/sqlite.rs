@@ -80,6 +80,8 @@ pub struct SqliteStore {
     seen_data_version: i64,
     /// The newest revision this connection read or wrote.
     revision: u64,
+    /// Who makes the changes, and when (UNIX seconds): see [`Store::set_audit_actor`].
+    audit: Option<(String, i64)>,
 }
 
 impl SqliteStore {
@@ -220,6 +222,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             seen_data_version,
             revision: 0,
+            audit: None,
         })
     }
 }

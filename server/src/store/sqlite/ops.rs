@@ -27,7 +27,7 @@ use super::rows::{
 };
 use super::{data_version, schema, SqliteStore};
 use crate::store::{
-    PeerFields, Result, Revisions, Settings, Snapshot, Store, StoreError, Tombstone,
+    AuditEntry, PeerFields, Result, Revisions, Settings, Snapshot, Store, StoreError, Tombstone,
 };
 
 /// Statements run through the connection's statement cache: the same few statements run
@@ -43,6 +43,34 @@ impl Run for Connection {
 }
 
 impl SqliteStore {
+    /// [`SqliteStore::write`] that also records an audit row (`action`, `detail`, and the
+    /// actor of [`Store::set_audit_actor`]) in the same transaction, when the write changed
+    /// something (stamped a revision).
+    fn write_audited<T>(
+        &mut self,
+        action: &str,
+        detail: impl FnOnce() -> String,
+        write: impl FnOnce(&Transaction<'_>, &Path, &mut Stamps) -> Result<T>,
+    ) -> Result<T> {
+        let (actor, at) = self.audit.clone().unwrap_or_else(|| {
+            (
+                "unknown".to_owned(),
+                unix_secs(std::time::SystemTime::now()),
+            )
+        });
+        self.write(|tx, path, stamps| {
+            let value = write(tx, path, stamps)?;
+            if stamps.revision.is_some() {
+                tx.run(
+                    "INSERT INTO wiremesh_audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+                    (at, &actor, action, detail()),
+                )
+                .map_err(sqlite(path, "record an audit entry in"))?;
+            }
+            Ok(value)
+        })
+    }
+
     /// Runs `write` in one `BEGIN IMMEDIATE` transaction and commits it; what it stamps is
     /// recorded at one new revision.
     fn write<T>(
@@ -212,6 +240,33 @@ impl Store for SqliteStore {
         Ok(snapshot)
     }
 
+    fn set_audit_actor(&mut self, actor: &str, at: std::time::SystemTime) {
+        self.audit = Some((actor.to_owned(), unix_secs(at)));
+    }
+
+    fn audit_log(&mut self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let path = &self.path;
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT id, at, actor, action, detail FROM wiremesh_audit ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(sqlite(path, "read"))?;
+        let rows = statement
+            .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+                Ok(AuditEntry {
+                    id: row.get(0)?,
+                    at: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    actor: row.get(2)?,
+                    action: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(sqlite(path, "read the audit log of"))?;
+        Ok(rows)
+    }
+
     fn changed_by_others(&mut self) -> Result<bool> {
         // Only a snapshot that succeeds marks others' changes as read: one that fails (a busy
         // database, a row that does not validate) must leave them to be read again.
@@ -322,73 +377,102 @@ impl Store for SqliteStore {
     }
 
     fn insert_cidr(&mut self, contents: &CidrContents) -> Result<Cidr> {
-        self.write(|tx, path, stamps| {
-            if let Some(parent) = contents.parent {
-                require_cidr(tx, path, parent)?;
-            }
-            tx.run(
-                "INSERT INTO cidrs (name, ip, prefix, parent) VALUES (?1, ?2, ?3, ?4)",
-                (
-                    &contents.name,
-                    contents.cidr.addr().to_string(),
-                    contents.cidr.prefix_len(),
-                    contents.parent.map(|parent| parent.0),
-                ),
-            )
-            .map_err(|error| match violation(&error) {
-                Some(Violation::Unique("cidrs.name")) => {
-                    conflict(format!("a CIDR named {:?}", contents.name))
+        self.write_audited(
+            "cidr.create",
+            || {
+                format!(
+                    "{:?} {} (parent {:?})",
+                    contents.name,
+                    contents.cidr,
+                    contents.parent.map(|p| p.0)
+                )
+            },
+            |tx, path, stamps| {
+                if let Some(parent) = contents.parent {
+                    require_cidr(tx, path, parent)?;
                 }
-                Some(Violation::Unique(_)) => conflict(format!("CIDR {}", contents.cidr)),
-                Some(Violation::ForeignKey) => StoreError::NotFound {
-                    what: "CIDR",
-                    id: contents.parent.map_or(0, |parent| parent.0),
-                },
-                None => sqlite(path, "insert a CIDR into")(error),
-            })?;
-            let id = tx.last_insert_rowid();
-            stamps.structure(tx, path)?;
-            read_back(tx, path, "CIDR", id, CIDR_COLUMNS, "cidrs", cidr_from_row)
-        })
+                tx.run(
+                    "INSERT INTO cidrs (name, ip, prefix, parent) VALUES (?1, ?2, ?3, ?4)",
+                    (
+                        &contents.name,
+                        contents.cidr.addr().to_string(),
+                        contents.cidr.prefix_len(),
+                        contents.parent.map(|parent| parent.0),
+                    ),
+                )
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique("cidrs.name")) => {
+                        conflict(format!("a CIDR named {:?}", contents.name))
+                    }
+                    Some(Violation::Unique(_)) => conflict(format!("CIDR {}", contents.cidr)),
+                    Some(Violation::ForeignKey) => StoreError::NotFound {
+                        what: "CIDR",
+                        id: contents.parent.map_or(0, |parent| parent.0),
+                    },
+                    None => sqlite(path, "insert a CIDR into")(error),
+                })?;
+                let id = tx.last_insert_rowid();
+                stamps.structure(tx, path)?;
+                read_back(tx, path, "CIDR", id, CIDR_COLUMNS, "cidrs", cidr_from_row)
+            },
+        )
     }
 
     fn rename_cidr(&mut self, id: CidrId, name: &str) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_updated = tx
-                .run("UPDATE cidrs SET name = ?1 WHERE id = ?2", (name, id.0))
-                .map_err(|error| match violation(&error) {
-                    Some(Violation::Unique(_)) => conflict(format!("a CIDR named {name:?}")),
-                    _ => sqlite(path, "rename a CIDR in")(error),
-                })?;
-            updated_one(n_updated, "CIDR", id.0)?;
-            stamps.structure(tx, path)
-        })
+        self.write_audited(
+            "cidr.rename",
+            || format!("CIDR {id} to {name:?}"),
+            |tx, path, stamps| {
+                let n_updated = tx
+                    .run("UPDATE cidrs SET name = ?1 WHERE id = ?2", (name, id.0))
+                    .map_err(|error| match violation(&error) {
+                        Some(Violation::Unique(_)) => conflict(format!("a CIDR named {name:?}")),
+                        _ => sqlite(path, "rename a CIDR in")(error),
+                    })?;
+                updated_one(n_updated, "CIDR", id.0)?;
+                stamps.structure(tx, path)
+            },
+        )
     }
 
     fn delete_cidr(&mut self, id: CidrId) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_deleted = tx
-                .run("DELETE FROM cidrs WHERE id = ?1", [id.0])
-                .map_err(|error| match violation(&error) {
-                    Some(Violation::ForeignKey) => StoreError::InUse {
-                        what: "CIDR",
-                        id: id.0,
-                    },
-                    _ => sqlite(path, "delete a CIDR from")(error),
-                })?;
-            if n_deleted > 0 {
-                stamps.structure(tx, path)?;
-            }
-            Ok(())
-        })
+        self.write_audited(
+            "cidr.delete",
+            || format!("CIDR {id}"),
+            |tx, path, stamps| {
+                let n_deleted =
+                    tx.run("DELETE FROM cidrs WHERE id = ?1", [id.0])
+                        .map_err(|error| match violation(&error) {
+                            Some(Violation::ForeignKey) => StoreError::InUse {
+                                what: "CIDR",
+                                id: id.0,
+                            },
+                            _ => sqlite(path, "delete a CIDR from")(error),
+                        })?;
+                if n_deleted > 0 {
+                    stamps.structure(tx, path)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     fn insert_peer(&mut self, contents: &PeerContents) -> Result<Peer> {
-        self.write(|tx, path, stamps| insert_peer_row(tx, path, stamps, contents))
+        self.write_audited(
+            "peer.create",
+            || peer_detail(contents),
+            |tx, path, stamps| insert_peer_row(tx, path, stamps, contents),
+        )
     }
 
     fn insert_ephemeral_peer(&mut self, contents: &PeerContents, window_secs: u64) -> Result<Peer> {
-        self.write(|tx, path, stamps| {
+        let detail = || {
+            format!(
+                "{}, ephemeral ({window_secs} s offline)",
+                peer_detail(contents)
+            )
+        };
+        self.write_audited("peer.create", detail, |tx, path, stamps| {
             let peer = insert_peer_row(tx, path, stamps, contents)?;
             tx.run(
                 "INSERT INTO wiremesh_ephemeral (peer_id, window_secs) VALUES (?1, ?2)",
@@ -400,37 +484,67 @@ impl Store for SqliteStore {
     }
 
     fn update_peer(&mut self, id: PeerId, fields: &PeerFields) -> Result<()> {
-        self.write(|tx, path, stamps| update_peer_row(tx, path, stamps, id, fields))
+        self.write_audited(
+            "peer.update",
+            || {
+                format!(
+                    "peer {id}: name {:?}, admin {}, disabled {}, endpoint {}",
+                    fields.name.as_str(),
+                    fields.is_admin,
+                    fields.is_disabled,
+                    fields
+                        .endpoint
+                        .as_ref()
+                        .map_or_else(|| "none".to_owned(), ToString::to_string)
+                )
+            },
+            |tx, path, stamps| update_peer_row(tx, path, stamps, id, fields),
+        )
     }
 
     fn redeem_peer(&mut self, id: PeerId, new_key: &PublicKey) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_updated = tx
-                .run(
-                    "UPDATE peers SET is_redeemed = 1, public_key = ?1 \
+        self.write_audited(
+            "peer.redeem",
+            || format!("peer {id}, key {}", new_key.to_base64()),
+            |tx, path, stamps| {
+                let n_updated = tx
+                    .run(
+                        "UPDATE peers SET is_redeemed = 1, public_key = ?1 \
                      WHERE id = ?2 AND is_redeemed = 0",
-                    (new_key.to_base64(), id.0),
-                )
-                .map_err(|error| match violation(&error) {
-                    Some(Violation::Unique(_)) => conflict("a peer with this public key".into()),
-                    _ => sqlite(path, "redeem a peer in")(error),
-                })?;
-            updated_one(n_updated, "unredeemed peer", id.0)?;
-            stamps.peer(tx, path, id.0)
-        })
+                        (new_key.to_base64(), id.0),
+                    )
+                    .map_err(|error| match violation(&error) {
+                        Some(Violation::Unique(_)) => {
+                            conflict("a peer with this public key".into())
+                        }
+                        _ => sqlite(path, "redeem a peer in")(error),
+                    })?;
+                updated_one(n_updated, "unredeemed peer", id.0)?;
+                stamps.peer(tx, path, id.0)
+            },
+        )
     }
 
     fn set_endpoint(&mut self, id: PeerId, endpoint: Option<&Endpoint>) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_updated = tx
-                .run(
-                    "UPDATE peers SET endpoint = ?1 WHERE id = ?2",
-                    (endpoint.map(ToString::to_string), id.0),
+        self.write_audited(
+            "peer.endpoint",
+            || {
+                format!(
+                    "peer {id}: {}",
+                    endpoint.map_or_else(|| "none".to_owned(), ToString::to_string)
                 )
-                .map_err(sqlite(path, "set an endpoint in"))?;
-            updated_one(n_updated, "peer", id.0)?;
-            stamps.peer(tx, path, id.0)
-        })
+            },
+            |tx, path, stamps| {
+                let n_updated = tx
+                    .run(
+                        "UPDATE peers SET endpoint = ?1 WHERE id = ?2",
+                        (endpoint.map(ToString::to_string), id.0),
+                    )
+                    .map_err(sqlite(path, "set an endpoint in"))?;
+                updated_one(n_updated, "peer", id.0)?;
+                stamps.peer(tx, path, id.0)
+            },
+        )
     }
 
     fn set_candidates(&mut self, id: PeerId, candidates: &[Endpoint]) -> Result<()> {
@@ -447,85 +561,111 @@ impl Store for SqliteStore {
     }
 
     fn delete_peer(&mut self, id: PeerId, tombstone: Option<&Tombstone>) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let exists = |sql: &str| -> Result<bool> {
-                tx.prepare_cached(sql)
-                    .and_then(|mut statement| statement.query_row([id.0], |row| row.get(0)))
-                    .map_err(sqlite(path, "read"))
-            };
-            if !exists("SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)")? {
-                return Err(StoreError::NotFound {
-                    what: "peer",
-                    id: id.0,
-                });
-            }
-            if exists("SELECT EXISTS (SELECT 1 FROM wiremesh_devices WHERE hub_peer_id = ?1)")? {
-                return Err(StoreError::InUse {
-                    what: "hub peer",
-                    id: id.0,
-                });
-            }
-            // The deleted peer keeps its revision row: the deletion is a change.
-            stamps.peer(tx, path, id.0)?;
-            if exists(
-                "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
+        self.write_audited(
+            "peer.delete",
+            || match tombstone {
+                Some(t) => format!(
+                    "peer {id} {:?} {} ({}; the address stays consumed)",
+                    t.name.as_str(),
+                    t.ip,
+                    t.reason.as_str()
+                ),
+                None => format!("peer {id} (an unredeemed invitation; its address is free)"),
+            },
+            |tx, path, stamps| {
+                let exists = |sql: &str| -> Result<bool> {
+                    tx.prepare_cached(sql)
+                        .and_then(|mut statement| statement.query_row([id.0], |row| row.get(0)))
+                        .map_err(sqlite(path, "read"))
+                };
+                if !exists("SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)")? {
+                    return Err(StoreError::NotFound {
+                        what: "peer",
+                        id: id.0,
+                    });
+                }
+                if exists("SELECT EXISTS (SELECT 1 FROM wiremesh_devices WHERE hub_peer_id = ?1)")?
+                {
+                    return Err(StoreError::InUse {
+                        what: "hub peer",
+                        id: id.0,
+                    });
+                }
+                // The deleted peer keeps its revision row: the deletion is a change.
+                stamps.peer(tx, path, id.0)?;
+                if exists(
+                    "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
                  WHERE source_peer_id = ?1 OR destination_peer_id = ?1) \
                  OR EXISTS (SELECT 1 FROM wiremesh_routes WHERE peer_id = ?1) \
                  OR EXISTS (SELECT 1 FROM wiremesh_devices WHERE peer_id = ?1)",
-            )? {
-                stamps.structure(tx, path)?;
-            }
-            if let Some(t) = tombstone {
-                tx.run(
-                    "INSERT INTO wiremesh_tombstones \
+                )? {
+                    stamps.structure(tx, path)?;
+                }
+                if let Some(t) = tombstone {
+                    tx.run(
+                        "INSERT INTO wiremesh_tombstones \
                      (ip, peer_id, name, public_key, cidr_id, deleted_at, reason) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    (
-                        t.ip.to_string(),
-                        t.peer.0,
-                        t.name.as_str(),
-                        t.public_key.to_base64(),
-                        t.cidr.0,
-                        i64::try_from(t.deleted_at).unwrap_or(i64::MAX),
-                        t.reason.as_str(),
-                    ),
-                )
-                .map_err(|error| match violation(&error) {
-                    Some(Violation::Unique(_)) => {
-                        conflict(format!("a tombstone for address {}", t.ip))
-                    }
-                    _ => sqlite(path, "record a tombstone in")(error),
-                })?;
-            }
-            tx.run(
-                "DELETE FROM wiremesh_observed WHERE public_key = \
+                        (
+                            t.ip.to_string(),
+                            t.peer.0,
+                            t.name.as_str(),
+                            t.public_key.to_base64(),
+                            t.cidr.0,
+                            i64::try_from(t.deleted_at).unwrap_or(i64::MAX),
+                            t.reason.as_str(),
+                        ),
+                    )
+                    .map_err(|error| match violation(&error) {
+                        Some(Violation::Unique(_)) => {
+                            conflict(format!("a tombstone for address {}", t.ip))
+                        }
+                        _ => sqlite(path, "record a tombstone in")(error),
+                    })?;
+                }
+                tx.run(
+                    "DELETE FROM wiremesh_observed WHERE public_key = \
                  (SELECT public_key FROM peers WHERE id = ?1)",
-                [id.0],
-            )
-            .map_err(sqlite(path, "delete a peer from"))?;
-            tx.run("DELETE FROM wiremesh_reports WHERE peer_id = ?1", [id.0])
+                    [id.0],
+                )
                 .map_err(sqlite(path, "delete a peer from"))?;
-            // Routes, the device row and rules naming it go through their foreign keys.
-            tx.run("DELETE FROM peers WHERE id = ?1", [id.0])
-                .map_err(sqlite(path, "delete a peer from"))?;
-            Ok(())
-        })
+                tx.run("DELETE FROM wiremesh_reports WHERE peer_id = ?1", [id.0])
+                    .map_err(sqlite(path, "delete a peer from"))?;
+                // Routes, the device row and rules naming it go through their foreign keys.
+                tx.run("DELETE FROM peers WHERE id = ?1", [id.0])
+                    .map_err(sqlite(path, "delete a peer from"))?;
+                Ok(())
+            },
+        )
     }
 
     fn set_settings(&mut self, settings: &Settings) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            // A revision that touches no peer: the model changed, no peer's view did.
-            stamps.revision(tx, path)?;
-            tx.run(
-                "INSERT OR REPLACE INTO wiremesh_meta (key, value) VALUES (?1, ?2)",
-                (
-                    schema::SELF_DELETION_KEY,
-                    u8::from(settings.self_deletion).to_string(),
-                ),
-            )
-            .map_err(sqlite(path, "write to"))?;
-            Ok(())
-        })
+        self.write_audited(
+            "settings",
+            || {
+                format!(
+                    "self-deletion {}",
+                    if settings.self_deletion {
+                        "allowed"
+                    } else {
+                        "forbidden"
+                    }
+                )
+            },
+            |tx, path, stamps| {
+                // A revision that touches no peer: the model changed, no peer's view did.
+                stamps.revision(tx, path)?;
+                tx.run(
+                    "INSERT OR REPLACE INTO wiremesh_meta (key, value) VALUES (?1, ?2)",
+                    (
+                        schema::SELF_DELETION_KEY,
+                        u8::from(settings.self_deletion).to_string(),
+                    ),
+                )
+                .map_err(sqlite(path, "write to"))?;
+                Ok(())
+            },
+        )
     }
 
     fn delete_expired_invites(&mut self, ids: &[PeerId]) -> Result<Vec<Peer>> {
@@ -533,145 +673,174 @@ impl Store for SqliteStore {
         let mut ids = ids.to_vec();
         ids.sort();
         ids.dedup();
-        self.write(|tx, path, stamps| {
-            let mut expired = Vec::new();
-            for id in &ids {
-                let found = query_all(
-                    tx,
-                    path,
-                    &format!("SELECT {PEER_COLUMNS} FROM peers WHERE {INVITATION}"),
-                    [id.0],
-                    peer_from_row,
-                )?;
-                for peer in found {
-                    // The deleted invitation keeps its revision row: the deletion is a change.
-                    stamps.peer(tx, path, peer.id.0)?;
-                    // Rules naming it go with it (the foreign keys cascade): a policy change.
-                    let named: bool = tx
-                        .query_row(
-                            "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
+        self.write_audited(
+            "invitation.expire",
+            || format!("expired invitations among peers {ids:?}"),
+            |tx, path, stamps| {
+                let mut expired = Vec::new();
+                for id in &ids {
+                    let found = query_all(
+                        tx,
+                        path,
+                        &format!("SELECT {PEER_COLUMNS} FROM peers WHERE {INVITATION}"),
+                        [id.0],
+                        peer_from_row,
+                    )?;
+                    for peer in found {
+                        // The deleted invitation keeps its revision row: the deletion is a change.
+                        stamps.peer(tx, path, peer.id.0)?;
+                        // Rules naming it go with it (the foreign keys cascade): a policy change.
+                        let named: bool = tx
+                            .query_row(
+                                "SELECT EXISTS (SELECT 1 FROM wiremesh_rules \
                              WHERE source_peer_id = ?1 OR destination_peer_id = ?1)",
-                            [peer.id.0],
-                            |row| row.get(0),
-                        )
-                        .map_err(sqlite(path, "read"))?;
-                    if named {
-                        stamps.structure(tx, path)?;
+                                [peer.id.0],
+                                |row| row.get(0),
+                            )
+                            .map_err(sqlite(path, "read"))?;
+                        if named {
+                            stamps.structure(tx, path)?;
+                        }
+                        tx.run(&format!("DELETE FROM peers WHERE {INVITATION}"), [id.0])
+                            .map_err(sqlite(path, "delete expired invitations from"))?;
+                        expired.push(peer);
                     }
-                    tx.run(&format!("DELETE FROM peers WHERE {INVITATION}"), [id.0])
-                        .map_err(sqlite(path, "delete expired invitations from"))?;
-                    expired.push(peer);
                 }
-            }
-            Ok(expired)
-        })
+                Ok(expired)
+            },
+        )
     }
 
     fn insert_association(&mut self, contents: &AssociationContents) -> Result<Association> {
         let (cidr_id_1, cidr_id_2) = (contents.cidr_id_1, contents.cidr_id_2);
-        self.write(|tx, path, stamps| {
-            require_cidr(tx, path, cidr_id_1)?;
-            require_cidr(tx, path, cidr_id_2)?;
-            if cidr_id_1 == cidr_id_2 {
-                // A CIDR's peers always see each other: that link exists implicitly.
-                return Err(conflict(format!(
-                    "an association between CIDR {cidr_id_1} and itself"
-                )));
-            }
-            let already: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM associations \
+        self.write_audited(
+            "association.create",
+            || {
+                format!(
+                    "CIDR {} and CIDR {}",
+                    contents.cidr_id_1, contents.cidr_id_2
+                )
+            },
+            |tx, path, stamps| {
+                require_cidr(tx, path, cidr_id_1)?;
+                require_cidr(tx, path, cidr_id_2)?;
+                if cidr_id_1 == cidr_id_2 {
+                    // A CIDR's peers always see each other: that link exists implicitly.
+                    return Err(conflict(format!(
+                        "an association between CIDR {cidr_id_1} and itself"
+                    )));
+                }
+                let already: bool = tx
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM associations \
                      WHERE (cidr_id_1 = ?1 AND cidr_id_2 = ?2) \
                      OR (cidr_id_1 = ?2 AND cidr_id_2 = ?1))",
+                        [cidr_id_1.0, cidr_id_2.0],
+                        |row| row.get(0),
+                    )
+                    .map_err(sqlite(path, "read"))?;
+                if already {
+                    return Err(conflict(ASSOCIATION_EXISTS.into()));
+                }
+                tx.run(
+                    "INSERT INTO associations (cidr_id_1, cidr_id_2) VALUES (?1, ?2)",
                     [cidr_id_1.0, cidr_id_2.0],
-                    |row| row.get(0),
                 )
-                .map_err(sqlite(path, "read"))?;
-            if already {
-                return Err(conflict(ASSOCIATION_EXISTS.into()));
-            }
-            tx.run(
-                "INSERT INTO associations (cidr_id_1, cidr_id_2) VALUES (?1, ?2)",
-                [cidr_id_1.0, cidr_id_2.0],
-            )
-            .map_err(|error| match violation(&error) {
-                Some(Violation::Unique(_)) => conflict(ASSOCIATION_EXISTS.into()),
-                _ => sqlite(path, "insert an association into")(error),
-            })?;
-            let id = AssociationId(tx.last_insert_rowid());
-            stamps.structure(tx, path)?;
-            Ok(Association {
-                id,
-                contents: contents.clone(),
-            })
-        })
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::Unique(_)) => conflict(ASSOCIATION_EXISTS.into()),
+                    _ => sqlite(path, "insert an association into")(error),
+                })?;
+                let id = AssociationId(tx.last_insert_rowid());
+                stamps.structure(tx, path)?;
+                Ok(Association {
+                    id,
+                    contents: contents.clone(),
+                })
+            },
+        )
     }
 
     fn delete_association(&mut self, id: AssociationId) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_deleted = tx
-                .run("DELETE FROM associations WHERE id = ?1", [id.0])
-                .map_err(sqlite(path, "delete an association from"))?;
-            if n_deleted > 0 {
-                stamps.structure(tx, path)?;
-            }
-            Ok(())
-        })
+        self.write_audited(
+            "association.delete",
+            || format!("association {id}"),
+            |tx, path, stamps| {
+                let n_deleted = tx
+                    .run("DELETE FROM associations WHERE id = ?1", [id.0])
+                    .map_err(sqlite(path, "delete an association from"))?;
+                if n_deleted > 0 {
+                    stamps.structure(tx, path)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     fn insert_rule(&mut self, contents: &RuleContents) -> Result<Rule> {
-        self.write(|tx, path, stamps| {
-            tx.run(
-                "INSERT INTO wiremesh_rules (association_id, cidr_id, source_cidr_id, \
+        self.write_audited(
+            "rule.create",
+            || serde_json::to_string(contents).unwrap_or_default(),
+            |tx, path, stamps| {
+                tx.run(
+                    "INSERT INTO wiremesh_rules (association_id, cidr_id, source_cidr_id, \
                  source_peer_id, destination_cidr_id, destination_peer_id, protocol, ports, note, \
                  destination_route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                rule_columns(contents),
-            )
-            .map_err(|error| match violation(&error) {
-                Some(Violation::ForeignKey) => StoreError::NotFound {
-                    what: "CIDR, association or peer named by the rule",
-                    id: 0,
-                },
-                _ => sqlite(path, "insert a rule into")(error),
-            })?;
-            let id = tx.last_insert_rowid();
-            stamps.structure(tx, path)?;
-            read_back(
-                tx,
-                path,
-                "rule",
-                id,
-                RULE_COLUMNS,
-                "wiremesh_rules",
-                rule_from_row,
-            )
-        })
+                    rule_columns(contents),
+                )
+                .map_err(|error| match violation(&error) {
+                    Some(Violation::ForeignKey) => StoreError::NotFound {
+                        what: "CIDR, association or peer named by the rule",
+                        id: 0,
+                    },
+                    _ => sqlite(path, "insert a rule into")(error),
+                })?;
+                let id = tx.last_insert_rowid();
+                stamps.structure(tx, path)?;
+                read_back(
+                    tx,
+                    path,
+                    "rule",
+                    id,
+                    RULE_COLUMNS,
+                    "wiremesh_rules",
+                    rule_from_row,
+                )
+            },
+        )
     }
 
     fn delete_rule(&mut self, id: RuleId) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_deleted = tx
-                .run("DELETE FROM wiremesh_rules WHERE id = ?1", [id.0])
-                .map_err(sqlite(path, "delete a rule from"))?;
-            updated_one(n_deleted, "rule", id.0)?;
-            stamps.structure(tx, path)
-        })
+        self.write_audited(
+            "rule.delete",
+            || format!("rule {id}"),
+            |tx, path, stamps| {
+                let n_deleted = tx
+                    .run("DELETE FROM wiremesh_rules WHERE id = ?1", [id.0])
+                    .map_err(sqlite(path, "delete a rule from"))?;
+                updated_one(n_deleted, "rule", id.0)?;
+                stamps.structure(tx, path)
+            },
+        )
     }
 
     fn set_isolated(&mut self, id: CidrId, isolated: bool) -> Result<bool> {
-        self.write(|tx, path, stamps| {
-            require_cidr(tx, path, id)?;
-            let sql = if isolated {
-                "INSERT OR IGNORE INTO wiremesh_isolated (cidr_id) VALUES (?1)"
-            } else {
-                "DELETE FROM wiremesh_isolated WHERE cidr_id = ?1"
-            };
-            let changed = tx.run(sql, [id.0]).map_err(sqlite(path, "write to"))? > 0;
-            if changed {
-                stamps.structure(tx, path)?;
-            }
-            Ok(changed)
-        })
+        self.write_audited(
+            "cidr.isolation",
+            || format!("CIDR {id} isolated: {isolated}"),
+            |tx, path, stamps| {
+                require_cidr(tx, path, id)?;
+                let sql = if isolated {
+                    "INSERT OR IGNORE INTO wiremesh_isolated (cidr_id) VALUES (?1)"
+                } else {
+                    "DELETE FROM wiremesh_isolated WHERE cidr_id = ?1"
+                };
+                let changed = tx.run(sql, [id.0]).map_err(sqlite(path, "write to"))? > 0;
+                if changed {
+                    stamps.structure(tx, path)?;
+                }
+                Ok(changed)
+            },
+        )
     }
 
     fn set_routes(
@@ -681,7 +850,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Route>> {
         let select =
             format!("SELECT {ROUTE_COLUMNS} FROM wiremesh_routes WHERE peer_id = ?1 ORDER BY id");
-        self.write(|tx, path, stamps| {
+        let detail = || {
+            let nets: Vec<String> = routes
+                .iter()
+                .map(|(r, approved)| {
+                    format!("{}{}", r.net, if *approved { " (approved)" } else { "" })
+                })
+                .collect();
+            format!("gateway peer {gateway}: [{}]", nets.join(", "))
+        };
+        self.write_audited("routes.offer", detail, |tx, path, stamps| {
             let exists: bool = tx
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)",
@@ -738,35 +916,43 @@ impl Store for SqliteStore {
     }
 
     fn set_route_approval(&mut self, ids: &[RouteId], approved: bool) -> Result<bool> {
-        self.write(|tx, path, stamps| {
-            let mut changed = false;
-            for id in ids {
-                let exists: bool = tx
-                    .query_row(
-                        "SELECT EXISTS (SELECT 1 FROM wiremesh_routes WHERE id = ?1)",
-                        [id.0],
-                        |row| row.get(0),
-                    )
-                    .map_err(sqlite(path, "read"))?;
-                if !exists {
-                    return Err(StoreError::NotFound {
-                        what: "route",
-                        id: id.0,
-                    });
-                }
-                changed |= tx
+        self.write_audited(
+            if approved {
+                "routes.approve"
+            } else {
+                "routes.revoke"
+            },
+            || format!("routes {ids:?}"),
+            |tx, path, stamps| {
+                let mut changed = false;
+                for id in ids {
+                    let exists: bool = tx
+                        .query_row(
+                            "SELECT EXISTS (SELECT 1 FROM wiremesh_routes WHERE id = ?1)",
+                            [id.0],
+                            |row| row.get(0),
+                        )
+                        .map_err(sqlite(path, "read"))?;
+                    if !exists {
+                        return Err(StoreError::NotFound {
+                            what: "route",
+                            id: id.0,
+                        });
+                    }
+                    changed |= tx
                     .run(
                         "UPDATE wiremesh_routes SET approved = ?2 WHERE id = ?1 AND approved != ?2",
                         (id.0, approved),
                     )
                     .map_err(sqlite(path, "approve a route in"))?
                     > 0;
-            }
-            if changed {
-                stamps.structure(tx, path)?;
-            }
-            Ok(changed)
-        })
+                }
+                if changed {
+                    stamps.structure(tx, path)?;
+                }
+                Ok(changed)
+            },
+        )
     }
 
     fn set_auto_approval(&mut self, approval: &AutoApproval) -> Result<bool> {
@@ -774,43 +960,47 @@ impl Store for SqliteStore {
         let prefixes = prefixes.join(",");
         let cidr = approval.cidr;
         let remove = approval.prefixes.is_empty() && !approval.exit;
-        self.write(|tx, path, stamps| {
-            require_cidr(tx, path, cidr)?;
-            let before: Option<(String, bool)> = tx
-                .query_row(
-                    "SELECT prefixes, exit FROM wiremesh_route_auto WHERE cidr_id = ?1",
-                    [cidr.0],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .map(Some)
-                .or_else(|error| match error {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    other => Err(other),
-                })
-                .map_err(sqlite(path, "read"))?;
-            if remove {
-                if before.is_none() {
-                    return Ok(false);
-                }
-                tx.run(
-                    "DELETE FROM wiremesh_route_auto WHERE cidr_id = ?1",
-                    [cidr.0],
-                )
-                .map_err(sqlite(path, "write to"))?;
-            } else {
-                if before.as_ref() == Some(&(prefixes.clone(), approval.exit)) {
-                    return Ok(false);
-                }
-                tx.run(
-                    "INSERT OR REPLACE INTO wiremesh_route_auto (cidr_id, prefixes, exit) \
+        self.write_audited(
+            "routes.auto-approve",
+            || format!("{approval:?}"),
+            |tx, path, stamps| {
+                require_cidr(tx, path, cidr)?;
+                let before: Option<(String, bool)> = tx
+                    .query_row(
+                        "SELECT prefixes, exit FROM wiremesh_route_auto WHERE cidr_id = ?1",
+                        [cidr.0],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .map(Some)
+                    .or_else(|error| match error {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        other => Err(other),
+                    })
+                    .map_err(sqlite(path, "read"))?;
+                if remove {
+                    if before.is_none() {
+                        return Ok(false);
+                    }
+                    tx.run(
+                        "DELETE FROM wiremesh_route_auto WHERE cidr_id = ?1",
+                        [cidr.0],
+                    )
+                    .map_err(sqlite(path, "write to"))?;
+                } else {
+                    if before.as_ref() == Some(&(prefixes.clone(), approval.exit)) {
+                        return Ok(false);
+                    }
+                    tx.run(
+                        "INSERT OR REPLACE INTO wiremesh_route_auto (cidr_id, prefixes, exit) \
                      VALUES (?1, ?2, ?3)",
-                    (cidr.0, &prefixes, approval.exit),
-                )
-                .map_err(sqlite(path, "write to"))?;
-            }
-            stamps.structure(tx, path)?;
-            Ok(true)
-        })
+                        (cidr.0, &prefixes, approval.exit),
+                    )
+                    .map_err(sqlite(path, "write to"))?;
+                }
+                stamps.structure(tx, path)?;
+                Ok(true)
+            },
+        )
     }
 
     fn insert_device(
@@ -819,7 +1009,23 @@ impl Store for SqliteStore {
         device: &Device,
         retire: Option<(PeerId, &PeerFields)>,
     ) -> Result<(Peer, Device)> {
-        self.write(|tx, path, stamps| {
+        let detail = || {
+            let retired = retire.map_or_else(String::new, |(old, _)| {
+                format!(", replacing peer {old} (disabled)")
+            });
+            format!(
+                "{}, hub peer {}, key {}{}{retired}",
+                peer_detail(contents),
+                device.hub,
+                device.key.as_str(),
+                if device.full_tunnel {
+                    ", full tunnel"
+                } else {
+                    ""
+                }
+            )
+        };
+        self.write_audited("device.create", detail, |tx, path, stamps| {
             if let Some((old, fields)) = retire {
                 update_peer_row(tx, path, stamps, old, fields)?;
             }
@@ -854,16 +1060,20 @@ impl Store for SqliteStore {
     }
 
     fn set_device_issued(&mut self, id: PeerId, issued: &str) -> Result<()> {
-        self.write(|tx, path, stamps| {
-            let n_updated = tx
-                .run(
-                    "UPDATE wiremesh_devices SET issued = ?2 WHERE peer_id = ?1",
-                    (id.0, issued),
-                )
-                .map_err(sqlite(path, "write to"))?;
-            updated_one(n_updated, "device", id.0)?;
-            stamps.peer(tx, path, id.0)
-        })
+        self.write_audited(
+            "device.issue",
+            || format!("device {id}, configuration {issued}"),
+            |tx, path, stamps| {
+                let n_updated = tx
+                    .run(
+                        "UPDATE wiremesh_devices SET issued = ?2 WHERE peer_id = ?1",
+                        (id.0, issued),
+                    )
+                    .map_err(sqlite(path, "write to"))?;
+                updated_one(n_updated, "device", id.0)?;
+                stamps.peer(tx, path, id.0)
+            },
+        )
     }
 
     fn reports(&mut self) -> Result<HashMap<PeerId, String>> {
@@ -1046,4 +1256,20 @@ fn is_device(tx: &Transaction<'_>, path: &Path, id: PeerId) -> Result<bool> {
     tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM wiremesh_devices WHERE peer_id = ?1)")
         .and_then(|mut statement| statement.query_row([id.0], |row| row.get(0)))
         .map_err(sqlite(path, "read"))
+}
+
+/// A new peer as the audit log describes it.
+fn peer_detail(contents: &PeerContents) -> String {
+    format!(
+        "{:?} {} in CIDR {}{}{}",
+        contents.name.as_str(),
+        contents.ip,
+        contents.cidr_id,
+        if contents.is_admin { ", admin" } else { "" },
+        if contents.is_redeemed {
+            ""
+        } else {
+            ", invitation"
+        }
+    )
 }

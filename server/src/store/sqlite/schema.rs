@@ -13,13 +13,14 @@
 //! | 7 | wiremesh | `wiremesh_rules.destination_route` (rules toward a route; the table is rebuilt) |
 //! | 8 | wiremesh | devices: `wiremesh_devices` (hub, key source, full tunnel, preshared key, issued configuration) |
 //! | 9 | wiremesh | deletion: `wiremesh_tombstones` (the addresses of deleted peers, consumed for good), `wiremesh_ephemeral` (peers deleted after being offline too long) |
+//! | 10 | wiremesh | `wiremesh_audit`: every change, who made it and when |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
 //! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once, and migrations 5, 6, 8 and 9 keep the rules,
-//! routes, devices and tombstones they find. innernet-server knows no tombstones: while it
+//! every wiremesh client gets a full state once, and migrations 5, 6, 8, 9 and 10 keep the
+//! rules, routes, devices, tombstones and audit log they find. innernet-server knows no tombstones: while it
 //! serves the file, it may give a deleted peer's address or id to a new peer. It reads a
 //! device's row as an ordinary peer (it knows no hubs), so a network served by innernet again
 //! puts its devices on its interface as peers and in its clients' states.
@@ -38,7 +39,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 9;
+pub const SUPPORTED_VERSION: i64 = 10;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -224,6 +225,19 @@ CREATE TABLE IF NOT EXISTS wiremesh_ephemeral (
 );
 ";
 
+/// Version 10: the audit log. One row per committed change (not per observation or report):
+/// when (UNIX seconds), who (`actor`: the CLI user, the calling peer, a token, or the server
+/// itself), what (`action`, e.g. `peer.delete`) and the details.
+const AUDIT_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -328,6 +342,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             8 => tx
                 .execute_batch(TOMBSTONE_TABLES)
                 .map_err(sqlite(path, "migrate"))?,
+            9 => tx
+                .execute_batch(AUDIT_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -351,6 +368,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(DEVICE_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(TOMBSTONE_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(AUDIT_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

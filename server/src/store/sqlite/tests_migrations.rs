@@ -71,6 +71,7 @@ fn innernet_tables_match_innernet_2_0_0() {
             "associations",
             "cidrs",
             "peers",
+            "wiremesh_audit",
             "wiremesh_devices",
             "wiremesh_ephemeral",
             "wiremesh_isolated",

@@ -370,3 +370,60 @@ async fn moving_the_server_reaches_every_peer_in_its_next_answer() {
         Some("vpn.example.com:51820")
     );
 }
+
+#[tokio::test]
+async fn every_change_is_in_the_audit_log_with_its_actor() {
+    let h = Harness::new(Family::V4);
+    let before = h.service.audit_log(1000).unwrap().len();
+    // Through the API: an admin's change, a peer's own, a refused one (recorded nowhere).
+    h.req(ADMIN_PEER, Method::DELETE, "/v2/admin/peers/4")
+        .send()
+        .await
+        .expect(204);
+    h.req(USER1, Method::PUT, "/v1/user/endpoint")
+        .json(json!({"option": "Set", "content": "198.51.100.7:51820"}))
+        .send()
+        .await
+        .expect(204);
+    h.req(ADMIN_PEER, Method::DELETE, "/v2/admin/peers/1")
+        .send()
+        .await
+        .expect(400);
+    // Without anyone acting: the server's own.
+    h.service
+        .set_settings(Settings {
+            self_deletion: false,
+        })
+        .unwrap();
+    let log = h.service.audit_log(1000).unwrap();
+    let new: Vec<_> = log[..log.len() - before].iter().rev().collect();
+    let admin_ip = h.ip(ADMIN_PEER);
+    let user_ip = h.ip(USER1);
+    let seen: Vec<(&str, &str)> = new
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (&*format!("admin peer admin ({admin_ip})"), "peer.delete"),
+            (&*format!("peer user1 ({user_ip})"), "peer.endpoint"),
+            ("server", "settings"),
+        ]
+    );
+    assert!(new[0].detail.contains("developer2"), "{}", new[0].detail);
+    assert_eq!(new[1].detail, "peer 5: 198.51.100.7:51820");
+    assert_eq!(new[2].detail, "self-deletion forbidden");
+    assert!(new[0].at >= START.as_secs());
+    // An acting caller outside HTTP (the CLI, a token) is whoever `acting_as` says.
+    wiremesh_server::audit::acting_as(
+        wiremesh_server::audit::Actor::Token { name: "ci".into() },
+        || h.service.set_settings(Settings::default()),
+    )
+    .unwrap();
+    let last = &h.service.audit_log(1).unwrap()[0];
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("token ci", "settings")
+    );
+}

@@ -989,6 +989,33 @@ fn peers_are_deleted_for_good_and_settings_kept() {
         &net.ok(&["settings", "evilcorp"]),
         &["self-deletion: forbidden"],
     );
+
+    // Every change above is in the audit log, as this user's; refusals are not.
+    let log = net.ok(&["audit", "evilcorp"]);
+    assert_contains(
+        &log,
+        &[
+            "cli uid ",
+            "peer.create  \"alice\"",
+            "peer.delete  peer ",
+            "(deleted; the address stays consumed)",
+            "device.create",
+            "settings  self-deletion forbidden",
+        ],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&net.ok(&["audit", "evilcorp", "--json", "--limit", "2"])).unwrap();
+    let entries = json["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1]["action"], "settings");
+    assert!(entries[1]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("cli uid "));
+    assert!(
+        !log.contains("again"),
+        "a refused add-peer is not in the log:\n{log}"
+    );
 }
 
 #[test]
@@ -1008,7 +1035,10 @@ fn set_endpoint_moves_the_server_for_new_invitations_too() {
         before
     );
     let out = net.ok(&["set-endpoint", "evilcorp", "vpn.example.com:51820", "--yes"]);
-    assert_contains(&out, &["public endpoint moved from", "to vpn.example.com:51820"]);
+    assert_contains(
+        &out,
+        &["public endpoint moved from", "to vpn.example.com:51820"],
+    );
     let again = net.ok(&["set-endpoint", "evilcorp", "vpn.example.com:51820", "--yes"]);
     assert_contains(&again, &["nothing changed"]);
     net.add_peer("alice", None, &[]);
