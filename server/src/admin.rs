@@ -337,6 +337,35 @@ pub fn set_server_endpoint(
         .map_err(refused("move the server's endpoint".into()))
 }
 
+/// `create-token`: the token (shown once) and its record.
+pub fn create_token(
+    network: &Network,
+    name: &str,
+    scopes: &[crate::tokens::Scope],
+    expires_in: Option<std::time::Duration>,
+) -> Result<(String, crate::store::StoredToken), AdminError> {
+    network
+        .service
+        .create_token(name, scopes, expires_in)
+        .map_err(refused(format!("make token {name:?}")))
+}
+
+/// `list-tokens`.
+pub fn tokens(network: &Network) -> Result<Vec<crate::store::StoredToken>, AdminError> {
+    network
+        .service
+        .tokens()
+        .map_err(refused("list the tokens".into()))
+}
+
+/// `revoke-token`: whether it was still valid.
+pub fn revoke_token(network: &Network, name: &str) -> Result<bool, AdminError> {
+    network
+        .service
+        .revoke_token(name)
+        .map_err(refused(format!("revoke token {name:?}")))
+}
+
 /// `audit`: the newest `limit` entries, newest first.
 pub fn audit_log(
     network: &Network,

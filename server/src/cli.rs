@@ -17,6 +17,7 @@ pub mod devices;
 pub mod edit;
 pub mod policy;
 pub mod routes;
+pub mod tokens;
 
 /// Coordination server of a wiremesh network (an innernet-compatible WireGuard mesh).
 #[derive(Debug, Parser)]
@@ -62,6 +63,36 @@ pub struct SettingsOpts {
     /// Whether a peer may delete itself (`wiremesh uninstall` deregisters its host).
     #[arg(long, value_enum, value_name = "WHETHER")]
     pub self_deletion: Option<Allowance>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTokenOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: wiremesh_shared::InterfaceName,
+
+    /// The token's name (letters, digits, `-`, `_`, `.`), as the audit log shows it.
+    #[arg(long)]
+    pub name: String,
+
+    /// What it may do: read, devices, peers, policy or admin (repeat for several).
+    #[arg(long = "scope", value_name = "SCOPE", required = true)]
+    pub scopes: Vec<wiremesh_server::tokens::Scope>,
+
+    /// How long it is valid, e.g. 30d, 12h [default: until revoked].
+    #[arg(long, value_name = "TIMESTRING")]
+    pub expires: Option<wiremesh_shared::Timestring>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenOpts {
+    /// The network (its interface name).
+    #[arg(value_name = "INTERFACE")]
+    pub interface: wiremesh_shared::InterfaceName,
+
+    /// The token's name.
+    #[arg(long)]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +182,15 @@ pub enum Command {
     /// Show the audit log: every change, who made it (the command line's user, an admin
     /// peer, the server itself) and when.
     Audit(AuditOpts),
+
+    /// Make a token for the automation API (shown once; only its hash is kept).
+    CreateToken(CreateTokenOpts),
+
+    /// List the automation API's tokens (never their secrets).
+    ListTokens(ListOpts),
+
+    /// Revoke a token: it is refused from the next request on.
+    RevokeToken(RevokeTokenOpts),
 
     /// Move the server's public endpoint: every wiremesh client records the new one in its
     /// config and follows at once, before the old one goes away.

@@ -114,6 +114,8 @@ pub enum Invalid {
         "the server's endpoint must name a host (an address or a DNS name), not 0.0.0.0 or [::]"
     )]
     UnspecifiedServerEndpoint,
+    #[error("{why}")]
+    Token { why: String },
     #[error("an ephemeral peer's window of {given} s is too short: at least {min} s (an online peer may not be heard from for that long)")]
     EphemeralWindow { given: u64, min: u64 },
     #[error("peer {name:?} may not delete itself: the server's settings forbid it (ask an admin to delete it)")]

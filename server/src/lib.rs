@@ -22,6 +22,7 @@ pub mod paths;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod tokens;
 
 /// Counts allocations per thread in this crate's unit tests, for the memory bounds of the fuzz
 /// battery (`http::fuzz_tests`).

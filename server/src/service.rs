@@ -43,9 +43,11 @@ mod peers;
 mod policy;
 mod routes;
 mod sessions;
+mod tokens;
 mod user;
 
 pub use deltas::{DeltaBody, DeltaJob, DeltaLookup};
+pub use tokens::TokenCheck;
 
 /// Where time comes from; tests inject a fixed or stepping clock.
 ///

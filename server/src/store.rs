@@ -99,6 +99,19 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// A token of the automation API as stored (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredToken {
+    pub id: i64,
+    pub name: String,
+    /// Scope names, as given (`read`, `devices`, …).
+    pub scopes: Vec<String>,
+    /// UNIX seconds.
+    pub created_at: u64,
+    pub expires_at: Option<u64>,
+    pub revoked_at: Option<u64>,
+}
+
 /// Why a peer was deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeletionReason {
@@ -211,6 +224,23 @@ pub trait Store: Send {
 
     /// The newest `limit` rows of the audit log, newest first.
     fn audit_log(&mut self, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Records a new token (`Conflict` when the name is taken); returns it as stored.
+    fn insert_token(
+        &mut self,
+        name: &str,
+        secret_sha256: &str,
+        scopes: &[String],
+        created_at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<StoredToken>;
+    /// Marks token `name` revoked at `at`; `NotFound` when there is none, and no change when
+    /// it was revoked already (returns whether it changed).
+    fn revoke_token(&mut self, name: &str, at: u64) -> Result<bool>;
+    /// Every token, by id.
+    fn tokens(&mut self) -> Result<Vec<StoredToken>>;
+    /// Token `id` with the SHA-256 of its secret.
+    fn token_secret(&mut self, id: i64) -> Result<Option<(StoredToken, String)>>;
 
     /// Whether another connection (another process: the server CLI while `serve` runs)
     /// committed a change that no successful [`Store::snapshot`] has read yet.

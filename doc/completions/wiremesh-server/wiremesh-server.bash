@@ -49,6 +49,9 @@ _wiremesh__server() {
             wiremesh__server,completions)
                 cmd="wiremesh__server__subcmd__completions"
                 ;;
+            wiremesh__server,create-token)
+                cmd="wiremesh__server__subcmd__create__subcmd__token"
+                ;;
             wiremesh__server,delete-association)
                 cmd="wiremesh__server__subcmd__delete__subcmd__association"
                 ;;
@@ -94,6 +97,9 @@ _wiremesh__server() {
             wiremesh__server,list-rules)
                 cmd="wiremesh__server__subcmd__list__subcmd__rules"
                 ;;
+            wiremesh__server,list-tokens)
+                cmd="wiremesh__server__subcmd__list__subcmd__tokens"
+                ;;
             wiremesh__server,new)
                 cmd="wiremesh__server__subcmd__new"
                 ;;
@@ -102,6 +108,9 @@ _wiremesh__server() {
                 ;;
             wiremesh__server,rename-peer)
                 cmd="wiremesh__server__subcmd__rename__subcmd__peer"
+                ;;
+            wiremesh__server,revoke-token)
+                cmd="wiremesh__server__subcmd__revoke__subcmd__token"
                 ;;
             wiremesh__server,serve)
                 cmd="wiremesh__server__subcmd__serve"
@@ -148,6 +157,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,completions)
                 cmd="wiremesh__server__subcmd__help__subcmd__completions"
                 ;;
+            wiremesh__server__subcmd__help,create-token)
+                cmd="wiremesh__server__subcmd__help__subcmd__create__subcmd__token"
+                ;;
             wiremesh__server__subcmd__help,delete-association)
                 cmd="wiremesh__server__subcmd__help__subcmd__delete__subcmd__association"
                 ;;
@@ -193,6 +205,9 @@ _wiremesh__server() {
             wiremesh__server__subcmd__help,list-rules)
                 cmd="wiremesh__server__subcmd__help__subcmd__list__subcmd__rules"
                 ;;
+            wiremesh__server__subcmd__help,list-tokens)
+                cmd="wiremesh__server__subcmd__help__subcmd__list__subcmd__tokens"
+                ;;
             wiremesh__server__subcmd__help,new)
                 cmd="wiremesh__server__subcmd__help__subcmd__new"
                 ;;
@@ -201,6 +216,9 @@ _wiremesh__server() {
                 ;;
             wiremesh__server__subcmd__help,rename-peer)
                 cmd="wiremesh__server__subcmd__help__subcmd__rename__subcmd__peer"
+                ;;
+            wiremesh__server__subcmd__help,revoke-token)
+                cmd="wiremesh__server__subcmd__help__subcmd__revoke__subcmd__token"
                 ;;
             wiremesh__server__subcmd__help,serve)
                 cmd="wiremesh__server__subcmd__help__subcmd__serve"
@@ -221,7 +239,7 @@ _wiremesh__server() {
 
     case "${cmd}" in
         wiremesh__server)
-            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="-c -d -h -V --config-dir --data-dir --backend --mtu --no-routing --help --version new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit create-token list-tokens revoke-token set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,6 +722,48 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__create__subcmd__token)
+            opts="-c -d -h --name --scope --expires --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__delete__subcmd__association)
             opts="-c -d -h --yes --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -969,7 +1029,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help)
-            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
+            opts="new import uninstall serve add-peer add-device export-device rename-peer disable-peer enable-peer delete-peer settings audit create-token list-tokens revoke-token set-endpoint add-cidr rename-cidr delete-cidr add-association delete-association list-associations add-rule delete-rule list-rules isolate-cidr explain advertise-routes approve-routes auto-approve-routes list-routes list backup completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1183,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__create__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1346,6 +1420,20 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__list__subcmd__tokens)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__new)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1375,6 +1463,20 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__help__subcmd__rename__subcmd__peer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__help__subcmd__revoke__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1632,6 +1734,36 @@ _wiremesh__server() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        wiremesh__subcmd__server__subcmd__list__subcmd__tokens)
+            opts="-c -d -h --json --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         wiremesh__subcmd__server__subcmd__new)
             opts="-c -d -h --network-name --network-cidr --external-endpoint --auto-external-endpoint --listen-port --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1728,6 +1860,40 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --new-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        wiremesh__subcmd__server__subcmd__revoke__subcmd__token)
+            opts="-c -d -h --name --config-dir --data-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

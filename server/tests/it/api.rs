@@ -11,5 +11,6 @@ mod limits;
 mod peers;
 mod policy;
 mod routes;
+mod tokens;
 mod user;
 mod v2;

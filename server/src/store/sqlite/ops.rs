@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use wiremesh_shared::devices::{Device, DeviceBook};
 use wiremesh_shared::policy::{Policy, Rule, RuleContents};
 use wiremesh_shared::routes::{AutoApproval, Route, RouteBook, RouteContentsDraft};
@@ -27,7 +27,8 @@ use super::rows::{
 };
 use super::{data_version, schema, SqliteStore};
 use crate::store::{
-    AuditEntry, PeerFields, Result, Revisions, Settings, Snapshot, Store, StoreError, Tombstone,
+    AuditEntry, PeerFields, Result, Revisions, Settings, Snapshot, Store, StoreError, StoredToken,
+    Tombstone,
 };
 
 /// Statements run through the connection's statement cache: the same few statements run
@@ -60,7 +61,7 @@ impl SqliteStore {
         });
         self.write(|tx, path, stamps| {
             let value = write(tx, path, stamps)?;
-            if stamps.revision.is_some() {
+            if stamps.revision.is_some() || stamps.unseen_change {
                 tx.run(
                     "INSERT INTO wiremesh_audit (at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
                     (at, &actor, action, detail()),
@@ -82,7 +83,10 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite(path, "write to"))?;
-        let mut stamps = Stamps { revision: None };
+        let mut stamps = Stamps {
+            revision: None,
+            unseen_change: false,
+        };
         let value = write(&tx, path, &mut stamps)?;
         tx.commit().map_err(sqlite(path, "commit to"))?;
         if let Some(revision) = stamps.revision {
@@ -96,6 +100,8 @@ impl SqliteStore {
 /// records anything (a write that changes nothing keeps the revision where it was).
 struct Stamps {
     revision: Option<u64>,
+    /// Something changed that no peer sees (a token): audited, at no new revision.
+    unseen_change: bool,
 }
 
 impl Stamps {
@@ -265,6 +271,112 @@ impl Store for SqliteStore {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(sqlite(path, "read the audit log of"))?;
         Ok(rows)
+    }
+
+    fn insert_token(
+        &mut self,
+        name: &str,
+        secret_sha256: &str,
+        scopes: &[String],
+        created_at: u64,
+        expires_at: Option<u64>,
+    ) -> Result<StoredToken> {
+        let detail = || {
+            format!(
+                "{name:?}, scopes {}, {}",
+                scopes.join(","),
+                expires_at.map_or_else(|| "no expiry".to_owned(), |t| format!("expires {t}"))
+            )
+        };
+        self.write_audited("token.create", detail, |tx, path, stamps| {
+            // Not a change of the network (no revision), but audited.
+            stamps.unseen_change = true;
+            tx.run(
+                "INSERT INTO wiremesh_tokens (name, secret_sha256, scopes, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    name,
+                    secret_sha256,
+                    scopes.join(","),
+                    secs_i64(created_at),
+                    expires_at.map(secs_i64),
+                ),
+            )
+            .map_err(|error| match violation(&error) {
+                Some(Violation::Unique(_)) => conflict(format!("a token named {name:?}")),
+                _ => sqlite(path, "insert a token into")(error),
+            })?;
+            let id = tx.last_insert_rowid();
+            query_one(
+                tx,
+                path,
+                &format!("SELECT {TOKEN_COLUMNS} FROM wiremesh_tokens WHERE id = ?1"),
+                [id],
+                token_from_row,
+            )?
+            .ok_or(StoreError::NotFound { what: "token", id })
+        })
+    }
+
+    fn revoke_token(&mut self, name: &str, at: u64) -> Result<bool> {
+        self.write_audited(
+            "token.revoke",
+            || format!("{name:?}"),
+            |tx, path, stamps| {
+                let found: Option<Option<i64>> = tx
+                    .query_row(
+                        "SELECT revoked_at FROM wiremesh_tokens WHERE name = ?1",
+                        [name],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sqlite(path, "read"))?;
+                match found {
+                    None => Err(StoreError::NotFound {
+                        what: "token",
+                        id: 0,
+                    }),
+                    Some(Some(_)) => Ok(false),
+                    Some(None) => {
+                        stamps.unseen_change = true;
+                        tx.run(
+                            "UPDATE wiremesh_tokens SET revoked_at = ?1 WHERE name = ?2",
+                            (secs_i64(at), name),
+                        )
+                        .map_err(sqlite(path, "revoke a token in"))?;
+                        Ok(true)
+                    }
+                }
+            },
+        )
+    }
+
+    fn tokens(&mut self) -> Result<Vec<StoredToken>> {
+        query_all(
+            &self.conn,
+            &self.path,
+            &format!("SELECT {TOKEN_COLUMNS} FROM wiremesh_tokens ORDER BY id"),
+            [],
+            token_from_row,
+        )
+    }
+
+    fn token_secret(&mut self, id: i64) -> Result<Option<(StoredToken, String)>> {
+        let path = &self.path;
+        let token = query_one(
+            &self.conn,
+            path,
+            &format!("SELECT {TOKEN_COLUMNS} FROM wiremesh_tokens WHERE id = ?1"),
+            [id],
+            token_from_row,
+        )?;
+        let Some(token) = token else { return Ok(None) };
+        let secret: String = self
+            .conn
+            .prepare_cached("SELECT secret_sha256 FROM wiremesh_tokens WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |row| row.get(0)))
+            .map_err(sqlite(path, "read"))?;
+        Ok(Some((token, secret)))
     }
 
     fn changed_by_others(&mut self) -> Result<bool> {
@@ -1272,4 +1384,36 @@ fn peer_detail(contents: &PeerContents) -> String {
             ", invitation"
         }
     )
+}
+
+fn secs_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// Columns of `wiremesh_tokens` that [`token_from_row`] reads.
+const TOKEN_COLUMNS: &str = "id, name, scopes, created_at, expires_at, revoked_at";
+
+/// Reads a `wiremesh_tokens` row selected with [`TOKEN_COLUMNS`].
+fn token_from_row(path: &Path, row: &rusqlite::Row<'_>) -> Result<StoredToken> {
+    let read = |error| sqlite(path, "read")(error);
+    let secs = |value: i64| u64::try_from(value).unwrap_or(0);
+    let scopes: String = row.get("scopes").map_err(read)?;
+    Ok(StoredToken {
+        id: row.get("id").map_err(read)?,
+        name: row.get("name").map_err(read)?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: secs(row.get("created_at").map_err(read)?),
+        expires_at: row
+            .get::<_, Option<i64>>("expires_at")
+            .map_err(read)?
+            .map(secs),
+        revoked_at: row
+            .get::<_, Option<i64>>("revoked_at")
+            .map_err(read)?
+            .map(secs),
+    })
 }

@@ -14,13 +14,14 @@
 //! | 8 | wiremesh | devices: `wiremesh_devices` (hub, key source, full tunnel, preshared key, issued configuration) |
 //! | 9 | wiremesh | deletion: `wiremesh_tombstones` (the addresses of deleted peers, consumed for good), `wiremesh_ephemeral` (peers deleted after being offline too long) |
 //! | 10 | wiremesh | `wiremesh_audit`: every change, who made it and when |
+//! | 11 | wiremesh | `wiremesh_tokens`: the automation API's tokens (hashed), their scopes, expiry and revocation |
 //!
 //! innernet's tables are never altered beyond what innernet itself does, so innernet-server
 //! 2.0.0 can still read the file. It resets `user_version` to 2 when it opens it; migration 3
 //! is therefore idempotent and keeps roles it finds already recorded, migration 4 starts a
 //! new revision history (innernet may have changed anything without recording revisions), so
-//! every wiremesh client gets a full state once, and migrations 5, 6, 8, 9 and 10 keep the
-//! rules, routes, devices, tombstones and audit log they find. innernet-server knows no tombstones: while it
+//! every wiremesh client gets a full state once, and migrations 5, 6 and 8 to 11 keep the
+//! rules, routes, devices, tombstones, audit log and tokens they find. innernet-server knows no tombstones: while it
 //! serves the file, it may give a deleted peer's address or id to a new peer. It reads a
 //! device's row as an ordinary peer (it knows no hubs), so a network served by innernet again
 //! puts its devices on its interface as peers and in its clients' states.
@@ -39,7 +40,7 @@ use super::errors::{corrupt, sqlite, sqlite_or_not_a_database};
 use crate::store::{Result, StoreError};
 
 /// The schema version this code writes and reads.
-pub const SUPPORTED_VERSION: i64 = 10;
+pub const SUPPORTED_VERSION: i64 = 11;
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -238,6 +239,20 @@ CREATE TABLE IF NOT EXISTS wiremesh_audit (
 );
 ";
 
+/// Version 11: the automation API's tokens. Only a SHA-256 of each token's secret is kept
+/// (hex); the token itself is shown once, when it is made. Times in UNIX seconds.
+const TOKEN_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS wiremesh_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    secret_sha256 TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+";
+
 /// `wiremesh_meta` keys of the revision history: its name, the oldest revision a delta can
 /// start from, the newest revision, and the revision of the last structural change.
 pub(super) const HISTORY_KEY: &str = "history";
@@ -345,6 +360,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             9 => tx
                 .execute_batch(AUDIT_TABLES)
                 .map_err(sqlite(path, "migrate"))?,
+            10 => tx
+                .execute_batch(TOKEN_TABLES)
+                .map_err(sqlite(path, "migrate"))?,
             _ => return Ok(()),
         }
         set_user_version(&tx, path, version + 1)?;
@@ -370,6 +388,8 @@ pub(super) fn create_tables(tx: &Transaction<'_>, path: &Path) -> Result<()> {
     tx.execute_batch(TOMBSTONE_TABLES)
         .map_err(sqlite(path, "create"))?;
     tx.execute_batch(AUDIT_TABLES)
+        .map_err(sqlite(path, "create"))?;
+    tx.execute_batch(TOKEN_TABLES)
         .map_err(sqlite(path, "create"))?;
     start_history(tx, path)
 }

@@ -82,6 +82,7 @@ fn innernet_tables_match_innernet_2_0_0() {
             "wiremesh_route_auto",
             "wiremesh_routes",
             "wiremesh_rules",
+            "wiremesh_tokens",
             "wiremesh_tombstones"
         ]
     );

@@ -1047,3 +1047,82 @@ fn set_endpoint_moves_the_server_for_new_invitations_too() {
         "vpn.example.com:51820"
     );
 }
+
+#[test]
+fn tokens_are_made_listed_and_revoked() {
+    let net = network(V4);
+    let made = net.server.run(&[
+        "create-token",
+        "evilcorp",
+        "--name",
+        "provisioner",
+        "--scope",
+        "devices",
+        "--scope",
+        "read",
+        "--expires",
+        "30d",
+    ]);
+    assert!(made.status.success());
+    let token = String::from_utf8(made.stdout).unwrap();
+    let token = token.trim();
+    assert!(token.starts_with("wmt_1_") && token.len() > 40, "{token}");
+    assert_contains(
+        &String::from_utf8_lossy(&made.stderr),
+        &["shown only this once"],
+    );
+    let listed = net.ok(&["list-tokens", "evilcorp"]);
+    assert_contains(&listed, &["provisioner  scopes read,devices", "expires "]);
+    assert!(!listed.contains(&token[6..]), "list-tokens shows a secret");
+    let json: serde_json::Value =
+        serde_json::from_str(&net.ok(&["list-tokens", "evilcorp", "--json"])).unwrap();
+    assert_eq!(json["tokens"][0]["name"], "provisioner");
+
+    // Refusals change nothing.
+    let before = fs::read(net.server.database_file("evilcorp")).unwrap();
+    let err = net.server.fails(
+        &[
+            "create-token",
+            "evilcorp",
+            "--name",
+            "x",
+            "--scope",
+            "everything",
+        ],
+        2,
+    );
+    assert_contains(&err, &["unknown scope \"everything\""]);
+    let err = net.server.fails(
+        &[
+            "create-token",
+            "evilcorp",
+            "--name",
+            "provisioner",
+            "--scope",
+            "read",
+        ],
+        1,
+    );
+    assert_contains(&err, &["a token named \"provisioner\" already exists"]);
+    let err = net
+        .server
+        .fails(&["revoke-token", "evilcorp", "--name", "nobody"], 1);
+    assert_contains(&err, &["no token named \"nobody\""]);
+    assert_eq!(
+        fs::read(net.server.database_file("evilcorp")).unwrap(),
+        before
+    );
+
+    assert_contains(
+        &net.ok(&["revoke-token", "evilcorp", "--name", "provisioner"]),
+        &["revoked"],
+    );
+    assert_contains(&net.ok(&["list-tokens", "evilcorp"]), &["revoked "]);
+    assert_contains(
+        &net.ok(&["audit", "evilcorp"]),
+        &[
+            "token.create  \"provisioner\", scopes read,devices",
+            "token.revoke",
+        ],
+    );
+}
