@@ -332,6 +332,14 @@ pub struct ServeOpts {
     /// nftables table is programmed; one left from before is removed).
     #[arg(long)]
     pub no_firewall: bool,
+
+    /// The automation API's Unix socket [default: /run/wiremesh-server/<INTERFACE>.sock].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_api_socket")]
+    pub api_socket: Option<PathBuf>,
+
+    /// Do not serve the automation API.
+    #[arg(long)]
+    pub no_api_socket: bool,
 }
 
 /// The connection limits of `serve` (operator guide, "Limits").

@@ -30,6 +30,7 @@ use wiremesh_shared::PeerId;
 use crate::service::Service;
 
 mod auth;
+pub mod automation;
 mod body;
 mod error;
 #[cfg(test)]

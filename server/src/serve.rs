@@ -59,6 +59,47 @@ pub struct ServeOptions {
     /// Enforce the port and protocol policy on the server's own interface (`false`:
     /// `--no-firewall`).
     pub firewall: bool,
+    /// Where the automation API listens (`None`: `--no-api-socket`).
+    pub api_socket: Option<std::path::PathBuf>,
+}
+
+/// The automation API's socket when `--api-socket` is not given.
+pub fn default_api_socket(network: &InterfaceName) -> std::path::PathBuf {
+    std::path::Path::new("/run/wiremesh-server").join(format!("{network}.sock"))
+}
+
+/// Binds the automation API's Unix socket: its directory is made (mode 0750) if missing, a
+/// socket left by an earlier run is replaced, anything else in the way is an error; the
+/// socket is mode 0660 (its owner and group: root, and whoever root lets in). Also returns
+/// the directory when it made it (removed again, if empty, when serving ends).
+pub fn bind_api_socket(
+    path: &std::path::Path,
+) -> std::io::Result<(tokio::net::UnixListener, Option<std::path::PathBuf>)> {
+    use std::os::unix::fs::{DirBuilderExt as _, FileTypeExt as _, PermissionsExt as _};
+    let mut made = None;
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(dir)?;
+            made = Some(dir.to_path_buf());
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok((listener, made))
 }
 
 /// The connection limits given on the command line; `None` takes the default.
@@ -183,6 +224,37 @@ pub async fn run_until(
     ));
     let router =
         crate::http::router_with(service.clone(), config.private_key.public_key(), &limits);
+    let automation = match &options.api_socket {
+        None => None,
+        Some(path) => match bind_api_socket(path) {
+            Ok((socket, made_dir)) => {
+                tracing::info!(socket = %path.display(), "automation API listening");
+                let router = crate::http::automation::router(service.clone());
+                let mut stop = stop_rx.clone();
+                Some((
+                    tokio::spawn(async move {
+                        let served = axum::serve(socket, router)
+                            .with_graceful_shutdown(async move {
+                                let _ = stop.wait_for(|stop| *stop).await;
+                            })
+                            .await;
+                        if let Err(error) = served {
+                            tracing::error!("the automation API stopped: {error}");
+                        }
+                    }),
+                    made_dir,
+                ))
+            }
+            // The peer API is what the network needs; the automation API is refused loudly.
+            Err(error) => {
+                tracing::error!(
+                    socket = %path.display(),
+                    "failed to listen for the automation API: {error}; serving without it"
+                );
+                None
+            }
+        },
+    };
     let mut http_stop = stop_rx.clone();
     let http = crate::http::serve(listener, router, limits, async move {
         let _ = http_stop.wait_for(|stop| *stop).await;
@@ -207,6 +279,16 @@ pub async fn run_until(
     let _ = stop_tx.send(true);
     if loop_task.await.is_err() {
         tracing::error!("the maintenance loop panicked");
+    }
+    if let Some((task, made_dir)) = automation {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        if let Some(path) = &options.api_socket {
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(dir) = made_dir {
+            // Only when empty: another network's server may be using it.
+            let _ = std::fs::remove_dir(dir);
+        }
     }
     // The last handle: dropping it closes the database.
     drop(service);

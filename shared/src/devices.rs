@@ -327,6 +327,7 @@ impl Hub {
 /// `POST /v2/admin/devices`: a device to create (the server chooses the address when `ip`
 /// is absent, and generates the key pair when `public_key` is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewDeviceContents {
     pub name: Hostname,
     pub cidr_id: CidrId,

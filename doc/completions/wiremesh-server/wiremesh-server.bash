@@ -1921,7 +1921,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__serve)
-            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --no-firewall --config-dir --data-dir --help"
+            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --no-firewall --api-socket --no-api-socket --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1952,6 +1952,10 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --max-polls-per-peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

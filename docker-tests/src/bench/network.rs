@@ -185,7 +185,14 @@ pub fn measure(
     let viewer_ip = fill(&db, root, peers, &viewer_key)?;
     let argv = server.tool_argv(
         kind.program,
-        &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
+        &[
+            "serve",
+            &net,
+            "--backend",
+            "userspace",
+            "--no-write-hosts",
+            "--no-api-socket",
+        ],
     );
     let serve = server.spawn(&format!("serve-{net}"), argv, false)?;
     let pid = serve.pid().context("serve has no pid")?;

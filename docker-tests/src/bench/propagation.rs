@@ -395,7 +395,14 @@ fn run_in(
     let invitation = invite("human6", "humans", false)?;
     let argv = server.tool_argv(
         program,
-        &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
+        &[
+            "serve",
+            &net,
+            "--backend",
+            "userspace",
+            "--no-write-hosts",
+            "--no-api-socket",
+        ],
     );
     let serve: Daemon = server.spawn("serve", argv, false)?;
     wait_until(

@@ -41,6 +41,7 @@ pub fn flood(settings: &Settings, family: Family) -> Result<()> {
                     "--backend",
                     "userspace",
                     "--no-write-hosts",
+                    "--no-api-socket",
                 ],
             ));
             argv

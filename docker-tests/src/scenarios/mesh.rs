@@ -234,9 +234,19 @@ pub fn install_from_stdin(host: &Host, invitation: &std::path::Path, iface: &str
 
 /// `wiremesh-server serve` under a supervisor (systemd's Restart=always).
 pub fn start_serve(server: &Host, net: &str) -> Result<Daemon> {
+    // The automation API's socket in the host's own directory, not this machine's /run.
+    let socket = server.path("api.sock").to_string_lossy().into_owned();
     let argv = server.tool_argv(
         "wiremesh-server",
-        &["serve", net, "--backend", "userspace", "--no-write-hosts"],
+        &[
+            "serve",
+            net,
+            "--backend",
+            "userspace",
+            "--no-write-hosts",
+            "--api-socket",
+            &socket,
+        ],
     );
     server.spawn("serve", argv, true)
 }

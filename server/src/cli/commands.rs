@@ -310,6 +310,11 @@ fn uninstall(
 
 fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()> {
     let network = network_name(opts.interface.as_str())?;
+    let api_socket = (!opts.no_api_socket).then(|| {
+        opts.api_socket
+            .clone()
+            .unwrap_or_else(|| serve::default_api_socket(&network))
+    });
     // The options after `serve` win over those before it; innernet ignored the latter.
     let options = ServeOptions {
         paths,
@@ -329,6 +334,7 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
             max_polls_per_peer: opts.limits.max_polls_per_peer.map(|n| n as usize),
         },
         firewall: !opts.no_firewall,
+        api_socket,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

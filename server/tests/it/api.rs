@@ -2,6 +2,7 @@
 //! (harness: `support::api`).
 
 mod auth;
+mod automation;
 mod cidrs;
 mod device;
 mod devices;

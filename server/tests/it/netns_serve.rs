@@ -40,6 +40,8 @@ impl ServeProcess {
             .arg(server.data_dir())
             .args(["serve", network, "--backend", "userspace", "--hosts-path"])
             .arg(&hosts)
+            .arg("--api-socket")
+            .arg(server.data_dir().join("api.sock"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -213,7 +213,14 @@ fn run_side_in(
     let server_ip = Ipv4Addr::from(u32::from(root.network()) + 1);
     let serve_argv = server.tool_argv(
         program,
-        &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
+        &[
+            "serve",
+            &net,
+            "--backend",
+            "userspace",
+            "--no-write-hosts",
+            "--no-api-socket",
+        ],
     );
     let config = AgentConfig {
         kind: label.to_owned(),

@@ -1,0 +1,296 @@
+//! The automation API over a real Unix socket: every route × {no token, wrong token, expired,
+//! revoked, insufficient scope, right scope}; refusals and bad bodies change nothing; every
+//! write is in the audit log as the token's.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wiremesh_server::http::automation::{router, ROUTES};
+use wiremesh_server::service::devices::NewDevice;
+use wiremesh_server::tokens::Scope;
+use wiremesh_shared::fixture::Family;
+use wiremesh_shared::PeerId;
+
+use crate::support::api::*;
+
+/// One HTTP/1.1 request over the socket; returns the status and the JSON body (or null).
+async fn call(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .expect("connect");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method == "POST" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+struct Api {
+    h: Harness,
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Api {
+    let h = Harness::new(Family::V4);
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("run").join("test.sock");
+    let (listener, made) = wiremesh_server::serve::bind_api_socket(&socket).expect("bind");
+    assert_eq!(made.as_deref(), socket.parent());
+    let app = router(Arc::clone(&h.service));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Api {
+        h,
+        socket,
+        _dir: dir,
+    }
+}
+
+fn device(name: &str, key: u8) -> NewDevice {
+    NewDevice {
+        name: name.parse().unwrap(),
+        cidr: DEVELOPER,
+        ip: None,
+        public_key: Some(new_key(key)),
+        preshared_key: false,
+        hub: None,
+        full_tunnel: false,
+    }
+}
+
+#[tokio::test]
+async fn every_route_checks_its_token() {
+    let api = start().await;
+    let h = &api.h;
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&api.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+
+    let kept = h
+        .service
+        .create_device(device("kept", 20), "test", "test")
+        .unwrap();
+    let doomed = h
+        .service
+        .create_device(device("doomed", 21), "test", "test")
+        .unwrap();
+    let token = |name: &str, scopes: &[Scope], expires: Option<u64>| {
+        h.service
+            .create_token(name, scopes, expires.map(Duration::from_secs))
+            .unwrap()
+            .0
+    };
+    let read = token("reader", &[Scope::Read], None);
+    let devices = token("provisioner", &[Scope::Devices], None);
+    let peers = token("peer-admin", &[Scope::Peers], None);
+    let admin = token("ops", &[Scope::Admin], None);
+    let expired = token("old", &[Scope::Admin], Some(60));
+    let revoked = token("gone", &[Scope::Admin], None);
+    h.service.revoke_token("gone").unwrap();
+    h.clock.advance(Duration::from_secs(61));
+    let wrong = format!("{}x", &admin[..admin.len() - 1]);
+
+    let (kept_id, doomed_id) = (kept.peer.id.0, doomed.peer.id.0);
+    let target = |method: &str, path: &str| -> (String, Option<String>) {
+        let id = match (path.starts_with("/api/v1/devices"), method) {
+            (true, "DELETE") => doomed_id,
+            (true, _) => kept_id,
+            (false, "DELETE") => USER2.0,
+            (false, _) => DEVELOPER2.0,
+        };
+        let body = (method == "POST" && path == "/api/v1/devices").then(|| {
+            json!({"name": "phone", "cidr_id": DEVELOPER.0, "public_key": new_key(22).to_base64()})
+                .to_string()
+        });
+        (path.replace("{id}", &id.to_string()), body)
+    };
+    for &(method, route, scope) in ROUTES {
+        let (path, body) = target(method, route);
+        let insufficient = match scope {
+            Scope::Read => None,
+            Scope::Devices => Some(peers.as_str()),
+            _ => Some(devices.as_str()),
+        };
+        let mut refusals = vec![
+            (None, 401, "no token"),
+            (Some(wrong.as_str()), 401, "unknown or wrong token"),
+            (Some(expired.as_str()), 401, "has expired"),
+            (Some(revoked.as_str()), 401, "was revoked"),
+        ];
+        if let Some(token) = insufficient {
+            refusals.push((Some(token), 403, "lacks the scope"));
+            // A read-only token never writes either.
+            refusals.push((Some(read.as_str()), 403, "lacks the scope"));
+        }
+        for (token, status, message) in refusals {
+            let (model, db) = (h.snapshot(), h.reopen());
+            let (got, answer) = call(&api.socket, method, &path, token, body.as_deref()).await;
+            assert_eq!(got, status, "{method} {path} with {token:?}: {answer}");
+            let error = answer["error"].as_str().unwrap_or_default();
+            assert!(error.contains(message), "{method} {path}: {error}");
+            assert_eq!(h.snapshot(), model, "{method} {path} changed the model");
+            assert_eq!(h.reopen(), db, "{method} {path} changed the database");
+        }
+        let right = match scope {
+            Scope::Read => read.as_str(),
+            Scope::Devices => devices.as_str(),
+            Scope::Peers => peers.as_str(),
+            _ => admin.as_str(),
+        };
+        let (got, answer) = call(&api.socket, method, &path, Some(right), body.as_deref()).await;
+        assert!(
+            (200..300).contains(&got),
+            "{method} {path} with the right scope: {got} {answer}"
+        );
+    }
+
+    // What the right tokens did, as themselves in the audit log.
+    let log = h.service.audit_log(20).unwrap();
+    let by = |action: &str| {
+        log.iter()
+            .filter(|e| e.action == action)
+            .map(|e| e.actor.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("peer.delete").first(), Some(&"token provisioner"));
+    assert!(by("peer.delete").contains(&"token peer-admin"));
+    assert_eq!(by("device.create").first(), Some(&"token provisioner"));
+    assert!(h.service.model().peer(USER2).is_none());
+    assert!(h.service.model().peer(PeerId(doomed_id)).is_none());
+}
+
+#[tokio::test]
+async fn bad_requests_change_nothing() {
+    let api = start().await;
+    let h = &api.h;
+    let (admin, _) = h
+        .service
+        .create_token("ops", &[Scope::Admin], None)
+        .unwrap();
+    let device = h
+        .service
+        .create_device(device("kept", 20), "test", "test")
+        .unwrap();
+    let cases: Vec<(&str, String, Option<String>, u16, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/devices".into(),
+            Some("{not json".into()),
+            400,
+            "invalid request body",
+        ),
+        (
+            "POST",
+            "/api/v1/devices".into(),
+            Some(json!({"name": "x", "cidr_id": DEVELOPER.0, "colour": "red"}).to_string()),
+            400,
+            "unknown field",
+        ),
+        (
+            "POST",
+            "/api/v1/devices".into(),
+            Some(json!({"name": "Bad Name", "cidr_id": DEVELOPER.0}).to_string()),
+            400,
+            "invalid hostname",
+        ),
+        (
+            "POST",
+            "/api/v1/devices".into(),
+            Some(json!({"name": "kept", "cidr_id": DEVELOPER.0}).to_string()),
+            400,
+            "already exists",
+        ),
+        ("DELETE", "/api/v1/peers/x".into(), None, 400, "invalid id"),
+        (
+            "DELETE",
+            "/api/v1/peers/99".into(),
+            None,
+            404,
+            "does not exist",
+        ),
+        (
+            "DELETE",
+            "/api/v1/peers/1".into(),
+            None,
+            400,
+            "cannot be deleted",
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/peers/{}", device.peer.id),
+            None,
+            400,
+            "is a device",
+        ),
+        (
+            "DELETE",
+            "/api/v1/devices/4".into(),
+            None,
+            404,
+            "is not a device",
+        ),
+        ("GET", "/api/v1/audit?limit=many".into(), None, 400, "limit"),
+        ("GET", "/api/v1/nothing".into(), None, 404, "no such route"),
+    ];
+    for (method, path, body, status, message) in cases {
+        let (model, db) = (h.snapshot(), h.reopen());
+        let (got, answer) = call(&api.socket, method, &path, Some(&admin), body.as_deref()).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{method} {path}: {error}");
+        assert_eq!(h.snapshot(), model, "{method} {path} changed the model");
+        assert_eq!(h.reopen(), db, "{method} {path} changed the database");
+    }
+
+    // What reading returns.
+    let (status, network) = call(&api.socket, "GET", "/api/v1/network", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(network["peers"], 6);
+    assert_eq!(network["devices"], 1);
+    let (_, peers) = call(&api.socket, "GET", "/api/v1/peers", Some(&admin), None).await;
+    assert_eq!(peers.as_array().unwrap().len(), 6);
+    let (_, one) = call(&api.socket, "GET", "/api/v1/peers/3", Some(&admin), None).await;
+    assert_eq!(one["name"], "developer1");
+    let (_, devices) = call(&api.socket, "GET", "/api/v1/devices", Some(&admin), None).await;
+    assert_eq!(devices.as_array().unwrap().len(), 1);
+    let (status, created) = call(
+        &api.socket,
+        "POST",
+        "/api/v1/devices",
+        Some(&admin),
+        Some(&json!({"name": "tablet", "cidr_id": DEVELOPER.0}).to_string()),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let config = created["config"].as_str().unwrap_or_default();
+    assert!(config.contains("PrivateKey = "), "{created}");
+}
