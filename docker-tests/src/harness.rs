@@ -110,6 +110,20 @@ extern "C" fn on_signal(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Run on SIGINT/SIGTERM before the worlds are cleaned up (the parallel runner's: stop its
+/// children, which clean up their own worlds).
+static INTERRUPT_HOOK: OnceLock<fn()> = OnceLock::new();
+
+/// Sets what runs first on SIGINT/SIGTERM.
+pub fn on_interrupt(hook: fn()) {
+    let _ = INTERRUPT_HOOK.set(hook);
+}
+
+/// Whether SIGINT/SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Installs SIGINT/SIGTERM handling: a watcher thread cleans up every live world and exits.
 pub fn install_interrupt_cleanup() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
@@ -121,6 +135,9 @@ pub fn install_interrupt_cleanup() {
     std::thread::spawn(|| loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
             eprintln!("\ninterrupted: removing namespaces, links and processes");
+            if let Some(hook) = INTERRUPT_HOOK.get() {
+                hook();
+            }
             if let Some(live) = LIVE.get() {
                 for shared in live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                     cleanup(shared);

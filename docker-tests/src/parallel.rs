@@ -7,6 +7,9 @@
 //! so worlds overlap well even on two cores. The scenarios whose point is timing under
 //! stress (a flood, a lossy underlay, killed processes, jumping clocks, gateway failover)
 //! run afterwards, one at a time, so that a neighbour's load never decides their outcome.
+//!
+//! On SIGINT/SIGTERM no further child starts, and the running ones get SIGTERM and are
+//! waited for: each removes its own world.
 
 use std::collections::VecDeque;
 use std::process::{Command, Stdio};
@@ -16,7 +19,30 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 
+use crate::harness;
 use crate::scenarios::{self, Scenario};
+
+/// The process ids of the children running now.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// The interrupt hook: SIGTERM to every running child, then wait (at most a minute) for
+/// them to clean up their worlds and exit.
+fn stop_children() {
+    let pids: Vec<u32> = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for pid in &pids {
+        // SAFETY: kill(2) on a child of ours (still registered, so not yet reaped).
+        unsafe { libc::kill(*pid as i32, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while Instant::now() < deadline
+        && !CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// What one child reported.
 struct Outcome {
@@ -30,6 +56,7 @@ struct Outcome {
 /// afterwards, one by one); returns how many passed and the names that failed.
 pub fn run(selected: &[&Scenario], jobs: usize, keep: bool) -> Result<(usize, Vec<&'static str>)> {
     let exe = std::env::current_exe().context("find the suite's own executable")?;
+    harness::on_interrupt(stop_children);
     let (alone, pooled): (Vec<&'static str>, Vec<&'static str>) = selected
         .iter()
         .map(|s| s.name)
@@ -48,6 +75,9 @@ pub fn run(selected: &[&Scenario], jobs: usize, keep: bool) -> Result<(usize, Ve
         for _ in 0..width {
             let (queue, tx, exe) = (queue.clone(), tx.clone(), exe.clone());
             workers.push(std::thread::spawn(move || loop {
+                if harness::interrupted() {
+                    break;
+                }
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
                 let Some(name) = next else { break };
                 let outcome = run_child(&exe, name, keep);
@@ -87,7 +117,18 @@ fn run_child(exe: &std::path::Path, name: &'static str, keep: bool) -> Outcome {
     }
     command.env_remove("WIREMESH_E2E_JOBS");
     command.stdin(Stdio::null());
-    let result = command.output();
+    command.stdout(Stdio::piped());
+    command.stderr(Stdio::piped());
+    let result = command.spawn().and_then(|child| {
+        let pid = child.id();
+        CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        let output = child.wait_with_output();
+        CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != pid);
+        output
+    });
     let seconds = start.elapsed().as_secs_f64();
     match result {
         Err(e) => Outcome {

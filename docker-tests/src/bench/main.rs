@@ -55,6 +55,17 @@ use e2e::{harness, scenarios};
 use harness::{Settings, World};
 use propagation::Side;
 
+/// `serve NET` for `program` (innernet-server or wiremesh-server) as the benchmark runs it:
+/// userspace WireGuard, no hosts file, and for wiremesh-server no automation API socket
+/// (nothing in this machine's /run).
+fn serve_args<'a>(net: &'a str, program: &str) -> Vec<&'a str> {
+    let mut args = vec!["serve", net, "--backend", "userspace", "--no-write-hosts"];
+    if program == "wiremesh-server" {
+        args.push("--no-api-socket");
+    }
+    args
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e:#}");

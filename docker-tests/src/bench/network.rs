@@ -183,17 +183,7 @@ pub fn measure(
     let viewer_key = PrivateKey::generate();
     let db = server.data_dir(kind.program).join(format!("{net}.db"));
     let viewer_ip = fill(&db, root, peers, &viewer_key)?;
-    let argv = server.tool_argv(
-        kind.program,
-        &[
-            "serve",
-            &net,
-            "--backend",
-            "userspace",
-            "--no-write-hosts",
-            "--no-api-socket",
-        ],
-    );
+    let argv = server.tool_argv(kind.program, &crate::serve_args(&net, kind.program));
     let serve = server.spawn(&format!("serve-{net}"), argv, false)?;
     let pid = serve.pid().context("serve has no pid")?;
 

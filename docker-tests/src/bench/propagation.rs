@@ -393,17 +393,7 @@ fn run_in(
     // new peer on a running userspace interface, and wiremesh-server's would take up to
     // 250 ms to notice it.
     let invitation = invite("human6", "humans", false)?;
-    let argv = server.tool_argv(
-        program,
-        &[
-            "serve",
-            &net,
-            "--backend",
-            "userspace",
-            "--no-write-hosts",
-            "--no-api-socket",
-        ],
-    );
+    let argv = server.tool_argv(program, &crate::serve_args(&net, program));
     let serve: Daemon = server.spawn("serve", argv, false)?;
     wait_until(
         "the server interface is up",

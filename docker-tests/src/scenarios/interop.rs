@@ -293,14 +293,7 @@ pub fn wiremesh_client_on_innernet_server(settings: &Settings, family: Family) -
         .ok()?;
         let argv = server.tool_argv(
             "innernet-server",
-            &[
-                "serve",
-                &net,
-                "--backend",
-                "userspace",
-                "--no-write-hosts",
-                "--no-api-socket",
-            ],
+            &["serve", &net, "--backend", "userspace", "--no-write-hosts"],
         );
         let _serve = server.spawn("innernet-serve", argv, true)?;
         // Up means its API listens (without the workaround above, innernet-server exits when

@@ -46,25 +46,66 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/devices/{id}/disable", Scope::Devices),
     ("POST", "/api/v1/devices/{id}/enable", Scope::Devices),
     ("POST", "/api/v1/devices/{id}/config", Scope::Devices),
+    ("GET", "/api/v1/status", Scope::Read),
     ("GET", "/api/v1/audit", Scope::Read),
 ];
 
 /// The automation API's router.
 pub fn router(service: Arc<Service>) -> Router {
+    use Kind::{Device, Peer};
     Router::new()
         .route("/api/v1/network", get(network))
         .route("/api/v1/peers", get(list_peers))
-        .route("/api/v1/peers/{id}", get(get_peer).delete(delete_peer))
-        .route("/api/v1/peers/{id}/enable", post(enable_peer))
-        .route("/api/v1/peers/{id}/disable", post(disable_peer))
+        .route(
+            "/api/v1/peers/{id}",
+            get(get_peer).delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Peer)),
+        )
+        .route(
+            "/api/v1/peers/{id}/enable",
+            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Peer, false)),
+        )
+        .route(
+            "/api/v1/peers/{id}/disable",
+            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Peer, true)),
+        )
         .route("/api/v1/devices", get(list_devices).post(create_device))
-        .route("/api/v1/devices/{id}", axum::routing::delete(delete_device))
-        .route("/api/v1/devices/{id}/enable", post(enable_device))
-        .route("/api/v1/devices/{id}/disable", post(disable_device))
+        .route(
+            "/api/v1/devices/{id}",
+            axum::routing::delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Device)),
+        )
+        .route(
+            "/api/v1/devices/{id}/enable",
+            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Device, false)),
+        )
+        .route(
+            "/api/v1/devices/{id}/disable",
+            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Device, true)),
+        )
         .route("/api/v1/devices/{id}/config", post(reissue_device))
+        .route("/api/v1/status", get(status))
         .route("/api/v1/audit", get(audit))
         .fallback(|| async { Failure::NotFound("no such route".into()) })
         .with_state(service)
+}
+
+type Svc = State<Arc<Service>>;
+type Id = Path<String>;
+
+/// Which kind of peer a route is about: device routes need the `devices` scope, peer routes
+/// the `peers` scope, and neither acts on the other kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Peer,
+    Device,
+}
+
+impl Kind {
+    fn scope(self) -> Scope {
+        match self {
+            Kind::Peer => Scope::Peers,
+            Kind::Device => Scope::Devices,
+        }
+    }
 }
 
 /// Why a request failed.
@@ -251,31 +292,41 @@ async fn get_peer(
 }
 
 /// Refuses a peer route on a device, and a device route on a peer.
-fn check_kind(service: &Service, id: PeerId, device: bool) -> Result<(), Failure> {
+fn check_kind(service: &Service, id: PeerId, kind: Kind) -> Result<(), Failure> {
     let model = service.model();
     if model.peer(id).is_none() {
-        let what = if device { "device" } else { "peer" };
+        let what = match kind {
+            Kind::Peer => "peer",
+            Kind::Device => "device",
+        };
         return Err(Failure::NotFound(format!("{what} {id} does not exist")));
     }
-    match (model.is_device(id), device) {
-        (true, false) => Err(Failure::BadRequest(format!(
+    match (model.is_device(id), kind) {
+        (true, Kind::Peer) => Err(Failure::BadRequest(format!(
             "peer {id} is a device: use /api/v1/devices/{id} (and a token with the devices scope)"
         ))),
-        (false, true) => Err(Failure::NotFound(format!(
+        (false, Kind::Device) => Err(Failure::NotFound(format!(
             "device {id} does not exist (peer {id} is not a device)"
         ))),
         _ => Ok(()),
     }
 }
 
-async fn delete_peer(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    let actor = authorize(&service, &headers, Scope::Peers).await?;
-    let id = id_of(&id)?;
-    check_kind(&service, id, false)?;
+/// The token's actor and the peer id of a route on one peer or device of `kind`.
+async fn target(
+    service: &Arc<Service>,
+    headers: &HeaderMap,
+    id: &str,
+    kind: Kind,
+) -> Result<(Actor, PeerId), Failure> {
+    let actor = authorize(service, headers, kind.scope()).await?;
+    let id = id_of(id)?;
+    check_kind(service, id, kind)?;
+    Ok((actor, id))
+}
+
+async fn delete(State(service): Svc, headers: HeaderMap, Path(id): Id, kind: Kind) -> Reply {
+    let (actor, id) = target(&service, &headers, &id, kind).await?;
     run(&service, actor, move |s| {
         s.delete_peer(id, DeletionReason::Deleted)
     })
@@ -284,50 +335,15 @@ async fn delete_peer(
 }
 
 async fn set_disabled(
-    service: Arc<Service>,
+    State(service): Svc,
     headers: HeaderMap,
-    id: String,
-    device: bool,
+    Path(id): Id,
+    kind: Kind,
     disabled: bool,
 ) -> Reply {
-    let scope = if device { Scope::Devices } else { Scope::Peers };
-    let actor = authorize(&service, &headers, scope).await?;
-    let id = id_of(&id)?;
-    check_kind(&service, id, device)?;
+    let (actor, id) = target(&service, &headers, &id, kind).await?;
     run(&service, actor, move |s| s.set_disabled(id, disabled)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn enable_peer(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    set_disabled(service, headers, id, false, false).await
-}
-
-async fn disable_peer(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    set_disabled(service, headers, id, false, true).await
-}
-
-async fn enable_device(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    set_disabled(service, headers, id, true, false).await
-}
-
-async fn disable_device(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    set_disabled(service, headers, id, true, true).await
 }
 
 async fn list_devices(State(service): State<Arc<Service>>, headers: HeaderMap) -> Reply {
@@ -344,46 +360,16 @@ async fn create_device(
     let contents: NewDeviceContents = read_json(&headers, body).await?;
     let who = actor.to_string();
     let issued = run(&service, actor, move |s| {
-        let new = NewDevice {
-            name: contents.name,
-            cidr: contents.cidr_id,
-            ip: contents.ip,
-            public_key: contents.public_key,
-            preshared_key: contents.preshared_key,
-            hub: contents.hub,
-            full_tunnel: contents.full_tunnel,
-        };
         let network = s.network_name();
-        s.create_device(new, &network, &who)
+        s.create_device(NewDevice::from(contents), &network, &who)
             .map(|issued| s.issued_body(&issued))
     })
     .await?;
     Ok(json(StatusCode::CREATED, issued))
 }
 
-async fn delete_device(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    let actor = authorize(&service, &headers, Scope::Devices).await?;
-    let id = id_of(&id)?;
-    check_kind(&service, id, true)?;
-    run(&service, actor, move |s| {
-        s.delete_peer(id, DeletionReason::Deleted)
-    })
-    .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn reissue_device(
-    State(service): State<Arc<Service>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Reply {
-    let actor = authorize(&service, &headers, Scope::Devices).await?;
-    let id = id_of(&id)?;
-    check_kind(&service, id, true)?;
+async fn reissue_device(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
+    let (actor, id) = target(&service, &headers, &id, Kind::Device).await?;
     let who = actor.to_string();
     let issued = run(&service, actor, move |s| {
         let network = s.network_name();
@@ -392,6 +378,22 @@ async fn reissue_device(
     })
     .await?;
     Ok(json(StatusCode::OK, issued))
+}
+
+/// `GET /api/v1/status`: the server's live view of every peer.
+async fn status(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    let read = tokio::task::spawn_blocking(move || service.interface_status())
+        .await
+        .map_err(|error| {
+            Failure::Api(ApiError::Internal(format!("status task failed: {error}")))
+        })?;
+    let status = read.map_err(|error| {
+        Failure::Api(ApiError::Internal(format!(
+            "failed to read the server's interface: {error}"
+        )))
+    })?;
+    Ok(json(StatusCode::OK, status))
 }
 
 async fn audit(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Reply {

@@ -203,17 +203,8 @@ pub async fn handle(
             let contents: NewDeviceContents = read_json(headers, body).await?;
             let who = actor.to_string();
             let issued = blocking(service, &actor, move |s| {
-                let new = crate::service::devices::NewDevice {
-                    name: contents.name,
-                    cidr: contents.cidr_id,
-                    ip: contents.ip,
-                    public_key: contents.public_key,
-                    preshared_key: contents.preshared_key,
-                    hub: contents.hub,
-                    full_tunnel: contents.full_tunnel,
-                };
                 let network = s.network_name();
-                s.create_device(new, &network, &who)
+                s.create_device(contents.into(), &network, &who)
                     .map(|issued| s.issued_body(&issued))
             })
             .await?;

@@ -41,6 +41,21 @@ pub struct NewDevice {
     pub full_tunnel: bool,
 }
 
+impl From<wiremesh_shared::devices::NewDeviceContents> for NewDevice {
+    /// A device as `POST /v2/admin/devices` and the automation API ask for it.
+    fn from(contents: wiremesh_shared::devices::NewDeviceContents) -> Self {
+        Self {
+            name: contents.name,
+            cidr: contents.cidr_id,
+            ip: contents.ip,
+            public_key: contents.public_key,
+            preshared_key: contents.preshared_key,
+            hub: contents.hub,
+            full_tunnel: contents.full_tunnel,
+        }
+    }
+}
+
 /// A device as created or reissued: its row, its record, and its configuration (holding the
 /// private key when the server generated it).
 #[derive(Debug, Clone)]

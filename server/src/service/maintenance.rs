@@ -229,3 +229,58 @@ impl Service {
         }
     }
 }
+
+/// One peer as the server's interface sees it right now (the automation API's `status`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PeerStatus {
+    pub id: PeerId,
+    pub name: String,
+    pub ip: std::net::IpAddr,
+    pub device: bool,
+    pub disabled: bool,
+    /// Whether the peer is on the server's interface (enabled peers whose hub is the server).
+    pub on_interface: bool,
+    /// Where its packets last came from.
+    pub endpoint: Option<SocketAddr>,
+    /// UNIX seconds; `None`: never.
+    pub last_handshake: Option<u64>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+impl Service {
+    /// Every peer (the server's own excepted) with what the server's interface says about it.
+    pub fn interface_status(&self) -> Result<Vec<PeerStatus>, wireguard_control::Error> {
+        let peers = match &self.device {
+            Some(device) => device.backend.get(&device.name)?.peers,
+            None => Vec::new(),
+        };
+        let by_key: HashMap<&PublicKey, &wireguard_control::PeerInfo> =
+            peers.iter().map(|p| (&p.config.public_key, p)).collect();
+        let model = self.model();
+        let server = model.roles().server_peer;
+        Ok(model
+            .peers()
+            .iter()
+            .filter(|p| p.id != server)
+            .map(|p| {
+                let info = by_key.get(&p.public_key);
+                PeerStatus {
+                    id: p.id,
+                    name: p.name.to_string(),
+                    ip: p.ip,
+                    device: model.is_device(p.id),
+                    disabled: p.is_disabled,
+                    on_interface: info.is_some(),
+                    endpoint: info.and_then(|i| i.config.endpoint),
+                    last_handshake: info
+                        .and_then(|i| i.stats.last_handshake_time)
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs()),
+                    rx_bytes: info.map_or(0, |i| i.stats.rx_bytes),
+                    tx_bytes: info.map_or(0, |i| i.stats.tx_bytes),
+                }
+            })
+            .collect())
+    }
+}

@@ -211,17 +211,7 @@ fn run_side_in(
     let server_config = wiremesh_shared::config::ServerConfig::from_toml_str(&config_text)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let server_ip = Ipv4Addr::from(u32::from(root.network()) + 1);
-    let serve_argv = server.tool_argv(
-        program,
-        &[
-            "serve",
-            &net,
-            "--backend",
-            "userspace",
-            "--no-write-hosts",
-            "--no-api-socket",
-        ],
-    );
+    let serve_argv = server.tool_argv(program, &crate::serve_args(&net, program));
     let config = AgentConfig {
         kind: label.to_owned(),
         peers,

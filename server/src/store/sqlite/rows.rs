@@ -72,6 +72,27 @@ impl<'a, 'r> Fields<'a, 'r> {
         Ok(self.get::<i64>(column)? != 0)
     }
 
+    /// The `name` column, a valid peer name.
+    fn name(&self) -> Result<Hostname> {
+        let name: String = self.get("name")?;
+        name.parse()
+            .map_err(|error| self.corrupt(format!("column name: {error}")))
+    }
+
+    /// The `ip` column.
+    fn ip(&self) -> Result<IpAddr> {
+        let ip: String = self.get("ip")?;
+        ip.parse()
+            .map_err(|_| self.corrupt(format!("column ip: {ip:?} is not an IP address")))
+    }
+
+    /// The `public_key` column (base64).
+    fn public_key(&self) -> Result<PublicKey> {
+        let key: String = self.get("public_key")?;
+        PublicKey::from_base64(&key)
+            .map_err(|error| self.corrupt(format!("column public_key: {error}")))
+    }
+
     fn corrupt(&self, detail: String) -> crate::store::StoreError {
         corrupt(self.path, self.what, self.id, detail)
     }
@@ -80,17 +101,7 @@ impl<'a, 'r> Fields<'a, 'r> {
 /// Reads a `peers` row selected with [`PEER_COLUMNS`].
 pub(super) fn peer_from_row(path: &Path, row: &Row<'_>) -> Result<Peer> {
     let fields = Fields::new(row, path, "peer")?;
-    let name: String = fields.get("name")?;
-    let name: Hostname = name
-        .parse()
-        .map_err(|error| fields.corrupt(format!("column name: {error}")))?;
-    let ip: String = fields.get("ip")?;
-    let ip: IpAddr = ip
-        .parse()
-        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
-    let public_key: String = fields.get("public_key")?;
-    let public_key = PublicKey::from_base64(&public_key)
-        .map_err(|error| fields.corrupt(format!("column public_key: {error}")))?;
+    let (name, ip, public_key) = (fields.name()?, fields.ip()?, fields.public_key()?);
     // innernet reads an unparseable endpoint as none; so do we.
     let endpoint = fields
         .get::<Option<String>>("endpoint")?
@@ -131,10 +142,7 @@ pub(super) fn peer_from_row(path: &Path, row: &Row<'_>) -> Result<Peer> {
 /// Reads a `cidrs` row selected with [`CIDR_COLUMNS`]; the network keeps its host bits.
 pub(super) fn cidr_from_row(path: &Path, row: &Row<'_>) -> Result<Cidr> {
     let fields = Fields::new(row, path, "CIDR")?;
-    let ip: String = fields.get("ip")?;
-    let ip: IpAddr = ip
-        .parse()
-        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
+    let ip = fields.ip()?;
     let prefix: i64 = fields.get("prefix")?;
     let cidr = u8::try_from(prefix)
         .ok()
@@ -392,17 +400,7 @@ pub(super) const TOMBSTONE_COLUMNS: &str =
 /// Reads a `wiremesh_tombstones` row selected with [`TOMBSTONE_COLUMNS`].
 pub(super) fn tombstone_from_row(path: &Path, row: &Row<'_>) -> Result<Tombstone> {
     let fields = Fields::new(row, path, "tombstone")?;
-    let name: String = fields.get("name")?;
-    let name: Hostname = name
-        .parse()
-        .map_err(|error| fields.corrupt(format!("column name: {error}")))?;
-    let ip: String = fields.get("ip")?;
-    let ip: IpAddr = ip
-        .parse()
-        .map_err(|_| fields.corrupt(format!("column ip: {ip:?} is not an IP address")))?;
-    let public_key: String = fields.get("public_key")?;
-    let public_key = PublicKey::from_base64(&public_key)
-        .map_err(|error| fields.corrupt(format!("column public_key: {error}")))?;
+    let (name, ip, public_key) = (fields.name()?, fields.ip()?, fields.public_key()?);
     let reason: String = fields.get("reason")?;
     let reason = DeletionReason::parse(&reason)
         .ok_or_else(|| fields.corrupt(format!("column reason: {reason:?} is not a reason")))?;

@@ -280,6 +280,15 @@ async fn bad_requests_change_nothing() {
     assert_eq!(peers.as_array().unwrap().len(), 6);
     let (_, one) = call(&api.socket, "GET", "/api/v1/peers/3", Some(&admin), None).await;
     assert_eq!(one["name"], "developer1");
+    let (status, live) = call(&api.socket, "GET", "/api/v1/status", Some(&admin), None).await;
+    assert_eq!(status, 200, "{live}");
+    let live = live.as_array().unwrap();
+    assert_eq!(live.len(), 6, "every peer but the server: {live:?}");
+    let developer1 = live.iter().find(|p| p["name"] == "developer1").unwrap();
+    assert_eq!(developer1["on_interface"], true);
+    assert_eq!(developer1["last_handshake"], Value::Null);
+    let kept = live.iter().find(|p| p["name"] == "kept").unwrap();
+    assert_eq!(kept["device"], true);
     let (_, devices) = call(&api.socket, "GET", "/api/v1/devices", Some(&admin), None).await;
     assert_eq!(devices.as_array().unwrap().len(), 1);
     let (status, created) = call(

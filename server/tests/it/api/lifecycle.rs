@@ -22,6 +22,19 @@ async fn full(h: &Harness, peer: PeerId) -> StateDelta {
         .json()
 }
 
+/// What changed for `peer` since `before`, at once.
+async fn since(h: &Harness, peer: PeerId, before: &StateDelta) -> StateDelta {
+    let path = format!(
+        "/v2/user/state?epoch={}&revision={}&wait=0",
+        before.epoch, before.revision
+    );
+    h.req(peer, Method::GET, &path)
+        .send()
+        .await
+        .expect(200)
+        .json()
+}
+
 #[tokio::test]
 async fn a_deleted_peer_leaves_everything_and_its_address_stays_consumed() {
     for family in Family::BOTH {
@@ -37,19 +50,7 @@ async fn a_deleted_peer_leaves_everything_and_its_address_stays_consumed() {
             .expect(204);
 
         assert!(!h.interface_keys().contains(&key), "off the interface");
-        let delta: StateDelta = h
-            .req(
-                DEVELOPER1,
-                Method::GET,
-                &format!(
-                    "/v2/user/state?epoch={}&revision={}&wait=0",
-                    before.epoch, before.revision
-                ),
-            )
-            .send()
-            .await
-            .expect(200)
-            .json();
+        let delta = since(&h, DEVELOPER1, &before).await;
         assert_eq!(delta.removed, vec![DEVELOPER2], "{family:?}");
         let v1: State = h
             .req(DEVELOPER1, Method::GET, "/v1/user/state")
@@ -346,19 +347,7 @@ async fn moving_the_server_reaches_every_peer_in_its_next_answer() {
             Some("vpn.example.com:51820")
         );
     }
-    let delta: StateDelta = h
-        .req(
-            DEVELOPER1,
-            Method::GET,
-            &format!(
-                "/v2/user/state?epoch={}&revision={}&wait=0",
-                before.epoch, before.revision
-            ),
-        )
-        .send()
-        .await
-        .expect(200)
-        .json();
+    let delta = since(&h, DEVELOPER1, &before).await;
     assert_eq!(
         endpoint(&delta.peers).as_deref(),
         Some("vpn.example.com:51820")
