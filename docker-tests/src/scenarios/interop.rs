@@ -62,8 +62,54 @@ pub fn innernet_install_with_interval(
     iface: &str,
     interval: &str,
 ) -> Result<Peer> {
-    let hosts = host.hosts_file().to_string_lossy().into_owned();
     no_dad_for_new_interfaces(host)?;
+    // Under load (three worlds at once on two cores) the kernel's address work runs late,
+    // and in one CI run all five attempts below got a wrong source. While innernet
+    // installs, the harness holds the peer's IPv6 address on `lo` as well (valid at once:
+    // no DAD on loopback), so source selection finds it whatever state innernet's own copy
+    // is in; the packets still leave through innernet's tunnel, which routes the network.
+    // It is removed before the daemon starts, so everything after tests innernet's host
+    // as innernet configured it.
+    let address = invitation_address(invitation)?;
+    let aid = match address {
+        std::net::IpAddr::V6(_) => Some(format!("{address}/128")),
+        std::net::IpAddr::V4(_) => None,
+    };
+    if let Some(aid) = &aid {
+        host.ok(&["ip", "-6", "addr", "add", aid, "dev", "lo", "nodad"])?;
+    }
+    let installed = innernet_install_attempts(host, invitation, iface);
+    if let Some(aid) = &aid {
+        host.ok(&["ip", "-6", "addr", "del", aid, "dev", "lo"])?;
+    }
+    installed?;
+    write_name_file(iface)?;
+    let daemon = innernet_daemon(host, iface, interval)?;
+    let config = host.config_dir("innernet").join(format!("{iface}.conf"));
+    let text = host.read(&config)?;
+    let parsed = wiremesh_shared::config::ClientConfig::from_toml_str(&text)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Peer {
+        host: host.clone(),
+        iface: iface.to_owned(),
+        ip: parsed.interface.address.addr(),
+        daemon: Some(daemon),
+    })
+}
+
+/// The tunnel address an invitation gives its peer.
+fn invitation_address(invitation: &std::path::Path) -> Result<std::net::IpAddr> {
+    let text = std::fs::read_to_string(invitation)
+        .with_context(|| format!("reading {}", invitation.display()))?;
+    let parsed = wiremesh_shared::config::ClientConfig::from_toml_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", invitation.display()))?;
+    Ok(parsed.interface.address.addr())
+}
+
+/// Runs innernet's `install` until it succeeds, retrying (a bounded number of times) only
+/// a connection to the server that timed out.
+fn innernet_install_attempts(host: &Host, invitation: &std::path::Path, iface: &str) -> Result<()> {
+    let hosts = host.hosts_file().to_string_lossy().into_owned();
     // innernet 2.0.0 makes one attempt to reach the server through the tunnel it has just
     // created, and gives up (leaving the invitation unredeemed) if that connection times
     // out, which the race described at `no_dad_for_new_interfaces` still causes now and
@@ -100,18 +146,7 @@ pub fn innernet_install_with_interval(
             || Ok(!host.run(&["ip", "link", "show", iface])?.success),
         )?;
     }
-    write_name_file(iface)?;
-    let daemon = innernet_daemon(host, iface, interval)?;
-    let config = host.config_dir("innernet").join(format!("{iface}.conf"));
-    let text = host.read(&config)?;
-    let parsed = wiremesh_shared::config::ClientConfig::from_toml_str(&text)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Peer {
-        host: host.clone(),
-        iface: iface.to_owned(),
-        ip: parsed.interface.address.addr(),
-        daemon: Some(daemon),
-    })
+    Ok(())
 }
 
 /// `innernet up <iface> --daemon --interval <interval>` under a supervisor.
