@@ -229,7 +229,11 @@ pub async fn run_until(
         Some(path) => match bind_api_socket(path) {
             Ok((socket, made_dir)) => {
                 tracing::info!(socket = %path.display(), "automation API listening");
-                let router = crate::http::automation::router(service.clone());
+                let router = crate::http::automation::router(crate::http::automation::Automation {
+                    service: service.clone(),
+                    network: Arc::from(options.network.as_str()),
+                    internal_endpoint: addr,
+                });
                 let mut stop = stop_rx.clone();
                 Some((
                     tokio::spawn(async move {

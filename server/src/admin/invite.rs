@@ -17,6 +17,8 @@ use wiremesh_shared::Timestring;
 use super::{AdminError, Network};
 use crate::error::ServiceError;
 use crate::model::Model;
+use crate::service::Service;
+use wiremesh_shared::wire::{Cidr, Peer};
 
 pub use wiremesh_shared::invite::{AddPeerOptions, AddedPeer};
 
@@ -32,47 +34,20 @@ pub fn default_peer_ip(network: &Network, cidr: &str) -> Result<IpAddr, AdminErr
 
 /// `add-peer`: creates the peer and writes its invitation.
 pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer, AdminError> {
-    let action = format!("add peer {:?}", options.name.as_str());
-    let refused = |source: ServiceError| AdminError::Service {
-        action: action.clone(),
-        source: Box::new(source),
-    };
-    let model = network.model();
     let cidr = network.cidr_by_name(&options.cidr)?;
-    let server = invitation_server(network, &model)?;
-    let joining = Joining {
-        cidrs: model.cidrs(),
-        peers: model.peers(),
-        infra: Some(model.roles().infra_cidr),
-        consumed: &model.consumed_ips(),
+    let place = InvitationPlace {
+        network: network.name.as_str(),
+        internal_endpoint: SocketAddr::new(network.config.address, network.config.listen_port),
     };
-    let spec = joining
-        .invite_spec(
-            &cidr,
-            options,
-            network.name.as_str(),
-            server,
-            network.service.now(),
-        )
-        .map_err(|error| match error {
-            InviteError::ExpiryTooFar { value } => AdminError::ExpiryTooFar { value },
-            other => refused(other.into()),
-        })?;
-    let expires = spec.expires;
-
+    let prepared = prepare(&network.service, &place, &cidr, options)?;
     let path = &options.save_path;
     let file = privatefile::reserve(path).map_err(|source| AdminError::InvitationFile {
         path: path.to_path_buf(),
         source: source.into(),
     })?;
-    let (contents, invitation) = new_invitation(spec, PrivateKey::generate());
     // Dropped unfilled (the peer was refused), the reserved file is removed again.
-    let ephemeral = options.ephemeral.as_ref().map(Timestring::as_duration);
-    let peer = network
-        .service
-        .create_peer_with(contents, ephemeral)
-        .map_err(refused)?;
-    if let Err(source) = file.fill(invitation.to_toml_string().as_bytes()) {
+    let peer = prepared.create(&network.service, options)?;
+    if let Err(source) = file.fill(prepared.invitation.to_toml_string().as_bytes()) {
         return Err(AdminError::InvitationWrite {
             network: network.name.to_string(),
             peer: options.name.to_string(),
@@ -83,14 +58,78 @@ pub fn add_peer(network: &Network, options: &AddPeerOptions) -> Result<AddedPeer
     Ok(AddedPeer {
         peer,
         invitation_path: path.clone(),
+        expires: prepared.expires,
+    })
+}
+
+/// Where invitations of a network send their peer: its name and the server's address and
+/// port inside it (`serve` answers there).
+#[derive(Debug, Clone, Copy)]
+pub struct InvitationPlace<'a> {
+    pub network: &'a str,
+    pub internal_endpoint: SocketAddr,
+}
+
+/// An invitation checked against every rule, with its fresh key pair, not yet a peer.
+#[derive(Debug)]
+pub struct Prepared {
+    contents: wiremesh_shared::wire::PeerContents,
+    pub invitation: wiremesh_shared::config::InvitationConfig,
+    pub expires: std::time::SystemTime,
+}
+
+/// Checks `options` for a new peer in `cidr` and makes its invitation: what `add-peer` and
+/// the automation API share (`options.save_path` is not used).
+pub fn prepare(
+    service: &Service,
+    place: &InvitationPlace<'_>,
+    cidr: &Cidr,
+    options: &AddPeerOptions,
+) -> Result<Prepared, AdminError> {
+    let model = service.model();
+    let server = invitation_server(place, &model)?;
+    let joining = Joining {
+        cidrs: model.cidrs(),
+        peers: model.peers(),
+        infra: Some(model.roles().infra_cidr),
+        consumed: &model.consumed_ips(),
+    };
+    let spec = joining
+        .invite_spec(cidr, options, place.network, server, service.now())
+        .map_err(|error| match error {
+            InviteError::ExpiryTooFar { value } => AdminError::ExpiryTooFar { value },
+            other => refused(options, other.into()),
+        })?;
+    let expires = spec.expires;
+    let (contents, invitation) = new_invitation(spec, PrivateKey::generate());
+    Ok(Prepared {
+        contents,
+        invitation,
         expires,
     })
 }
 
+impl Prepared {
+    /// Creates the peer (ephemeral when `options` says so).
+    pub fn create(&self, service: &Service, options: &AddPeerOptions) -> Result<Peer, AdminError> {
+        let ephemeral = options.ephemeral.as_ref().map(Timestring::as_duration);
+        service
+            .create_peer_with(self.contents.clone(), ephemeral)
+            .map_err(|source| refused(options, source))
+    }
+}
+
+fn refused(options: &AddPeerOptions, source: ServiceError) -> AdminError {
+    AdminError::Service {
+        action: format!("add peer {:?}", options.name.as_str()),
+        source: Box::new(source),
+    }
+}
+
 /// The `[server]` table: key and external endpoint of the server peer, and the server's
 /// address and port inside the network.
-fn invitation_server(network: &Network, model: &Model) -> Result<ServerInfo, AdminError> {
-    let name = network.name.to_string();
+fn invitation_server(place: &InvitationPlace<'_>, model: &Model) -> Result<ServerInfo, AdminError> {
+    let name = place.network.to_owned();
     let server = model
         .server_peer()
         .ok_or_else(|| AdminError::NoServerPeer {
@@ -103,6 +142,6 @@ fn invitation_server(network: &Network, model: &Model) -> Result<ServerInfo, Adm
     Ok(ServerInfo {
         public_key: server.public_key,
         external_endpoint,
-        internal_endpoint: SocketAddr::new(network.config.address, network.config.listen_port),
+        internal_endpoint: place.internal_endpoint,
     })
 }

@@ -8,24 +8,31 @@
 //! revoked token, 403 for a token without the scope, 400 for a bad body, id or rule broken,
 //! 404 for what does not exist. A refused request changes nothing.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::Uri;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use wiremesh_shared::devices::NewDeviceContents;
 use wiremesh_shared::listing::{peer_entries, PeerEntry};
-use wiremesh_shared::wire::{ErrorBody, Peer};
-use wiremesh_shared::PeerId;
+use wiremesh_shared::policy::RuleContents;
+use wiremesh_shared::wire::{
+    AssociationContents, AutoApprovalContents, CidrContents, ErrorBody, IsolationContents, Peer,
+    RouteApproval, RouteOffer,
+};
+use wiremesh_shared::{AssociationId, CidrId, Hostname, PeerId, RuleId, Timestring};
 
 use super::body::read_json;
 use super::error::ApiError;
+use crate::admin::invite::{self, AddPeerOptions, InvitationPlace};
+use crate::admin::AdminError;
 use crate::audit::{acting_as, Actor};
 use crate::service::devices::{device_entries, NewDevice};
 use crate::service::{Service, TokenCheck};
@@ -46,19 +53,56 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("POST", "/api/v1/devices/{id}/disable", Scope::Devices),
     ("POST", "/api/v1/devices/{id}/enable", Scope::Devices),
     ("POST", "/api/v1/devices/{id}/config", Scope::Devices),
+    ("POST", "/api/v1/peers", Scope::Peers),
+    ("PATCH", "/api/v1/peers/{id}", Scope::Peers),
+    ("PATCH", "/api/v1/devices/{id}", Scope::Devices),
+    ("GET", "/api/v1/cidrs", Scope::Read),
+    ("POST", "/api/v1/cidrs", Scope::Policy),
+    ("PATCH", "/api/v1/cidrs/{id}", Scope::Policy),
+    ("DELETE", "/api/v1/cidrs/{id}", Scope::Policy),
+    ("PUT", "/api/v1/cidrs/{id}/isolation", Scope::Policy),
+    ("PUT", "/api/v1/cidrs/{id}/auto-approval", Scope::Policy),
+    ("GET", "/api/v1/associations", Scope::Read),
+    ("POST", "/api/v1/associations", Scope::Policy),
+    ("DELETE", "/api/v1/associations/{id}", Scope::Policy),
+    ("GET", "/api/v1/rules", Scope::Read),
+    ("POST", "/api/v1/rules", Scope::Policy),
+    ("DELETE", "/api/v1/rules/{id}", Scope::Policy),
+    ("GET", "/api/v1/routes", Scope::Read),
+    ("PUT", "/api/v1/peers/{id}/routes", Scope::Policy),
+    ("PUT", "/api/v1/peers/{id}/routes/approval", Scope::Policy),
     ("GET", "/api/v1/status", Scope::Read),
     ("GET", "/api/v1/audit", Scope::Read),
 ];
 
+/// What the automation API serves: the network's service, and where its invitations send
+/// new peers.
+#[derive(Clone)]
+pub struct Automation {
+    pub service: Arc<Service>,
+    /// The network's name (the interface's), as invitations name it.
+    pub network: Arc<str>,
+    /// The server's address and port inside the network.
+    pub internal_endpoint: SocketAddr,
+}
+
+impl FromRef<Automation> for Arc<Service> {
+    fn from_ref(state: &Automation) -> Self {
+        state.service.clone()
+    }
+}
+
 /// The automation API's router.
-pub fn router(service: Arc<Service>) -> Router {
+pub fn router(automation: Automation) -> Router {
     use Kind::{Device, Peer};
     Router::new()
         .route("/api/v1/network", get(network))
-        .route("/api/v1/peers", get(list_peers))
+        .route("/api/v1/peers", get(list_peers).post(create_peer))
         .route(
             "/api/v1/peers/{id}",
-            get(get_peer).delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Peer)),
+            get(get_peer)
+                .delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Peer))
+                .patch(|s: Svc, h: HeaderMap, p: Id, b: Body| rename(s, h, p, b, Peer)),
         )
         .route(
             "/api/v1/peers/{id}/enable",
@@ -71,7 +115,8 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/api/v1/devices", get(list_devices).post(create_device))
         .route(
             "/api/v1/devices/{id}",
-            axum::routing::delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Device)),
+            axum::routing::delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Device))
+                .patch(|s: Svc, h: HeaderMap, p: Id, b: Body| rename(s, h, p, b, Device)),
         )
         .route(
             "/api/v1/devices/{id}/enable",
@@ -82,13 +127,34 @@ pub fn router(service: Arc<Service>) -> Router {
             post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Device, true)),
         )
         .route("/api/v1/devices/{id}/config", post(reissue_device))
+        .route("/api/v1/cidrs", get(list_cidrs).post(create_cidr))
+        .route(
+            "/api/v1/cidrs/{id}",
+            axum::routing::patch(rename_cidr).delete(delete_cidr),
+        )
+        .route("/api/v1/cidrs/{id}/isolation", put(set_isolation))
+        .route("/api/v1/cidrs/{id}/auto-approval", put(set_auto_approval))
+        .route(
+            "/api/v1/associations",
+            get(list_associations).post(create_association),
+        )
+        .route(
+            "/api/v1/associations/{id}",
+            axum::routing::delete(delete_association),
+        )
+        .route("/api/v1/rules", get(list_rules).post(add_rule))
+        .route("/api/v1/rules/{id}", axum::routing::delete(delete_rule))
+        .route("/api/v1/routes", get(list_routes))
+        .route("/api/v1/peers/{id}/routes", put(offer_routes))
+        .route("/api/v1/peers/{id}/routes/approval", put(approve_routes))
         .route("/api/v1/status", get(status))
         .route("/api/v1/audit", get(audit))
         .fallback(|| async { Failure::NotFound("no such route".into()) })
-        .with_state(service)
+        .with_state(automation)
 }
 
 type Svc = State<Arc<Service>>;
+type Auto = State<Automation>;
 type Id = Path<String>;
 
 /// Which kind of peer a route is about: device routes need the `devices` scope, peer routes
@@ -201,11 +267,11 @@ where
     Ok(outcome?)
 }
 
-fn id_of(text: &str) -> Result<PeerId, Failure> {
+fn id_of<T: From<i64>>(text: &str) -> Result<T, Failure> {
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .map(PeerId)
+        .map(T::from)
         .ok_or_else(|| {
             Failure::BadRequest(format!(
                 "invalid id {text:?}: expected a positive whole number"
@@ -378,6 +444,304 @@ async fn reissue_device(State(service): Svc, headers: HeaderMap, Path(id): Id) -
     })
     .await?;
     Ok(json(StatusCode::OK, issued))
+}
+
+/// `POST /api/v1/peers`: a new peer and its invitation, as `add-peer` makes them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPeerRequest {
+    pub name: Hostname,
+    /// A leaf CIDR (not the server's).
+    pub cidr_id: CidrId,
+    /// Absent: the CIDR's first free address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(default)]
+    pub admin: bool,
+    /// How long the invitation can be redeemed (`add-peer`'s `--invite-expires`).
+    #[serde(default = "default_invite_expiry")]
+    pub invite_expires: Timestring,
+    /// An ephemeral peer: deleted once offline this long (at least a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<Timestring>,
+}
+
+fn default_invite_expiry() -> Timestring {
+    "14d".parse().expect("a valid default")
+}
+
+/// The answer to `POST /api/v1/peers`: the peer and its one-time invitation (it holds the
+/// peer's temporary private key: hand it over as a secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedPeer {
+    pub peer: Peer,
+    /// The invitation file's contents, for `wiremesh install`.
+    pub invitation: String,
+    /// UNIX seconds after which it can no longer be redeemed.
+    pub invite_expires: u64,
+}
+
+async fn create_peer(State(auto): Auto, headers: HeaderMap, body: Body) -> Reply {
+    let actor = authorize(&auto.service, &headers, Scope::Peers).await?;
+    let request: NewPeerRequest = read_json(&headers, body).await?;
+    if request.admin {
+        // An admin peer can change anything in the network: only an admin token makes one.
+        authorize(&auto.service, &headers, Scope::Admin).await?;
+    }
+    let created = run_admin(&auto.service, actor, move |s| {
+        let cidr =
+            s.model().cidr(request.cidr_id).cloned().ok_or_else(|| {
+                Failure::NotFound(format!("CIDR {} does not exist", request.cidr_id))
+            })?;
+        let options = AddPeerOptions {
+            name: request.name,
+            cidr: cidr.name.clone(),
+            ip: request.ip,
+            admin: request.admin,
+            invite_expires: request.invite_expires,
+            save_path: std::path::PathBuf::new(),
+            ephemeral: request.ephemeral,
+        };
+        let place = InvitationPlace {
+            network: &auto.network,
+            internal_endpoint: auto.internal_endpoint,
+        };
+        let prepared = invite::prepare(s, &place, &cidr, &options).map_err(admin_failure)?;
+        let peer = prepared.create(s, &options).map_err(admin_failure)?;
+        Ok(CreatedPeer {
+            peer,
+            invitation: prepared.invitation.to_toml_string(),
+            invite_expires: unix_secs(prepared.expires),
+        })
+    })
+    .await?;
+    Ok(json(StatusCode::CREATED, created))
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An `add-peer` failure as the API answers it.
+fn admin_failure(error: AdminError) -> Failure {
+    match error {
+        AdminError::Service { source, .. } => Failure::Api((*source).into()),
+        other => Failure::BadRequest(other.to_string()),
+    }
+}
+
+/// Runs `op` (whose own failures are the API's) as `actor` on the blocking pool.
+async fn run_admin<T, F>(service: &Arc<Service>, actor: Actor, op: F) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> Result<T, Failure> + Send + 'static,
+{
+    let service = service.clone();
+    tokio::task::spawn_blocking(move || acting_as(actor, || op(&service)))
+        .await
+        .map_err(|error| {
+            Failure::Api(ApiError::Internal(format!("service task failed: {error}")))
+        })?
+}
+
+/// `PATCH /api/v1/peers/{id}` and `/api/v1/devices/{id}`, `PATCH /api/v1/cidrs/{id}`: a new
+/// name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub name: String,
+}
+
+async fn rename(
+    State(service): Svc,
+    headers: HeaderMap,
+    Path(id): Id,
+    body: Body,
+    kind: Kind,
+) -> Reply {
+    let (actor, id) = target(&service, &headers, &id, kind).await?;
+    let rename: Rename = read_json(&headers, body).await?;
+    let name: Hostname = rename
+        .name
+        .parse()
+        .map_err(|error| Failure::BadRequest(format!("invalid name {:?}: {error}", rename.name)))?;
+    run(&service, actor, move |s| s.rename_peer(id, name)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_cidrs(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    Ok(json(StatusCode::OK, service.cidrs()))
+}
+
+async fn create_cidr(State(service): Svc, headers: HeaderMap, body: Body) -> Reply {
+    let actor = authorize(&service, &headers, Scope::Policy).await?;
+    let contents: CidrContents = read_json(&headers, body).await?;
+    let cidr = run(&service, actor, move |s| s.create_cidr(contents)).await?;
+    Ok(json(StatusCode::CREATED, cidr))
+}
+
+/// The token's actor and the id of an existing CIDR.
+async fn cidr_target(
+    service: &Arc<Service>,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Actor, CidrId), Failure> {
+    let actor = authorize(service, headers, Scope::Policy).await?;
+    let id: CidrId = id_of(id)?;
+    if service.model().cidr(id).is_none() {
+        return Err(Failure::NotFound(format!("CIDR {id} does not exist")));
+    }
+    Ok((actor, id))
+}
+
+async fn rename_cidr(State(service): Svc, headers: HeaderMap, Path(id): Id, body: Body) -> Reply {
+    let (actor, id) = cidr_target(&service, &headers, &id).await?;
+    let rename: Rename = read_json(&headers, body).await?;
+    run(&service, actor, move |s| s.rename_cidr(id, rename.name)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_cidr(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
+    let (actor, id) = cidr_target(&service, &headers, &id).await?;
+    run(&service, actor, move |s| s.delete_cidr(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Whether a policy route only plans (`?plan=true`: a dry run that changes nothing).
+fn plan_of(uri: &Uri) -> Result<bool, Failure> {
+    Ok(super::routes::query_flag(uri.query(), "plan")?)
+}
+
+async fn set_isolation(
+    State(service): Svc,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Id,
+    body: Body,
+) -> Reply {
+    let (actor, id) = cidr_target(&service, &headers, &id).await?;
+    let plan = plan_of(&uri)?;
+    let contents: IsolationContents = read_json(&headers, body).await?;
+    let change = run(&service, actor, move |s| {
+        s.set_isolation(id, contents.isolated, plan)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, change))
+}
+
+async fn set_auto_approval(
+    State(service): Svc,
+    headers: HeaderMap,
+    Path(id): Id,
+    body: Body,
+) -> Reply {
+    let (actor, id) = cidr_target(&service, &headers, &id).await?;
+    let contents: AutoApprovalContents = read_json(&headers, body).await?;
+    run(&service, actor, move |s| {
+        s.set_auto_approval(id, &contents.prefixes, contents.exit)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_associations(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    Ok(json(StatusCode::OK, service.associations()))
+}
+
+async fn create_association(State(service): Svc, headers: HeaderMap, body: Body) -> Reply {
+    let actor = authorize(&service, &headers, Scope::Policy).await?;
+    let contents: AssociationContents = read_json(&headers, body).await?;
+    let association = run(&service, actor, move |s| s.create_association(contents)).await?;
+    Ok(json(StatusCode::CREATED, association))
+}
+
+async fn delete_association(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
+    let actor = authorize(&service, &headers, Scope::Policy).await?;
+    let id: AssociationId = id_of(&id)?;
+    if !service.model().associations().iter().any(|a| a.id == id) {
+        return Err(Failure::NotFound(format!(
+            "association {id} does not exist"
+        )));
+    }
+    run(&service, actor, move |s| s.delete_association(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_rules(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    Ok(json(StatusCode::OK, service.policy_listing()))
+}
+
+async fn add_rule(State(service): Svc, headers: HeaderMap, uri: Uri, body: Body) -> Reply {
+    let actor = authorize(&service, &headers, Scope::Policy).await?;
+    let plan = plan_of(&uri)?;
+    let contents: RuleContents = read_json(&headers, body).await?;
+    let change = run(&service, actor, move |s| s.add_rule(contents, plan)).await?;
+    let status = if change.committed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, change))
+}
+
+async fn delete_rule(State(service): Svc, headers: HeaderMap, uri: Uri, Path(id): Id) -> Reply {
+    let actor = authorize(&service, &headers, Scope::Policy).await?;
+    let id: RuleId = id_of(&id)?;
+    let plan = plan_of(&uri)?;
+    let change = run(&service, actor, move |s| s.delete_rule(id, plan)).await?;
+    Ok(json(StatusCode::OK, change))
+}
+
+async fn list_routes(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    Ok(json(StatusCode::OK, &*service.route_book()))
+}
+
+/// The token's actor and the id of an existing peer (a gateway of routes).
+async fn gateway_target(
+    service: &Arc<Service>,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Actor, PeerId), Failure> {
+    let actor = authorize(service, headers, Scope::Policy).await?;
+    let id: PeerId = id_of(id)?;
+    if service.model().peer(id).is_none() {
+        return Err(Failure::NotFound(format!("peer {id} does not exist")));
+    }
+    Ok((actor, id))
+}
+
+async fn offer_routes(State(service): Svc, headers: HeaderMap, Path(id): Id, body: Body) -> Reply {
+    let (actor, gateway) = gateway_target(&service, &headers, &id).await?;
+    let offer: RouteOffer = read_json(&headers, body).await?;
+    let routes = run(&service, actor, move |s| {
+        if offer.routes.is_empty() && !offer.exit {
+            s.withdraw_routes(gateway)
+        } else {
+            s.offer_routes(gateway, &offer.routes, offer.exit)
+        }
+    })
+    .await?;
+    Ok(json(StatusCode::OK, routes))
+}
+
+async fn approve_routes(
+    State(service): Svc,
+    headers: HeaderMap,
+    Path(id): Id,
+    body: Body,
+) -> Reply {
+    let (actor, gateway) = gateway_target(&service, &headers, &id).await?;
+    let approval: RouteApproval = read_json(&headers, body).await?;
+    let routes = run(&service, actor, move |s| {
+        s.approve_routes(gateway, &approval.routes, approval.approved)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, routes))
 }
 
 /// `GET /api/v1/status`: the server's live view of every peer.

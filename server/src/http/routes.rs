@@ -176,7 +176,7 @@ pub fn resolve_v2_admin(
 }
 
 /// A `name=true|false` query flag (absent: false).
-fn query_flag(query: Option<&str>, name: &str) -> Result<bool, super::error::ApiError> {
+pub(super) fn query_flag(query: Option<&str>, name: &str) -> Result<bool, super::error::ApiError> {
     for (key, value) in query_pairs(query) {
         if key == name {
             return match value.as_str() {

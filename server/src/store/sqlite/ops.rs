@@ -971,7 +971,7 @@ impl Store for SqliteStore {
                 .collect();
             format!("gateway peer {gateway}: [{}]", nets.join(", "))
         };
-        self.write_audited("routes.offer", detail, |tx, path, stamps| {
+        self.write_audited("routes.set", detail, |tx, path, stamps| {
             let exists: bool = tx
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM peers WHERE id = ?1)",
