@@ -337,9 +337,22 @@ pub struct ServeOpts {
     #[arg(long, value_name = "PATH", conflicts_with = "no_api_socket")]
     pub api_socket: Option<PathBuf>,
 
-    /// Do not serve the automation API.
+    /// Do not serve the automation API on a Unix socket.
     #[arg(long)]
     pub no_api_socket: bool,
+
+    /// Also serve the automation API on this TCP address, with TLS (needs --api-tls-cert
+    /// and --api-tls-key), e.g. 0.0.0.0:8443.
+    #[arg(long, value_name = "ADDR:PORT", requires_all = ["api_tls_cert", "api_tls_key"])]
+    pub api_listen: Option<std::net::SocketAddr>,
+
+    /// The TLS certificate chain of --api-listen (PEM; read again when it changes).
+    #[arg(long, value_name = "PATH", requires = "api_listen")]
+    pub api_tls_cert: Option<PathBuf>,
+
+    /// The TLS private key of --api-listen (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PATH", requires = "api_listen")]
+    pub api_tls_key: Option<PathBuf>,
 }
 
 /// The connection limits of `serve` (operator guide, "Limits").

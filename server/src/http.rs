@@ -39,6 +39,7 @@ mod handlers;
 pub mod limits;
 mod listener;
 mod routes;
+pub mod tls;
 
 pub use auth::SERVER_KEY_HEADER;
 pub use error::ApiError;

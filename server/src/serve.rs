@@ -61,6 +61,15 @@ pub struct ServeOptions {
     pub firewall: bool,
     /// Where the automation API listens (`None`: `--no-api-socket`).
     pub api_socket: Option<std::path::PathBuf>,
+    /// The automation API on TCP with TLS too (`--api-listen`).
+    pub api_tls: Option<ApiTls>,
+}
+
+/// `--api-listen` with its certificate and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTls {
+    pub address: SocketAddr,
+    pub files: crate::http::tls::TlsFiles,
 }
 
 /// The automation API's socket when `--api-socket` is not given.
@@ -147,6 +156,19 @@ pub enum ServeError {
         #[source]
         source: Box<ServiceError>,
     },
+    #[error("network {network}: the automation API's --api-tls-cert/--api-tls-key: {source}")]
+    ApiTls {
+        network: String,
+        #[source]
+        source: crate::http::tls::TlsError,
+    },
+    #[error("network {network}: failed to listen for the automation API on {addr}: {source}")]
+    ApiListen {
+        network: String,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Interface(#[from] InterfaceError),
     #[error("failed to add the peers of network {network} to its interface: {source}")]
@@ -199,6 +221,26 @@ pub async fn run_until(
         network: network.clone(),
         message,
     })?;
+    // What `--api-listen` needs is checked before anything is touched.
+    let api_tls = match &options.api_tls {
+        None => None,
+        Some(tls) => {
+            let cert =
+                crate::http::tls::ReloadingCert::new(tls.files.clone(), crate::http::tls::RECHECK)
+                    .map_err(|source| ServeError::ApiTls {
+                        network: network.clone(),
+                        source,
+                    })?;
+            let listener = tokio::net::TcpListener::bind(tls.address)
+                .await
+                .map_err(|source| ServeError::ApiListen {
+                    network: network.clone(),
+                    addr: tls.address,
+                    source,
+                })?;
+            Some((listener, crate::http::tls::server_config(Arc::new(cert))))
+        }
+    };
     let startup = {
         let options = options.clone();
         tokio::task::spawn_blocking(move || start(&options))
@@ -224,16 +266,28 @@ pub async fn run_until(
     ));
     let router =
         crate::http::router_with(service.clone(), config.private_key.public_key(), &limits);
+    let automation_router = crate::http::automation::router(crate::http::automation::Automation {
+        service: service.clone(),
+        network: Arc::from(options.network.as_str()),
+        internal_endpoint: addr,
+    });
+    let tls_task = api_tls.map(|(listener, config)| {
+        if let Ok(local) = listener.local_addr() {
+            tracing::info!(address = %local, "automation API listening with TLS");
+        }
+        tokio::spawn(crate::http::tls::serve(
+            listener,
+            config,
+            automation_router.clone(),
+            stop_rx.clone(),
+        ))
+    });
     let automation = match &options.api_socket {
         None => None,
         Some(path) => match bind_api_socket(path) {
             Ok((socket, made_dir)) => {
                 tracing::info!(socket = %path.display(), "automation API listening");
-                let router = crate::http::automation::router(crate::http::automation::Automation {
-                    service: service.clone(),
-                    network: Arc::from(options.network.as_str()),
-                    internal_endpoint: addr,
-                });
+                let router = automation_router.clone();
                 let mut stop = stop_rx.clone();
                 Some((
                     tokio::spawn(async move {
@@ -283,6 +337,9 @@ pub async fn run_until(
     let _ = stop_tx.send(true);
     if loop_task.await.is_err() {
         tracing::error!("the maintenance loop panicked");
+    }
+    if let Some(task) = tls_task {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
     }
     if let Some((task, made_dir)) = automation {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;

@@ -1921,7 +1921,7 @@ _wiremesh__server() {
             return 0
             ;;
         wiremesh__subcmd__server__subcmd__serve)
-            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --no-firewall --api-socket --no-api-socket --config-dir --data-dir --help"
+            opts="-c -d -h --backend --mtu --no-routing --hosts-path --no-write-hosts --host-suffix --max-connections --max-connections-per-peer --max-polls-per-peer --no-firewall --api-socket --no-api-socket --api-listen --api-tls-cert --api-tls-key --config-dir --data-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1956,6 +1956,18 @@ _wiremesh__server() {
                     return 0
                     ;;
                 --api-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -94,12 +94,15 @@ complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l max-connections-per-peer -d 'Connections one peer (tunnel address) may hold; more are answered 429 [default: 16]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l max-polls-per-peer -d '`/v2` long polls one peer may hold; more are answered 429 [default: 4]' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l api-socket -d 'The automation API\'s Unix socket [default: /run/wiremesh-server/<INTERFACE>.sock]' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l api-listen -d 'Also serve the automation API on this TCP address, with TLS (needs --api-tls-cert and --api-tls-key), e.g. 0.0.0.0:8443' -r
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l api-tls-cert -d 'The TLS certificate chain of --api-listen (PEM; read again when it changes)' -r -F
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l api-tls-key -d 'The TLS private key of --api-listen (PEM: PKCS#8, PKCS#1 or SEC1)' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s c -l config-dir -d 'Directory of the network config files' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s d -l data-dir -d 'Directory of the network databases' -r -F
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-routing -d 'Do not add a route for the whole network to the interface'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-write-hosts -d 'Do not write peer names to a hosts file'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-firewall -d 'Do not enforce the port and protocol policy on the server\'s own interface (no nftables table is programmed; one left from before is removed)'
-complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-api-socket -d 'Do not serve the automation API'
+complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -l no-api-socket -d 'Do not serve the automation API on a Unix socket'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l name -d 'Name of the new peer' -r
 complete -c wiremesh-server -n "__fish_wiremesh_server_using_subcommand add-peer" -l ip -d 'The peer\'s address' -r

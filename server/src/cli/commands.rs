@@ -335,6 +335,16 @@ fn serve(paths: ServerPaths, global: &NetworkOpts, opts: ServeOpts) -> Result<()
         },
         firewall: !opts.no_firewall,
         api_socket,
+        api_tls: match (opts.api_listen, &opts.api_tls_cert, &opts.api_tls_key) {
+            (Some(address), Some(cert), Some(key)) => Some(serve::ApiTls {
+                address,
+                files: wiremesh_server::http::tls::TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                },
+            }),
+            _ => None,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

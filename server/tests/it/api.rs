@@ -3,6 +3,7 @@
 
 mod auth;
 mod automation;
+mod automation_tls;
 mod cidrs;
 mod device;
 mod devices;

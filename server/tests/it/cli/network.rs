@@ -333,3 +333,35 @@ fn an_unprivileged_user_is_told_to_use_sudo() {
         &["Permission denied", "hint: permission denied", "sudo"],
     );
 }
+
+/// `serve --api-listen` needs a certificate and a key, and refuses files it cannot use before
+/// it touches anything (the network here does not even exist: the TLS check comes first).
+#[test]
+fn serve_refuses_a_tls_listener_it_cannot_use() {
+    let server = Server::new();
+    let stderr = server.fails(&["serve", "nothere", "--api-listen", "127.0.0.1:0"], 2);
+    assert_contains(&stderr, &["--api-tls-cert", "--api-tls-key"]);
+    let stderr = server.fails(&["serve", "nothere", "--api-tls-cert", "/x.crt"], 2);
+    assert_contains(&stderr, &["--api-listen"]);
+
+    let cert = server.path("api.crt");
+    let key = server.path("api.key");
+    let stderr = server.fails(
+        &[
+            "serve",
+            "nothere",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--api-tls-cert",
+            cert.to_str().unwrap(),
+            "--api-tls-key",
+            key.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_contains(
+        &stderr,
+        &["--api-tls-cert", "failed to read the TLS certificate", "api.crt"],
+    );
+    assert!(!server.data_dir().join("nothere.db").exists());
+}
