@@ -37,7 +37,7 @@ mod cidrs;
 mod deltas;
 pub mod devices;
 mod lifecycle;
-mod maintenance;
+pub mod maintenance;
 mod peer_json;
 mod peers;
 mod policy;

@@ -87,7 +87,7 @@ pub struct Tombstone {
 }
 
 /// One row of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     /// UNIX seconds.

@@ -48,6 +48,7 @@ pub const DEVICE_MTU: u32 = 1280;
 /// Where a device's key pair came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeySource {
     /// The operator passed the public key; the private key never left the device.
     Supplied,
@@ -328,16 +329,19 @@ impl Hub {
 /// is absent, and generates the key pair when `public_key` is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewDeviceContents {
     pub name: Hostname,
     pub cidr_id: CidrId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub ip: Option<IpAddr>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "optional_public_key"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub public_key: Option<PublicKey>,
     #[serde(default)]
     pub preshared_key: bool,
@@ -352,6 +356,7 @@ pub struct NewDeviceContents {
 /// One device as `GET /v2/admin/devices` lists it (its row as `/v1/admin/peers` would show
 /// it, but with its real disabled flag).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     pub peer: Peer,
     pub hub: PeerId,
@@ -366,6 +371,7 @@ pub struct DeviceInfo {
 /// which holds the private key when the server generated it (the one time a private key is
 /// in an answer).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedDeviceBody {
     pub device: DeviceInfo,
     pub config: String,

@@ -31,6 +31,8 @@ pub mod invite;
 pub mod listing;
 pub mod names;
 pub mod nat;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod pinning;
 pub mod policy;
 pub mod routes;

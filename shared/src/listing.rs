@@ -39,6 +39,7 @@ pub struct CidrEntry {
 /// Where a peer's invitation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum InviteState {
     /// Redeemed: the peer runs with its own key.
     Redeemed,
@@ -50,9 +51,11 @@ pub enum InviteState {
 
 /// One peer of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeerEntry {
     pub id: PeerId,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub ip: IpAddr,
     pub cidr_id: CidrId,
     /// The CIDR's name; `null` when the CIDR is not in the listing.
@@ -76,6 +79,7 @@ pub struct PeerEntry {
 
 /// What a listing says about a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceEntry {
     /// The device's peer id (the entry it belongs to).
     #[serde(skip)]

@@ -63,6 +63,7 @@ pub const MAX_NOTE_BYTES: usize = 200;
 /// What a rule's protocol matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -240,6 +241,7 @@ pub fn format_ports(ports: &[PortRange]) -> String {
 /// What a rule is attached to: the scope whose pairs it governs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Scope {
     /// Traffic between the two sides of an association.
     Association(AssociationId),
@@ -250,6 +252,7 @@ pub enum Scope {
 /// Who may open connections under a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Source {
     /// Any peer the scope links to the host.
     Any,
@@ -260,18 +263,21 @@ pub enum Source {
 /// Which hosts accept connections under a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Destination {
     Cidr(CidrId),
     Peer(PeerId),
     /// A route of gateway peers (its network): the rule lets the source open connections to
     /// that network through the gateways that carry it, and nothing on the gateways
     /// themselves.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     Route(IpNet),
 }
 
 /// A rule without its id: the body of creating one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleContents {
     pub scope: Scope,
     pub source: Source,
@@ -287,6 +293,7 @@ pub struct RuleContents {
 
 /// A stored rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub id: RuleId,
     #[serde(flatten)]

@@ -19,6 +19,7 @@ use crate::{CidrId, PeerId};
 /// What a sender may open on a host (essential ICMP aside, which always passes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "allowed")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Access {
     Everything,
     /// Only these (protocol, ports) pairs; ports empty for "every port" and for ICMP.
@@ -95,6 +96,7 @@ pub fn access_of(ruleset: &HostRuleset, sender: IpNet) -> Access {
 /// Who sends, in a plan: the members of a (leaf) CIDR, or one peer a rule names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sender {
     Cidr(CidrId),
     Peer(PeerId),
@@ -102,6 +104,7 @@ pub enum Sender {
 
 /// One line of a plan: what `sender` may open on the `receivers` before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessChange {
     pub sender: Sender,
     /// The receiving peers (they share a ruleset: one CIDR, or one peer a rule names).

@@ -38,6 +38,7 @@ pub const MAX_ROUTES_PER_PEER: usize = 64;
 /// What a route is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RouteKind {
     /// A network behind the gateway.
     Subnet,
@@ -56,14 +57,17 @@ impl fmt::Display for RouteKind {
 
 /// An offered route without its id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteContents {
     pub gateway: PeerId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub net: IpNet,
     pub kind: RouteKind,
 }
 
 /// A stored route offer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Route {
     pub id: RouteId,
     #[serde(flatten)]
@@ -74,9 +78,11 @@ pub struct Route {
 /// Routes that peers of a CIDR's subtree may offer without an admin: subnets inside
 /// `prefixes`, and the exit node when `exit` is set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AutoApproval {
     pub cidr: CidrId,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub prefixes: Vec<IpNet>,
     #[serde(default)]
     pub exit: bool,
@@ -85,6 +91,7 @@ pub struct AutoApproval {
 /// Every route offer and auto-approval of a network (offers sorted by id, approvals by
 /// CIDR).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteBook {
     pub routes: Vec<Route>,
     pub auto: Vec<AutoApproval>,

@@ -61,11 +61,14 @@ pub const PERSISTENT_KEEPALIVE_INTERVAL_SECS: u16 = 25;
 
 /// Everything about a peer except its id: the body of creating a peer, flattened into [`Peer`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeerContents {
     pub name: Hostname,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub ip: IpAddr,
     pub cidr_id: CidrId,
     #[serde(with = "base64_key")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub public_key: PublicKey,
     /// The override endpoint; its host may be unspecified (`0.0.0.0:PORT`): "the address the
     /// server sees, this port".
@@ -78,6 +81,7 @@ pub struct PeerContents {
     pub is_redeemed: bool,
     /// When an unredeemed invitation lapses; innernet keeps it after redemption.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::SystemTimeWire>))]
     pub invite_expires: Option<SystemTime>,
     /// NAT traversal candidates reported by the peer (and the server-observed endpoint).
     #[serde(default)]
@@ -86,6 +90,7 @@ pub struct PeerContents {
 
 /// A stored peer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Peer {
     pub id: PeerId,
     #[serde(flatten)]
@@ -94,9 +99,11 @@ pub struct Peer {
 
 /// A CIDR without its id: the body of creating one, flattened into [`Cidr`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CidrContents {
     pub name: String,
     /// Kept as given: `10.66.1.7/24` stays that, host bits included.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub cidr: IpNet,
     /// `None` only for the root.
     #[serde(default)]
@@ -105,6 +112,7 @@ pub struct CidrContents {
 
 /// A stored CIDR.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cidr {
     pub id: CidrId,
     #[serde(flatten)]
@@ -113,6 +121,7 @@ pub struct Cidr {
 
 /// An undirected link between two CIDRs whose peers may see each other.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssociationContents {
     pub cidr_id_1: CidrId,
     pub cidr_id_2: CidrId,
@@ -120,6 +129,7 @@ pub struct AssociationContents {
 
 /// A stored association.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Association {
     pub id: AssociationId,
     #[serde(flatten)]
@@ -197,6 +207,7 @@ pub struct WiremeshCapabilities {
 
 /// Body of a wiremesh error response (innernet sends empty bodies; its clients ignore ours).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
 }
@@ -315,8 +326,10 @@ pub const EPHEMERAL_FEATURE: &str = "ephemeral-peers";
 /// whole offer; what the gateway offered before and this leaves out is withdrawn, and an
 /// empty offer withdraws everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteOffer {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub routes: Vec<IpNet>,
     /// Offer the default route of the mesh's family: be an exit node.
     #[serde(default)]
@@ -325,9 +338,11 @@ pub struct RouteOffer {
 
 /// `PUT /v2/admin/peers/{id}/routes/approval`: approve (or take back) a gateway's routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteApproval {
     /// The networks; empty: every route the gateway offers.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub routes: Vec<IpNet>,
     pub approved: bool,
 }
@@ -335,8 +350,10 @@ pub struct RouteApproval {
 /// `PUT /v2/admin/cidrs/{id}/auto-approval`: what peers of the CIDR's subtree may offer
 /// without an admin (nothing: no auto-approval).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AutoApprovalContents {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub prefixes: Vec<IpNet>,
     #[serde(default)]
     pub exit: bool,
@@ -562,6 +579,7 @@ mod delta_tests {
 /// `POST /v2/admin/rules`, `DELETE /v2/admin/rules/{id}`, `PUT /v2/admin/cidrs/{id}/isolation`
 /// (each with `?plan=true` for a dry run): what changed, or would.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyChange {
     /// The rule added or deleted (none for an isolation change).
     #[serde(default)]
@@ -578,6 +596,7 @@ pub struct PolicyChange {
 /// Body of `PUT /v2/admin/cidrs/{id}/isolation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IsolationContents {
     pub isolated: bool,
 }
@@ -585,6 +604,7 @@ pub struct IsolationContents {
 /// Whether a host enforces the ruleset the server compiles for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Enforcement {
     /// It reported the ruleset the server compiles for it now.
     Enforced,
@@ -597,6 +617,7 @@ pub enum Enforcement {
 
 /// One host in a policy listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostEnforcement {
     pub peer: PeerId,
     #[serde(flatten)]
@@ -607,6 +628,7 @@ pub struct HostEnforcement {
 
 /// `GET /v2/admin/rules`: the policy and who enforces it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyListing {
     pub rules: Vec<crate::policy::Rule>,
     pub isolated: Vec<CidrId>,

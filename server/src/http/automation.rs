@@ -9,23 +9,29 @@
 //! 404 for what does not exist. A refused request changes nothing.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+use crate::service::maintenance::PeerStatus;
 use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
 use axum::http::Uri;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wiremesh_shared::devices::NewDeviceContents;
+use wiremesh_shared::devices::{DeviceInfo, IssuedDeviceBody};
 use wiremesh_shared::listing::{peer_entries, PeerEntry};
 use wiremesh_shared::policy::RuleContents;
+use wiremesh_shared::routes::{Route, RouteBook};
 use wiremesh_shared::wire::{
-    AssociationContents, AutoApprovalContents, CidrContents, ErrorBody, IsolationContents, Peer,
-    RouteApproval, RouteOffer,
+    Association, AssociationContents, AutoApprovalContents, Cidr, CidrContents, ErrorBody,
+    IsolationContents, Peer, PolicyChange, PolicyListing, RouteApproval, RouteOffer,
 };
 use wiremesh_shared::{AssociationId, CidrId, Hostname, PeerId, RuleId, Timestring};
 
@@ -73,6 +79,7 @@ pub const ROUTES: &[(&str, &str, Scope)] = &[
     ("PUT", "/api/v1/peers/{id}/routes/approval", Scope::Policy),
     ("GET", "/api/v1/status", Scope::Read),
     ("GET", "/api/v1/audit", Scope::Read),
+    ("GET", "/api/v1/openapi.json", Scope::Read),
 ];
 
 /// What the automation API serves: the network's service, and where its invitations send
@@ -92,65 +99,145 @@ impl FromRef<Automation> for Arc<Service> {
     }
 }
 
+/// The automation API's router and its OpenAPI document, made from the same handlers (each
+/// route is registered from its handler's `#[utoipa::path]`, so the document cannot miss one).
+fn routes() -> (Router<Automation>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(network))
+        .routes(routes!(list_peers, create_peer))
+        .routes(routes!(get_peer, delete_peer, rename_peer))
+        .routes(routes!(disable_peer))
+        .routes(routes!(enable_peer))
+        .routes(routes!(list_devices, create_device))
+        .routes(routes!(delete_device, rename_device))
+        .routes(routes!(disable_device))
+        .routes(routes!(enable_device))
+        .routes(routes!(reissue_device))
+        .routes(routes!(list_cidrs, create_cidr))
+        .routes(routes!(rename_cidr, delete_cidr))
+        .routes(routes!(set_isolation))
+        .routes(routes!(set_auto_approval))
+        .routes(routes!(list_associations, create_association))
+        .routes(routes!(delete_association))
+        .routes(routes!(list_rules, add_rule))
+        .routes(routes!(delete_rule))
+        .routes(routes!(list_routes))
+        .routes(routes!(offer_routes))
+        .routes(routes!(approve_routes))
+        .routes(routes!(status))
+        .routes(routes!(audit))
+        .routes(routes!(openapi_document))
+        .split_for_parts()
+}
+
 /// The automation API's router.
 pub fn router(automation: Automation) -> Router {
-    use Kind::{Device, Peer};
-    Router::new()
-        .route("/api/v1/network", get(network))
-        .route("/api/v1/peers", get(list_peers).post(create_peer))
-        .route(
-            "/api/v1/peers/{id}",
-            get(get_peer)
-                .delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Peer))
-                .patch(|s: Svc, h: HeaderMap, p: Id, b: Body| rename(s, h, p, b, Peer)),
-        )
-        .route(
-            "/api/v1/peers/{id}/enable",
-            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Peer, false)),
-        )
-        .route(
-            "/api/v1/peers/{id}/disable",
-            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Peer, true)),
-        )
-        .route("/api/v1/devices", get(list_devices).post(create_device))
-        .route(
-            "/api/v1/devices/{id}",
-            axum::routing::delete(|s: Svc, h: HeaderMap, p: Id| delete(s, h, p, Device))
-                .patch(|s: Svc, h: HeaderMap, p: Id, b: Body| rename(s, h, p, b, Device)),
-        )
-        .route(
-            "/api/v1/devices/{id}/enable",
-            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Device, false)),
-        )
-        .route(
-            "/api/v1/devices/{id}/disable",
-            post(|s: Svc, h: HeaderMap, p: Id| set_disabled(s, h, p, Device, true)),
-        )
-        .route("/api/v1/devices/{id}/config", post(reissue_device))
-        .route("/api/v1/cidrs", get(list_cidrs).post(create_cidr))
-        .route(
-            "/api/v1/cidrs/{id}",
-            axum::routing::patch(rename_cidr).delete(delete_cidr),
-        )
-        .route("/api/v1/cidrs/{id}/isolation", put(set_isolation))
-        .route("/api/v1/cidrs/{id}/auto-approval", put(set_auto_approval))
-        .route(
-            "/api/v1/associations",
-            get(list_associations).post(create_association),
-        )
-        .route(
-            "/api/v1/associations/{id}",
-            axum::routing::delete(delete_association),
-        )
-        .route("/api/v1/rules", get(list_rules).post(add_rule))
-        .route("/api/v1/rules/{id}", axum::routing::delete(delete_rule))
-        .route("/api/v1/routes", get(list_routes))
-        .route("/api/v1/peers/{id}/routes", put(offer_routes))
-        .route("/api/v1/peers/{id}/routes/approval", put(approve_routes))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/audit", get(audit))
+    let (router, _) = routes();
+    router
         .fallback(|| async { Failure::NotFound("no such route".into()) })
         .with_state(automation)
+}
+
+/// The OpenAPI 3.1 document of the automation API, as `GET /api/v1/openapi.json` serves it
+/// and `doc/openapi.json` holds it.
+pub fn openapi_json() -> String {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            let (_, mut document) = routes();
+            Conventions.modify(&mut document);
+            let mut text = document
+                .to_pretty_json()
+                .expect("the OpenAPI document serialises");
+            text.push('\n');
+            text
+        })
+        .clone()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "wiremesh automation API",
+        description = "Token-authenticated REST API of a wiremesh server (doc/api.md, section 14). \
+            Every request carries `Authorization: Bearer <token>`; each operation names the scope \
+            its token needs (`admin` has them all). Errors are `{\"error\": \"...\"}`.",
+        license(name = "MIT")
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "network", description = "The network, its live status and its audit log"),
+        (name = "peers", description = "Peers: hosts that run a client"),
+        (name = "devices", description = "Devices: peers without a client, joined through a hub"),
+        (name = "policy", description = "CIDRs, associations, port and protocol rules, routes")
+    )
+)]
+struct ApiDoc;
+
+/// What every operation shares, written into the document: the token scheme, the scope
+/// each route needs ([`ROUTES`]), and the error answers.
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("wmt_<id>_<secret>")
+                    .description(Some("A token from `wiremesh-server create-token`"))
+                    .build(),
+            ),
+        );
+        let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+                .into()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                if let Some(&(_, _, scope)) =
+                    ROUTES.iter().find(|(m, p, _)| *m == method && p == path)
+                {
+                    operation.security =
+                        Some(vec![SecurityRequirement::new("token", [scope.as_str()])]);
+                }
+                let responses = &mut operation.responses.responses;
+                responses.insert(
+                    "400".into(),
+                    error("A bad id, query or body, or a rule of the network broken"),
+                );
+                responses.insert(
+                    "401".into(),
+                    error("No token, or a malformed, wrong, expired or revoked one"),
+                );
+                responses.insert("403".into(), error("The token lacks the scope"));
+                responses.insert(
+                    "404".into(),
+                    error("No such peer, device, CIDR, association or rule"),
+                );
+            }
+        }
+    }
 }
 
 type Svc = State<Arc<Service>>;
@@ -284,7 +371,7 @@ fn json<T: Serialize>(status: StatusCode, value: T) -> Response {
 }
 
 /// `GET /api/v1/network`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NetworkInfo {
     pub name: String,
     /// The root CIDR.
@@ -298,6 +385,13 @@ pub struct NetworkInfo {
     pub version: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/network",
+    tag = "network",
+    summary = "The network: its name, root CIDR, server and counts",
+    responses((status = 200, description = "The network", body = NetworkInfo))
+)]
 async fn network(State(service): State<Arc<Service>>, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     let model = service.model();
@@ -334,6 +428,13 @@ fn entries(service: &Service) -> Vec<PeerEntry> {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/peers",
+    tag = "peers",
+    summary = "Every peer (devices left out)",
+    responses((status = 200, description = "The peers", body = [PeerEntry]))
+)]
 async fn list_peers(State(service): State<Arc<Service>>, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     let peers: Vec<PeerEntry> = entries(&service)
@@ -343,6 +444,14 @@ async fn list_peers(State(service): State<Arc<Service>>, headers: HeaderMap) -> 
     Ok(json(StatusCode::OK, peers))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/peers/{id}",
+    tag = "peers",
+    summary = "One peer or device",
+    params(("id" = i64, Path, description = "The peer")),
+    responses((status = 200, description = "The peer", body = PeerEntry))
+)]
 async fn get_peer(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
@@ -412,11 +521,124 @@ async fn set_disabled(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/peers/{id}",
+    tag = "peers",
+    summary = "Deletes a peer for good (its address is never given to another key)",
+    params(("id" = i64, Path, description = "The peer")),
+    responses((status = 204, description = "Done"))
+)]
+async fn delete_peer(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    delete(s, h, p, Kind::Peer).await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/devices/{id}",
+    tag = "devices",
+    summary = "Deletes a device for good",
+    params(("id" = i64, Path, description = "The device")),
+    responses((status = 204, description = "Done"))
+)]
+async fn delete_device(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    delete(s, h, p, Kind::Device).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/peers/{id}/disable",
+    tag = "peers",
+    summary = "Disables a peer",
+    params(("id" = i64, Path, description = "The peer")),
+    responses((status = 204, description = "Done"))
+)]
+async fn disable_peer(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    set_disabled(s, h, p, Kind::Peer, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/peers/{id}/enable",
+    tag = "peers",
+    summary = "Enables a peer",
+    params(("id" = i64, Path, description = "The peer")),
+    responses((status = 204, description = "Done"))
+)]
+async fn enable_peer(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    set_disabled(s, h, p, Kind::Peer, false).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/disable",
+    tag = "devices",
+    summary = "Disables a device",
+    params(("id" = i64, Path, description = "The device")),
+    responses((status = 204, description = "Done"))
+)]
+async fn disable_device(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    set_disabled(s, h, p, Kind::Device, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/enable",
+    tag = "devices",
+    summary = "Enables a device",
+    params(("id" = i64, Path, description = "The device")),
+    responses((status = 204, description = "Done"))
+)]
+async fn enable_device(s: Svc, h: HeaderMap, p: Id) -> Reply {
+    set_disabled(s, h, p, Kind::Device, false).await
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/peers/{id}",
+    tag = "peers",
+    summary = "Renames a peer",
+    params(("id" = i64, Path, description = "The peer")),
+    request_body = Rename,
+    responses((status = 204, description = "Done"))
+)]
+async fn rename_peer(s: Svc, h: HeaderMap, p: Id, body: Body) -> Reply {
+    rename(s, h, p, body, Kind::Peer).await
+}
+
+#[utoipa::path(
+    patch,
+    path = "/api/v1/devices/{id}",
+    tag = "devices",
+    summary = "Renames a device",
+    params(("id" = i64, Path, description = "The device")),
+    request_body = Rename,
+    responses((status = 204, description = "Done"))
+)]
+async fn rename_device(s: Svc, h: HeaderMap, p: Id, body: Body) -> Reply {
+    rename(s, h, p, body, Kind::Device).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    tag = "devices",
+    summary = "Every device with its hub, key source and staleness",
+    responses((status = 200, description = "The devices", body = [DeviceInfo]))
+)]
 async fn list_devices(State(service): State<Arc<Service>>, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     Ok(json(StatusCode::OK, service.device_listing()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices",
+    tag = "devices",
+    summary = "A new device and its wg-quick configuration (from its public key, or with a key pair the server makes)",
+    request_body = NewDeviceContents,
+    responses((status = 201, description = "The device and its configuration", body = IssuedDeviceBody))
+)]
 async fn create_device(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
@@ -434,6 +656,14 @@ async fn create_device(
     Ok(json(StatusCode::CREATED, issued))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/config",
+    tag = "devices",
+    summary = "Issues a device configuration again",
+    params(("id" = i64, Path, description = "The device")),
+    responses((status = 200, description = "The device and its configuration", body = IssuedDeviceBody))
+)]
 async fn reissue_device(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
     let (actor, id) = target(&service, &headers, &id, Kind::Device).await?;
     let who = actor.to_string();
@@ -447,7 +677,7 @@ async fn reissue_device(State(service): Svc, headers: HeaderMap, Path(id): Id) -
 }
 
 /// `POST /api/v1/peers`: a new peer and its invitation, as `add-peer` makes them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPeerRequest {
     pub name: Hostname,
@@ -455,6 +685,7 @@ pub struct NewPeerRequest {
     pub cidr_id: CidrId,
     /// Absent: the CIDR's first free address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub ip: Option<IpAddr>,
     #[serde(default)]
     pub admin: bool,
@@ -472,15 +703,24 @@ fn default_invite_expiry() -> Timestring {
 
 /// The answer to `POST /api/v1/peers`: the peer and its one-time invitation (it holds the
 /// peer's temporary private key: hand it over as a secret).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedPeer {
-    pub peer: Peer,
+    /// As `GET /api/v1/peers/{id}` shows it.
+    pub peer: PeerEntry,
     /// The invitation file's contents, for `wiremesh install`.
     pub invitation: String,
     /// UNIX seconds after which it can no longer be redeemed.
     pub invite_expires: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/peers",
+    tag = "peers",
+    summary = "A new peer and its invitation, as add-peer makes them (an admin peer needs the admin scope)",
+    request_body = NewPeerRequest,
+    responses((status = 201, description = "The peer and its invitation", body = CreatedPeer))
+)]
 async fn create_peer(State(auto): Auto, headers: HeaderMap, body: Body) -> Reply {
     let actor = authorize(&auto.service, &headers, Scope::Peers).await?;
     let request: NewPeerRequest = read_json(&headers, body).await?;
@@ -508,6 +748,10 @@ async fn create_peer(State(auto): Auto, headers: HeaderMap, body: Body) -> Reply
         };
         let prepared = invite::prepare(s, &place, &cidr, &options).map_err(admin_failure)?;
         let peer = prepared.create(s, &options).map_err(admin_failure)?;
+        let peer = entries(s)
+            .into_iter()
+            .find(|entry| entry.id == peer.id)
+            .ok_or_else(|| Failure::NotFound(format!("peer {} is gone again", peer.id)))?;
         Ok(CreatedPeer {
             peer,
             invitation: prepared.invitation.to_toml_string(),
@@ -547,7 +791,7 @@ where
 
 /// `PATCH /api/v1/peers/{id}` and `/api/v1/devices/{id}`, `PATCH /api/v1/cidrs/{id}`: a new
 /// name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
     pub name: String,
@@ -570,11 +814,26 @@ async fn rename(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cidrs",
+    tag = "policy",
+    summary = "Every CIDR",
+    responses((status = 200, description = "The CIDRs", body = [Cidr]))
+)]
 async fn list_cidrs(State(service): Svc, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     Ok(json(StatusCode::OK, service.cidrs()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/cidrs",
+    tag = "policy",
+    summary = "A new CIDR",
+    request_body = CidrContents,
+    responses((status = 201, description = "The CIDR", body = Cidr))
+)]
 async fn create_cidr(State(service): Svc, headers: HeaderMap, body: Body) -> Reply {
     let actor = authorize(&service, &headers, Scope::Policy).await?;
     let contents: CidrContents = read_json(&headers, body).await?;
@@ -596,6 +855,15 @@ async fn cidr_target(
     Ok((actor, id))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/cidrs/{id}",
+    tag = "policy",
+    summary = "Renames a CIDR",
+    params(("id" = i64, Path, description = "The CIDR")),
+    request_body = Rename,
+    responses((status = 204, description = "Done"))
+)]
 async fn rename_cidr(State(service): Svc, headers: HeaderMap, Path(id): Id, body: Body) -> Reply {
     let (actor, id) = cidr_target(&service, &headers, &id).await?;
     let rename: Rename = read_json(&headers, body).await?;
@@ -603,6 +871,14 @@ async fn rename_cidr(State(service): Svc, headers: HeaderMap, Path(id): Id, body
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cidrs/{id}",
+    tag = "policy",
+    summary = "Deletes an unused CIDR",
+    params(("id" = i64, Path, description = "The CIDR")),
+    responses((status = 204, description = "Done"))
+)]
 async fn delete_cidr(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
     let (actor, id) = cidr_target(&service, &headers, &id).await?;
     run(&service, actor, move |s| s.delete_cidr(id)).await?;
@@ -614,6 +890,15 @@ fn plan_of(uri: &Uri) -> Result<bool, Failure> {
     Ok(super::routes::query_flag(uri.query(), "plan")?)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/cidrs/{id}/isolation",
+    tag = "policy",
+    summary = "Isolates a CIDR (its members stop seeing each other) or ends that",
+    params(("id" = i64, Path, description = "The CIDR"), ("plan" = Option<bool>, Query, description = "true: only plan (a dry run that changes nothing)")),
+    request_body = IsolationContents,
+    responses((status = 200, description = "What changed, or would", body = PolicyChange))
+)]
 async fn set_isolation(
     State(service): Svc,
     headers: HeaderMap,
@@ -631,6 +916,15 @@ async fn set_isolation(
     Ok(json(StatusCode::OK, change))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/cidrs/{id}/auto-approval",
+    tag = "policy",
+    summary = "What peers of the CIDR subtree may offer as routes without an admin",
+    params(("id" = i64, Path, description = "The CIDR")),
+    request_body = AutoApprovalContents,
+    responses((status = 204, description = "Done"))
+)]
 async fn set_auto_approval(
     State(service): Svc,
     headers: HeaderMap,
@@ -646,11 +940,26 @@ async fn set_auto_approval(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/associations",
+    tag = "policy",
+    summary = "Every association",
+    responses((status = 200, description = "The associations", body = [Association]))
+)]
 async fn list_associations(State(service): Svc, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     Ok(json(StatusCode::OK, service.associations()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/associations",
+    tag = "policy",
+    summary = "Associates two CIDRs (their peers see each other)",
+    request_body = AssociationContents,
+    responses((status = 201, description = "The association", body = Association))
+)]
 async fn create_association(State(service): Svc, headers: HeaderMap, body: Body) -> Reply {
     let actor = authorize(&service, &headers, Scope::Policy).await?;
     let contents: AssociationContents = read_json(&headers, body).await?;
@@ -658,6 +967,14 @@ async fn create_association(State(service): Svc, headers: HeaderMap, body: Body)
     Ok(json(StatusCode::CREATED, association))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/associations/{id}",
+    tag = "policy",
+    summary = "Deletes an association",
+    params(("id" = i64, Path, description = "The association")),
+    responses((status = 204, description = "Done"))
+)]
 async fn delete_association(State(service): Svc, headers: HeaderMap, Path(id): Id) -> Reply {
     let actor = authorize(&service, &headers, Scope::Policy).await?;
     let id: AssociationId = id_of(&id)?;
@@ -670,11 +987,27 @@ async fn delete_association(State(service): Svc, headers: HeaderMap, Path(id): I
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules",
+    tag = "policy",
+    summary = "The port and protocol rules, isolated CIDRs, and who enforces them",
+    responses((status = 200, description = "The policy", body = PolicyListing))
+)]
 async fn list_rules(State(service): Svc, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     Ok(json(StatusCode::OK, service.policy_listing()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules",
+    tag = "policy",
+    summary = "Adds a rule",
+    params(("plan" = Option<bool>, Query, description = "true: only plan (a dry run that changes nothing)")),
+    request_body = RuleContents,
+    responses((status = 201, description = "The rule and what it changes", body = PolicyChange), (status = 200, description = "The plan (with plan=true)", body = PolicyChange))
+)]
 async fn add_rule(State(service): Svc, headers: HeaderMap, uri: Uri, body: Body) -> Reply {
     let actor = authorize(&service, &headers, Scope::Policy).await?;
     let plan = plan_of(&uri)?;
@@ -688,6 +1021,14 @@ async fn add_rule(State(service): Svc, headers: HeaderMap, uri: Uri, body: Body)
     Ok(json(status, change))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/rules/{id}",
+    tag = "policy",
+    summary = "Deletes a rule",
+    params(("id" = i64, Path, description = "The rule"), ("plan" = Option<bool>, Query, description = "true: only plan (a dry run that changes nothing)")),
+    responses((status = 200, description = "What changed, or would", body = PolicyChange))
+)]
 async fn delete_rule(State(service): Svc, headers: HeaderMap, uri: Uri, Path(id): Id) -> Reply {
     let actor = authorize(&service, &headers, Scope::Policy).await?;
     let id: RuleId = id_of(&id)?;
@@ -696,6 +1037,13 @@ async fn delete_rule(State(service): Svc, headers: HeaderMap, uri: Uri, Path(id)
     Ok(json(StatusCode::OK, change))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/routes",
+    tag = "policy",
+    summary = "Every route offer and auto-approval",
+    responses((status = 200, description = "The routes", body = RouteBook))
+)]
 async fn list_routes(State(service): Svc, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     Ok(json(StatusCode::OK, &*service.route_book()))
@@ -715,6 +1063,15 @@ async fn gateway_target(
     Ok((actor, id))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/peers/{id}/routes",
+    tag = "policy",
+    summary = "What a gateway peer offers (nothing: withdrawn)",
+    params(("id" = i64, Path, description = "The gateway peer")),
+    request_body = RouteOffer,
+    responses((status = 200, description = "The gateway routes", body = [Route]))
+)]
 async fn offer_routes(State(service): Svc, headers: HeaderMap, Path(id): Id, body: Body) -> Reply {
     let (actor, gateway) = gateway_target(&service, &headers, &id).await?;
     let offer: RouteOffer = read_json(&headers, body).await?;
@@ -729,6 +1086,15 @@ async fn offer_routes(State(service): Svc, headers: HeaderMap, Path(id): Id, bod
     Ok(json(StatusCode::OK, routes))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/peers/{id}/routes/approval",
+    tag = "policy",
+    summary = "Approves a gateway routes, or takes the approval back",
+    params(("id" = i64, Path, description = "The gateway peer")),
+    request_body = RouteApproval,
+    responses((status = 200, description = "The gateway routes", body = [Route]))
+)]
 async fn approve_routes(
     State(service): Svc,
     headers: HeaderMap,
@@ -744,7 +1110,31 @@ async fn approve_routes(
     Ok(json(StatusCode::OK, routes))
 }
 
+/// `GET /api/v1/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "network",
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI document", body = Object))
+)]
+async fn openapi_document(State(service): Svc, headers: HeaderMap) -> Reply {
+    authorize(&service, &headers, Scope::Read).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
+        .into_response())
+}
+
 /// `GET /api/v1/status`: the server's live view of every peer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "network",
+    summary = "The server live view of every peer: last handshake, transfer, endpoint",
+    responses((status = 200, description = "Every peer but the server", body = [PeerStatus]))
+)]
 async fn status(State(service): Svc, headers: HeaderMap) -> Reply {
     authorize(&service, &headers, Scope::Read).await?;
     let read = tokio::task::spawn_blocking(move || service.interface_status())
@@ -760,6 +1150,14 @@ async fn status(State(service): Svc, headers: HeaderMap) -> Reply {
     Ok(json(StatusCode::OK, status))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "network",
+    summary = "The newest entries of the audit log, oldest first",
+    params(("limit" = Option<usize>, Query, description = "How many (default 100, at most 10,000)")),
+    responses((status = 200, description = "The entries", body = AuditPage))
+)]
 async fn audit(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri) -> Reply {
     let actor = authorize(&service, &headers, Scope::Read).await?;
     let mut limit = 100;
@@ -782,8 +1180,12 @@ async fn audit(State(service): State<Arc<Service>>, headers: HeaderMap, uri: Uri
     let limit = limit.min(10_000);
     let mut entries = run(&service, actor, move |s| s.audit_log(limit)).await?;
     entries.reverse();
-    Ok(json(
-        StatusCode::OK,
-        serde_json::json!({ "entries": entries }),
-    ))
+    Ok(json(StatusCode::OK, AuditPage { entries }))
+}
+
+/// `GET /api/v1/audit`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    /// Oldest first.
+    pub entries: Vec<crate::store::AuditEntry>,
 }

@@ -231,16 +231,18 @@ impl Service {
 }
 
 /// One peer as the server's interface sees it right now (the automation API's `status`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PeerStatus {
     pub id: PeerId,
     pub name: String,
+    #[schema(value_type = String)]
     pub ip: std::net::IpAddr,
     pub device: bool,
     pub disabled: bool,
     /// Whether the peer is on the server's interface (enabled peers whose hub is the server).
     pub on_interface: bool,
     /// Where its packets last came from.
+    #[schema(value_type = Option<String>)]
     pub endpoint: Option<SocketAddr>,
     /// UNIX seconds; `None`: never.
     pub last_handshake: Option<u64>,

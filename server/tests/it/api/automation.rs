@@ -255,6 +255,12 @@ async fn every_route_checks_its_token() {
             (200..300).contains(&got),
             "{method} {path} with the right scope: {got} {answer}"
         );
+        if route == "/api/v1/openapi.json" {
+            let served = serde_json::to_string(&answer).unwrap();
+            let made: Value =
+                serde_json::from_str(&wiremesh_server::http::automation::openapi_json()).unwrap();
+            assert_eq!(served, serde_json::to_string(&made).unwrap());
+        }
         if (method, route) == ("POST", "/api/v1/peers") {
             let invitation = answer["invitation"].as_str().unwrap_or_default();
             let parsed = wiremesh_shared::config::InvitationConfig::from_toml_str(invitation)
@@ -580,4 +586,79 @@ async fn bad_requests_change_nothing() {
     assert_eq!(status, 201, "{created}");
     let config = created["config"].as_str().unwrap_or_default();
     assert!(config.contains("PrivateKey = "), "{created}");
+}
+
+/// The OpenAPI document is made from the handlers the router serves: it has exactly the
+/// routes of [`ROUTES`], each with its scope and the error answers, and `doc/openapi.json`
+/// is the same document (`WIREMESH_REGENERATE_DOCS=1` rewrites it).
+#[test]
+fn the_openapi_document_covers_every_route_and_is_committed() {
+    let text = wiremesh_server::http::automation::openapi_json();
+    let document: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let scope = operation["security"][0]["token"][0]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no token scope"))
+                .to_owned();
+            for status in ["401", "403"] {
+                assert!(
+                    operation["responses"][status].is_object(),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| k.starts_with('2')),
+                "{method} {path} has no success answer"
+            );
+            documented.push((method.to_uppercase(), path.clone(), scope));
+        }
+    }
+    let mut expected: Vec<(String, String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, s)| (m.to_string(), p.to_string(), s.as_str().to_owned()))
+        .collect();
+    documented.sort();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // Every schema a route names is in the document.
+    for name in [
+        "PeerEntry",
+        "NewPeerRequest",
+        "CreatedPeer",
+        "IssuedDeviceBody",
+        "RuleContents",
+        "PolicyChange",
+        "RouteBook",
+        "PeerStatus",
+        "AuditPage",
+        "ErrorBody",
+        "Hostname",
+        "PortRange",
+    ] {
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "schema {name} missing"
+        );
+    }
+
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doc/openapi.json");
+    if std::env::var_os("WIREMESH_REGENERATE_DOCS").is_some() {
+        std::fs::write(&committed, &text).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&committed).unwrap_or_default();
+    assert!(
+        on_disk == text,
+        "doc/openapi.json is stale: run WIREMESH_REGENERATE_DOCS=1 cargo test -p wiremesh-server \
+         --test it openapi"
+    );
 }

@@ -361,7 +361,11 @@ fn serve_refuses_a_tls_listener_it_cannot_use() {
     );
     assert_contains(
         &stderr,
-        &["--api-tls-cert", "failed to read the TLS certificate", "api.crt"],
+        &[
+            "--api-tls-cert",
+            "failed to read the TLS certificate",
+            "api.crt",
+        ],
     );
     assert!(!server.data_dir().join("nothere.db").exists());
 }
