@@ -9,6 +9,8 @@
 #   iproute2 wireguard-tools wireguard-go nftables iputils-ping   namespaces, userspace WireGuard, NAT routers
 #   procps util-linux ca-certificates                             pgrep/prlimit/nsenter in the harness
 #   dpkg-dev rpm                                                  the package checks
+#   curl openssl                                                  the automation API scenario: the operator's
+#                                                                 client and a certificate for its TLS listener
 #   libfaketime                                                   the clock-jump scenario (a preloaded library)
 #   docker.io busybox-static                                      the Docker scenario: an engine it starts
 #                                                                 itself, and an image imported from a static
@@ -33,6 +35,7 @@ ensure_tools() {
         iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go nftables:nft
         iputils-ping:ping procps:pgrep util-linux:nsenter ca-certificates:update-ca-certificates
         dpkg-dev:dpkg-architecture rpm:rpm libfaketime:libfaketime docker.io:dockerd
+        curl:curl openssl:openssl
     )
     local missing=() entry
     for entry in "${wanted[@]}"; do

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use wiremesh_cli::listing::{render_associations, render_peer_table, render_tree};
 use wiremesh_cli::Style;
 use wiremesh_shared::fixture::{Family, Fixture, DEVELOPER, USER};
-use wiremesh_shared::listing::peer_entries;
+use wiremesh_shared::listing::{peer_entries, PeerNotes};
 
 fn main() {
     let mut network = Fixture::new(Family::V4);
@@ -17,12 +17,18 @@ fn main() {
     let now = SystemTime::now();
     println!(
         "{}",
-        render_tree(&network.cidrs, &network.peers, &[], now, style)
+        render_tree(
+            &network.cidrs,
+            &network.peers,
+            &PeerNotes::default(),
+            now,
+            style
+        )
     );
     println!(
         "{}",
         render_peer_table(
-            &peer_entries(&network.peers, &network.cidrs, &[], now),
+            &peer_entries(&network.peers, &network.cidrs, &PeerNotes::default(), now),
             style
         )
     );

@@ -8,9 +8,9 @@ use std::fmt::Write;
 use std::time::SystemTime;
 
 use wiremesh_shared::cidr::CidrTree;
-use wiremesh_shared::listing::{invite_state, DeviceEntry, InviteState, PeerEntry};
+use wiremesh_shared::listing::{invite_state, InviteState, PeerEntry, PeerNotes};
 use wiremesh_shared::wire::{Association, Cidr, Peer};
-use wiremesh_shared::CidrId;
+use wiremesh_shared::{CidrId, Timestring};
 
 use crate::style::{pad, Style};
 
@@ -21,7 +21,7 @@ use crate::style::{pad, Style};
 pub fn render_tree(
     cidrs: &[Cidr],
     peers: &[Peer],
-    devices: &[DeviceEntry],
+    notes: &PeerNotes,
     now: SystemTime,
     style: Style,
 ) -> String {
@@ -30,14 +30,14 @@ pub fn render_tree(
     let mut roots: Vec<&Cidr> = cidrs.iter().filter(|c| c.parent.is_none()).collect();
     roots.sort_by_key(|c| c.cidr);
     for root in roots {
-        render_cidr(&tree, (peers, devices), root.id, 0, (now, style), &mut out);
+        render_cidr(&tree, (peers, notes), root.id, 0, (now, style), &mut out);
     }
     out
 }
 
 fn render_cidr(
     tree: &CidrTree<'_>,
-    (peers, devices): (&[Peer], &[DeviceEntry]),
+    (peers, notes): (&[Peer], &PeerNotes),
     id: CidrId,
     depth: usize,
     (now, style): (SystemTime, Style),
@@ -53,11 +53,14 @@ fn render_cidr(
         if peer.is_admin {
             flags.push(style.cyan("admin"));
         }
-        if let Some(device) = devices.iter().find(|d| d.peer == peer.id) {
+        if let Some(device) = notes.devices.iter().find(|d| d.peer == peer.id) {
             flags.push(style.cyan(&format!("device via {}", device.hub)));
             if device.stale {
                 flags.push(style.yellow("stale config"));
             }
+        }
+        if let Some(secs) = notes.ephemeral.get(&peer.id) {
+            flags.push(style.yellow(&format!("ephemeral {}", Timestring::from_secs(*secs))));
         }
         if peer.is_disabled {
             flags.push(style.red("disabled"));
@@ -81,14 +84,7 @@ fn render_cidr(
         .collect();
     children.sort_by_key(|c| c.cidr);
     for child in children {
-        render_cidr(
-            tree,
-            (peers, devices),
-            child.id,
-            depth + 1,
-            (now, style),
-            out,
-        );
+        render_cidr(tree, (peers, notes), child.id, depth + 1, (now, style), out);
     }
 }
 
@@ -215,12 +211,30 @@ evilcorp 10.66.0.0/16
     - c3po 10.66.2.2 (disabled, invite expired)
 ";
         assert_eq!(
-            render_tree(&fx.cidrs, &fx.peers, &[], at(60), Style::PLAIN),
+            render_tree(
+                &fx.cidrs,
+                &fx.peers,
+                &PeerNotes::default(),
+                at(60),
+                Style::PLAIN
+            ),
             expected
         );
-        let coloured = render_tree(&fx.cidrs, &fx.peers, &[], at(60), Style::COLOUR);
+        let coloured = render_tree(
+            &fx.cidrs,
+            &fx.peers,
+            &PeerNotes::default(),
+            at(60),
+            Style::COLOUR,
+        );
         assert!(coloured.contains("(\x1b[31mdisabled\x1b[0m)"), "{coloured}");
-        let late = render_tree(&fx.cidrs, &fx.peers, &[], at(1000), Style::PLAIN);
+        let late = render_tree(
+            &fx.cidrs,
+            &fx.peers,
+            &PeerNotes::default(),
+            at(1000),
+            Style::PLAIN,
+        );
         assert!(late.contains("r2 10.66.2.1 (invite expired)"), "{late}");
     }
 
@@ -240,7 +254,7 @@ evilcorp 10.66.0.0/16
     #[test]
     fn peer_table_is_aligned_and_coloured_only_on_request() {
         let fx = network();
-        let entries = peer_entries(&fx.peers, &fx.cidrs, &[], at(60));
+        let entries = peer_entries(&fx.peers, &fx.cidrs, &PeerNotes::default(), at(60));
         let expected = "\
 10.66.0.1  innernet-server  innernet-server  [admin]
 10.66.1.1  alice            humans           [admin]

@@ -118,6 +118,7 @@ pub fn all() -> Vec<Scenario> {
     out.extend(both_families![
         "19-lifecycle" => lifecycle::delete_and_deregister,
         "19-server-move" => lifecycle::server_move,
+        "19-automation" => lifecycle::automation,
     ]);
     out
 }

@@ -75,6 +75,10 @@ pub struct PeerEntry {
     /// Present for a device (a peer without the client that joins through a hub).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<DeviceEntry>,
+    /// Present for an ephemeral peer: the server deletes it once it has been offline this
+    /// many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ephemeral_secs: Option<u64>,
 }
 
 /// What a listing says about a device.
@@ -173,16 +177,24 @@ pub fn invite_state(peer: &Peer, now: SystemTime) -> InviteState {
     }
 }
 
+/// What the server knows of some peers beyond their rows: which are devices, and which are
+/// ephemeral (with their window in seconds). Clients know neither: [`PeerNotes::default`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerNotes {
+    pub devices: Vec<DeviceEntry>,
+    pub ephemeral: std::collections::BTreeMap<PeerId, u64>,
+}
+
 /// The peers by address, with their CIDR's name and invitation state at `now`, and what
-/// `devices` says of those that are devices.
+/// `notes` says of them.
 pub fn peer_entries(
     peers: &[Peer],
     cidrs: &[Cidr],
-    devices: &[DeviceEntry],
+    notes: &PeerNotes,
     now: SystemTime,
 ) -> Vec<PeerEntry> {
     let names = names(cidrs);
-    let device = |id: PeerId| devices.iter().find(|d| d.peer == id).cloned();
+    let device = |id: PeerId| notes.devices.iter().find(|d| d.peer == id).cloned();
     let mut sorted: Vec<&Peer> = peers.iter().collect();
     sorted.sort_by_key(|p| (p.ip, p.id));
     sorted
@@ -205,6 +217,7 @@ pub fn peer_entries(
                 .map(|t| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())),
             candidates: peer.candidates.iter().map(ToString::to_string).collect(),
             device: device(peer.id),
+            ephemeral_secs: notes.ephemeral.get(&peer.id).copied(),
         })
         .collect()
 }
@@ -265,7 +278,7 @@ pub fn cidrs_json(cidrs: &[Cidr]) -> String {
 /// `{"peers": […]}`, pretty-printed, with a final newline.
 pub fn peers_json(peers: &[Peer], cidrs: &[Cidr], now: SystemTime) -> String {
     pretty(&PeersDoc {
-        peers: &peer_entries(peers, cidrs, &[], now),
+        peers: &peer_entries(peers, cidrs, &PeerNotes::default(), now),
     })
 }
 
@@ -281,13 +294,13 @@ pub fn network_json(
     network: &str,
     cidrs: &[Cidr],
     peers: &[Peer],
-    devices: &[DeviceEntry],
+    notes: &PeerNotes,
     now: SystemTime,
 ) -> String {
     pretty(&NetworkDoc {
         network,
         cidrs: &cidr_entries(cidrs),
-        peers: &peer_entries(peers, cidrs, devices, now),
+        peers: &peer_entries(peers, cidrs, notes, now),
     })
 }
 

@@ -132,7 +132,7 @@ fn peers_carry_their_cidr_name_and_invitation_state() {
 #[test]
 fn peer_entry_snapshot() {
     let (cidrs, peers, _) = network();
-    let entries = peer_entries(&peers[..1], &cidrs, &[], at(1000));
+    let entries = peer_entries(&peers[..1], &cidrs, &PeerNotes::default(), at(1000));
     let expected = format!(
         r#"{{
   "id": 4,
@@ -171,8 +171,14 @@ fn associations_and_network_documents() {
 }
 "#;
     assert_eq!(associations_json(&associations, &cidrs), expected);
-    let doc: serde_json::Value =
-        serde_json::from_str(&network_json("evilcorp", &cidrs, &peers, &[], at(0))).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&network_json(
+        "evilcorp",
+        &cidrs,
+        &peers,
+        &PeerNotes::default(),
+        at(0),
+    ))
+    .unwrap();
     let keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["cidrs", "network", "peers"]);
     assert_eq!(doc["network"], "evilcorp");

@@ -81,6 +81,24 @@ pub enum TimestringError {
 }
 
 impl Timestring {
+    /// `secs` written with the largest unit that divides it (`600` is `10m`, `90` is `90s`).
+    pub fn from_secs(secs: u64) -> Self {
+        let unit = [
+            TimeUnit::Weeks,
+            TimeUnit::Days,
+            TimeUnit::Hours,
+            TimeUnit::Minutes,
+        ]
+        .into_iter()
+        .find(|unit| secs > 0 && secs % unit.seconds() == 0)
+        .unwrap_or(TimeUnit::Seconds);
+        Self {
+            count: secs / unit.seconds(),
+            unit,
+            duration: Duration::from_secs(secs),
+        }
+    }
+
     /// The duration.
     pub fn as_duration(&self) -> Duration {
         self.duration
@@ -196,6 +214,25 @@ mod tests {
             .map(|t| (t.as_duration().as_secs(), t.to_string()));
         let expected = expected.map(|(secs, text)| (secs, text.to_owned()));
         assert_eq!(got, expected, "input {input:?}");
+    }
+
+    #[test]
+    fn from_secs_picks_the_largest_whole_unit() {
+        for (secs, text) in [
+            (0, "0s"),
+            (90, "90s"),
+            (600, "10m"),
+            (5400, "90m"),
+            (7200, "2h"),
+            (86_400, "1d"),
+            (1_209_600, "2w"),
+        ] {
+            let t = Timestring::from_secs(secs);
+            assert_eq!(
+                (t.to_string(), t.as_duration().as_secs()),
+                (text.to_owned(), secs)
+            );
+        }
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub fn list_peers(ctx: &Context, opts: &ListOpts) -> Result<()> {
     if opts.json {
         print!("{}", listing::peers_json(&peers, &cidrs, now));
     } else {
-        let entries = listing::peer_entries(&peers, &cidrs, &[], now);
+        let entries = listing::peer_entries(&peers, &cidrs, &listing::PeerNotes::default(), now);
         print!(
             "{}",
             wiremesh_cli::listing::render_peer_table(&entries, wiremesh_cli::Style::for_stdout())

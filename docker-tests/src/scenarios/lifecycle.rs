@@ -9,7 +9,7 @@ use anyhow::{anyhow, ensure, Context as _, Result};
 
 use super::basic::with_robots;
 use super::in_world;
-use super::mesh::{start_daemon, Family, LISTEN_PORT};
+use super::mesh::{start_daemon, start_serve_with, Family, Mesh, LISTEN_PORT};
 use crate::harness::{wait_until, Settings};
 
 const SYNC: Duration = Duration::from_secs(20);
@@ -314,6 +314,202 @@ pub fn server_move(settings: &Settings, family: Family) -> Result<()> {
             "robot2 came back up without the new endpoint:\n{}",
             endpoints.stdout
         );
+        Ok(())
+    })
+}
+
+/// The automation API against a running server, with the operator's tools (`curl`,
+/// `openssl`): a token from the CLI; over TLS from another machine, a new peer and its
+/// invitation, which that machine installs and pings through; over the Unix socket, the peer
+/// disabled and enabled again, which reaches another host's interface both times; plain
+/// HTTP and an untrusted certificate refused; every change in the audit log as the token's.
+pub fn automation(settings: &Settings, family: Family) -> Result<()> {
+    in_world(settings, "automation", |world| {
+        let mut mesh = Mesh::start(world, family)?;
+        let server_addr = mesh.server.address.context("server has no address")?;
+        let alice_invite = mesh.invite("alice", "humans", false, "1d")?;
+        let alice_host = world.public_host("alice")?;
+        let alice = mesh.install(&alice_host, &alice_invite, &world.iface("a"))?;
+
+        // The TLS listener, with a certificate made as an operator would.
+        let cert = mesh.server.path("api.crt").to_string_lossy().into_owned();
+        let key = mesh.server.path("api.key").to_string_lossy().into_owned();
+        mesh.server.ok(&[
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=wiremesh-api",
+            "-addext",
+            "subjectAltName=DNS:wiremesh-api",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+        ])?;
+        let listen = std::net::SocketAddr::new(server_addr, 8443).to_string();
+        mesh.serve.stop();
+        mesh.serve = start_serve_with(
+            &mesh.server,
+            &mesh.net,
+            &[
+                "--api-listen",
+                &listen,
+                "--api-tls-cert",
+                &cert,
+                "--api-tls-key",
+                &key,
+            ],
+        )?;
+        let token = mesh
+            .server
+            .server(&[
+                "create-token",
+                &mesh.net,
+                "--name",
+                "ci",
+                "--scope",
+                "peers",
+                "--scope",
+                "read",
+                "--expires",
+                "1h",
+            ])?
+            .ok()?
+            .stdout
+            .trim()
+            .to_owned();
+        ensure!(token.starts_with("wmt_"), "create-token printed {token:?}");
+
+        // From the robot's machine, over TLS, trusting the certificate it was given.
+        let robot_host = world.public_host("robot")?;
+        let ca = robot_host.path("ca.pem");
+        std::fs::copy(&cert, &ca)?;
+        let ca = ca.to_string_lossy().into_owned();
+        let resolve = format!("wiremesh-api:8443:{server_addr}");
+        let auth = format!("Authorization: Bearer {token}");
+        let tls = |method: &str, path: &str, body: Option<&str>| -> Result<crate::harness::Ran> {
+            let url = format!("https://wiremesh-api:8443{path}");
+            let mut argv = vec![
+                "curl",
+                "-sS",
+                "--fail-with-body",
+                "--max-time",
+                "10",
+                "--cacert",
+                &ca,
+                "--resolve",
+                &resolve,
+                "-H",
+                &auth,
+                "-X",
+                method,
+            ];
+            if let Some(body) = body {
+                argv.extend(["-H", "Content-Type: application/json", "-d", body]);
+            }
+            argv.push(&url);
+            robot_host.run(&argv)
+        };
+        wait_until("the TLS listener answers", SYNC, || {
+            Ok(tls("GET", "/api/v1/network", None)?.success)
+        })?;
+        let cidrs: serde_json::Value =
+            serde_json::from_str(&tls("GET", "/api/v1/cidrs", None)?.ok()?.stdout)?;
+        let humans = cidrs
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["name"] == "humans"))
+            .and_then(|c| c["id"].as_i64())
+            .context("no CIDR humans")?;
+        let body = serde_json::json!({"name": "robot", "cidr_id": humans, "invite_expires": "1h"})
+            .to_string();
+        let created: serde_json::Value =
+            serde_json::from_str(&tls("POST", "/api/v1/peers", Some(&body))?.ok()?.stdout)?;
+        let robot_id = created["peer"]["id"].as_i64().context("no peer id")?;
+        let invitation = robot_host.path("robot.toml");
+        std::fs::write(
+            &invitation,
+            created["invitation"].as_str().context("no invitation")?,
+        )?;
+        let robot = mesh.install(&robot_host, &invitation, &world.iface("r"))?;
+        robot.host.ping_within(mesh.server_ip()?, SYNC)?;
+        wait_until("alice sees the robot", SYNC, || alice.sees(&robot))?;
+        alice.host.ping_within(robot.ip, SYNC)?;
+
+        // Refused: plain HTTP on the TLS port, a certificate the client does not trust, a
+        // token without the scope.
+        let plain = format!("http://{listen}/api/v1/network");
+        let ran = robot_host.run(&["curl", "-sS", "--max-time", "5", "-H", &auth, &plain])?;
+        ensure!(
+            !ran.success || !ran.stdout.contains("\"name\""),
+            "plain HTTP was answered: {}",
+            ran.text()
+        );
+        let untrusted = robot_host.run(&[
+            "curl",
+            "-sS",
+            "--max-time",
+            "5",
+            "--resolve",
+            &resolve,
+            "-H",
+            &auth,
+            "https://wiremesh-api:8443/api/v1/network",
+        ])?;
+        ensure!(!untrusted.success, "an untrusted certificate was accepted");
+        let refused = tls("POST", "/api/v1/cidrs", Some("{}"))?;
+        ensure!(
+            !refused.success && refused.stdout.contains("lacks the scope"),
+            "a peers token made a CIDR: {}",
+            refused.text()
+        );
+
+        // On the server's host, over the Unix socket: the robot off and on again, as
+        // alice's interface shows.
+        let socket = mesh.server.path("api.sock").to_string_lossy().into_owned();
+        let local = |path: &str| -> Result<()> {
+            let url = format!("http://localhost{path}");
+            mesh.server
+                .ok(&[
+                    "curl",
+                    "-sS",
+                    "--fail-with-body",
+                    "--unix-socket",
+                    &socket,
+                    "-H",
+                    &auth,
+                    "-X",
+                    "POST",
+                    &url,
+                ])
+                .map(|_| ())
+        };
+        local(&format!("/api/v1/peers/{robot_id}/disable"))?;
+        wait_until("the disabled robot leaves alice", SYNC, || {
+            Ok(!alice.sees(&robot)?)
+        })?;
+        local(&format!("/api/v1/peers/{robot_id}/enable"))?;
+        wait_until("the enabled robot is back on alice", SYNC, || {
+            alice.sees(&robot)
+        })?;
+        alice.host.ping_within(robot.ip, SYNC)?;
+
+        let audit = mesh.server.server(&["audit", &mesh.net])?.ok()?.stdout;
+        for action in ["peer.create", "peer.update"] {
+            ensure!(
+                audit
+                    .lines()
+                    .any(|line| line.contains("token ci") && line.contains(action)),
+                "the audit log lacks {action} by token ci:\n{audit}"
+            );
+        }
         Ok(())
     })
 }

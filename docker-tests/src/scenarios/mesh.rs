@@ -234,20 +234,24 @@ pub fn install_from_stdin(host: &Host, invitation: &std::path::Path, iface: &str
 
 /// `wiremesh-server serve` under a supervisor (systemd's Restart=always).
 pub fn start_serve(server: &Host, net: &str) -> Result<Daemon> {
+    start_serve_with(server, net, &[])
+}
+
+/// [`start_serve`] with more options.
+pub fn start_serve_with(server: &Host, net: &str, extra: &[&str]) -> Result<Daemon> {
     // The automation API's socket in the host's own directory, not this machine's /run.
     let socket = server.path("api.sock").to_string_lossy().into_owned();
-    let argv = server.tool_argv(
-        "wiremesh-server",
-        &[
-            "serve",
-            net,
-            "--backend",
-            "userspace",
-            "--no-write-hosts",
-            "--api-socket",
-            &socket,
-        ],
-    );
+    let mut args = vec![
+        "serve",
+        net,
+        "--backend",
+        "userspace",
+        "--no-write-hosts",
+        "--api-socket",
+        &socket,
+    ];
+    args.extend_from_slice(extra);
+    let argv = server.tool_argv("wiremesh-server", &args);
     server.spawn("serve", argv, true)
 }
 

@@ -19,7 +19,7 @@ use wiremesh_server::init::{self, InnernetSource, NewNetworkOptions};
 use wiremesh_server::interface::{BackendChoice, InterfaceSettings, DEFAULT_MTU};
 use wiremesh_server::paths::ServerPaths;
 use wiremesh_server::serve::{self, HostsFile, LimitOptions, ServeOptions};
-use wiremesh_server::service::devices::device_entries;
+use wiremesh_server::service::devices::peer_notes;
 use wiremesh_shared::listing as shared_listing;
 use wiremesh_shared::wire::Peer;
 use wiremesh_shared::{Endpoint, InterfaceName};
@@ -359,17 +359,17 @@ fn list(paths: &ServerPaths, opts: ListOpts) -> Result<()> {
     let model = network.model();
     let now = SystemTime::now();
     let peers: Vec<Peer> = model.peers().iter().map(|p| Peer::clone(p)).collect();
-    let devices = device_entries(&model);
+    let notes = peer_notes(&model);
     if opts.json {
         let name = network.name.to_string();
         print!(
             "{}",
-            shared_listing::network_json(&name, model.cidrs(), &peers, &devices, now)
+            shared_listing::network_json(&name, model.cidrs(), &peers, &notes, now)
         );
     } else {
         print!(
             "{}",
-            listing::render_tree(model.cidrs(), &peers, &devices, now, Style::for_stdout())
+            listing::render_tree(model.cidrs(), &peers, &notes, now, Style::for_stdout())
         );
     }
     Ok(())

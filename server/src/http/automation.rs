@@ -40,7 +40,7 @@ use super::error::ApiError;
 use crate::admin::invite::{self, AddPeerOptions, InvitationPlace};
 use crate::admin::AdminError;
 use crate::audit::{acting_as, Actor};
-use crate::service::devices::{device_entries, NewDevice};
+use crate::service::devices::{peer_notes, NewDevice};
 use crate::service::{Service, TokenCheck};
 use crate::store::DeletionReason;
 use crate::tokens::{Rejection, Scope};
@@ -423,7 +423,7 @@ fn entries(service: &Service) -> Vec<PeerEntry> {
     peer_entries(
         &peers,
         model.cidrs(),
-        &device_entries(&model),
+        &peer_notes(&model),
         SystemTime::now(),
     )
 }

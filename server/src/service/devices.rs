@@ -430,6 +430,15 @@ pub fn is_stale(model: &Model, id: PeerId) -> Option<bool> {
     Some(current_config(model, id, "").map_or(true, |config| config.fingerprint() != device.issued))
 }
 
+/// What listings say of peers beyond their rows: each device (hub, key source, staleness)
+/// and each ephemeral peer's window.
+pub fn peer_notes(model: &Model) -> wiremesh_shared::listing::PeerNotes {
+    wiremesh_shared::listing::PeerNotes {
+        devices: device_entries(model),
+        ephemeral: model.ephemeral().clone(),
+    }
+}
+
 /// What listings say of each device: hub, key source, staleness.
 pub fn device_entries(model: &Model) -> Vec<DeviceEntry> {
     model

@@ -1126,3 +1126,23 @@ fn tokens_are_made_listed_and_revoked() {
         ],
     );
 }
+
+/// An ephemeral peer says so in `list` (its window) and in `list --json` (`ephemeral_secs`);
+/// other peers carry neither.
+#[test]
+fn list_shows_ephemeral_peers() {
+    let net = network(V4);
+    net.add_peer("runner", None, &["--ephemeral", "10m"]);
+    net.add_peer("laptop", None, &[]);
+    let tree = net.list();
+    let runner = tree.lines().find(|l| l.contains("runner")).unwrap();
+    assert!(runner.contains("ephemeral 10m"), "{tree}");
+    let laptop = tree.lines().find(|l| l.contains("laptop")).unwrap();
+    assert!(!laptop.contains("ephemeral"), "{tree}");
+    let json: serde_json::Value =
+        serde_json::from_str(&net.ok(&["list", "evilcorp", "--json"])).unwrap();
+    let peers = json["peers"].as_array().unwrap();
+    let by = |name: &str| peers.iter().find(|p| p["name"] == name).unwrap().clone();
+    assert_eq!(by("runner")["ephemeral_secs"], 600);
+    assert!(by("laptop").get("ephemeral_secs").is_none());
+}
