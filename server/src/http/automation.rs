@@ -1075,14 +1075,7 @@ async fn gateway_target(
 async fn offer_routes(State(service): Svc, headers: HeaderMap, Path(id): Id, body: Body) -> Reply {
     let (actor, gateway) = gateway_target(&service, &headers, &id).await?;
     let offer: RouteOffer = read_json(&headers, body).await?;
-    let routes = run(&service, actor, move |s| {
-        if offer.routes.is_empty() && !offer.exit {
-            s.withdraw_routes(gateway)
-        } else {
-            s.offer_routes(gateway, &offer.routes, offer.exit)
-        }
-    })
-    .await?;
+    let routes = run(&service, actor, move |s| s.replace_offer(gateway, &offer)).await?;
     Ok(json(StatusCode::OK, routes))
 }
 

@@ -171,14 +171,8 @@ pub async fn handle(
                 }
             };
             let offer: RouteOffer = read_json(headers, body).await?;
-            let routes = blocking(service, &actor, move |s| {
-                if offer.routes.is_empty() && !offer.exit {
-                    s.withdraw_routes(gateway)
-                } else {
-                    s.offer_routes(gateway, &offer.routes, offer.exit)
-                }
-            })
-            .await?;
+            let routes =
+                blocking(service, &actor, move |s| s.replace_offer(gateway, &offer)).await?;
             Ok(json(StatusCode::OK, routes))
         }
         Route::ApproveRoutes(id) => {

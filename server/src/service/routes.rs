@@ -69,6 +69,20 @@ impl Service {
         })
     }
 
+    /// A gateway's whole offer (a body of `PUT …/routes`): [`Service::offer_routes`], or
+    /// [`Service::withdraw_routes`] when it offers nothing.
+    pub fn replace_offer(
+        &self,
+        id: PeerId,
+        offer: &wiremesh_shared::wire::RouteOffer,
+    ) -> Result<Vec<Route>> {
+        if offer.routes.is_empty() && !offer.exit {
+            self.withdraw_routes(id)
+        } else {
+            self.offer_routes(id, &offer.routes, offer.exit)
+        }
+    }
+
     /// Withdraws everything `id` offers.
     pub fn withdraw_routes(&self, id: PeerId) -> Result<Vec<Route>> {
         self.write(|model, store| {
