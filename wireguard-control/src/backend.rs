@@ -2,6 +2,7 @@
 
 use crate::{BackendKind, Device, DeviceUpdate, InterfaceName, Result};
 
+pub mod embedded;
 pub mod fake;
 pub mod kernel;
 pub mod userspace;

@@ -1,5 +1,7 @@
 //! The integration tests of `wireguard-control`, in one test binary.
 //!
+//! - `embedded_backend`: the embedded backend (gotatun in the test process) against
+//!   wireguard-go, checked with `wg`.
 //! - `fake_backend`: the in-memory fake backend behaves like the UAPI `set` of wireguard-go.
 //! - `kernel_backend`: the kernel backend against the running kernel (the full round trip in a
 //!   fresh namespace, where the `wireguard` module is there).
@@ -15,6 +17,7 @@
 //!
 //! One area: `cargo test -p wireguard-control --test it userspace_backend::`.
 
+mod embedded_backend;
 mod fake_backend;
 mod kernel_backend;
 mod link_plumbing;
