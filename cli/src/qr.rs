@@ -133,7 +133,7 @@ mod tests {
         // Back to modules (drawn = light), then scaled up for the detector.
         let module_dark = |x: usize, y: usize| -> bool {
             let c = rows[y / 2][x];
-            let light = if y % 2 == 0 {
+            let light = if y.is_multiple_of(2) {
                 matches!(c, '█' | '▀')
             } else {
                 matches!(c, '█' | '▄')

@@ -90,7 +90,7 @@ impl Timestring {
             TimeUnit::Minutes,
         ]
         .into_iter()
-        .find(|unit| secs > 0 && secs % unit.seconds() == 0)
+        .find(|unit| secs > 0 && secs.is_multiple_of(unit.seconds()))
         .unwrap_or(TimeUnit::Seconds);
         Self {
             count: secs / unit.seconds(),

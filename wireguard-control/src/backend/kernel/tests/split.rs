@@ -24,7 +24,7 @@ fn key(idx: u32, tag: u8) -> [u8; 32] {
 /// three allowed IPs.
 fn varied_peer(idx: u32) -> PeerUpdate {
     let [_, _, hi, lo] = idx.to_be_bytes();
-    let endpoint = if idx % 2 == 0 {
+    let endpoint = if idx.is_multiple_of(2) {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, hi, lo)), 51820)
     } else {
         SocketAddr::new(
@@ -33,17 +33,17 @@ fn varied_peer(idx: u32) -> PeerUpdate {
         )
     };
     let mut nets = vec![IpNet::new(IpAddr::V4(Ipv4Addr::new(10, 1, hi, lo)), 32).expect("valid")];
-    if idx % 3 == 0 {
+    if idx.is_multiple_of(3) {
         let v6 = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, hi.into(), lo.into());
         nets.push(IpNet::new(IpAddr::V6(v6), 128).expect("valid"));
     }
-    if idx % 11 == 0 {
+    if idx.is_multiple_of(11) {
         nets.push(IpNet::new(IpAddr::V4(Ipv4Addr::new(172, 16, lo, 0)), 24).expect("valid"));
     }
     let mut peer = PeerUpdate::new(PublicKey::from_bytes(key(idx, 0x5a)))
         .set_endpoint(endpoint)
         .replace_allowed_ips(nets);
-    if idx % 4 != 0 {
+    if !idx.is_multiple_of(4) {
         peer = peer.set_persistent_keepalive_interval((idx % 120) as u16);
     }
     match idx % 5 {
@@ -51,7 +51,7 @@ fn varied_peer(idx: u32) -> PeerUpdate {
         1 => peer = peer.set_preshared_key(None),
         _ => {}
     }
-    if idx % 97 == 0 {
+    if idx.is_multiple_of(97) {
         peer = peer.update_only();
     }
     peer
